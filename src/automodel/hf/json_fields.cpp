@@ -1,0 +1,111 @@
+#include "automodel/hf/json_fields.h"
+
+#include <nlohmann/json.hpp>
+
+#include "automodel/common/error.h"
+
+namespace automodel::hf {
+namespace {
+std::string found(const nlohmann::json& v) {
+  std::string text = v.dump();
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  return fmt::format("{} {}", v.type_name(), text);
+}
+}  // namespace
+
+JsonFields::JsonFields(std::shared_ptr<const nlohmann::json> object, std::string label, std::string prefix)
+    : root_(std::move(object)), object_(root_.get()), label_(std::move(label)), prefix_(std::move(prefix)) {
+  AM_CHECK(object_->is_object(), "[config] {}: expected a JSON object, found {}", label_, found(*object_));
+}
+
+std::string JsonFields::where(const std::string& key) const {
+  return fmt::format("{}: field '{}{}'", label_, prefix_, key);
+}
+
+bool JsonFields::has(const std::string& key) const {
+  auto it = object_->find(key);
+  return it != object_->end() && !it->is_null();
+}
+
+const nlohmann::json& JsonFields::raw(const std::string& key) const { return require(key); }
+
+const nlohmann::json& JsonFields::require(const std::string& key) const {
+  auto it = object_->find(key);
+  AM_CHECK(it != object_->end() && !it->is_null(), "[config] {} is required but missing", where(key));
+  return *it;
+}
+
+JsonFields JsonFields::child(const std::string& key) const {
+  const auto& v = require(key);
+  AM_CHECK(v.is_object(), "[config] {}: expected an object, found {}", where(key), found(v));
+  JsonFields out = *this;
+  out.object_ = &v;
+  out.prefix_ = prefix_ + key + ".";
+  return out;
+}
+
+int64_t JsonFields::get_int(const std::string& key) const {
+  const auto& v = require(key);
+  // Accept 8.0 for integers (some exporters write floats) but not 8.5.
+  if (v.is_number_float() && v.get<double>() == static_cast<double>(static_cast<int64_t>(v.get<double>())))
+    return static_cast<int64_t>(v.get<double>());
+  AM_CHECK(v.is_number_integer(), "[config] {}: expected an integer, found {}", where(key), found(v));
+  return v.get<int64_t>();
+}
+
+double JsonFields::get_double(const std::string& key) const {
+  const auto& v = require(key);
+  AM_CHECK(v.is_number(), "[config] {}: expected a number, found {}", where(key), found(v));
+  return v.get<double>();
+}
+
+bool JsonFields::get_bool(const std::string& key) const {
+  const auto& v = require(key);
+  AM_CHECK(v.is_boolean(), "[config] {}: expected true/false, found {}", where(key), found(v));
+  return v.get<bool>();
+}
+
+std::string JsonFields::get_string(const std::string& key) const {
+  const auto& v = require(key);
+  AM_CHECK(v.is_string(), "[config] {}: expected a string, found {}", where(key), found(v));
+  return v.get<std::string>();
+}
+
+std::vector<double> JsonFields::get_double_list(const std::string& key) const {
+  const auto& v = require(key);
+  AM_CHECK(v.is_array(), "[config] {}: expected a list of numbers, found {}", where(key), found(v));
+  std::vector<double> out;
+  for (const auto& e : v) {
+    AM_CHECK(e.is_number(), "[config] {}: expected a list of numbers, found element {}", where(key), found(e));
+    out.push_back(e.get<double>());
+  }
+  return out;
+}
+
+std::vector<std::string> JsonFields::get_string_list(const std::string& key) const {
+  const auto& v = require(key);
+  AM_CHECK(v.is_array(), "[config] {}: expected a list of strings, found {}", where(key), found(v));
+  std::vector<std::string> out;
+  for (const auto& e : v) {
+    AM_CHECK(e.is_string(), "[config] {}: expected a list of strings, found element {}", where(key), found(e));
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+int64_t JsonFields::get_int(const std::string& key, int64_t fallback) const { return has(key) ? get_int(key) : fallback; }
+double JsonFields::get_double(const std::string& key, double fallback) const {
+  return has(key) ? get_double(key) : fallback;
+}
+bool JsonFields::get_bool(const std::string& key, bool fallback) const { return has(key) ? get_bool(key) : fallback; }
+std::string JsonFields::get_string(const std::string& key, const std::string& fallback) const {
+  return has(key) ? get_string(key) : fallback;
+}
+std::optional<int64_t> JsonFields::get_optional_int(const std::string& key) const {
+  return has(key) ? std::optional<int64_t>(get_int(key)) : std::nullopt;
+}
+std::optional<double> JsonFields::get_optional_double(const std::string& key) const {
+  return has(key) ? std::optional<double>(get_double(key)) : std::nullopt;
+}
+
+}  // namespace automodel::hf

@@ -1,0 +1,48 @@
+// Typed, error-reporting access to a JSON object read from a file: every failure names the file,
+// the field, what was expected and what was found.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace automodel::hf {
+
+class JsonFields {
+ public:
+  JsonFields(std::shared_ptr<const nlohmann::json> object, std::string label, std::string prefix = "");
+
+  bool has(const std::string& key) const;  // present and not null
+  const nlohmann::json& raw(const std::string& key) const;
+  JsonFields child(const std::string& key) const;  // a nested object
+
+  int64_t get_int(const std::string& key) const;
+  double get_double(const std::string& key) const;
+  bool get_bool(const std::string& key) const;
+  std::string get_string(const std::string& key) const;
+  std::vector<double> get_double_list(const std::string& key) const;
+  std::vector<std::string> get_string_list(const std::string& key) const;
+
+  int64_t get_int(const std::string& key, int64_t fallback) const;
+  double get_double(const std::string& key, double fallback) const;
+  bool get_bool(const std::string& key, bool fallback) const;
+  std::string get_string(const std::string& key, const std::string& fallback) const;
+  std::optional<int64_t> get_optional_int(const std::string& key) const;
+  std::optional<double> get_optional_double(const std::string& key) const;
+
+  // "<file>: field 'a.b'" for messages.
+  std::string where(const std::string& key) const;
+  const std::string& label() const { return label_; }
+
+ private:
+  const nlohmann::json& require(const std::string& key) const;
+  std::shared_ptr<const nlohmann::json> root_;
+  const nlohmann::json* object_;
+  std::string label_, prefix_;
+};
+
+}  // namespace automodel::hf

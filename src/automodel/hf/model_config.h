@@ -1,0 +1,35 @@
+// config.json of an HF model folder: the common identity fields, plus typed access to the rest
+// for the architecture that interprets them. Reads transformers v4 and v5 files.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "automodel/hf/dtype.h"
+#include "automodel/hf/json_fields.h"
+
+namespace automodel::hf {
+
+struct ModelConfig {
+  std::string label;  // the file it came from, for messages
+  std::shared_ptr<const nlohmann::json> json;
+  std::string model_type;
+  std::vector<std::string> architectures;
+  std::optional<DType> dtype;  // `torch_dtype` (v4) or `dtype` (v5)
+
+  JsonFields fields() const { return JsonFields(json, label); }
+  std::string dump(int indent = 2) const;
+};
+
+// `path` is a config.json file or a folder containing one.
+ModelConfig load_model_config(const std::filesystem::path& path);
+ModelConfig parse_model_config(const std::string& text, const std::string& label);
+// Builds a config from an in-memory JSON object (tests, the registry sweep).
+ModelConfig model_config_from_json(const nlohmann::json& object, const std::string& label);
+
+}  // namespace automodel::hf

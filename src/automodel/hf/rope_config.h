@@ -1,0 +1,37 @@
+// Rotary position embedding parameters from config.json: v4 (`rope_theta` + `rope_scaling`) and
+// v5 (`rope_parameters`). Types: default, linear, dynamic, llama3, yarn, longrope.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "automodel/hf/json_fields.h"
+
+namespace automodel::hf {
+
+struct RopeConfig {
+  std::string type = "default";
+  double theta = 10000.0;
+  int64_t dim = 0;  // rotary dims = head_dim * partial_rotary_factor
+  int64_t max_position_embeddings = 0;
+  bool v5_semantics = false;  // read from `rope_parameters` (transformers v5 formulas)
+
+  std::optional<double> factor;
+  std::optional<double> attention_factor;
+  std::optional<int64_t> original_max_position_embeddings;
+  // llama3
+  double low_freq_factor = 1.0, high_freq_factor = 4.0;
+  // yarn
+  std::optional<double> beta_fast, beta_slow, mscale, mscale_all_dim;
+  bool truncate = true;
+  // longrope
+  std::vector<double> long_factor, short_factor;
+};
+
+std::vector<std::string> supported_rope_types();
+// `head_dim` is the attention head size; partial_rotary_factor is read from the config.
+RopeConfig parse_rope_config(const JsonFields& config, int64_t head_dim);
+
+}  // namespace automodel::hf

@@ -1,0 +1,33 @@
+#include "automodel/models/common/attention.h"
+
+#include <ATen/TensorOperators.h>
+#include <ATen/ops/matmul.h>
+#include <ATen/ops/softmax.h>
+
+#include <limits>
+
+namespace automodel::models {
+
+at::Tensor attention_mask(const at::Tensor& q_pos, const at::Tensor& k_pos, const at::Tensor& q_doc,
+                          const at::Tensor& k_doc, std::optional<int64_t> sliding_window) {
+  auto qp = q_pos.unsqueeze(-1), kp = k_pos.unsqueeze(-2);  // (B, Tq, 1), (B, 1, Tk)
+  auto mask = kp <= qp;
+  if (sliding_window) mask = mask.logical_and((qp - kp) < *sliding_window);
+  if (q_doc.defined()) mask = mask.logical_and(q_doc.unsqueeze(-1) == k_doc.unsqueeze(-2));
+  return mask.unsqueeze(1);
+}
+
+at::Tensor scaled_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
+                            double scale) {
+  const int64_t B = q.size(0), Hq = q.size(1), Tq = q.size(2), D = q.size(3);
+  const int64_t Hkv = k.size(1), Tk = k.size(2), group = Hq / Hkv;
+  // GQA: fold the query heads of a group into the row dimension so each K/V head is used as is.
+  auto qg = q.reshape({B, Hkv, group * Tq, D});
+  auto scores = at::matmul(qg, k.transpose(-1, -2)) * scale;       // (B, Hkv, group*Tq, Tk)
+  auto m = mask.view({B, 1, 1, Tq, Tk}).expand({B, 1, group, Tq, Tk}).reshape({B, 1, group * Tq, Tk});
+  scores = scores.masked_fill(m.logical_not(), -std::numeric_limits<double>::infinity());
+  auto probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+  return at::matmul(probs, v).view({B, Hq, Tq, D});  // (B, Hkv, group*Tq, D) -> (B, Hq, Tq, D)
+}
+
+}  // namespace automodel::models

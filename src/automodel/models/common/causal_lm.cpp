@@ -1,0 +1,18 @@
+#include "automodel/models/common/causal_lm.h"
+
+#include <ATen/TensorOperators.h>
+#include <ATen/ops/arange.h>
+#include <ATen/ops/linear.h>
+
+namespace automodel::models {
+
+at::Tensor CausalLM::logits(const at::Tensor& hidden) const { return at::linear(hidden, output_embedding()); }
+
+at::Tensor default_position_ids(const at::Tensor& input_ids, const KVCache* cache) {
+  const int64_t B = input_ids.size(0), T = input_ids.size(1);
+  auto pos = at::arange(T, input_ids.options().dtype(at::kLong)).unsqueeze(0).expand({B, T});
+  if (cache && cache->length() > 0) pos = pos + (cache->positions.select(1, cache->length() - 1).unsqueeze(1) + 1);
+  return pos.contiguous();
+}
+
+}  // namespace automodel::models

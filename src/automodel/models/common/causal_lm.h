@@ -1,0 +1,59 @@
+// The interface every causal LM architecture implements, and the inputs/outputs of a forward.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "automodel/hf/model_config.h"
+#include "automodel/models/common/attention.h"
+#include "automodel/models/common/module.h"
+
+namespace automodel::models {
+
+struct ModelInputs {
+  at::Tensor input_ids;     // (B, T) int64
+  at::Tensor position_ids;  // (B, T) int64; undefined = 0..T-1 (after any cached tokens)
+  at::Tensor document_ids;  // (B, T) int64; undefined = one document per row (packing otherwise)
+};
+
+struct ForwardOptions {
+  bool collect_hidden_states = false;  // fill hidden_states and layer_outputs
+  KVCache* cache = nullptr;            // read previous keys and append this step's
+};
+
+struct ForwardOutput {
+  at::Tensor hidden;                        // (B, T, H) after the final norm
+  std::vector<at::Tensor> hidden_states;    // HF output_hidden_states: embeddings, layers..., final norm
+  std::vector<at::Tensor> layer_outputs;    // raw output of each decoder layer
+  std::vector<std::pair<std::string, at::Tensor>> router_logits;  // (module name, (B*T, E))
+};
+
+class CausalLM : public Module {
+ public:
+  explicit CausalLM(hf::ModelConfig config) : config_(std::move(config)) {}
+
+  virtual ForwardOutput forward(const ModelInputs& inputs, const ForwardOptions& options = {}) = 0;
+  // The (vocab, hidden) matrix that maps hidden states to logits (the embedding when tied).
+  virtual const at::Tensor& output_embedding() const = 0;
+  virtual int64_t num_layers() const = 0;
+  // Checkpoint names that HF may write but which alias another parameter (tied lm_head).
+  virtual std::vector<std::string> tied_aliases() const { return {}; }
+  // Name prefix HF strips/adds between base and LM-head models ("model", "transformer").
+  virtual std::string base_model_prefix() const = 0;
+
+  // hidden: (..., H) -> logits (..., V)
+  at::Tensor logits(const at::Tensor& hidden) const;
+  const hf::ModelConfig& config() const { return config_; }
+  int64_t vocab_size() const { return output_embedding().size(0); }
+
+ protected:
+  hf::ModelConfig config_;
+};
+
+// Position ids for new tokens: continue after the cache, per row.
+at::Tensor default_position_ids(const at::Tensor& input_ids, const KVCache* cache);
+
+}  // namespace automodel::models

@@ -1,0 +1,213 @@
+#include "automodel/models/common/decoder_lm.h"
+
+#include <ATen/TensorOperators.h>
+#include <ATen/ops/cat.h>
+#include <ATen/ops/scalar_tensor.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "automodel/common/error.h"
+
+namespace automodel::models {
+
+DecoderSpec read_decoder_spec(const hf::JsonFields& c) {
+  DecoderSpec s;
+  s.vocab_size = c.get_int("vocab_size");
+  s.hidden_size = c.get_int("hidden_size");
+  s.intermediate_size = c.get_int("intermediate_size");
+  s.num_layers = c.get_int("num_hidden_layers");
+  s.num_heads = c.get_int("num_attention_heads");
+  s.num_kv_heads = c.get_int("num_key_value_heads", s.num_heads);
+  AM_CHECK(s.num_heads > 0 && s.num_kv_heads > 0 && s.num_heads % s.num_kv_heads == 0,
+           "[config] {}: num_attention_heads ({}) must be a positive multiple of num_key_value_heads ({})",
+           c.label(), s.num_heads, s.num_kv_heads);
+  s.head_dim = c.get_int("head_dim", s.hidden_size / s.num_heads);
+  s.norm_eps = c.get_double("rms_norm_eps", 1e-6);
+  s.act = parse_activation(c.get_string("hidden_act", "silu"), c.where("hidden_act"));
+  s.qkv_bias = s.o_bias = c.get_bool("attention_bias", false);
+  s.mlp_bias = c.get_bool("mlp_bias", false);
+  s.tie_word_embeddings = c.get_bool("tie_word_embeddings", false);
+  s.rope = hf::parse_rope_config(c, s.head_dim);
+  s.sliding_window.assign(s.num_layers, std::nullopt);
+  for (auto [key, value] : {std::pair<const char*, int64_t>{"vocab_size", s.vocab_size},
+                            {"hidden_size", s.hidden_size},
+                            {"intermediate_size", s.intermediate_size},
+                            {"num_hidden_layers", s.num_layers},
+                            {"head_dim", s.head_dim}})
+    AM_CHECK(value > 0, "[config] {} must be > 0, found {}", c.where(key), value);
+  return s;
+}
+
+void reject_unsupported(const hf::JsonFields& config, const std::vector<std::string>& keys) {
+  for (const auto& key : keys) {
+    if (!config.has(key)) continue;
+    const auto& v = config.raw(key);
+    if (v.is_boolean() && !v.get<bool>()) continue;
+    throw NotSupportedError(fmt::format("[config] {} = {} is not supported by this architecture yet",
+                                        config.where(key), v.dump()));
+  }
+}
+
+class DecoderAttention : public Module {
+ public:
+  DecoderAttention(const DecoderSpec& s, const at::TensorOptions& o) : spec_(s) {
+    q_proj_ = add_module("q_proj", std::make_unique<Linear>(s.hidden_size, s.num_heads * s.head_dim, s.qkv_bias, o));
+    k_proj_ = add_module("k_proj", std::make_unique<Linear>(s.hidden_size, s.num_kv_heads * s.head_dim, s.qkv_bias, o));
+    v_proj_ = add_module("v_proj", std::make_unique<Linear>(s.hidden_size, s.num_kv_heads * s.head_dim, s.qkv_bias, o));
+    o_proj_ = add_module("o_proj", std::make_unique<Linear>(s.num_heads * s.head_dim, s.hidden_size, s.o_bias, o));
+    if (s.qk_norm) {
+      q_norm_ = add_module("q_norm", std::make_unique<RMSNorm>(s.head_dim, s.norm_eps, s.norm_unit_offset, o));
+      k_norm_ = add_module("k_norm", std::make_unique<RMSNorm>(s.head_dim, s.norm_eps, s.norm_unit_offset, o));
+    }
+    scale_ = s.attention_scale > 0 ? s.attention_scale : 1.0 / std::sqrt(static_cast<double>(s.head_dim));
+  }
+
+  // x: (B, T, H) -> (B, T, H)
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& mask,
+                     KVCache::Layer* cache) const {
+    const int64_t B = x.size(0), T = x.size(1), D = spec_.head_dim;
+    auto q = q_proj_->forward(x).view({B, T, spec_.num_heads, D});
+    auto k = k_proj_->forward(x).view({B, T, spec_.num_kv_heads, D});
+    auto v = v_proj_->forward(x).view({B, T, spec_.num_kv_heads, D}).transpose(1, 2);
+    if (q_norm_) {
+      q = q_norm_->forward(q);
+      k = k_norm_->forward(k);
+    }
+    q = apply_rotary(q.transpose(1, 2), cos, sin);  // (B, Hq, T, D)
+    k = apply_rotary(k.transpose(1, 2), cos, sin);  // (B, Hkv, T, D)
+    if (cache) {
+      if (cache->k.defined()) {
+        k = at::cat({cache->k, k}, 2);
+        v = at::cat({cache->v, v}, 2);
+      }
+      cache->k = k;
+      cache->v = v;
+    }
+    auto out = scaled_attention(q, k, v, mask, scale_);  // (B, Hq, T, D)
+    return o_proj_->forward(out.transpose(1, 2).reshape({B, T, spec_.num_heads * D}));
+  }
+
+ private:
+  const DecoderSpec& spec_;
+  double scale_;
+  Linear *q_proj_, *k_proj_, *v_proj_, *o_proj_;
+  RMSNorm* q_norm_ = nullptr;
+  RMSNorm* k_norm_ = nullptr;
+};
+
+class DecoderLayer : public Module {
+ public:
+  DecoderLayer(const DecoderSpec& s, const at::TensorOptions& o) {
+    self_attn_ = add_module("self_attn", std::make_unique<DecoderAttention>(s, o));
+    if (s.moe) {
+      moe_ = add_module(s.mlp_name, std::make_unique<SparseMoe>(s.hidden_size, *s.moe, s.act, o));
+    } else {
+      mlp_ = add_module(s.mlp_name,
+                        std::make_unique<GatedMlp>(s.hidden_size, s.intermediate_size, s.mlp_bias, s.act, GatedMlpNames{}, o));
+    }
+    input_layernorm_ = add_module("input_layernorm", std::make_unique<RMSNorm>(s.hidden_size, s.norm_eps, s.norm_unit_offset, o));
+    post_attention_layernorm_ =
+        add_module("post_attention_layernorm", std::make_unique<RMSNorm>(s.hidden_size, s.norm_eps, s.norm_unit_offset, o));
+  }
+
+  // x: (B, T, H) -> (B, T, H); router_logits set for MoE layers.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& mask,
+                     KVCache::Layer* cache, at::Tensor* router_logits) const {
+    auto h = x + self_attn_->forward(input_layernorm_->forward(x), cos, sin, mask, cache);
+    auto normed = post_attention_layernorm_->forward(h);
+    if (moe_) {
+      auto [out, logits] = moe_->forward(normed);
+      *router_logits = logits;
+      return h + out;
+    }
+    return h + mlp_->forward(normed);
+  }
+
+ private:
+  DecoderAttention* self_attn_;
+  GatedMlp* mlp_ = nullptr;
+  SparseMoe* moe_ = nullptr;
+  RMSNorm *input_layernorm_, *post_attention_layernorm_;
+};
+
+namespace {
+// Lays out submodules under "model." like HF's *ForCausalLM.model.
+class DecoderBody : public Module {
+ public:
+  template <typename M>
+  M* add(std::string name, std::unique_ptr<M> m) {
+    return add_module(std::move(name), std::move(m));
+  }
+};
+}  // namespace
+
+DecoderLM::DecoderLM(hf::ModelConfig config, DecoderSpec spec, const at::TensorOptions& options)
+    : CausalLM(std::move(config)), spec_(std::move(spec)), rope_(spec_.rope) {
+  auto* body = add_module("model", std::make_unique<DecoderBody>());
+  embed_tokens_ = body->add("embed_tokens", std::make_unique<Embedding>(spec_.vocab_size, spec_.hidden_size, options));
+  layers_ = body->add("layers", std::make_unique<ModuleList<DecoderLayer>>());
+  for (int64_t i = 0; i < spec_.num_layers; ++i) layers_->append(std::make_unique<DecoderLayer>(spec_, options));
+  norm_ = body->add("norm", std::make_unique<RMSNorm>(spec_.hidden_size, spec_.norm_eps, spec_.norm_unit_offset, options));
+  if (!spec_.tie_word_embeddings)
+    lm_head_ = add_module("lm_head", std::make_unique<Linear>(spec_.hidden_size, spec_.vocab_size, false, options));
+}
+
+DecoderLM::~DecoderLM() = default;
+
+const at::Tensor& DecoderLM::output_embedding() const {
+  return lm_head_ ? lm_head_->weight() : embed_tokens_->weight();
+}
+
+std::vector<std::string> DecoderLM::tied_aliases() const {
+  if (spec_.tie_word_embeddings) return {"lm_head.weight"};
+  return {};
+}
+
+ForwardOutput DecoderLM::forward(const ModelInputs& inputs, const ForwardOptions& options) {
+  const auto& ids = inputs.input_ids;
+  KVCache* cache = options.cache;
+  auto positions = inputs.position_ids.defined() ? inputs.position_ids : default_position_ids(ids, cache);
+  at::Tensor k_pos = positions, q_doc = inputs.document_ids, k_doc = inputs.document_ids;
+  if (cache) {
+    if (cache->layers.empty()) cache->layers.resize(spec_.num_layers);
+    if (cache->length() > 0) {
+      k_pos = at::cat({cache->positions, positions}, 1);
+      if (q_doc.defined()) k_doc = at::cat({cache->documents, q_doc}, 1);
+    }
+    cache->positions = k_pos;
+    cache->documents = k_doc;
+  }
+
+  ForwardOutput out;
+  auto h = embed_tokens_->forward(ids);  // (B, T, H)
+  if (spec_.scale_embeddings)  // HF multiplies by sqrt(H) rounded to the model dtype
+    h = h * at::scalar_tensor(std::sqrt(static_cast<double>(spec_.hidden_size)), h.options());
+  auto [cos, sin] = rope_.cos_sin(positions, h.scalar_type());
+
+  // One mask per distinct window size (full and sliding layers share the work).
+  std::vector<std::pair<std::optional<int64_t>, at::Tensor>> masks;
+  auto mask_for = [&](std::optional<int64_t> window) -> const at::Tensor& {
+    for (const auto& [w, m] : masks)
+      if (w == window) return m;
+    masks.emplace_back(window, attention_mask(positions, k_pos, q_doc, k_doc, window));
+    return masks.back().second;
+  };
+
+  if (options.collect_hidden_states) out.hidden_states.push_back(h);
+  for (int64_t i = 0; i < spec_.num_layers; ++i) {
+    at::Tensor router;
+    h = (*layers_)[i].forward(h, cos, sin, mask_for(spec_.sliding_window[i]),
+                              cache ? &cache->layers[i] : nullptr, &router);
+    if (router.defined()) out.router_logits.emplace_back(fmt::format("model.layers.{}.{}.gate", i, spec_.mlp_name), router);
+    if (options.collect_hidden_states) {
+      out.layer_outputs.push_back(h);
+      if (i + 1 < spec_.num_layers) out.hidden_states.push_back(h);
+    }
+  }
+  out.hidden = norm_->forward(h);
+  if (options.collect_hidden_states) out.hidden_states.push_back(out.hidden);
+  return out;
+}
+
+}  // namespace automodel::models

@@ -1,0 +1,26 @@
+// Token generation with a KV cache: greedy or temperature / top-k / top-p sampling, stopping at
+// any EOS id. Used by `automodel generate` and the pretrained-model tests.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "automodel/models/common/causal_lm.h"
+
+namespace automodel::models {
+
+struct SamplingOptions {
+  int64_t max_new_tokens = 128;
+  double temperature = 0.0;  // 0 = greedy
+  double top_p = 1.0;
+  int64_t top_k = 0;  // 0 = off
+  uint64_t seed = 0;
+  std::vector<int64_t> eos_token_ids;
+};
+
+// Returns prompt + generated ids; `on_token` sees each new id as it is produced.
+std::vector<int64_t> generate(CausalLM& model, const std::vector<int64_t>& prompt, const SamplingOptions& options,
+                              const std::function<void(int64_t)>& on_token = {});
+
+}  // namespace automodel::models

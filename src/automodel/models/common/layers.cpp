@@ -1,0 +1,89 @@
+#include "automodel/models/common/layers.h"
+
+#include <ATen/TensorOperators.h>
+#include <ATen/ops/addmm.h>
+#include <ATen/ops/embedding.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/gelu.h>
+#include <ATen/ops/layer_norm.h>
+#include <ATen/ops/linear.h>
+#include <ATen/ops/relu.h>
+#include <ATen/ops/rsqrt.h>
+#include <ATen/ops/sigmoid.h>
+#include <ATen/ops/silu.h>
+
+#include "automodel/common/error.h"
+
+namespace automodel::models {
+
+Linear::Linear(int64_t in_features, int64_t out_features, bool bias, const at::TensorOptions& options)
+    : in_features_(in_features), out_features_(out_features) {
+  weight_ = add_parameter("weight", at::empty({out_features, in_features}, options));
+  if (bias) bias_ = add_parameter("bias", at::empty({out_features}, options));
+}
+
+at::Tensor Linear::forward(const at::Tensor& x) const {
+  return bias_ ? at::linear(x, *weight_, *bias_) : at::linear(x, *weight_);
+}
+
+Conv1D::Conv1D(int64_t in_features, int64_t out_features, const at::TensorOptions& options) {
+  weight_ = add_parameter("weight", at::empty({in_features, out_features}, options));
+  bias_ = add_parameter("bias", at::empty({out_features}, options));
+}
+
+at::Tensor Conv1D::forward(const at::Tensor& x) const {
+  auto out_shape = x.sizes().vec();
+  out_shape.back() = weight_->size(1);
+  return at::addmm(*bias_, x.reshape({-1, x.size(-1)}), *weight_).view(out_shape);
+}
+
+Embedding::Embedding(int64_t num_embeddings, int64_t dim, const at::TensorOptions& options) {
+  weight_ = add_parameter("weight", at::empty({num_embeddings, dim}, options));
+}
+
+at::Tensor Embedding::forward(const at::Tensor& ids) const { return at::embedding(*weight_, ids); }
+
+RMSNorm::RMSNorm(int64_t dim, double eps, bool unit_offset, const at::TensorOptions& options)
+    : eps_(eps), unit_offset_(unit_offset) {
+  weight_ = add_parameter("weight", at::empty({dim}, options));
+}
+
+at::Tensor RMSNorm::forward(const at::Tensor& x) const {
+  // x: (..., dim) -> (..., dim). Same op order as HF: normalise in fp32, cast, then scale
+  // (Llama); Gemma scales by (1 + w) in fp32 before the cast.
+  auto xf = x.to(at::kFloat);
+  auto normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps_);
+  if (unit_offset_) return (normed * (weight_->to(at::kFloat) + 1.0)).to(x.scalar_type());
+  return *weight_ * normed.to(x.scalar_type());
+}
+
+LayerNorm::LayerNorm(int64_t dim, double eps, const at::TensorOptions& options) : dim_(dim), eps_(eps) {
+  weight_ = add_parameter("weight", at::empty({dim}, options));
+  bias_ = add_parameter("bias", at::empty({dim}, options));
+}
+
+at::Tensor LayerNorm::forward(const at::Tensor& x) const { return at::layer_norm(x, {dim_}, *weight_, *bias_, eps_); }
+
+Activation parse_activation(const std::string& name, const std::string& where) {
+  if (name == "silu" || name == "swish") return Activation::kSilu;
+  if (name == "gelu") return Activation::kGeluExact;
+  if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast") return Activation::kGeluTanh;
+  if (name == "relu") return Activation::kRelu;
+  if (name == "quick_gelu") return Activation::kQuickGelu;
+  throw NotSupportedError(fmt::format(
+      "[config] {}: activation '{}' is not supported; supported: silu, swish, gelu, gelu_new, "
+      "gelu_pytorch_tanh, gelu_fast, relu, quick_gelu", where, name));
+}
+
+at::Tensor activate(Activation act, const at::Tensor& x) {
+  switch (act) {
+    case Activation::kSilu: return at::silu(x);
+    case Activation::kGeluExact: return at::gelu(x);
+    case Activation::kGeluTanh: return at::gelu(x, "tanh");
+    case Activation::kRelu: return at::relu(x);
+    case Activation::kQuickGelu: return x * at::sigmoid(1.702 * x);
+  }
+  return x;
+}
+
+}  // namespace automodel::models

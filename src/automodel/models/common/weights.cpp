@@ -1,0 +1,98 @@
+#include "automodel/models/common/weights.h"
+
+#include <ATen/Context.h>
+#include <ATen/TensorOperators.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/randn.h>
+
+#include <cmath>
+#include <set>
+
+#include "automodel/common/error.h"
+#include "automodel/common/logging.h"
+#include "automodel/common/string_util.h"
+#include "automodel/common/torch_util.h"
+#include "automodel/hf/safetensors_writer.h"
+
+namespace automodel::models {
+namespace {
+
+// Buffers HF checkpoints may carry that are not parameters.
+bool is_ignorable_buffer(const std::string& name) {
+  return name.ends_with(".rotary_emb.inv_freq") || name.ends_with(".attn.bias") || name.ends_with(".attn.masked_bias");
+}
+
+std::string list_some(const std::vector<std::string>& names) {
+  std::vector<std::string> head(names.begin(), names.begin() + std::min<size_t>(names.size(), 8));
+  return join(head, ", ") + (names.size() > 8 ? fmt::format(" ... ({} in all)", names.size()) : "");
+}
+
+}  // namespace
+
+void load_weights(CausalLM& model, const hf::SafetensorsCheckpoint& checkpoint) {
+  at::NoGradGuard no_grad;
+  const std::string prefix = model.base_model_prefix() + ".";
+  std::set<std::string> used;
+  std::vector<std::string> missing;
+  auto params = model.named_parameters();
+  double total_bytes = 0;
+  for (const auto& p : params) total_bytes += static_cast<double>(p.tensor->nbytes());
+  Progress progress("loading weights", total_bytes, "B");
+  for (const auto& p : params) {
+    std::string key = p.name;
+    // Base-model checkpoints (e.g. the original gpt2) omit the "transformer."/"model." prefix.
+    if (!checkpoint.contains(key) && key.starts_with(prefix) && checkpoint.contains(key.substr(prefix.size())))
+      key = key.substr(prefix.size());
+    if (!checkpoint.contains(key)) {
+      missing.push_back(p.name);
+      continue;
+    }
+    auto view = checkpoint.get(key);
+    AM_CHECK(view.entry->shape == p.tensor->sizes().vec(),
+             "[load] {}: tensor '{}' has shape {}, the model ({}) expects {}", view.file->string(), key,
+             format_shape(view.entry->shape), model.config().model_type, format_shape(p.tensor->sizes().vec()));
+    copy_view_into(view, *p.tensor);
+    used.insert(key);
+    progress.advance(static_cast<double>(p.tensor->nbytes()));
+  }
+  progress.finish();
+  auto aliases = model.tied_aliases();
+  std::vector<std::string> unexpected;
+  for (const auto& name : checkpoint.names()) {
+    if (used.count(name) || is_ignorable_buffer(name)) continue;
+    if (std::find(aliases.begin(), aliases.end(), name) != aliases.end()) continue;
+    unexpected.push_back(name);
+  }
+  AM_CHECK(missing.empty(), "[load] {}: {} tensor(s) the {} model needs are missing: {}", checkpoint.source().string(),
+           missing.size(), model.config().model_type, list_some(missing));
+  AM_CHECK(unexpected.empty(), "[load] {}: {} unexpected tensor(s) not used by the {} model: {}",
+           checkpoint.source().string(), unexpected.size(), model.config().model_type, list_some(unexpected));
+}
+
+std::vector<std::filesystem::path> save_weights(const CausalLM& model, const std::filesystem::path& dir,
+                                                uint64_t max_shard_bytes) {
+  std::vector<at::Tensor> keep_alive;
+  std::vector<hf::TensorToWrite> tensors;
+  for (const auto& p : model.named_parameters()) {
+    auto t = p.tensor->detach().to(c10::Device(c10::kCPU)).contiguous();
+    keep_alive.push_back(t);
+    tensors.push_back({p.name, to_hf_dtype(t.scalar_type()), t.sizes().vec(), t.data_ptr(), t.nbytes()});
+  }
+  return hf::write_sharded_safetensors(dir, tensors, max_shard_bytes);
+}
+
+void init_random(CausalLM& model, uint64_t seed) {
+  at::NoGradGuard no_grad;
+  at::manual_seed(seed);
+  for (const auto& p : model.named_parameters()) {
+    auto& t = *p.tensor;
+    auto noise = at::randn(t.sizes(), t.options().dtype(at::kFloat));
+    if (t.dim() == 1) {
+      t.copy_(p.name.ends_with(".bias") ? noise * 0.1 : 1.0 + noise * 0.1);
+    } else {
+      t.copy_(noise / std::sqrt(static_cast<double>(t.size(t.dim() - 1))));
+    }
+  }
+}
+
+}  // namespace automodel::models

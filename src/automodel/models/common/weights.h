@@ -1,0 +1,24 @@
+// Moving parameters between a model and HF safetensors: strict loading by HF name (missing,
+// unexpected or mis-shaped tensors are errors naming them), saving as HF does, random init.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+#include "automodel/hf/safetensors.h"
+#include "automodel/models/common/causal_lm.h"
+
+namespace automodel::models {
+
+void load_weights(CausalLM& model, const hf::SafetensorsCheckpoint& checkpoint);
+
+// Writes the model's parameters (HF names, their current dtype) as model.safetensors or shards
+// plus index. Tied aliases are not written, as HF does.
+std::vector<std::filesystem::path> save_weights(const CausalLM& model, const std::filesystem::path& dir,
+                                                uint64_t max_shard_bytes = 5ull << 30);
+
+// Deterministic random init for tests: N(0, 1/fan_in) matrices, 1 + N(0, 0.1) vectors.
+void init_random(CausalLM& model, uint64_t seed);
+
+}  // namespace automodel::models

@@ -1,0 +1,184 @@
+// GPT-2: learned absolute positions, LayerNorm with bias, fused c_attn, Conv1D weights stored
+// (in, out), tied head. Parameter names live under "transformer." as in GPT2LMHeadModel.
+#include <ATen/TensorOperators.h>
+#include <ATen/ops/cat.h>
+
+#include <cmath>
+
+#include "automodel/common/error.h"
+#include "automodel/models/common/causal_lm.h"
+#include "automodel/models/common/layers.h"
+#include "automodel/models/registry.h"
+
+namespace automodel::models {
+namespace {
+
+struct Gpt2Spec {
+  int64_t vocab_size, n_positions, n_embd, n_layer, n_head, n_inner;
+  double eps;
+  Activation act;
+  bool scale_attn_weights, scale_by_inverse_layer_idx, tie;
+};
+
+class Gpt2Attention : public Module {
+ public:
+  Gpt2Attention(const Gpt2Spec& s, int64_t layer_idx, const at::TensorOptions& o) : s_(s) {
+    c_attn_ = add_module("c_attn", std::make_unique<Conv1D>(s.n_embd, 3 * s.n_embd, o));
+    c_proj_ = add_module("c_proj", std::make_unique<Conv1D>(s.n_embd, s.n_embd, o));
+    double head_dim = static_cast<double>(s.n_embd / s.n_head);
+    scale_ = s.scale_attn_weights ? 1.0 / std::sqrt(head_dim) : 1.0;
+    if (s.scale_by_inverse_layer_idx) scale_ /= static_cast<double>(layer_idx + 1);
+  }
+
+  // x: (B, T, C) -> (B, T, C)
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& mask, KVCache::Layer* cache) const {
+    const int64_t B = x.size(0), T = x.size(1), H = s_.n_head, D = s_.n_embd / s_.n_head;
+    auto qkv = c_attn_->forward(x).view({B, T, 3, H, D});
+    auto q = qkv.select(2, 0).transpose(1, 2), k = qkv.select(2, 1).transpose(1, 2), v = qkv.select(2, 2).transpose(1, 2);
+    if (cache) {
+      if (cache->k.defined()) {
+        k = at::cat({cache->k, k}, 2);
+        v = at::cat({cache->v, v}, 2);
+      }
+      cache->k = k;
+      cache->v = v;
+    }
+    auto out = scaled_attention(q, k, v, mask, scale_);
+    return c_proj_->forward(out.transpose(1, 2).reshape({B, T, s_.n_embd}));
+  }
+
+ private:
+  const Gpt2Spec& s_;
+  double scale_;
+  Conv1D *c_attn_, *c_proj_;
+};
+
+class Gpt2Mlp : public Module {
+ public:
+  Gpt2Mlp(const Gpt2Spec& s, const at::TensorOptions& o) : act_(s.act) {
+    c_fc_ = add_module("c_fc", std::make_unique<Conv1D>(s.n_embd, s.n_inner, o));
+    c_proj_ = add_module("c_proj", std::make_unique<Conv1D>(s.n_inner, s.n_embd, o));
+  }
+  at::Tensor forward(const at::Tensor& x) const { return c_proj_->forward(activate(act_, c_fc_->forward(x))); }
+
+ private:
+  Activation act_;
+  Conv1D *c_fc_, *c_proj_;
+};
+
+class Gpt2Block : public Module {
+ public:
+  Gpt2Block(const Gpt2Spec& s, int64_t layer_idx, const at::TensorOptions& o) {
+    ln_1_ = add_module("ln_1", std::make_unique<LayerNorm>(s.n_embd, s.eps, o));
+    attn_ = add_module("attn", std::make_unique<Gpt2Attention>(s, layer_idx, o));
+    ln_2_ = add_module("ln_2", std::make_unique<LayerNorm>(s.n_embd, s.eps, o));
+    mlp_ = add_module("mlp", std::make_unique<Gpt2Mlp>(s, o));
+  }
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& mask, KVCache::Layer* cache) const {
+    auto h = x + attn_->forward(ln_1_->forward(x), mask, cache);
+    return h + mlp_->forward(ln_2_->forward(h));
+  }
+
+ private:
+  LayerNorm *ln_1_, *ln_2_;
+  Gpt2Attention* attn_;
+  Gpt2Mlp* mlp_;
+};
+
+class Gpt2Body : public Module {
+ public:
+  Gpt2Body(const Gpt2Spec& s, const at::TensorOptions& o) {
+    wte = add_module("wte", std::make_unique<Embedding>(s.vocab_size, s.n_embd, o));
+    wpe = add_module("wpe", std::make_unique<Embedding>(s.n_positions, s.n_embd, o));
+    h = add_module("h", std::make_unique<ModuleList<Gpt2Block>>());
+    for (int64_t i = 0; i < s.n_layer; ++i) h->append(std::make_unique<Gpt2Block>(s, i, o));
+    ln_f = add_module("ln_f", std::make_unique<LayerNorm>(s.n_embd, s.eps, o));
+  }
+  Embedding *wte, *wpe;
+  ModuleList<Gpt2Block>* h;
+  LayerNorm* ln_f;
+};
+
+class Gpt2LM : public CausalLM {
+ public:
+  Gpt2LM(hf::ModelConfig config, Gpt2Spec spec, const at::TensorOptions& o) : CausalLM(std::move(config)), s_(spec) {
+    body_ = add_module("transformer", std::make_unique<Gpt2Body>(s_, o));
+    if (!s_.tie) lm_head_ = add_module("lm_head", std::make_unique<Linear>(s_.n_embd, s_.vocab_size, false, o));
+  }
+
+  ForwardOutput forward(const ModelInputs& inputs, const ForwardOptions& options) override {
+    KVCache* cache = options.cache;
+    auto positions = inputs.position_ids.defined() ? inputs.position_ids : default_position_ids(inputs.input_ids, cache);
+    AM_CHECK(positions.numel() == 0 || positions.max().item<int64_t>() < s_.n_positions,
+             "[gpt2] position {} exceeds n_positions {}", positions.max().item<int64_t>(), s_.n_positions);
+    at::Tensor k_pos = positions, q_doc = inputs.document_ids, k_doc = inputs.document_ids;
+    if (cache) {
+      if (cache->layers.empty()) cache->layers.resize(s_.n_layer);
+      if (cache->length() > 0) {
+        k_pos = at::cat({cache->positions, positions}, 1);
+        if (q_doc.defined()) k_doc = at::cat({cache->documents, q_doc}, 1);
+      }
+      cache->positions = k_pos;
+      cache->documents = k_doc;
+    }
+    auto mask = attention_mask(positions, k_pos, q_doc, k_doc, std::nullopt);
+    ForwardOutput out;
+    auto h = body_->wte->forward(inputs.input_ids) + body_->wpe->forward(positions);  // (B, T, C)
+    if (options.collect_hidden_states) out.hidden_states.push_back(h);
+    for (int64_t i = 0; i < s_.n_layer; ++i) {
+      h = (*body_->h)[i].forward(h, mask, cache ? &cache->layers[i] : nullptr);
+      if (options.collect_hidden_states) {
+        out.layer_outputs.push_back(h);
+        if (i + 1 < s_.n_layer) out.hidden_states.push_back(h);
+      }
+    }
+    out.hidden = body_->ln_f->forward(h);
+    if (options.collect_hidden_states) out.hidden_states.push_back(out.hidden);
+    return out;
+  }
+
+  const at::Tensor& output_embedding() const override {
+    return lm_head_ ? lm_head_->weight() : body_->wte->weight();
+  }
+  int64_t num_layers() const override { return s_.n_layer; }
+  std::vector<std::string> tied_aliases() const override {
+    return s_.tie ? std::vector<std::string>{"lm_head.weight"} : std::vector<std::string>{};
+  }
+  std::string base_model_prefix() const override { return "transformer"; }
+
+ private:
+  Gpt2Spec s_;
+  Gpt2Body* body_;
+  Linear* lm_head_ = nullptr;
+};
+
+}  // namespace
+
+Architecture gpt2_architecture() {
+  Architecture arch;
+  arch.model_type = "gpt2";
+  arch.hf_class = "GPT2LMHeadModel";
+  arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
+    auto c = config.fields();
+    Gpt2Spec s;
+    s.vocab_size = c.get_int("vocab_size", 50257);
+    s.n_positions = c.get_int("n_positions", 1024);
+    s.n_embd = c.get_int("n_embd", 768);
+    s.n_layer = c.get_int("n_layer", 12);
+    s.n_head = c.get_int("n_head", 12);
+    s.n_inner = c.has("n_inner") ? c.get_int("n_inner") : 4 * s.n_embd;
+    AM_CHECK(s.n_head > 0 && s.n_embd % s.n_head == 0, "[config] {}: n_embd ({}) must be divisible by n_head ({})",
+             c.label(), s.n_embd, s.n_head);
+    s.eps = c.get_double("layer_norm_epsilon", 1e-5);
+    s.act = parse_activation(c.get_string("activation_function", "gelu_new"), c.where("activation_function"));
+    s.scale_attn_weights = c.get_bool("scale_attn_weights", true);
+    s.scale_by_inverse_layer_idx = c.get_bool("scale_attn_by_inverse_layer_idx", false);
+    s.tie = c.get_bool("tie_word_embeddings", true);
+    return std::make_unique<Gpt2LM>(config, s, options);
+  };
+  arch.tiny_config_json = R"({"model_type": "gpt2", "vocab_size": 96, "n_embd": 32, "n_layer": 2, "n_head": 4,
+    "n_inner": 48, "n_positions": 64, "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5})";
+  return arch;
+}
+
+}  // namespace automodel::models

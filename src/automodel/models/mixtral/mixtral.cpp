@@ -1,0 +1,35 @@
+// Mixtral: Mistral attention with a top-k routed mixture of SwiGLU experts in every layer.
+#include "automodel/common/error.h"
+#include "automodel/models/common/decoder_lm.h"
+#include "automodel/models/registry.h"
+
+namespace automodel::models {
+
+Architecture mixtral_architecture() {
+  Architecture arch;
+  arch.model_type = "mixtral";
+  arch.hf_class = "MixtralForCausalLM";
+  arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
+    auto c = config.fields();
+    auto spec = read_decoder_spec(c);
+    if (c.has("sliding_window")) spec.sliding_window.assign(spec.num_layers, c.get_int("sliding_window"));
+    if (c.has("router_jitter_noise") && c.get_double("router_jitter_noise") != 0.0)
+      throw NotSupportedError(fmt::format("[config] {} = {} is not supported (training-time router noise)",
+                                          c.where("router_jitter_noise"), c.get_double("router_jitter_noise")));
+    MoeOptions moe;
+    moe.num_experts = c.get_int("num_local_experts");
+    moe.top_k = c.get_int("num_experts_per_tok");
+    moe.expert_intermediate = spec.intermediate_size;
+    moe.expert_names = {"w1", "w3", "w2"};
+    spec.moe = moe;
+    spec.mlp_name = "block_sparse_moe";
+    return std::make_unique<DecoderLM>(config, spec, options);
+  };
+  arch.tiny_config_json = R"({"model_type": "mixtral", "vocab_size": 96, "hidden_size": 32, "intermediate_size": 48,
+    "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "rms_norm_eps": 1e-5,
+    "max_position_embeddings": 64, "rope_theta": 1000000.0, "num_local_experts": 4, "num_experts_per_tok": 2,
+    "sliding_window": null})";
+  return arch;
+}
+
+}  // namespace automodel::models

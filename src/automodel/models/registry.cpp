@@ -1,0 +1,51 @@
+#include "automodel/models/registry.h"
+
+#include <ATen/ops/empty.h>
+
+#include "automodel/common/error.h"
+#include "automodel/common/string_util.h"
+#include "automodel/hf/model_source.h"
+#include "automodel/hf/safetensors.h"
+#include "automodel/models/common/weights.h"
+
+namespace automodel::models {
+
+const std::vector<Architecture>& architectures() {
+  static const std::vector<Architecture> kArchitectures = {
+      llama_architecture(), mistral_architecture(), qwen2_architecture(), qwen3_architecture(),
+      gemma_architecture(), mixtral_architecture(), gpt2_architecture(),
+  };
+  return kArchitectures;
+}
+
+const Architecture& find_architecture(const std::string& model_type, const std::string& where) {
+  std::vector<std::string> names;
+  for (const auto& arch : architectures()) {
+    if (arch.model_type == model_type) return arch;
+    names.push_back(arch.model_type);
+  }
+  auto hint = nearest_name(model_type, names);
+  throw NotSupportedError(fmt::format("[model] {}model_type '{}' is not supported{}; supported: {}",
+                                      where.empty() ? "" : where + ": ", model_type,
+                                      hint.empty() ? "" : " (did you mean '" + hint + "'?)", join(names, ", ")));
+}
+
+std::unique_ptr<CausalLM> build_model(const hf::ModelConfig& config, at::ScalarType dtype, c10::Device device) {
+  const auto& arch = find_architecture(config.model_type, config.label);
+  auto fields = config.fields();
+  if (fields.has("quantization_config"))
+    throw NotSupportedError(fmt::format("[model] {}: quantized checkpoints (quantization_config) are not supported",
+                                        config.label));
+  return arch.build(config, at::TensorOptions().dtype(dtype).device(device));
+}
+
+std::unique_ptr<CausalLM> load_pretrained(const std::string& name_or_path, const LoadOptions& options) {
+  auto folder = hf::resolve_model_folder(name_or_path);
+  auto config = hf::load_model_config(folder);
+  auto model = build_model(config, options.dtype, options.device);
+  auto checkpoint = hf::SafetensorsCheckpoint::open(folder);
+  load_weights(*model, checkpoint);
+  return model;
+}
+
+}  // namespace automodel::models

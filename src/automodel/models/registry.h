@@ -1,0 +1,48 @@
+// model_type -> Architecture: how to build a model from config.json, and a tiny config the
+// registry sweep test uses to exercise every architecture automatically.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "automodel/hf/model_config.h"
+#include "automodel/models/common/causal_lm.h"
+
+namespace automodel::models {
+
+struct Architecture {
+  std::string model_type;
+  std::string hf_class;  // e.g. "LlamaForCausalLM"
+  std::function<std::unique_ptr<CausalLM>(const hf::ModelConfig&, const at::TensorOptions&)> build;
+  std::string tiny_config_json;  // a small valid config.json for tests
+};
+
+const std::vector<Architecture>& architectures();
+const Architecture& find_architecture(const std::string& model_type, const std::string& where = "");
+
+// Builds with uninitialised parameters of `dtype` on `device`.
+std::unique_ptr<CausalLM> build_model(const hf::ModelConfig& config, at::ScalarType dtype, c10::Device device);
+
+struct LoadOptions {
+  at::ScalarType dtype = at::kFloat;
+  c10::Device device = c10::Device(c10::kCPU);
+};
+
+// Resolves `name_or_path` (folder or cached hub id), builds and strictly loads the weights.
+std::unique_ptr<CausalLM> load_pretrained(const std::string& name_or_path, const LoadOptions& options = {});
+
+// Architecture defined in each model folder.
+Architecture llama_architecture();
+Architecture mistral_architecture();
+Architecture qwen2_architecture();
+Architecture qwen3_architecture();
+Architecture gemma_architecture();
+Architecture mixtral_architecture();
+Architecture gpt2_architecture();
+
+}  // namespace automodel::models
