@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages AutoModel.cpp needs (idempotent: apt runs only when something is
+# missing) and builds the project into build/. Usage: scripts/setup.sh [--deps-only]
+set -euo pipefail
+cd "$(dirname "$(readlink -f "$0")")/.."
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config
+  libtorch-dev libopenblas0-pthread libgoogle-perftools-dev
+  nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libfmt-dev libpcre2-dev libutf8proc-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-torch
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "[setup] installing: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+[ "${1:-}" = "--deps-only" ] && exit 0
+
+BUILD_DIR=${BUILD_DIR:-build}
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+fi
+# Two parallel jobs: LibTorch-heavy translation units need ~1.5 GB each.
+cmake --build "$BUILD_DIR" -j "${JOBS:-$(nproc)}"
+echo "[setup] built $BUILD_DIR/apps/automodel/automodel"

@@ -1,0 +1,90 @@
+// The `automodel` binary end to end: help, inspect, generate, hub-cache resolution, and clear
+// one-line errors with a non-zero exit for bad input.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "automodel/common/atomic_file.h"
+#include "test_util.h"
+
+namespace automodel {
+namespace {
+
+namespace fs = std::filesystem;
+using automodel::testing::run_command;
+using automodel::testing::TempDir;
+
+std::string bin() { return automodel::testing::automodel_binary(); }
+std::string stories() { return (automodel::testing::fixtures_dir() / "stories260K").string(); }
+
+TEST(Cli, HelpListsSubcommands) {
+  auto r = run_command(bin() + " --help");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* sub : {"inspect", "generate", "debug"}) EXPECT_NE(r.output.find(sub), std::string::npos) << sub;
+}
+
+TEST(Cli, InspectDescribesArchitectureParametersAndTying) {
+  auto r = run_command(bin() + " inspect " + stories());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("LlamaForCausalLM"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("(260032)"), std::string::npos) << r.output;  // exact parameter count
+  EXPECT_NE(r.output.find("lm_head.weight -> input embedding"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1 file(s)"), std::string::npos) << r.output;
+}
+
+TEST(Cli, GenerateGreedyPrintsPromptAndContinuation) {
+  auto r = run_command(bin() + " generate --model " + stories() + " --prompt-ids 1 --max-new-tokens 5");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("[1, 403, 407, 261, 378, 432]"), std::string::npos) << r.output;
+}
+
+TEST(Cli, HubIdResolvesThroughTheLocalHfCache) {
+  TempDir home;
+  auto repo = home / "hub" / "models--karpathy--stories260K";
+  auto snapshot = repo / "snapshots" / "0123abcd";
+  fs::create_directories(snapshot);
+  fs::create_directories(repo / "refs");
+  write_file_atomic(repo / "refs" / "main", "0123abcd");
+  for (const char* f : {"config.json", "model.safetensors"}) fs::create_symlink(fs::path(stories()) / f, snapshot / f);
+  auto r = run_command("HF_HOME=" + home.path().string() + " HF_HUB_CACHE= " + bin() + " inspect karpathy/stories260K");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("0123abcd"), std::string::npos) << r.output;
+}
+
+TEST(Cli, UnknownModelGivesOneLineErrorAndExitCode1) {
+  auto r = run_command("HF_HOME=/nonexistent " + bin() + " inspect no-such-org/no-such-model");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("error: [model] 'no-such-org/no-such-model' is neither a local folder nor a hub id"), std::string::npos)
+      << r.output;
+}
+
+TEST(Cli, CorruptWeightsNameTheFile) {
+  TempDir dir;
+  fs::copy_file(fs::path(stories()) / "config.json", dir / "config.json");
+  write_file_atomic(dir / "model.safetensors", std::string("\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":", 13));
+  auto r = run_command(bin() + " generate --model " + dir.path().string() + " --prompt-ids 1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find((dir / "model.safetensors").string()), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("terminate"), std::string::npos) << r.output;
+}
+
+TEST(Cli, UnsupportedArchitectureListsSupportedOnes) {
+  TempDir dir;
+  write_file_atomic(dir / "config.json", R"({"model_type": "falcon_mamba", "hidden_size": 8})");
+  auto r = run_command(bin() + " inspect " + dir.path().string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("model_type 'falcon_mamba' is not supported"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("llama, mistral"), std::string::npos) << r.output;
+}
+
+TEST(Cli, BadFlagsAreRejected) {
+  EXPECT_NE(run_command(bin() + " generate --model " + stories() + " --prompt-ids 1,x").exit_code, 0);
+  auto r = run_command(bin() + " generate --model " + stories() + " --prompt-ids 9999");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("outside the vocabulary [0, 512)"), std::string::npos) << r.output;
+  auto d = run_command(bin() + " debug forward --model " + stories() + " --inputs x --out y --dtype fp12");
+  EXPECT_NE(d.output.find("unknown compute dtype 'fp12'"), std::string::npos) << d.output;
+}
+
+}  // namespace
+}  // namespace automodel

@@ -1,0 +1,83 @@
+// Parity with HF transformers: `automodel debug forward` on every fixture folder must reproduce
+// every tensor of expected.safetensors (logits, loss, hidden states, layer outputs, router
+// logits, gradients) within max|d|/max|expected| <= 1e-5 (forward) and 1e-4 (gradients).
+// Extra fixture roots can be added with AUTOMODEL_EXTRA_FIXTURES=dir1:dir2.
+#include <gtest/gtest.h>
+
+#include <ATen/TensorOperators.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "automodel/common/atomic_file.h"
+#include "automodel/common/string_util.h"
+#include "automodel/common/torch_util.h"
+#include "automodel/hf/model_config.h"
+#include "automodel/hf/safetensors.h"
+#include "automodel/models/registry.h"
+#include "test_util.h"
+
+namespace automodel {
+namespace {
+
+namespace fs = std::filesystem;
+using automodel::testing::TempDir;
+
+// Fixture folders whose model_type we register (VLM fixtures wait for the VLM work).
+std::vector<std::string> fixture_dirs() {
+  std::vector<fs::path> roots = {automodel::testing::fixtures_dir() / "hf"};
+  if (const char* extra = std::getenv("AUTOMODEL_EXTRA_FIXTURES"))
+    for (const auto& r : split(extra, ':'))
+      if (!r.empty()) roots.emplace_back(r);
+  std::vector<std::string> out;
+  for (const auto& root : roots) {
+    if (!fs::is_directory(root)) continue;
+    for (const auto& entry : fs::directory_iterator(root)) {
+      if (!fs::exists(entry.path() / "expected.safetensors")) continue;
+      auto type = hf::load_model_config(entry.path()).model_type;
+      bool known = false;
+      for (const auto& a : models::architectures()) known |= a.model_type == type;
+      if (known) out.push_back(entry.path().string());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class HfFixtureParity : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(HfFixtureParity, DebugForwardMatchesEveryExpectedTensor) {
+  fs::path fixture = GetParam();
+  TempDir tmp;
+  auto out_path = tmp / "out.safetensors";
+  auto result = automodel::testing::run_command(automodel::testing::automodel_binary() + " debug forward --model " +
+                                                fixture.string() + " --inputs " + (fixture / "expected.safetensors").string() +
+                                                " --out " + out_path.string());
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  auto expected = hf::SafetensorsCheckpoint::open(fixture / "expected.safetensors");
+  auto got = hf::SafetensorsCheckpoint::open(out_path);
+  int compared = 0;
+  for (const auto& name : expected.names()) {
+    if (name == "input_ids" || name == "labels" || name == "attention_mask" || name == "position_ids") continue;
+    ASSERT_TRUE(got.contains(name)) << "debug forward did not write " << name;
+    auto want = borrow_view(expected.get(name)).to(at::kDouble);
+    auto have = borrow_view(got.get(name)).to(at::kDouble);
+    ASSERT_EQ(have.sizes(), want.sizes()) << name;
+    double denom = std::max(want.abs().max().item<double>(), 1e-30);
+    double rel = (have - want).abs().max().item<double>() / denom;
+    double tol = name.starts_with("grad.") ? 1e-4 : 1e-5;
+    EXPECT_LE(rel, tol) << fixture.filename().string() << ": " << name << " max|d|/max|expected| = " << rel;
+    ++compared;
+  }
+  EXPECT_GE(compared, 5) << "fixture has too few tensors to be meaningful";
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, HfFixtureParity, ::testing::ValuesIn(fixture_dirs()), [](const auto& info) {
+  std::string name = fs::path(info.param).filename().string();
+  for (auto& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return name;
+});
+
+}  // namespace
+}  // namespace automodel

@@ -1,0 +1,56 @@
+// Attention masks (causal, sliding window, documents) and GQA attention against a plain
+// repeat-the-KV-heads reference.
+#include <gtest/gtest.h>
+
+#include <ATen/TensorOperators.h>
+#include <ATen/ops/allclose.h>
+#include <ATen/ops/arange.h>
+#include <ATen/ops/matmul.h>
+#include <ATen/ops/randn.h>
+#include <ATen/ops/repeat_interleave.h>
+#include <ATen/ops/softmax.h>
+#include <ATen/ops/tensor.h>
+
+#include <cmath>
+#include <limits>
+
+#include "automodel/models/common/attention.h"
+
+namespace automodel::models {
+namespace {
+
+at::Tensor positions(int64_t T) { return at::arange(T, at::kLong).view({1, T}); }
+
+TEST(AttentionMask, SlidingWindowSeesExactlyTheLastWKeys) {
+  auto mask = attention_mask(positions(8), positions(8), {}, {}, 3).squeeze();  // (8, 8)
+  for (int64_t i = 0; i < 8; ++i)
+    for (int64_t j = 0; j < 8; ++j)
+      EXPECT_EQ(mask[i][j].item<bool>(), j <= i && i - j < 3) << i << "," << j;
+}
+
+TEST(AttentionMask, DocumentsDoNotSeeEachOther) {
+  auto pos = at::tensor(std::vector<int64_t>{0, 1, 2, 0, 1}).view({1, 5});
+  auto doc = at::tensor(std::vector<int64_t>{0, 0, 0, 1, 1}).view({1, 5});
+  auto mask = attention_mask(pos, pos, doc, doc, std::nullopt).squeeze();
+  EXPECT_TRUE(mask[4][3].item<bool>());
+  EXPECT_FALSE(mask[3][2].item<bool>());
+  EXPECT_FALSE(mask[4][0].item<bool>());
+  EXPECT_TRUE(mask[2][0].item<bool>());
+}
+
+TEST(Attention, GroupedQueryMatchesRepeatedKvReference) {
+  const int64_t B = 2, Hq = 6, Hkv = 2, T = 5, D = 4;
+  auto q = at::randn({B, Hq, T, D}), k = at::randn({B, Hkv, T, D}), v = at::randn({B, Hkv, T, D});
+  auto mask = attention_mask(positions(T).expand({B, T}), positions(T).expand({B, T}), {}, {}, std::nullopt);
+  double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  auto got = scaled_attention(q, k, v, mask, scale);
+  // Reference: HF repeat_kv (each KV head serves Hq/Hkv consecutive query heads).
+  auto kr = at::repeat_interleave(k, Hq / Hkv, 1), vr = at::repeat_interleave(v, Hq / Hkv, 1);
+  auto scores = at::matmul(q, kr.transpose(-1, -2)) * scale;
+  scores = scores.masked_fill(mask.logical_not(), -std::numeric_limits<double>::infinity());
+  auto want = at::matmul(at::softmax(scores, -1), vr);
+  EXPECT_TRUE(at::allclose(got, want, 1e-5, 1e-6));
+}
+
+}  // namespace
+}  // namespace automodel::models
