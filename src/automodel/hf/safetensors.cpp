@@ -28,24 +28,16 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
     AM_FAIL("[safetensors] cannot stat {}: {}", label, std::strerror(errno));
   }
   file->size_ = static_cast<uint64_t>(st.st_size);
-  if (file->size_ < 8) {
+  if (file->size_ == 0) {  // mmap cannot map an empty file; report it like any short file
     ::close(fd);
-    AM_FAIL("[safetensors] {}: file is {} bytes, expected at least 8 (header length)", label, file->size_);
+    parse_safetensors_buffer(nullptr, 0, label);
   }
   file->map_ = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
   ::close(fd);
   AM_CHECK(file->map_ != MAP_FAILED, "[safetensors] cannot mmap {}: {}", label, std::strerror(errno));
-  const auto* bytes = static_cast<const std::byte*>(file->map_);
-  uint64_t header_len = 0;
-  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | std::to_integer<uint64_t>(bytes[i]);
-  AM_CHECK(header_len <= file->size_ - 8,
-           "[safetensors] {}: header length {} exceeds the file ({} bytes): truncated or not safetensors",
-           label, header_len, file->size_);
-  AM_CHECK(header_len <= kMaxSafetensorsHeaderBytes, "[safetensors] {}: header length {} exceeds the {} byte limit",
-           label, header_len, kMaxSafetensorsHeaderBytes);
-  std::string_view header(reinterpret_cast<const char*>(bytes + 8), header_len);
-  file->data_ = bytes + 8 + header_len;
-  file->header_ = parse_safetensors_header(header, file->size_ - 8 - header_len, label);
+  auto parsed = parse_safetensors_buffer(file->map_, file->size_, label);
+  file->header_ = std::move(parsed.header);
+  file->data_ = static_cast<const std::byte*>(file->map_) + parsed.data_start;
   for (size_t i = 0; i < file->header_.tensors.size(); ++i)
     file->index_.emplace(file->header_.tensors[i].name, i);
   return file;

@@ -120,4 +120,21 @@ SafetensorsHeader parse_safetensors_header(std::string_view header_json, uint64_
   return header;
 }
 
+ParsedSafetensors parse_safetensors_buffer(const void* bytes, uint64_t size, std::string_view label) {
+  AM_CHECK(size >= 8, "[safetensors] {}: file is {} bytes, expected at least 8 (header length)", label, size);
+  const auto* b = static_cast<const unsigned char*>(bytes);
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | b[i];
+  AM_CHECK(header_len <= size - 8,
+           "[safetensors] {}: header length {} exceeds the file ({} bytes): truncated or not safetensors", label,
+           header_len, size);
+  AM_CHECK(header_len <= kMaxSafetensorsHeaderBytes, "[safetensors] {}: header length {} exceeds the {} byte limit",
+           label, header_len, kMaxSafetensorsHeaderBytes);
+  ParsedSafetensors parsed;
+  parsed.data_start = 8 + header_len;
+  std::string_view header(reinterpret_cast<const char*>(b + 8), header_len);
+  parsed.header = parse_safetensors_header(header, size - parsed.data_start, label);
+  return parsed;
+}
+
 }  // namespace automodel::hf

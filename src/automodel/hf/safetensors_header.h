@@ -32,6 +32,14 @@ struct SafetensorsHeader {
 SafetensorsHeader parse_safetensors_header(std::string_view header_json, uint64_t data_size,
                                            std::string_view label);
 
+// Parses a whole safetensors file image: the 8-byte little-endian header length, the header,
+// and checks that every tensor lies inside the data section. `data_start` is its byte offset.
+struct ParsedSafetensors {
+  SafetensorsHeader header;
+  uint64_t data_start = 0;
+};
+ParsedSafetensors parse_safetensors_buffer(const void* bytes, uint64_t size, std::string_view label);
+
 // Largest header we accept (the reference implementation's limit): bounds memory on bad input.
 inline constexpr uint64_t kMaxSafetensorsHeaderBytes = 100u << 20;
 

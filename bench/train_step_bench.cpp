@@ -1,0 +1,57 @@
+// Forward+backward tokens/s and peak memory of a Llama config (random weights, random tokens,
+// HF causal-LM loss). bench/run_train_step.sh runs it next to the PyTorch reference.
+// Usage: train_step_bench CONFIG.json [--seq 512] [--batch 1] [--steps 3] [--dtype fp32|bf16]
+#include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/randint.h>
+#include <fmt/format.h>
+
+#include <cstring>
+#include <string>
+
+#include "automodel/common/atomic_file.h"
+#include "automodel/common/torch_util.h"
+#include "automodel/hf/model_config.h"
+#include "automodel/models/common/loss.h"
+#include "automodel/models/common/weights.h"
+#include "automodel/models/registry.h"
+#include "bench_util.h"
+
+using namespace automodel;
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fmt::print(stderr, "usage: train_step_bench CONFIG.json [--seq N] [--batch N] [--steps N] [--dtype fp32|bf16]\n");
+    return 2;
+  }
+  int64_t seq = 512, batch = 1, steps = 3;
+  std::string dtype = "fp32";
+  for (int i = 2; i + 1 < argc; i += 2) {
+    std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--seq") seq = std::stoll(value);
+    else if (flag == "--batch") batch = std::stoll(value);
+    else if (flag == "--steps") steps = std::stoll(value);
+    else if (flag == "--dtype") dtype = value;
+  }
+  init_threads();
+  auto config = hf::parse_model_config(read_file(argv[1]), argv[1]);
+  auto model = models::build_model(config, parse_compute_dtype(dtype), c10::Device(c10::kCPU));
+  models::init_random(*model, 1);
+  for (const auto& p : model->named_parameters()) p.tensor->set_requires_grad(true);
+  auto ids = at::randint(model->vocab_size(), {batch, seq}, at::TensorOptions().dtype(at::kLong));
+
+  auto step = [&] {
+    auto out = model->forward({ids});
+    auto loss = models::causal_lm_loss(model->logits(out.hidden), ids);
+    loss.backward();
+    for (const auto& p : model->named_parameters()) p.tensor->mutable_grad() = at::Tensor();
+  };
+  step();  // warm-up: allocator, oneDNN/BLAS initialisation
+  double secs = bench::seconds_of([&] {
+    for (int64_t s = 0; s < steps; ++s) step();
+  });
+  double tps = static_cast<double>(batch * seq * steps) / secs;
+  fmt::print("automodel  params={:.1f}M dtype={} seq={} batch={} threads={}: {:.1f} tok/s, peak RSS {:.0f} MiB\n",
+             model->num_parameters() / 1e6, dtype, seq, batch, at::get_num_threads(), tps, bench::peak_rss_mib());
+  return 0;
+}
