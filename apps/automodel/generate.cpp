@@ -32,7 +32,7 @@ int run_generate(GenerateArgs args) {
       AM_FAIL("[generate] --prompt-ids: '{}' is not an integer token id", part);
     }
   }
-  models::LoadOptions load{parse_compute_dtype(args.dtype), parse_device(args.device)};
+  models::LoadOptions load{parse_compute_dtype(args.dtype), parse_device(args.device), /*read_only_weights=*/true};
   auto model = models::load_pretrained(args.model, load);
   for (auto id : prompt)
     AM_CHECK(id >= 0 && id < model->vocab_size(), "[generate] --prompt-ids: id {} is outside the vocabulary [0, {})", id,

@@ -11,6 +11,7 @@
 #include <ATen/ops/tensor.h>
 #include <ATen/ops/zeros.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "automodel/common/atomic_file.h"
@@ -77,6 +78,34 @@ TEST_P(RegistrySweep, SaveThenReloadGivesIdenticalLogits) {
   auto a = model->logits(model->forward({ids}).hidden);
   auto b = reloaded->logits(reloaded->forward({ids}).hidden);
   EXPECT_TRUE(at::equal(a, b));
+}
+
+TEST_P(RegistrySweep, ZeroCopyLoadMatchesCopiedLoadWithoutOwningMemory) {
+  TempDir dir;
+  auto model = tiny_model();
+  save_folder(*model, dir.path());
+  auto copied = load_pretrained(dir.path().string());
+  auto borrowed = load_pretrained(dir.path().string(), {at::kFloat, c10::Device(c10::kCPU), /*read_only_weights=*/true});
+  auto ids = random_ids(1, 6, model->vocab_size());
+  EXPECT_TRUE(at::equal(copied->logits(copied->forward({ids}).hidden), borrowed->logits(borrowed->forward({ids}).hidden)));
+  // Borrowed parameters lie inside the mapping of model.safetensors (from /proc/self/maps).
+  auto file = std::filesystem::canonical(dir / "model.safetensors").string();
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  std::vector<std::pair<uintptr_t, uintptr_t>> ranges;
+  while (std::getline(maps, line))
+    if (line.size() >= file.size() && line.compare(line.size() - file.size(), file.size(), file) == 0)
+      ranges.emplace_back(std::stoull(line.substr(0, line.find('-')), nullptr, 16),
+                          std::stoull(line.substr(line.find('-') + 1), nullptr, 16));
+  ASSERT_FALSE(ranges.empty()) << "model.safetensors is not mapped";
+  auto inside = [&](const at::Tensor& t) {
+    auto p = reinterpret_cast<uintptr_t>(t.data_ptr());
+    for (auto [b, e] : ranges)
+      if (p >= b && p + t.nbytes() <= e) return true;
+    return false;
+  };
+  for (const auto& p : borrowed->named_parameters()) EXPECT_TRUE(inside(*p.tensor)) << p.name;
+  for (const auto& p : copied->named_parameters()) EXPECT_FALSE(inside(*p.tensor)) << p.name;
 }
 
 TEST_P(RegistrySweep, KvCacheDecodingMatchesFullForward) {

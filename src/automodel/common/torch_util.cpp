@@ -98,7 +98,9 @@ at::Tensor borrow_view(const hf::TensorView& view) {
   AM_CHECK(e.dtype != hf::DType::F8_E4M3 && e.dtype != hf::DType::F8_E5M2,
            "[safetensors] {}: '{}' is FP8 and cannot be borrowed without decoding", view.file->string(), e.name);
   // from_blob wants a mutable pointer; the tensor is only ever read (copied from).
-  return at::from_blob(const_cast<std::byte*>(view.data), e.shape, at::TensorOptions().dtype(to_scalar_type(e.dtype)));
+  auto keep_alive = view.keep_alive;
+  return at::from_blob(const_cast<std::byte*>(view.data), e.shape, [keep_alive](void*) {},
+                       at::TensorOptions().dtype(to_scalar_type(e.dtype)));
 }
 
 void copy_view_into(const hf::TensorView& view, at::Tensor& dst) {

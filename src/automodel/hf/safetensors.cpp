@@ -16,7 +16,7 @@
 namespace automodel::hf {
 namespace fs = std::filesystem;
 
-std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
+std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path, bool populate) {
   std::shared_ptr<SafetensorsFile> file(new SafetensorsFile());
   file->path_ = path;
   const std::string label = path.string();
@@ -32,7 +32,7 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
     ::close(fd);
     parse_safetensors_buffer(nullptr, 0, label);
   }
-  file->map_ = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  file->map_ = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0);
   ::close(fd);
   AM_CHECK(file->map_ != MAP_FAILED, "[safetensors] cannot mmap {}: {}", label, std::strerror(errno));
   auto parsed = parse_safetensors_buffer(file->map_, file->size_, label);
@@ -53,10 +53,10 @@ const TensorEntry* SafetensorsFile::find(const std::string& name) const {
 }
 
 TensorView SafetensorsFile::view(const TensorEntry& entry) const {
-  return TensorView{&entry, data_ + entry.begin, &path_};
+  return TensorView{&entry, data_ + entry.begin, &path_, shared_from_this()};
 }
 
-SafetensorsCheckpoint SafetensorsCheckpoint::open(const fs::path& path) {
+SafetensorsCheckpoint SafetensorsCheckpoint::open(const fs::path& path, bool populate) {
   SafetensorsCheckpoint ckpt;
   ckpt.source_ = path;
   fs::path index_path;
@@ -113,7 +113,7 @@ SafetensorsCheckpoint SafetensorsCheckpoint::open(const fs::path& path) {
   for (const auto& shard_path : shard_paths) {
     AM_CHECK(fs::exists(shard_path), "[safetensors] {}: shard {} listed in the index is missing",
              index_path.string(), shard_path.filename().string());
-    auto file = SafetensorsFile::open(shard_path);
+    auto file = SafetensorsFile::open(shard_path, populate);
     size_t file_index = ckpt.files_.size();
     for (const auto& entry : file->tensors()) {
       auto [it, inserted] = ckpt.where_.emplace(entry.name, std::make_pair(file_index, &entry));

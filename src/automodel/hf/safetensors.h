@@ -19,11 +19,14 @@ struct TensorView {
   const TensorEntry* entry = nullptr;
   const std::byte* data = nullptr;
   const std::filesystem::path* file = nullptr;
+  std::shared_ptr<const void> keep_alive;  // the mapped file; hold it to use `data` later
 };
 
-class SafetensorsFile {
+class SafetensorsFile : public std::enable_shared_from_this<SafetensorsFile> {
  public:
-  static std::shared_ptr<SafetensorsFile> open(const std::filesystem::path& path);
+  // `populate`: map every page up front (one kernel pass, no per-page faults later); use it when
+  // all tensors will be read, not for header-only inspection of big checkpoints.
+  static std::shared_ptr<SafetensorsFile> open(const std::filesystem::path& path, bool populate = false);
   ~SafetensorsFile();
   SafetensorsFile(const SafetensorsFile&) = delete;
   SafetensorsFile& operator=(const SafetensorsFile&) = delete;
@@ -49,7 +52,7 @@ class SafetensorsFile {
 // model.safetensors.index.json inside) or a single .safetensors / .index.json path.
 class SafetensorsCheckpoint {
  public:
-  static SafetensorsCheckpoint open(const std::filesystem::path& path);
+  static SafetensorsCheckpoint open(const std::filesystem::path& path, bool populate = false);
 
   std::vector<std::string> names() const;  // sorted
   bool contains(const std::string& name) const { return where_.count(name) != 0; }

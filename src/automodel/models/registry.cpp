@@ -43,8 +43,8 @@ std::unique_ptr<CausalLM> load_pretrained(const std::string& name_or_path, const
   auto folder = hf::resolve_model_folder(name_or_path);
   auto config = hf::load_model_config(folder);
   auto model = build_model(config, options.dtype, options.device);
-  auto checkpoint = hf::SafetensorsCheckpoint::open(folder);
-  load_weights(*model, checkpoint);
+  auto checkpoint = hf::SafetensorsCheckpoint::open(folder, /*populate=*/true);
+  load_weights(*model, checkpoint, options.read_only_weights);
   return model;
 }
 

@@ -31,6 +31,9 @@ std::unique_ptr<CausalLM> build_model(const hf::ModelConfig& config, at::ScalarT
 struct LoadOptions {
   at::ScalarType dtype = at::kFloat;
   c10::Device device = c10::Device(c10::kCPU);
+  // Zero-copy: CPU parameters whose checkpoint dtype matches share the mapped file's pages.
+  // Loading is then ~free, but those parameters are read-only: for inference and frozen bases.
+  bool read_only_weights = false;
 };
 
 // Resolves `name_or_path` (folder or cached hub id), builds and strictly loads the weights.

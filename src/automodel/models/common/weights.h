@@ -11,7 +11,9 @@
 
 namespace automodel::models {
 
-void load_weights(CausalLM& model, const hf::SafetensorsCheckpoint& checkpoint);
+// `borrow`: parameters whose dtype matches the file (on CPU) share its mapped, read-only pages
+// instead of being copied (see LoadOptions::read_only_weights).
+void load_weights(CausalLM& model, const hf::SafetensorsCheckpoint& checkpoint, bool borrow = false);
 
 // Writes the model's parameters (HF names, their current dtype) as model.safetensors or shards
 // plus index. Tied aliases are not written, as HF does.
