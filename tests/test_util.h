@@ -49,4 +49,12 @@ inline CommandResult run_command(const std::string& command) {
   return result;
 }
 
+// Contents of a file, gunzipped when the name ends in .gz (fixtures are stored compressed).
+inline std::string read_fixture(const std::filesystem::path& path) {
+  std::string cmd = (path.extension() == ".gz" ? "gzip -dc '" : "cat '") + path.string() + "'";
+  auto result = run_command(cmd);
+  if (result.exit_code != 0) throw std::runtime_error("cannot read fixture " + path.string());
+  return result.output;
+}
+
 }  // namespace automodel::testing

@@ -1,0 +1,41 @@
+// Byte-pair encoding as HF tokenizers implements it: merges by rank, byte_fallback,
+// ignore_merges, continuing_subword_prefix, end_of_word_suffix, unk fusing.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "automodel/tokenizer/model.h"
+#include "automodel/tokenizer/vocab.h"
+
+namespace automodel::tokenizer {
+
+class Bpe : public Model {
+ public:
+  Bpe(const nlohmann::json& spec, const std::string& where);
+  void tokenize(std::string_view piece, std::vector<int32_t>& ids) const override;
+  std::optional<int32_t> token_to_id(std::string_view token) const override { return vocab_.find(token); }
+  const std::string* id_to_token(int32_t id) const override { return vocab_.token(id); }
+  size_t vocab_size() const override { return vocab_.size(); }
+
+ private:
+  struct Merge {
+    int32_t rank;
+    int32_t result;
+  };
+  static uint64_t pair_key(int32_t a, int32_t b) { return (static_cast<uint64_t>(a) << 32) | static_cast<uint32_t>(b); }
+  void initial_symbols(std::string_view piece, std::vector<int32_t>& symbols) const;
+  void apply_merges(std::vector<int32_t>& symbols) const;
+
+  Vocab vocab_;
+  std::unordered_map<uint64_t, Merge> merges_;
+  std::optional<int32_t> unk_id_;
+  std::string continuing_subword_prefix_, end_of_word_suffix_;
+  bool fuse_unk_ = false, byte_fallback_ = false, ignore_merges_ = false;
+  int32_t byte_ids_[256];  // <0xXX> tokens for byte_fallback, -1 if absent
+};
+
+}  // namespace automodel::tokenizer
