@@ -25,9 +25,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Test oracle: the official HF tokenizers library from npm (optional; tests skip without it).
+BUILD_DIR=${BUILD_DIR:-build}
+if command -v npm >/dev/null && [ ! -d "$BUILD_DIR/oracles/node_modules/tokenizers" ]; then
+  mkdir -p "$BUILD_DIR/oracles"
+  npm install --silent --no-audit --no-fund --prefix "$BUILD_DIR/oracles" tokenizers@0.23.2 >/dev/null 2>&1 ||
+    echo "[setup] npm tokenizers oracle unavailable; live tokenizer comparisons will be skipped"
+fi
+
 [ "${1:-}" = "--deps-only" ] && exit 0
 
-BUILD_DIR=${BUILD_DIR:-build}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 fi
