@@ -16,5 +16,6 @@ using Runner = std::function<int()>;
 void add_debug_forward(CLI::App& debug, Runner& run);
 void add_inspect(CLI::App& app, Runner& run);
 void add_generate(CLI::App& app, Runner& run);
+void add_tokenize(CLI::App& app, Runner& run);
 
 }  // namespace automodel::cli

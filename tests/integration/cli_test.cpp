@@ -38,6 +38,21 @@ TEST(Cli, GenerateGreedyPrintsPromptAndContinuation) {
   EXPECT_NE(r.output.find("[1, 403, 407, 261, 378, 432]"), std::string::npos) << r.output;
 }
 
+TEST(Cli, TokenizeEncodesAndDecodesOneJsonValuePerLine) {
+  TempDir dir;
+  write_file_atomic(dir / "in.jsonl", "\"Once upon a time\"\n\"\"\n\"Lily\"\n");
+  auto enc = run_command(bin() + " tokenize " + stories() + " --add-special-tokens --input " + (dir / "in.jsonl").string());
+  ASSERT_EQ(enc.exit_code, 0) << enc.output;
+  EXPECT_EQ(enc.output, "[1,403,407,261,378]\n[1]\n[1,317]\n") << enc.output;
+  write_file_atomic(dir / "ids.jsonl", "[1,403,407,261,378]\n");
+  auto dec = run_command(bin() + " tokenize " + stories() + " --decode --skip-special-tokens --input " + (dir / "ids.jsonl").string());
+  EXPECT_EQ(dec.output, "\"Once upon a time\"\n");
+  write_file_atomic(dir / "bad.jsonl", "\"ok\"\n42\n");
+  auto bad = run_command(bin() + " tokenize " + stories() + " --input " + (dir / "bad.jsonl").string());
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("line 2: expected a JSON string, found number"), std::string::npos) << bad.output;
+}
+
 TEST(Cli, HubIdResolvesThroughTheLocalHfCache) {
   TempDir home;
   auto repo = home / "hub" / "models--karpathy--stories260K";

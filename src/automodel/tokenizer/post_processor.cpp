@@ -71,6 +71,10 @@ int32_t token_pair_id(const nlohmann::json& spec, const char* key, const std::st
 
 }  // namespace
 
+std::unique_ptr<PostProcessor> make_wrapping_post_processor(std::vector<int32_t> prefix, std::vector<int32_t> suffix) {
+  return std::make_unique<Wrap>(std::move(prefix), std::move(suffix));
+}
+
 std::unique_ptr<PostProcessor> make_post_processor(const nlohmann::json& spec, const std::string& where) {
   if (spec.is_null()) return nullptr;
   auto type = require_string(spec, "type", where);

@@ -18,6 +18,7 @@ class PostProcessor {
   virtual void process(std::vector<int32_t>& ids) const = 0;
 };
 
+std::unique_ptr<PostProcessor> make_wrapping_post_processor(std::vector<int32_t> prefix, std::vector<int32_t> suffix);
 std::unique_ptr<PostProcessor> make_post_processor(const nlohmann::json& spec, const std::string& where);
 
 }  // namespace automodel::tokenizer

@@ -79,6 +79,7 @@ Tokenizer Tokenizer::from_json(const nlohmann::json& spec, const std::string& la
     tok.normalized = field_or(a, "normalized", !tok.special, where);
     t.added_.push_back(tok);
   }
+  for (size_t i = 0; i < t.added_.size(); ++i) t.added_by_id_[t.added_[i].id] = i;
   t.raw_index_.assign(256, {});
   t.normalized_index_.assign(256, {});
   for (size_t i = 0; i < t.added_.size(); ++i) {
@@ -192,9 +193,9 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special
   std::vector<std::string> tokens;
   tokens.reserve(ids.size());
   for (int32_t id : ids) {
-    auto it = std::find_if(added_.begin(), added_.end(), [&](const AddedToken& a) { return a.id == id; });
-    if (it != added_.end()) {
-      if (!(skip_special_tokens && it->special)) tokens.push_back(it->content);
+    if (auto it = added_by_id_.find(id); it != added_by_id_.end()) {
+      const auto& added = added_[it->second];
+      if (!(skip_special_tokens && added.special)) tokens.push_back(added.content);
       continue;
     }
     if (const auto* tok = model_->id_to_token(id)) tokens.push_back(*tok);
@@ -217,14 +218,18 @@ std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
 }
 
 std::optional<std::string> Tokenizer::id_to_token(int32_t id) const {
-  for (const auto& a : added_)
-    if (a.id == id) return a.content;
+  if (auto it = added_by_id_.find(id); it != added_by_id_.end()) return added_[it->second].content;
   if (const auto* t = model_->id_to_token(id)) return *t;
   return std::nullopt;
 }
 
 bool Tokenizer::is_special(int32_t id) const {
-  return std::any_of(added_.begin(), added_.end(), [&](const AddedToken& a) { return a.id == id && a.special; });
+  auto it = added_by_id_.find(id);
+  return it != added_by_id_.end() && added_[it->second].special;
+}
+
+void Tokenizer::set_special_tokens_template(std::vector<int32_t> prefix, std::vector<int32_t> suffix) {
+  post_processor_ = make_wrapping_post_processor(std::move(prefix), std::move(suffix));
 }
 
 size_t Tokenizer::vocab_size() const {

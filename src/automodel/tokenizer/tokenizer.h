@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace automodel::tokenizer {
@@ -47,6 +48,8 @@ class Tokenizer {
   bool is_special(int32_t id) const;
   size_t vocab_size() const;  // model vocabulary plus added tokens beyond it
   const std::vector<AddedToken>& added_tokens() const { return added_; }
+  // Replaces the post-processor with `prefix` + sequence + `suffix` (tokenizer_config overrides).
+  void set_special_tokens_template(std::vector<int32_t> prefix, std::vector<int32_t> suffix);
 
  private:
   Tokenizer();
@@ -67,6 +70,7 @@ class Tokenizer {
   // Added tokens by first byte of their content (raw / normalized), longest first.
   std::vector<std::vector<size_t>> raw_index_, normalized_index_;
   std::vector<std::string> normalized_contents_;
+  std::unordered_map<int32_t, size_t> added_by_id_;
 };
 
 }  // namespace automodel::tokenizer

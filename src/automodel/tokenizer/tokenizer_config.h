@@ -1,0 +1,39 @@
+// tokenizer_config.json (and chat_template.jinja): special tokens, add_bos/eos_token, chat
+// templates (one string or a named list), model_max_length; plus loading a whole tokenizer folder.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "automodel/tokenizer/tokenizer.h"
+
+namespace automodel::tokenizer {
+
+struct TokenizerConfig {
+  std::string tokenizer_class;
+  std::optional<std::string> bos_token, eos_token, pad_token, unk_token;
+  std::optional<bool> add_bos_token, add_eos_token;
+  std::map<std::string, std::string> chat_templates;  // "default" plus named ones
+  std::optional<int64_t> model_max_length;            // absent when the config uses HF's "infinite" sentinel
+};
+
+TokenizerConfig parse_tokenizer_config(const nlohmann::json& config, const std::string& label);
+
+// A model folder's tokenizer: tokenizer.json + tokenizer_config.json (+ chat_template.jinja).
+// Llama/Gemma-family classes rebuild the post-processor from add_bos_token/add_eos_token, as
+// transformers does.
+struct LoadedTokenizer {
+  Tokenizer tokenizer;
+  TokenizerConfig config;
+  std::optional<int32_t> bos_id, eos_id, pad_id;
+  // The template to use: `name` or the default one; error listing the available ones.
+  const std::string& chat_template(const std::string& name = "") const;
+};
+
+LoadedTokenizer load_tokenizer(const std::filesystem::path& folder);
+
+}  // namespace automodel::tokenizer
