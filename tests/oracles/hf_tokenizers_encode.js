@@ -4,7 +4,7 @@
 const fs = require('fs');
 const path = require('path');
 const [modules, tokenizerPath, inPath, outPath, timeFlag] = process.argv.slice(2);
-const { Tokenizer } = require(path.join(modules, 'tokenizers'));
+const { Tokenizer } = require(path.resolve(modules, 'tokenizers'));
 
 async function main() {
   const tokenizer = Tokenizer.fromFile(tokenizerPath);

@@ -2,6 +2,7 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -135,6 +136,9 @@ bool is_cjk(char32_t c) {
 }
 
 std::string normalize_unicode(std::string_view text, NormalForm form) {
+  // ASCII is invariant under all four forms: skip utf8proc's decode/re-encode.
+  if (std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; }))
+    return std::string(text);
   int options = UTF8PROC_STABLE;
   switch (form) {
     case NormalForm::kNFC: options |= UTF8PROC_COMPOSE; break;
