@@ -1,0 +1,355 @@
+#include "automodel/tokenizer/jinja/builtins.h"
+
+#include <fmt/format.h>
+#include <utf8proc.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "automodel/common/error.h"
+#include "automodel/tokenizer/unicode.h"
+
+namespace automodel::tokenizer::jinja {
+namespace {
+
+[[noreturn]] void fail(const std::string& message) { throw Error("[chat template] " + message); }
+
+[[noreturn]] void undefined_error(const Value& v) {
+  fail("UndefinedError: " + (v.s.empty() ? std::string("value is undefined") : v.s));
+}
+
+std::string undefined_hint_attr(const Value& obj, const std::string& name) {
+  std::string type = obj.kind == Value::Kind::kNone ? "None" : obj.type_name() + " object";
+  return fmt::format("'{}' has no attribute '{}'", type, name);
+}
+
+bool is_space_cp(char32_t c) { return is_whitespace(c) || c == 0x1C || c == 0x1D || c == 0x1E || c == 0x1F; }
+
+std::string py_strip(const std::string& s, const Value& chars, bool left, bool right) {
+  auto cps = decode_utf8(s);
+  std::vector<char32_t> set;
+  bool whitespace = chars.is_none() || chars.is_undefined();
+  if (!whitespace) set = decode_utf8(chars.str());
+  auto strip_it = [&](char32_t c) { return whitespace ? is_space_cp(c) : std::find(set.begin(), set.end(), c) != set.end(); };
+  size_t b = 0, e = cps.size();
+  if (left)
+    while (b < e && strip_it(cps[b])) ++b;
+  if (right)
+    while (e > b && strip_it(cps[e - 1])) --e;
+  std::string out;
+  for (size_t k = b; k < e; ++k) append_utf8(out, cps[k]);
+  return out;
+}
+
+std::vector<std::string> py_split(const std::string& s, const Value& sep, int64_t maxsplit) {
+  std::vector<std::string> out;
+  if (sep.is_none() || sep.is_undefined()) {
+    auto cps = decode_utf8(s);
+    size_t k = 0;
+    while (k < cps.size()) {
+      while (k < cps.size() && is_space_cp(cps[k])) ++k;
+      if (k >= cps.size()) break;
+      std::string word;
+      if (maxsplit >= 0 && static_cast<int64_t>(out.size()) == maxsplit) {
+        for (; k < cps.size(); ++k) append_utf8(word, cps[k]);
+        // Python keeps trailing whitespace of the remainder only when not at the end; strip it.
+        out.push_back(py_strip(word, Value::none(), false, true));
+        break;
+      }
+      while (k < cps.size() && !is_space_cp(cps[k])) append_utf8(word, cps[k++]);
+      out.push_back(word);
+    }
+    return out;
+  }
+  std::string delim = sep.str();
+  if (delim.empty()) fail("ValueError: empty separator");
+  size_t start = 0;
+  while (true) {
+    if (maxsplit >= 0 && static_cast<int64_t>(out.size()) == maxsplit) break;
+    size_t p = s.find(delim, start);
+    if (p == std::string::npos) break;
+    out.push_back(s.substr(start, p - start));
+    start = p + delim.size();
+  }
+  out.push_back(s.substr(start));
+  return out;
+}
+
+std::string py_case(const std::string& s, int mode) {  // 0 upper, 1 lower, 2 title, 3 capitalize
+  std::string out;
+  bool prev_cased = false;
+  size_t index = 0;
+  for (char32_t c : decode_utf8(s)) {
+    char32_t r = c;
+    if (mode == 0) r = static_cast<char32_t>(utf8proc_toupper(static_cast<utf8proc_int32_t>(c)));
+    else if (mode == 1) r = static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c)));
+    else if (mode == 2) {
+      r = prev_cased ? static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c)))
+                     : static_cast<char32_t>(utf8proc_totitle(static_cast<utf8proc_int32_t>(c)));
+      prev_cased = is_alphabetic(c);
+    } else {
+      r = index == 0 ? static_cast<char32_t>(utf8proc_toupper(static_cast<utf8proc_int32_t>(c)))
+                     : static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c)));
+    }
+    append_utf8(out, r);
+    ++index;
+  }
+  return out;
+}
+
+std::string py_replace(const std::string& s, const std::string& from, const std::string& to, int64_t count) {
+  std::string out;
+  if (from.empty()) {  // Python inserts `to` between every character
+    auto cps = decode_utf8(s);
+    int64_t n = 0;
+    for (size_t k = 0; k <= cps.size(); ++k) {
+      if (count < 0 || n < count) {
+        out += to;
+        ++n;
+      }
+      if (k < cps.size()) append_utf8(out, cps[k]);
+    }
+    return out;
+  }
+  size_t start = 0;
+  int64_t n = 0;
+  while (count < 0 || n < count) {
+    size_t p = s.find(from, start);
+    if (p == std::string::npos) break;
+    out += s.substr(start, p - start) + to;
+    start = p + from.size();
+    ++n;
+  }
+  return out + s.substr(start);
+}
+
+// str.format with "{}", "{0}", "{name}" and "{{"/"}}" escapes.
+std::string py_format(const std::string& fmt_string, CallArgs& args) {
+  std::string out;
+  size_t auto_index = 0;
+  for (size_t k = 0; k < fmt_string.size(); ++k) {
+    char c = fmt_string[k];
+    if (c == '{' && k + 1 < fmt_string.size() && fmt_string[k + 1] == '{') { out += '{'; ++k; continue; }
+    if (c == '}' && k + 1 < fmt_string.size() && fmt_string[k + 1] == '}') { out += '}'; ++k; continue; }
+    if (c != '{') { out += c; continue; }
+    size_t close = fmt_string.find('}', k);
+    if (close == std::string::npos) fail("ValueError: unmatched '{' in format string");
+    std::string field = fmt_string.substr(k + 1, close - k - 1);
+    Value v;
+    if (field.empty()) v = args.get(auto_index++, "");
+    else if (std::all_of(field.begin(), field.end(), ::isdigit)) v = args.get(std::stoul(field), "");
+    else v = args.get(static_cast<size_t>(-1), field);
+    out += v.str();
+    k = close;
+  }
+  return out;
+}
+
+Value method(const Value& self, std::function<Value(const Value&, CallArgs&)> body) {
+  return Value::function([self, body](CallArgs& args) { return body(self, args); });
+}
+
+Value string_method(const Value& self, const std::string& name) {
+  static const std::set<std::string> kNames = {"strip", "lstrip", "rstrip", "split", "rsplit", "startswith", "endswith",
+                                               "upper", "lower", "title", "capitalize", "replace", "format", "join",
+                                               "find", "count", "splitlines", "isdigit", "isalpha", "isspace", "islower",
+                                               "isupper"};
+  if (!kNames.count(name)) return Value::undefined(undefined_hint_attr(self, name));
+  return method(self, [name](const Value& s, CallArgs& a) -> Value {
+    const std::string& str = s.s;
+    if (name == "strip") return Value::string(py_strip(str, a.get(0, "chars", Value::none()), true, true));
+    if (name == "lstrip") return Value::string(py_strip(str, a.get(0, "chars", Value::none()), true, false));
+    if (name == "rstrip") return Value::string(py_strip(str, a.get(0, "chars", Value::none()), false, true));
+    if (name == "split" || name == "rsplit") {
+      ValueList parts;
+      for (auto& p : py_split(str, a.get(0, "sep", Value::none()), a.get(1, "maxsplit", Value::integer(-1)).i))
+        parts.push_back(Value::string(p));
+      return Value::make_list(std::move(parts));
+    }
+    if (name == "startswith" || name == "endswith") {
+      Value arg = a.get(0, "prefix");
+      std::vector<std::string> options;
+      if (arg.is_list()) for (auto& o : *arg.list) options.push_back(o.str());
+      else options.push_back(arg.str());
+      for (const auto& o : options)
+        if (name == "startswith" ? str.starts_with(o) : str.ends_with(o)) return Value::boolean(true);
+      return Value::boolean(false);
+    }
+    if (name == "upper") return Value::string(py_case(str, 0));
+    if (name == "lower") return Value::string(py_case(str, 1));
+    if (name == "title") return Value::string(py_case(str, 2));
+    if (name == "capitalize") return Value::string(py_case(str, 3));
+    if (name == "replace")
+      return Value::string(py_replace(str, a.get(0, "old").str(), a.get(1, "new").str(), a.get(2, "count", Value::integer(-1)).i));
+    if (name == "format") return Value::string(py_format(str, a));
+    if (name == "join") {
+      std::string out;
+      auto items = iterate(a.get(0, "iterable"));
+      for (size_t k = 0; k < items.size(); ++k) out += (k ? str : "") + items[k].str();
+      return Value::string(out);
+    }
+    if (name == "find") {
+      size_t p = str.find(a.get(0, "sub").str());
+      return Value::integer(p == std::string::npos ? -1 : static_cast<int64_t>(decode_utf8(str.substr(0, p)).size()));
+    }
+    if (name == "count") {
+      std::string sub = a.get(0, "sub").str();
+      int64_t n = 0;
+      for (size_t p = str.find(sub); !sub.empty() && p != std::string::npos; p = str.find(sub, p + sub.size())) ++n;
+      return Value::integer(n);
+    }
+    if (name == "splitlines") {
+      ValueList lines;
+      for (auto& l : py_split(str, Value::string("\n"), -1)) lines.push_back(Value::string(l));
+      if (!lines.empty() && lines.back().s.empty()) lines.pop_back();
+      return Value::make_list(std::move(lines));
+    }
+    auto cps = decode_utf8(str);
+    auto all = [&](auto pred) { return !cps.empty() && std::all_of(cps.begin(), cps.end(), pred); };
+    if (name == "isdigit") return Value::boolean(all([](char32_t c) { return c >= '0' && c <= '9'; }));
+    if (name == "isalpha") return Value::boolean(all(is_alphabetic));
+    if (name == "isspace") return Value::boolean(all(is_space_cp));
+    if (name == "islower") return Value::boolean(py_case(str, 1) == str && py_case(str, 0) != str);
+    return Value::boolean(py_case(str, 0) == str && py_case(str, 1) != str);  // isupper
+  });
+}
+
+const std::set<std::string> kMutators = {"append", "extend", "insert", "pop", "remove", "sort", "reverse", "clear",
+                                         "update", "setdefault", "popitem"};
+
+}  // namespace
+
+Value length_of(const Value& v) {
+  switch (v.kind) {
+    case Value::Kind::kString: return Value::integer(static_cast<int64_t>(decode_utf8(v.s).size()));
+    case Value::Kind::kList: return Value::integer(static_cast<int64_t>(v.list->size()));
+    case Value::Kind::kDict: case Value::Kind::kNamespace: return Value::integer(static_cast<int64_t>(v.dict->items.size()));
+    case Value::Kind::kUndefined: return Value::integer(0);
+    default: fail(fmt::format("TypeError: object of type '{}' has no len()", v.type_name()));
+  }
+}
+
+std::vector<Value> iterate(const Value& v) {
+  switch (v.kind) {
+    case Value::Kind::kList: return *v.list;
+    case Value::Kind::kDict: {
+      std::vector<Value> keys;
+      for (auto& [k, _] : v.dict->items) keys.push_back(k);
+      return keys;
+    }
+    case Value::Kind::kString: {
+      std::vector<Value> chars;
+      for (char32_t c : decode_utf8(v.s)) chars.push_back(Value::string(encode_utf8(c)));
+      return chars;
+    }
+    case Value::Kind::kUndefined: return {};
+    default: fail(fmt::format("TypeError: '{}' object is not iterable", v.type_name()));
+  }
+}
+
+Value get_attribute(const Value& obj, const std::string& name) {
+  if (obj.is_undefined()) undefined_error(obj);
+  if (kMutators.count(name) && (obj.is_list() || obj.kind == Value::Kind::kDict))
+    fail(fmt::format("SecurityError: access to attribute '{}' of '{}' object is unsafe.", name, obj.type_name()));
+  if (obj.is_string()) return string_method(obj, name);
+  if (obj.kind == Value::Kind::kDict) {
+    if (name == "items" || name == "keys" || name == "values" || name == "get" || name == "copy") {
+      return method(obj, [name](const Value& d, CallArgs& a) -> Value {
+        if (name == "get") {
+          const Value* v = d.dict->find(a.get(0, "key"));
+          return v ? *v : a.get(1, "default", Value::none());
+        }
+        if (name == "copy") return Value::make_dict(*d.dict);
+        ValueList out;
+        for (auto& [k, v] : d.dict->items) {
+          if (name == "items") out.push_back(Value::make_list({k, v}));
+          else if (name == "keys") out.push_back(k);
+          else out.push_back(v);
+        }
+        return Value::make_list(std::move(out));
+      });
+    }
+    const Value* v = obj.dict->find(name);
+    return v ? *v : Value::undefined(undefined_hint_attr(obj, name));
+  }
+  if (obj.kind == Value::Kind::kNamespace) {
+    const Value* v = obj.dict->find(name);
+    return v ? *v : Value::undefined(undefined_hint_attr(obj, name));
+  }
+  if (obj.is_list() && (name == "index" || name == "count")) {
+    return method(obj, [name](const Value& l, CallArgs& a) -> Value {
+      Value x = a.get(0, "value");
+      int64_t n = 0;
+      for (size_t k = 0; k < l.list->size(); ++k) {
+        if (!values_equal((*l.list)[k], x)) continue;
+        if (name == "index") return Value::integer(static_cast<int64_t>(k));
+        ++n;
+      }
+      if (name == "index") fail(fmt::format("ValueError: {} is not in list", x.repr()));
+      return Value::integer(n);
+    });
+  }
+  return Value::undefined(undefined_hint_attr(obj, name));
+}
+
+Value get_item(const Value& obj, const Value& key) {
+  if (obj.is_undefined()) undefined_error(obj);
+  if ((obj.is_list() || obj.is_string()) && (key.kind == Value::Kind::kInt || key.kind == Value::Kind::kBool)) {
+    auto items = obj.is_list() ? *obj.list : iterate(obj);
+    int64_t idx = key.kind == Value::Kind::kBool ? key.b : key.i;
+    int64_t n = static_cast<int64_t>(items.size());
+    if (idx < 0) idx += n;
+    if (idx < 0 || idx >= n) return Value::undefined(fmt::format("{} object has no element {}", obj.type_name(), key.i));
+    return items[static_cast<size_t>(idx)];
+  }
+  if (obj.is_mapping()) {
+    if (const Value* v = obj.dict->find(key)) return *v;
+  }
+  if (key.is_string()) return get_attribute(obj, key.s);
+  return Value::undefined(fmt::format("{} object has no element {}", obj.type_name(), key.repr()));
+}
+
+Value make_globals(std::time_t now) {
+  ValueDict g;
+  g.set("range", Value::function([](CallArgs& a) {
+    int64_t start = 0, stop = 0, step = 1;
+    if (a.positional.size() == 1) stop = a.positional[0].i;
+    else if (a.positional.size() >= 2) {
+      start = a.positional[0].i;
+      stop = a.positional[1].i;
+      if (a.positional.size() > 2) step = a.positional[2].i;
+    }
+    if (step == 0) fail("ValueError: range() arg 3 must not be zero");
+    ValueList out;
+    for (int64_t k = start; step > 0 ? k < stop : k > stop; k += step) out.push_back(Value::integer(k));
+    return Value::make_list(std::move(out));
+  }));
+  g.set("namespace", Value::function([](CallArgs& a) {
+    ValueDict d;
+    for (auto& p : a.positional)
+      if (p.is_mapping()) for (auto& [k, v] : p.dict->items) d.set(k, v);
+    for (auto& [k, v] : a.keyword) d.set(k, v);
+    return Value::make_namespace(std::move(d));
+  }));
+  g.set("dict", Value::function([](CallArgs& a) {
+    ValueDict d;
+    for (auto& p : a.positional)
+      if (p.is_mapping()) for (auto& [k, v] : p.dict->items) d.set(k, v);
+    for (auto& [k, v] : a.keyword) d.set(k, v);
+    return Value::make_dict(std::move(d));
+  }));
+  g.set("raise_exception", Value::function([](CallArgs& a) -> Value {
+    throw Error("[chat template] TemplateError: " + a.get(0, "message").str());
+  }));
+  g.set("strftime_now", Value::function([now](CallArgs& a) {
+    std::tm tm{};
+    localtime_r(&now, &tm);
+    char buf[256];
+    size_t n = std::strftime(buf, sizeof(buf), a.get(0, "format").str().c_str(), &tm);
+    return Value::string(std::string(buf, n));
+  }));
+  return Value::make_dict(std::move(g));
+}
+
+}  // namespace automodel::tokenizer::jinja

@@ -1,0 +1,25 @@
+// jinja2's built-in filters, tests, globals and the Python methods templates call on strings,
+// dicts and lists — with the immutable sandbox transformers uses (no list/dict mutation).
+#pragma once
+
+#include <ctime>
+#include <functional>
+#include <string>
+
+#include "automodel/tokenizer/jinja/value.h"
+
+namespace automodel::tokenizer::jinja {
+
+// Calls a filter; `call_function` lets map/select apply filters and tests by name.
+Value apply_filter(const std::string& name, const Value& target, CallArgs& args);
+bool apply_test(const std::string& name, const Value& target, CallArgs& args);
+// obj.name: a bound method, a dict item, or undefined.
+Value get_attribute(const Value& obj, const std::string& name);
+// obj[key] (jinja2 getitem: item first, then attribute).
+Value get_item(const Value& obj, const Value& key);
+// range, namespace, dict, raise_exception, strftime_now(fmt).
+Value make_globals(std::time_t now);
+Value length_of(const Value& v);  // len(), error for unsized values
+std::vector<Value> iterate(const Value& v);  // for-loop items (dict -> keys, str -> characters)
+
+}  // namespace automodel::tokenizer::jinja

@@ -1,0 +1,17 @@
+// Jinja source -> syntax tree, with jinja2's whitespace rules (trim_blocks, lstrip_blocks,
+// "-" and "+" modifiers) applied while splitting text from tags.
+#pragma once
+
+#include <string>
+
+#include "automodel/tokenizer/jinja/ast.h"
+
+namespace automodel::tokenizer::jinja {
+
+Body parse_template(const std::string& source, const std::string& label);
+
+// Known filter / test names, checked at parse time like jinja2 does.
+bool is_known_filter(const std::string& name);
+bool is_known_test(const std::string& name);
+
+}  // namespace automodel::tokenizer::jinja
