@@ -80,6 +80,20 @@ Tokenizer Tokenizer::from_json(const nlohmann::json& spec, const std::string& la
     t.added_.push_back(tok);
   }
   for (size_t i = 0; i < t.added_.size(); ++i) t.added_by_id_[t.added_[i].id] = i;
+  // Which decoders run tells how token strings map back to input bytes (offsets()).
+  std::function<void(const nlohmann::json&)> scan = [&](const nlohmann::json& d) {
+    if (!d.is_object()) return;
+    std::string type = d.value("type", "");
+    if (type == "ByteLevel") t.surface_.byte_level = true;
+    if (type == "Metaspace" || (type == "Replace" && d.dump().find("\xE2\x96\x81") != std::string::npos))
+      t.surface_.metaspace = true;
+    if (type == "ByteFallback") t.surface_.byte_fallback = true;
+    if (type == "WordPiece") t.surface_.subword_prefix = d.value("prefix", "##");
+    if (type == "BPEDecoder") t.surface_.word_suffix = d.value("suffix", "</w>");
+    if (d.contains("decoders"))
+      for (const auto& x : d["decoders"]) scan(x);
+  };
+  scan(spec.value("decoder", nlohmann::json()));
   t.raw_index_.assign(256, {});
   t.normalized_index_.assign(256, {});
   for (size_t i = 0; i < t.added_.size(); ++i) {
@@ -208,6 +222,80 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special
   decoder_->decode_chain(tokens);
   std::string out;
   for (const auto& t : tokens) out += t;
+  return out;
+}
+
+std::string Tokenizer::surface(int32_t id) const {
+  if (auto it = added_by_id_.find(id); it != added_by_id_.end()) return added_[it->second].content;
+  const std::string* tok = model_->id_to_token(id);
+  if (!tok) return "";
+  std::string s = *tok;
+  if (surface_.byte_fallback && s.size() == 6 && s.starts_with("<0x") && s.back() == '>')
+    return std::string(1, static_cast<char>(std::stoi(s.substr(3, 2), nullptr, 16)));
+  if (!surface_.subword_prefix.empty() && s.starts_with(surface_.subword_prefix)) s.erase(0, surface_.subword_prefix.size());
+  if (!surface_.word_suffix.empty() && s.ends_with(surface_.word_suffix)) s.erase(s.size() - surface_.word_suffix.size());
+  if (surface_.byte_level) {
+    std::string bytes;
+    for (char32_t c : decode_utf8(s)) {
+      int b = unicode_to_byte(c);
+      if (b >= 0) bytes += static_cast<char>(b);
+      else append_utf8(bytes, c);
+    }
+    s = std::move(bytes);
+  }
+  return s;
+}
+
+std::vector<std::pair<size_t, size_t>> Tokenizer::offsets(std::string_view text, const std::vector<int32_t>& ids) const {
+  // Walk the text and each token's surface bytes together. Surfaces differ from the input only
+  // by inserted spaces (Prepend/Metaspace), skipped whitespace (WordPiece, Strip) and case
+  // (Lowercase): those are stepped over; anything else leaves the token empty-ranged.
+  std::vector<std::pair<size_t, size_t>> out;
+  out.reserve(ids.size());
+  size_t t = 0;
+  auto fold = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  for (int32_t id : ids) {
+    std::string s = surface(id);
+    size_t start = t, k = 0, probe = t;
+    // A special token absent here (post-processor BOS/EOS) matches nothing: empty range.
+    if (is_special(id) && text.compare(t, s.size(), s) != 0) {
+      size_t ws = t;
+      while (ws < text.size() && std::isspace(static_cast<unsigned char>(text[ws]))) ++ws;
+      if (text.compare(ws, s.size(), s) != 0) {
+        out.emplace_back(t, t);
+        continue;
+      }
+      start = probe = ws;
+    }
+    bool first = true;
+    while (k < s.size()) {
+      // Metaspace "▁" stands for an input space, a literal "▁", or an inserted prefix space.
+      if (surface_.metaspace && s.compare(k, 3, "\xE2\x96\x81") == 0) {
+        if (text.compare(probe, 3, "\xE2\x96\x81") == 0 || (probe < text.size() && text[probe] == ' ')) {
+          if (first) start = probe;
+          first = false;
+          probe += text[probe] == ' ' ? 1 : 3;
+        }
+        k += 3;
+        continue;
+      }
+      if (probe < text.size() && (text[probe] == s[k] || fold(text[probe]) == fold(s[k]))) {
+        if (first) start = probe;
+        first = false;
+        ++probe;
+        ++k;
+      } else if (s[k] == ' ') {
+        ++k;  // inserted by the normalizer / pre-tokenizer
+      } else if (probe < text.size() && std::isspace(static_cast<unsigned char>(text[probe]))) {
+        ++probe;  // removed by the normalizer / pre-tokenizer
+      } else {
+        break;
+      }
+    }
+    if (first) start = probe;
+    out.emplace_back(start, probe);
+    t = probe;
+  }
   return out;
 }
 

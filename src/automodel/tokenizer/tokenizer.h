@@ -42,6 +42,9 @@ class Tokenizer {
   std::vector<std::vector<int32_t>> encode_batch(const std::vector<std::string>& texts, bool add_special_tokens = false,
                                                  int threads = 0) const;
   std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const;
+  // Byte range [start, end) of `text` that each id covers (ids from encode(text, ...)). Tokens
+  // the text does not contain (post-processor BOS/EOS) get an empty range.
+  std::vector<std::pair<size_t, size_t>> offsets(std::string_view text, const std::vector<int32_t>& ids) const;
 
   std::optional<int32_t> token_to_id(std::string_view token) const;
   std::optional<std::string> id_to_token(int32_t id) const;
@@ -71,6 +74,12 @@ class Tokenizer {
   std::vector<std::vector<size_t>> raw_index_, normalized_index_;
   std::vector<std::string> normalized_contents_;
   std::unordered_map<int32_t, size_t> added_by_id_;
+  // How a token's string maps back to input bytes (from the decoder chain), for offsets().
+  struct SurfaceRules {
+    bool byte_level = false, metaspace = false, byte_fallback = false;
+    std::string subword_prefix, word_suffix;
+  } surface_;
+  std::string surface(int32_t id) const;
 };
 
 }  // namespace automodel::tokenizer
