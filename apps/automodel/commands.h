@@ -17,5 +17,6 @@ void add_debug_forward(CLI::App& debug, Runner& run);
 void add_inspect(CLI::App& app, Runner& run);
 void add_generate(CLI::App& app, Runner& run);
 void add_tokenize(CLI::App& app, Runner& run);
+void add_render_chat(CLI::App& app, Runner& run);
 
 }  // namespace automodel::cli

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "automodel/common/atomic_file.h"
 #include "test_util.h"
@@ -51,6 +52,29 @@ TEST(Cli, TokenizeEncodesAndDecodesOneJsonValuePerLine) {
   auto bad = run_command(bin() + " tokenize " + stories() + " --input " + (dir / "bad.jsonl").string());
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.output.find("line 2: expected a JSON string, found number"), std::string::npos) << bad.output;
+}
+
+TEST(Cli, RenderChatPrintsTheTemplateAndMasks) {
+  TempDir dir;
+  write_file_atomic(dir / "tokenizer.json",
+                    automodel::testing::read_fixture(automodel::testing::fixtures_dir() / "tokenizers" / "qwen3" / "tokenizer.json.gz"));
+  std::string tmpl = read_file(automodel::testing::fixtures_dir() / "chat_templates" / "templates" / "Qwen-Qwen2.5-7B-Instruct.jinja");
+  write_file_atomic(dir / "tokenizer_config.json", nlohmann::json{{"chat_template", tmpl}, {"eos_token", "<|im_end|>"}}.dump());
+  write_file_atomic(dir / "conv.json", R"([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}])");
+  auto plain = run_command(bin() + " render-chat " + dir.path().string() + " --conversation " + (dir / "conv.json").string());
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  EXPECT_NE(plain.output.find("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello!<|im_end|>\n"), std::string::npos)
+      << plain.output;
+  auto masks = run_command(bin() + " render-chat " + dir.path().string() + " --masks --conversation " + (dir / "conv.json").string());
+  ASSERT_EQ(masks.exit_code, 0) << masks.output;
+  auto j = nlohmann::json::parse(masks.output);
+  ASSERT_EQ(j["spans"].size(), 1u);
+  EXPECT_EQ(j["spans"][0]["text"], "Hello!<|im_end|>");
+  EXPECT_EQ(j["spans"][0]["message"], 1);
+  write_file_atomic(dir / "bad.json", R"({"msgs": []})");
+  auto bad = run_command(bin() + " render-chat " + dir.path().string() + " --conversation " + (dir / "bad.json").string());
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("expected a list of messages"), std::string::npos) << bad.output;
 }
 
 TEST(Cli, HubIdResolvesThroughTheLocalHfCache) {

@@ -1,0 +1,81 @@
+// `automodel render-chat DIR --conversation FILE.json`: the exact text a model folder's chat
+// template renders for a conversation, and with --masks the supervised (assistant) spans.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "automodel/common/atomic_file.h"
+#include "automodel/common/error.h"
+#include "automodel/hf/model_source.h"
+#include "automodel/tokenizer/assistant_mask.h"
+#include "automodel/tokenizer/tokenizer_config.h"
+#include "commands.h"
+
+namespace automodel::cli {
+namespace {
+
+struct RenderChatArgs {
+  std::string model, conversation, tools, template_name, template_file;
+  bool add_generation_prompt = false, masks = false;
+};
+
+nlohmann::json read_json(const std::string& path, const char* flag) {
+  try {
+    return nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    AM_FAIL("[render-chat] {} {}: not valid JSON ({})", flag, path, e.what());
+  }
+}
+
+int run_render_chat(const RenderChatArgs& args) {
+  auto loaded = tokenizer::load_tokenizer(hf::resolve_model_folder(args.model));
+  std::string source = args.template_file.empty() ? loaded.chat_template(args.template_name) : read_file(args.template_file);
+  tokenizer::ChatTemplate tmpl(source, args.template_file.empty() ? "chat_template" : args.template_file);
+
+  // A conversation file is a list of messages or an object with "messages" (and extra variables).
+  auto conversation = read_json(args.conversation, "--conversation");
+  nlohmann::json context = conversation.is_array() ? nlohmann::json{{"messages", conversation}} : conversation;
+  AM_CHECK(context.is_object() && context.contains("messages") && context["messages"].is_array(),
+           "[render-chat] --conversation {}: expected a list of messages or {{\"messages\": [...]}}", args.conversation);
+  if (!args.tools.empty()) context["tools"] = read_json(args.tools, "--tools");
+  if (args.add_generation_prompt) context["add_generation_prompt"] = true;
+  else if (!context.contains("add_generation_prompt")) context["add_generation_prompt"] = false;
+  if (!context.contains("bos_token") && loaded.config.bos_token) context["bos_token"] = *loaded.config.bos_token;
+  if (!context.contains("eos_token") && loaded.config.eos_token) context["eos_token"] = *loaded.config.eos_token;
+
+  if (!args.masks) {
+    std::cout << tmpl.render(context).text;
+    return 0;
+  }
+  auto masked = tokenizer::render_with_assistant_masks(tmpl, loaded.tokenizer, context);
+  nlohmann::json spans = nlohmann::json::array();
+  for (const auto& s : masked.spans) {
+    spans.push_back({{"message", s.message_index},
+                     {"chars", {s.chars.first, s.chars.second}},
+                     {"tokens", {s.tokens.first, s.tokens.second}},
+                     {"text", masked.text.substr(s.chars.first, s.chars.second - s.chars.first)}});
+  }
+  size_t supervised = 0;
+  for (auto m : masked.supervised) supervised += m;
+  nlohmann::json out = {{"text", masked.text}, {"num_tokens", masked.ids.size()}, {"supervised_tokens", supervised}, {"spans", spans}};
+  std::cout << out.dump(2) << '\n';
+  return 0;
+}
+
+}  // namespace
+
+void add_render_chat(CLI::App& app, Runner& run) {
+  auto args = std::make_shared<RenderChatArgs>();
+  auto* cmd = app.add_subcommand("render-chat", "Render a conversation with a model folder's chat template");
+  cmd->add_option("model", args->model, "HF model folder (or cached hub id) with tokenizer files")->required();
+  cmd->add_option("--conversation", args->conversation, "JSON: a list of messages or {\"messages\": [...], ...}")->required();
+  cmd->add_option("--tools", args->tools, "JSON list of tool definitions");
+  cmd->add_flag("--add-generation-prompt", args->add_generation_prompt, "end with the assistant prompt");
+  cmd->add_flag("--masks", args->masks, "print the supervised assistant spans (characters and tokens) as JSON");
+  cmd->add_option("--template-name", args->template_name, "a named template from tokenizer_config.json");
+  cmd->add_option("--template-file", args->template_file, "use this Jinja file instead of the folder's template");
+  cmd->callback([args, &run] { run = [args] { return run_render_chat(*args); }; });
+}
+
+}  // namespace automodel::cli
