@@ -220,7 +220,23 @@ const std::set<std::string> kMutators = {"append", "extend", "insert", "pop", "r
 
 }  // namespace
 
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&#34;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 Value length_of(const Value& v) {
+  if (v.lazy) fail("TypeError: object of type 'generator' has no len()");
   switch (v.kind) {
     case Value::Kind::kString: return Value::integer(static_cast<int64_t>(decode_utf8(v.s).size()));
     case Value::Kind::kList: return Value::integer(static_cast<int64_t>(v.list->size()));
@@ -295,6 +311,7 @@ Value get_attribute(const Value& obj, const std::string& name) {
 
 Value get_item(const Value& obj, const Value& key) {
   if (obj.is_undefined()) undefined_error(obj);
+  if (obj.lazy) fail("TypeError: 'generator' object is not subscriptable");
   if ((obj.is_list() || obj.is_string()) && (key.kind == Value::Kind::kInt || key.kind == Value::Kind::kBool)) {
     auto items = obj.is_list() ? *obj.list : iterate(obj);
     int64_t idx = key.kind == Value::Kind::kBool ? key.b : key.i;

@@ -19,6 +19,7 @@ Value get_attribute(const Value& obj, const std::string& name);
 Value get_item(const Value& obj, const Value& key);
 // range, namespace, dict, raise_exception, strftime_now(fmt).
 Value make_globals(std::time_t now);
+std::string html_escape(const std::string& s);  // markupsafe.escape
 Value length_of(const Value& v);  // len(), error for unsized values
 std::vector<Value> iterate(const Value& v);  // for-loop items (dict -> keys, str -> characters)
 

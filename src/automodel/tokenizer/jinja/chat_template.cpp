@@ -25,7 +25,13 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
   if (a.is_undefined()) fail("UndefinedError: " + (a.s.empty() ? "value is undefined" : a.s));
   if (b.is_undefined()) fail("UndefinedError: " + (b.s.empty() ? "value is undefined" : b.s));
   if (op == "+") {
-    if (a.is_string() && b.is_string()) return Value::string(a.s + b.s);
+    if (a.is_string() && b.is_string()) {
+      if (!a.safe && !b.safe) return Value::string(a.s + b.s);
+      // Markup + str escapes the plain side (transformers' tojson returns a plain str).
+      Value v = Value::string((a.safe ? a.s : html_escape(a.s)) + (b.safe ? b.s : html_escape(b.s)));
+      v.safe = true;
+      return v;
+    }
     if (a.is_list() && b.is_list()) {
       ValueList out = *a.list;
       out.insert(out.end(), b.list->begin(), b.list->end());

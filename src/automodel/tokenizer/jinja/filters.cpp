@@ -82,30 +82,23 @@ std::vector<Value> select_items(const Value& target, CallArgs& args, bool attr, 
   return out;
 }
 
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 bool is_known_filter(const std::string& name) { return kFilters.count(name) != 0; }
 bool is_known_test(const std::string& name) { return kTests.count(name) != 0; }
 
 Value apply_filter(const std::string& name, const Value& t, CallArgs& a) {
-  if (name == "safe") return t;
+  if (name == "safe") {
+    Value v = Value::string(t.str());
+    v.safe = true;
+    return v;
+  }
   if (name == "string") return Value::string(t.str());
-  if (name == "e" || name == "escape") return Value::string(html_escape(t.str()));
+  if (name == "e" || name == "escape") {
+    Value v = Value::string(t.safe ? t.s : html_escape(t.str()));
+    v.safe = true;
+    return v;
+  }
   if (name == "trim") {
     CallArgs strip_args{{a.get(0, "chars", Value::none())}, {}};
     return (*get_attribute(Value::string(t.str()), "strip").fn)(strip_args);
@@ -133,6 +126,7 @@ Value apply_filter(const std::string& name, const Value& t, CallArgs& a) {
     return t;
   }
   if (name == "first" || name == "last") {
+    if (name == "last" && t.lazy) fail("TypeError: 'generator' object is not reversible");
     auto items = iterate(t);
     if (items.empty()) return Value::undefined(fmt::format("No {} item, sequence was empty.", name));
     return name == "first" ? items.front() : items.back();
@@ -155,7 +149,7 @@ Value apply_filter(const std::string& name, const Value& t, CallArgs& a) {
     }
     auto items = iterate(t);
     std::reverse(items.begin(), items.end());
-    return Value::make_list(std::move(items));
+    return Value::generator(std::move(items));  // reversed(): an iterator
   }
   if (name == "unique") {
     std::vector<Value> out;
@@ -165,14 +159,14 @@ Value apply_filter(const std::string& name, const Value& t, CallArgs& a) {
       for (const auto& o : out) seen |= (v.is_string() && o.is_string()) ? to_lower(v.s) == to_lower(o.s) : values_equal(v, o);
       if (!seen) out.push_back(v);
     }
-    return Value::make_list(std::move(out));
+    return Value::generator(std::move(out));
   }
   if (name == "items") {
     if (t.is_undefined()) return Value::make_list();
     if (!t.is_mapping()) fail(fmt::format("TypeError: items filter needs a mapping, found {}", t.type_name()));
     ValueList out;
     for (auto& [k, v] : t.dict->items) out.push_back(Value::make_list({k, v}));
-    return Value::make_list(std::move(out));
+    return Value::generator(std::move(out));
   }
   if (name == "dictsort") {
     if (!t.is_mapping()) fail("TypeError: dictsort needs a mapping");
@@ -216,7 +210,7 @@ Value apply_filter(const std::string& name, const Value& t, CallArgs& a) {
   }
   if (name == "map") {
     ValueList out;
-    if (!t.truthy()) return Value::make_list();  // jinja2 maps nothing over a falsy value
+    if (!t.truthy()) return Value::generator({});  // jinja2 maps nothing over a falsy value
     Value attribute = a.get(static_cast<size_t>(-1), "attribute", Value::undefined());
     if (!attribute.is_undefined()) {
       Value fallback = a.get(static_cast<size_t>(-1), "default", Value::undefined());
@@ -224,7 +218,7 @@ Value apply_filter(const std::string& name, const Value& t, CallArgs& a) {
         Value x = lookup_path(v, attribute);
         out.push_back(x.is_undefined() && !fallback.is_undefined() ? fallback : x);
       }
-      return Value::make_list(std::move(out));
+      return Value::generator(std::move(out));
     }
     std::string filter = a.get(0, "filter").str();
     if (!is_known_filter(filter)) fail(fmt::format("no filter named '{}'", filter));
@@ -232,10 +226,10 @@ Value apply_filter(const std::string& name, const Value& t, CallArgs& a) {
     for (size_t k = 1; k < a.positional.size(); ++k) rest.positional.push_back(a.positional[k]);
     rest.keyword = a.keyword;
     for (auto& v : iterate(t)) out.push_back(apply_filter(filter, v, rest));
-    return Value::make_list(std::move(out));
+    return Value::generator(std::move(out));
   }
-  if (name == "select" || name == "reject") return Value::make_list(select_items(t, a, false, name == "select"));
-  if (name == "selectattr" || name == "rejectattr") return Value::make_list(select_items(t, a, true, name == "selectattr"));
+  if (name == "select" || name == "reject") return Value::generator(select_items(t, a, false, name == "select"));
+  if (name == "selectattr" || name == "rejectattr") return Value::generator(select_items(t, a, true, name == "selectattr"));
   if (name == "attr") return get_attribute(t, a.get(0, "name").str());
   if (name == "int") {
     Value fallback = a.get(0, "default", Value::integer(0));

@@ -43,6 +43,11 @@ Value Value::make_list(ValueList items) {
   v.list = std::make_shared<ValueList>(std::move(items));
   return v;
 }
+Value Value::generator(ValueList items) {
+  Value v = make_list(std::move(items));
+  v.lazy = true;
+  return v;
+}
 Value Value::make_dict(ValueDict items) {
   Value v;
   v.kind = Kind::kDict;
@@ -68,7 +73,7 @@ bool Value::truthy() const {
     case Kind::kInt: return i != 0;
     case Kind::kFloat: return f != 0;
     case Kind::kString: return !s.empty();
-    case Kind::kList: return !list->empty();
+    case Kind::kList: return lazy || !list->empty();  // a Python generator is always truthy
     case Kind::kDict: return !dict->items.empty();
     case Kind::kFunction: case Kind::kNamespace: return true;
   }
@@ -168,6 +173,9 @@ std::string Value::str() const {
     case Kind::kFloat: return format_float(f);
     case Kind::kString: return s;
     case Kind::kFunction: return "<function>";
+    case Kind::kList:
+      if (lazy) return "<generator object>";
+      return repr();
     case Kind::kNamespace: return "<Namespace>";
     default: return repr();
   }
@@ -269,6 +277,7 @@ void dump(const Value& v, int indent, bool sort_keys, int depth, std::string& ou
     case K::kFloat: out += std::isfinite(v.f) ? format_float(v.f) : (std::isnan(v.f) ? "NaN" : (v.f > 0 ? "Infinity" : "-Infinity")); return;
     case K::kString: out += json_string(v.s); return;
     case K::kList:
+      if (v.lazy) throw Error("[chat template] TypeError: Object of type generator is not JSON serializable");
       if (v.list->empty()) { out += "[]"; return; }
       out += "[";
       for (size_t k = 0; k < v.list->size(); ++k) {

@@ -30,6 +30,8 @@ using Function = std::function<Value(CallArgs&)>;
 struct Value {
   enum class Kind { kUndefined, kNone, kBool, kInt, kFloat, kString, kList, kDict, kFunction, kNamespace };
   Kind kind = Kind::kUndefined;
+  bool safe = false;  // str marked safe (jinja2 Markup): `+` escapes plain strings joined to it
+  bool lazy = false;  // list produced by a jinja2 generator filter (map, select, ...): no len/tojson/[]
   bool b = false;
   int64_t i = 0;
   double f = 0;
@@ -45,6 +47,7 @@ struct Value {
   static Value number(double x) { Value v; v.kind = Kind::kFloat; v.f = x; return v; }
   static Value string(std::string x) { Value v; v.kind = Kind::kString; v.s = std::move(x); return v; }
   static Value make_list(ValueList items = {});
+  static Value generator(ValueList items);
   static Value make_dict(ValueDict items = {});
   static Value make_namespace(ValueDict items = {});
   static Value function(Function f);
