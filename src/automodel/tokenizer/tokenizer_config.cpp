@@ -67,8 +67,10 @@ const std::string& LoadedTokenizer::chat_template(const std::string& name) const
 
 LoadedTokenizer load_tokenizer(const fs::path& folder) {
   auto json_path = folder / "tokenizer.json";
-  AM_CHECK(fs::exists(json_path), "[tokenizer] {}: no tokenizer.json", folder.string());
-  LoadedTokenizer out{Tokenizer::from_file(json_path), {}, {}, {}, {}};
+  AM_CHECK(fs::exists(json_path) || fs::exists(folder / "tokenizer.model"),
+           "[tokenizer] {}: no tokenizer.json or tokenizer.model", folder.string());
+  LoadedTokenizer out{fs::exists(json_path) ? Tokenizer::from_file(json_path) : Tokenizer::from_sentencepiece(folder / "tokenizer.model"),
+                      {}, {}, {}, {}};
   if (fs::exists(folder / "tokenizer_config.json")) {
     auto path = folder / "tokenizer_config.json";
     nlohmann::json config;

@@ -338,6 +338,9 @@ Value make_globals(std::time_t now) {
       if (a.positional.size() > 2) step = a.positional[2].i;
     }
     if (step == 0) fail("ValueError: range() arg 3 must not be zero");
+    // Bounded: templates iterate over small ranges; a huge one is a bug, not a render.
+    double count = std::ceil(static_cast<double>(stop - start) / static_cast<double>(step));
+    if (count > 1e6) fail(fmt::format("OverflowError: range of {} items exceeds the limit of 1,000,000", count));
     ValueList out;
     for (int64_t k = start; step > 0 ? k < stop : k > stop; k += step) out.push_back(Value::integer(k));
     return Value::make_list(std::move(out));

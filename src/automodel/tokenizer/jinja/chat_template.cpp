@@ -42,6 +42,8 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
     const Value* seq = a.is_string() || a.is_list() ? &a : (b.is_string() || b.is_list() ? &b : nullptr);
     const Value* count = seq == &a ? &b : &a;
     if (seq && count->kind == K::kInt) {
+      double size = static_cast<double>(count->i) * static_cast<double>(seq->is_string() ? seq->s.size() : seq->list->size());
+      if (size > 1e7) fail("MemoryError: repetition result exceeds 10,000,000 items");
       if (seq->is_string()) {
         std::string out;
         for (int64_t k = 0; k < count->i; ++k) out += seq->s;
@@ -122,6 +124,8 @@ Value slice(const Value& target, const Value& start_v, const Value& stop_v, cons
   }
   return Value::make_list(std::move(out));
 }
+
+constexpr size_t kMaxOutputBytes = 64u << 20;
 
 class Renderer {
  public:
@@ -257,8 +261,11 @@ class Renderer {
   }
 
   Value make_macro(const Node& n) {
-    auto root = frames_.front();
-    return Value::function([this, &n, root](CallArgs& args) {
+    // Weak: the macro is stored in the root frame, so a strong capture would be a cycle (leak).
+    std::weak_ptr<Frame> weak_root = frames_.front();
+    return Value::function([this, &n, weak_root](CallArgs& args) {
+      auto root = weak_root.lock();
+      if (!root) fail("macro called after its template finished rendering");
       auto frame = std::make_shared<Frame>();
       size_t positional = 0;
       for (size_t k = 0; k < n.params.size(); ++k) {
@@ -372,7 +379,10 @@ class Renderer {
     if (n.line) line_ = n.line;
     switch (n.kind) {
       case K::kText: *out_ += n.text; return Flow::kNormal;
-      case K::kPrint: *out_ += eval(*n.expr).str(); return Flow::kNormal;
+      case K::kPrint:
+        *out_ += eval(*n.expr).str();
+        if (out_->size() > kMaxOutputBytes) fail("MemoryError: rendered text exceeds 64 MiB");
+        return Flow::kNormal;
       case K::kIf:
         for (const auto& [cond, body] : n.branches)
           if (!cond || eval(*cond).truthy()) return exec_body(body);
@@ -401,8 +411,13 @@ class Renderer {
       }
       case K::kMacro: assign(n.targets[0], make_macro(n)); return Flow::kNormal;
       case K::kCallBlock: {
-        auto frames = frames_;
-        Value caller = Value::function([this, &n, frames](CallArgs& args) {
+        std::vector<std::weak_ptr<Frame>> weak_frames(frames_.begin(), frames_.end());
+        Value caller = Value::function([this, &n, weak_frames](CallArgs& args) {
+          std::vector<std::shared_ptr<Frame>> frames;
+          for (const auto& w : weak_frames) {
+            frames.push_back(w.lock());
+            if (!frames.back()) fail("caller() used after its call block finished");
+          }
           auto frame = std::make_shared<Frame>();
           for (size_t k = 0; k < n.params.size(); ++k) {
             Value v = args.get(k, n.params[k].first, Value::undefined());

@@ -403,6 +403,13 @@ class ExprParser {
     return left;
   }
   ExprPtr parse_unary(bool with_filter) {
+    // Bounded nesting: deeply nested input is an error, not a stack overflow.
+    struct Depth {
+      int& d;
+      explicit Depth(int& depth) : d(depth) { ++d; }
+      ~Depth() { --d; }
+    } guard(depth_);
+    if (depth_ > kMaxDepth) fail("expression nested too deeply");
     ExprPtr node;
     if (is_op("-") || is_op("+")) {
       bool neg = next().text == "-";
@@ -604,10 +611,12 @@ class ExprParser {
     }
   }
 
+  static constexpr int kMaxDepth = 200;
   std::string label_;
   Position base_;
   std::vector<Token> tokens_;
   size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 // ---- statements ---------------------------------------------------------------------------------
@@ -637,6 +646,12 @@ class TemplateParser {
 
   // Parses nodes until a tag whose first word is in `stops`; returns that word ("" at the end).
   std::string parse_body(Body& body, const std::vector<std::string>& stops) {
+    struct Depth {
+      int& d;
+      explicit Depth(int& depth) : d(depth) { ++d; }
+      ~Depth() { --d; }
+    } guard(depth_);
+    if (depth_ > 100 && pos_ > 0) fail_at(segments_[pos_ - 1], "blocks nested too deeply");
     while (pos_ < segments_.size()) {
       const Segment& s = segments_[pos_++];
       if (s.kind == Segment::Kind::kText) {
@@ -816,6 +831,7 @@ class TemplateParser {
   std::string label_;
   std::vector<Segment> segments_;
   size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace
