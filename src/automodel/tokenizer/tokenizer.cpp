@@ -115,22 +115,7 @@ Tokenizer Tokenizer::from_json(const nlohmann::json& spec, const std::string& la
 }
 
 Tokenizer Tokenizer::from_sentencepiece(const std::filesystem::path& model_file) {
-  Tokenizer t;
-  t.label_ = model_file.string();
-  t.sentencepiece_ = SentencePieceModel::load(model_file);
-  // Control pieces (<s>, </s>, ...) behave as special added tokens for decoding and masks.
-  for (size_t id = 0; id < t.sentencepiece_->size(); ++id) {
-    if (!t.sentencepiece_->is_control(static_cast<int32_t>(id))) continue;
-    AddedToken a;
-    a.id = static_cast<int32_t>(id);
-    a.content = *t.sentencepiece_->id_to_piece(a.id);
-    a.special = true;
-    t.added_by_id_[a.id] = t.added_.size();
-    t.added_.push_back(a);
-  }
-  if (auto bos = t.sentencepiece_->bos_id()) t.post_processor_ = make_wrapping_post_processor({*bos}, {});
-  t.surface_.metaspace = t.surface_.byte_fallback = true;
-  return t;
+  return from_json(sentencepiece_to_tokenizer_json(model_file), model_file.string());
 }
 
 void Tokenizer::split_added(std::string_view text, bool normalized_pass, std::vector<Segment>& out) const {
@@ -187,15 +172,11 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_t
   AM_CHECK(bad == std::string_view::npos, "[tokenizer] input is not valid UTF-8 (invalid byte 0x{:02X} at offset {})",
            bad == std::string_view::npos ? 0 : static_cast<unsigned char>(text[bad]), bad);
   std::vector<int32_t> ids;
-  if (sentencepiece_) {
-    ids = sentencepiece_->encode(text);
-  } else {
-    std::vector<Segment> segments;
-    split_added(text, /*normalized_pass=*/false, segments);
-    for (const auto& seg : segments) {
-      if (seg.added_id >= 0) ids.push_back(seg.added_id);
-      else encode_text(seg.text, seg.text.data() == text.data(), ids);
-    }
+  std::vector<Segment> segments;
+  split_added(text, /*normalized_pass=*/false, segments);
+  for (const auto& seg : segments) {
+    if (seg.added_id >= 0) ids.push_back(seg.added_id);
+    else encode_text(seg.text, seg.text.data() == text.data(), ids);
   }
   if (add_special_tokens && post_processor_) post_processor_->process(ids);
   return ids;
@@ -228,12 +209,6 @@ std::vector<std::vector<int32_t>> Tokenizer::encode_batch(const std::vector<std:
 }
 
 std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
-  if (sentencepiece_) {
-    std::vector<int32_t> kept;
-    for (int32_t id : ids)
-      if (!(skip_special_tokens && is_special(id)) && id >= 0 && static_cast<size_t>(id) < sentencepiece_->size()) kept.push_back(id);
-    return sentencepiece_->decode(kept);
-  }
   std::vector<std::string> tokens;
   tokens.reserve(ids.size());
   for (int32_t id : ids) {
@@ -332,13 +307,11 @@ std::vector<std::pair<size_t, size_t>> Tokenizer::offsets(std::string_view text,
 std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
   for (const auto& a : added_)
     if (a.content == token) return a.id;
-  if (sentencepiece_) return sentencepiece_->piece_to_id(token);
   return model_->token_to_id(token);
 }
 
 std::optional<std::string> Tokenizer::id_to_token(int32_t id) const {
   if (auto it = added_by_id_.find(id); it != added_by_id_.end()) return added_[it->second].content;
-  if (sentencepiece_) return sentencepiece_->id_to_piece(id);
   if (const auto* t = model_->id_to_token(id)) return *t;
   return std::nullopt;
 }
@@ -353,7 +326,6 @@ void Tokenizer::set_special_tokens_template(std::vector<int32_t> prefix, std::ve
 }
 
 size_t Tokenizer::vocab_size() const {
-  if (sentencepiece_) return sentencepiece_->size();
   size_t n = model_->vocab_size();
   for (const auto& a : added_)
     if (!model_->id_to_token(a.id)) ++n;

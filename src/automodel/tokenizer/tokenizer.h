@@ -21,7 +21,6 @@ class PreTokenizer;
 class Model;
 class PostProcessor;
 class Decoder;
-class SentencePieceModel;
 
 struct AddedToken {
   int32_t id = 0;
@@ -33,8 +32,7 @@ class Tokenizer {
  public:
   static Tokenizer from_file(const std::filesystem::path& tokenizer_json);
   static Tokenizer from_json(const nlohmann::json& spec, const std::string& label);
-  // A SentencePiece tokenizer.model (libsentencepiece): ids as sentencepiece produces them, with
-  // BOS added as the post-processor (Llama's default).
+  // A SentencePiece tokenizer.model, converted as transformers converts it to a fast tokenizer.
   static Tokenizer from_sentencepiece(const std::filesystem::path& model_file);
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;
@@ -74,7 +72,6 @@ class Tokenizer {
   std::unique_ptr<Model> model_;
   std::unique_ptr<PostProcessor> post_processor_;
   std::unique_ptr<Decoder> decoder_;
-  std::shared_ptr<SentencePieceModel> sentencepiece_;  // set instead of the pipeline for .model files
   // Added tokens by first byte of their content (raw / normalized), longest first.
   std::vector<std::vector<size_t>> raw_index_, normalized_index_;
   std::vector<std::string> normalized_contents_;

@@ -1,62 +1,66 @@
-// SentencePiece tokenizer.model files (no tokenizer.json): Llama 2's model against llama.cpp's
-// SPM test vectors, and stories260K's model against its tokenizer.json on ordinary text.
+// SentencePiece tokenizer.model files (no tokenizer.json) are converted as transformers converts
+// them to fast tokenizers: Llama 2's model against transformers.js's Llama 2 vectors (HF fast
+// tokenizer ids), and stories260K's model against its HF-converted tokenizer.json.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
+#include <nlohmann/json.hpp>
+#include <random>
 
 #include "automodel/common/atomic_file.h"
+#include "automodel/common/error.h"
 #include "automodel/tokenizer/tokenizer.h"
 #include "automodel/tokenizer/tokenizer_config.h"
+#include "automodel/tokenizer/unicode.h"
 #include "test_util.h"
 
 namespace automodel::tokenizer {
 namespace {
 
 using automodel::testing::fixtures_dir;
+using automodel::testing::read_fixture;
 
-std::vector<std::string> split_cases(const std::string& text) {
-  std::vector<std::string> out;
-  const std::string sep = "\n__ggml_vocab_test__\n";
-  size_t start = 0;
-  while (true) {
-    size_t p = text.find(sep, start);
-    if (p == std::string::npos) break;
-    out.push_back(text.substr(start, p - start));
-    start = p + sep.size();
-  }
-  return out;
-}
-
-TEST(SentencePiece, Llama2ModelMatchesLlamaCppSpmVectors) {
+TEST(SentencePiece, Llama2ModelMatchesHfFastTokenizerVectors) {
   auto tok = Tokenizer::from_sentencepiece(fixtures_dir() / "tokenizers" / "llama2_sentencepiece" / "tokenizer.model");
-  auto inputs = split_cases(read_file(fixtures_dir() / "tokenizer_vectors" / "llama_cpp" / "ggml-vocab-llama-spm.gguf.inp"));
-  std::istringstream out(read_file(fixtures_dir() / "tokenizer_vectors" / "llama_cpp" / "ggml-vocab-llama-spm.gguf.out"));
-  std::string line;
-  size_t i = 0, checked = 0;
-  while (std::getline(out, line) && i < inputs.size()) {
-    std::vector<int32_t> want;
-    std::istringstream ids(line);
-    for (int32_t id; ids >> id;) want.push_back(id);
-    const auto& text = inputs[i++];
-    if (text.empty()) continue;  // llama.cpp special-cases the empty string
-    EXPECT_EQ(tok.encode(text), want) << "input: " << text;
+  auto cases = nlohmann::json::parse(read_file(fixtures_dir() / "tokenizer_vectors" / "tjs_tokenizer_vectors.json"))["llama"]
+                                                                                                                  ["Xenova/llama-tokenizer"];
+  size_t checked = 0;
+  for (const auto& [name, c] : cases.items()) {
+    auto want = c["ids"].get<std::vector<int32_t>>();
+    EXPECT_EQ(tok.encode(c["text"].get<std::string>(), true), want) << name << ": " << c["text"];
+    if (c.contains("decoded")) EXPECT_EQ(tok.decode(want), c["decoded"].get<std::string>()) << name;
     ++checked;
   }
-  EXPECT_GT(checked, 30u);
-  EXPECT_EQ(tok.encode("Hello", true).front(), 1);  // BOS from the model
-  EXPECT_EQ(tok.decode(tok.encode("Hello world", true), true), "Hello world");
+  EXPECT_GT(checked, 20u);
   EXPECT_TRUE(tok.is_special(1));
 }
 
-TEST(SentencePiece, FolderWithOnlyTokenizerModelLoadsAndMatchesTokenizerJsonOnPlainText) {
+TEST(SentencePiece, ConvertedStoriesModelEqualsItsTokenizerJson) {
   automodel::testing::TempDir dir;
   auto stories = fixtures_dir() / "stories260K";
   std::filesystem::copy_file(stories / "tokenizer.model", dir / "tokenizer.model");
-  auto from_model = load_tokenizer(dir.path());
+  auto from_model = load_tokenizer(dir.path());  // a folder with only tokenizer.model
   auto from_json = Tokenizer::from_file(stories / "tokenizer.json");
-  for (const char* text : {"Once upon a time, there was a little girl named Lily.", "She liked to play outside!", "The sun 123."})
-    EXPECT_EQ(from_model.tokenizer.encode(text, true), from_json.encode(text, true)) << text;
+  auto oracle = nlohmann::json::parse(read_fixture(fixtures_dir() / "tokenizer_vectors" / "oracle_vectors.json.gz"));
+  size_t n = 0;
+  for (const auto& in : oracle["inputs"]) {
+    std::string text = in["text"];
+    EXPECT_EQ(from_model.tokenizer.encode(text, true), from_json.encode(text, true)) << in["id"];
+    auto ids = from_json.encode(text, true);
+    EXPECT_EQ(from_model.tokenizer.decode(ids, true), from_json.decode(ids, true)) << in["id"];
+    ++n;
+  }
+  EXPECT_GT(n, 100u);
+}
+
+TEST(SentencePiece, GarbageModelFileIsAClearError) {
+  automodel::testing::TempDir dir;
+  write_file_atomic(dir / "tokenizer.model", std::string("\xff\xff\xff", 3));
+  try {
+    Tokenizer::from_sentencepiece(dir / "tokenizer.model");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find((dir / "tokenizer.model").string()), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
