@@ -1,8 +1,9 @@
-// `automodel generate`: continue a prompt with a model folder (KV cache; greedy or sampling).
-// Until tokenizers land, prompts and outputs are token ids.
+// `automodel generate`: continue a prompt (text, a chat rendered with the folder's template, or
+// token ids) with a KV cache; greedy or sampling; stops at EOS. Streams text as it decodes.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <optional>
 
 #include "automodel/common/error.h"
 #include "automodel/common/string_util.h"
@@ -11,6 +12,9 @@
 #include <nlohmann/json.hpp>
 #include "automodel/hf/model_config.h"
 #include "automodel/hf/model_source.h"
+#include "automodel/common/atomic_file.h"
+#include "automodel/tokenizer/chat_template.h"
+#include "automodel/tokenizer/tokenizer_config.h"
 #include "automodel/models/common/generation.h"
 #include "automodel/models/registry.h"
 #include "commands.h"
@@ -19,21 +23,49 @@ namespace automodel::cli {
 namespace {
 
 struct GenerateArgs {
-  std::string model, prompt_ids, dtype = "fp32", device = "cpu";
+  std::string model, prompt, chat, prompt_ids, dtype = "fp32", device = "cpu";
   models::SamplingOptions sampling;
 };
 
-int run_generate(GenerateArgs args) {
-  std::vector<int64_t> prompt;
-  for (const auto& part : split(args.prompt_ids, ',')) {
+std::vector<int64_t> parse_ids(const std::string& text) {
+  std::vector<int64_t> ids;
+  for (const auto& part : split(text, ',')) {
     try {
-      prompt.push_back(std::stoll(part));
+      ids.push_back(std::stoll(part));
     } catch (const std::exception&) {
       AM_FAIL("[generate] --prompt-ids: '{}' is not an integer token id", part);
     }
   }
+  return ids;
+}
+
+int run_generate(GenerateArgs args) {
+  int given = !args.prompt.empty() + !args.chat.empty() + !args.prompt_ids.empty();
+  AM_CHECK(given == 1, "[generate] give exactly one of --prompt, --chat or --prompt-ids");
+  auto folder = hf::resolve_model_folder(args.model);
+  std::optional<tokenizer::LoadedTokenizer> tok;
+  std::vector<int64_t> prompt;
+  if (!args.prompt_ids.empty()) {
+    prompt = parse_ids(args.prompt_ids);
+  } else {
+    tok = tokenizer::load_tokenizer(folder);
+    std::string text = args.prompt;
+    bool add_special = true;
+    if (!args.chat.empty()) {
+      nlohmann::json conversation = nlohmann::json::parse(read_file(args.chat), nullptr, false);
+      AM_CHECK(!conversation.is_discarded(), "[generate] --chat {}: not valid JSON", args.chat);
+      nlohmann::json context = conversation.is_array() ? nlohmann::json{{"messages", conversation}} : conversation;
+      context["add_generation_prompt"] = true;
+      if (tok->config.bos_token) context["bos_token"] = *tok->config.bos_token;
+      if (tok->config.eos_token) context["eos_token"] = *tok->config.eos_token;
+      text = tokenizer::ChatTemplate(tok->chat_template(), "chat_template").render(context).text;
+      add_special = false;  // the template writes BOS itself, as apply_chat_template assumes
+    }
+    for (int32_t id : tok->tokenizer.encode(text, add_special)) prompt.push_back(id);
+    if (tok->eos_id && args.sampling.eos_token_ids.empty()) args.sampling.eos_token_ids.push_back(*tok->eos_id);
+  }
   models::LoadOptions load{parse_compute_dtype(args.dtype), parse_device(args.device), /*read_only_weights=*/true};
-  auto model = models::load_pretrained(args.model, load);
+  auto model = models::load_pretrained(folder.string(), load);
   for (auto id : prompt)
     AM_CHECK(id >= 0 && id < model->vocab_size(), "[generate] --prompt-ids: id {} is outside the vocabulary [0, {})", id,
              model->vocab_size());
@@ -46,10 +78,27 @@ int run_generate(GenerateArgs args) {
         for (const auto& e : eos) args.sampling.eos_token_ids.push_back(e.get<int64_t>());
     }
   }
-  auto ids = models::generate(*model, prompt, args.sampling);
-  std::vector<std::string> parts;
-  for (auto id : ids) parts.push_back(std::to_string(id));
-  fmt::print("[{}]\n", join(parts, ", "));
+  if (!tok) {
+    auto ids = models::generate(*model, prompt, args.sampling);
+    std::vector<std::string> parts;
+    for (auto id : ids) parts.push_back(std::to_string(id));
+    fmt::print("[{}]\n", join(parts, ", "));
+    return 0;
+  }
+  // Stream: print the decoded suffix as it grows (decoding whole prefixes keeps multi-byte
+  // characters and leading-space rules right).
+  std::vector<int32_t> generated;
+  std::string printed;
+  models::generate(*model, prompt, args.sampling, [&](int64_t id) {
+    generated.push_back(static_cast<int32_t>(id));
+    std::string text = tok->tokenizer.decode(generated, /*skip_special_tokens=*/true);
+    if (text.size() > printed.size() && text.compare(0, printed.size(), printed) == 0) {
+      fmt::print("{}", text.substr(printed.size()));
+      std::fflush(stdout);
+      printed = text;
+    }
+  });
+  fmt::print("\n");
   return 0;
 }
 
@@ -59,7 +108,9 @@ void add_generate(CLI::App& app, Runner& run) {
   auto args = std::make_shared<GenerateArgs>();
   auto* cmd = app.add_subcommand("generate", "Generate a continuation with a KV cache");
   cmd->add_option("--model", args->model, "HF model folder or cached hub id")->required();
-  cmd->add_option("--prompt-ids", args->prompt_ids, "comma-separated prompt token ids")->required();
+  cmd->add_option("--prompt", args->prompt, "prompt text (tokenized with the folder's tokenizer)");
+  cmd->add_option("--chat", args->chat, "JSON conversation rendered with the folder's chat template");
+  cmd->add_option("--prompt-ids", args->prompt_ids, "comma-separated prompt token ids (prints ids)");
   cmd->add_option("--max-new-tokens", args->sampling.max_new_tokens)->capture_default_str();
   cmd->add_option("--temperature", args->sampling.temperature, "0 = greedy")->capture_default_str();
   cmd->add_option("--top-p", args->sampling.top_p)->capture_default_str();

@@ -77,6 +77,16 @@ TEST(Cli, RenderChatPrintsTheTemplateAndMasks) {
   EXPECT_NE(bad.output.find("expected a list of messages"), std::string::npos) << bad.output;
 }
 
+TEST(Cli, GenerateFromTextPromptStreamsDecodedText) {
+  auto r = run_command(bin() + " generate --model " + stories() + " --prompt 'Once upon a time' --max-new-tokens 12 2>/dev/null");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // Greedy continuation of stories260K (the same ids as the reference greedy decode from BOS).
+  EXPECT_EQ(r.output.rfind(", there was a little girl named Lily", 0), 0u) << r.output;
+  auto both = run_command(bin() + " generate --model " + stories() + " --prompt a --prompt-ids 1");
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_NE(both.output.find("exactly one of --prompt, --chat or --prompt-ids"), std::string::npos) << both.output;
+}
+
 TEST(Cli, HubIdResolvesThroughTheLocalHfCache) {
   TempDir home;
   auto repo = home / "hub" / "models--karpathy--stories260K";
