@@ -1,7 +1,10 @@
 // Helpers shared by the test suites: fixture paths, temp dirs, running the CLI.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <cctype>
+#include <functional>
 #include <cstdio>
 #include <filesystem>
 #include <random>
@@ -47,6 +50,23 @@ inline CommandResult run_command(const std::string& command) {
   int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+// The message of the automodel::Error `f` throws, or "<no error>".
+template <typename ErrorType>
+std::string error_message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ErrorType& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+// A GoogleTest parameter name from any string ("qwen2.5-7b" -> "qwen2_5_7b").
+inline std::string param_name(std::string s) {
+  std::replace_if(s.begin(), s.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
+  return s;
 }
 
 // Contents of a file, gunzipped when the name ends in .gz (fixtures are stored compressed).

@@ -72,12 +72,7 @@ TEST_P(HfFixtureParity, DebugForwardMatchesEveryExpectedTensor) {
   EXPECT_GE(compared, 5) << "fixture has too few tensors to be meaningful";
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, HfFixtureParity, ::testing::ValuesIn(fixture_dirs()), [](const auto& info) {
-  std::string name = fs::path(info.param).filename().string();
-  for (auto& c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  return name;
-});
+INSTANTIATE_TEST_SUITE_P(Fixtures, HfFixtureParity, ::testing::ValuesIn(fixture_dirs()), [](const auto& info) { return automodel::testing::param_name(fs::path(info.param).filename().string()); });
 
 }  // namespace
 }  // namespace automodel

@@ -13,13 +13,10 @@
 
 namespace automodel::tokenizer {
 
-class Bpe : public Model {
+class Bpe : public VocabModel {
  public:
   Bpe(const nlohmann::json& spec, const std::string& where);
   void tokenize(std::string_view piece, std::vector<int32_t>& ids) const override;
-  std::optional<int32_t> token_to_id(std::string_view token) const override { return vocab_.find(token); }
-  const std::string* id_to_token(int32_t id) const override { return vocab_.token(id); }
-  size_t vocab_size() const override { return vocab_.size(); }
 
  private:
   struct Merge {
@@ -30,7 +27,6 @@ class Bpe : public Model {
   void initial_symbols(std::string_view piece, std::vector<int32_t>& symbols) const;
   void apply_merges(std::vector<int32_t>& symbols) const;
 
-  Vocab vocab_;
   std::unordered_map<uint64_t, Merge> merges_;
   std::optional<int32_t> unk_id_;
   std::string continuing_subword_prefix_, end_of_word_suffix_;

@@ -23,31 +23,29 @@ std::optional<int32_t> lookup_unk(const Vocab& vocab, const nlohmann::json& spec
   return id;
 }
 
-class WordLevel : public Model {
+class WordLevel : public VocabModel {
  public:
-  WordLevel(const nlohmann::json& spec, const std::string& where)
-      : vocab_(Vocab::from_object(require_field(spec, "vocab", where), where + ".vocab")), unk_(lookup_unk(vocab_, spec, where)) {}
+  WordLevel(const nlohmann::json& spec, const std::string& where) {
+    vocab_ = Vocab::from_object(require_field(spec, "vocab", where), where + ".vocab");
+    unk_ = lookup_unk(vocab_, spec, where);
+  }
   void tokenize(std::string_view piece, std::vector<int32_t>& ids) const override {
     if (auto id = vocab_.find(piece)) ids.push_back(*id);
     else if (unk_) ids.push_back(*unk_);
     else AM_FAIL("[tokenizer] WordLevel: '{}' is not in the vocabulary and there is no unk_token", piece);
   }
-  std::optional<int32_t> token_to_id(std::string_view t) const override { return vocab_.find(t); }
-  const std::string* id_to_token(int32_t id) const override { return vocab_.token(id); }
-  size_t vocab_size() const override { return vocab_.size(); }
 
  private:
-  Vocab vocab_;
   std::optional<int32_t> unk_;
 };
 
-class WordPiece : public Model {
+class WordPiece : public VocabModel {
  public:
   WordPiece(const nlohmann::json& spec, const std::string& where)
-      : vocab_(Vocab::from_object(require_field(spec, "vocab", where), where + ".vocab")),
-        unk_(lookup_unk(vocab_, spec, where)),
-        prefix_(field_or<std::string>(spec, "continuing_subword_prefix", "##", where)),
+      : prefix_(field_or<std::string>(spec, "continuing_subword_prefix", "##", where)),
         max_chars_(field_or<int64_t>(spec, "max_input_chars_per_word", 100, where)) {
+    vocab_ = Vocab::from_object(require_field(spec, "vocab", where), where + ".vocab");
+    unk_ = lookup_unk(vocab_, spec, where);
     AM_CHECK(unk_.has_value(), "[tokenizer] {}: WordPiece needs an unk_token", where);
   }
   void tokenize(std::string_view piece, std::vector<int32_t>& ids) const override {
@@ -78,19 +76,15 @@ class WordPiece : public Model {
     }
     ids.insert(ids.end(), out.begin(), out.end());
   }
-  std::optional<int32_t> token_to_id(std::string_view t) const override { return vocab_.find(t); }
-  const std::string* id_to_token(int32_t id) const override { return vocab_.token(id); }
-  size_t vocab_size() const override { return vocab_.size(); }
 
  private:
-  Vocab vocab_;
   std::optional<int32_t> unk_;
   std::string prefix_;
   int64_t max_chars_;
 };
 
 // SentencePiece-style unigram LM: Viterbi segmentation maximising the sum of piece scores.
-class Unigram : public Model {
+class Unigram : public VocabModel {
  public:
   Unigram(const nlohmann::json& spec, const std::string& where) {
     const auto& vocab = require_field(spec, "vocab", where);
@@ -166,12 +160,8 @@ class Unigram : public Model {
       last_unk = true;
     }
   }
-  std::optional<int32_t> token_to_id(std::string_view t) const override { return vocab_.find(t); }
-  const std::string* id_to_token(int32_t id) const override { return vocab_.token(id); }
-  size_t vocab_size() const override { return vocab_.size(); }
 
  private:
-  Vocab vocab_;
   std::vector<double> scores_;
   std::optional<int32_t> unk_;
   double unk_score_ = 0;

@@ -11,14 +11,7 @@
 namespace automodel::hf {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+std::string error_of(const std::function<void()>& f) { return automodel::testing::error_message_of<Error>(f); }
 
 TEST(ModelConfig, ReadsV4FixtureFields) {
   auto config = load_model_config(automodel::testing::fixtures_dir() / "hf" / "llama_rope_llama3");

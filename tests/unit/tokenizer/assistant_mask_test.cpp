@@ -164,12 +164,7 @@ TEST_P(AssistantMaskAllTemplates, SupervisesOnlyAssistantContentAndEndOfTurn) {
   if (rendered == 0) GTEST_SKIP() << "template rejects both test conversations";
 }
 
-INSTANTIATE_TEST_SUITE_P(Templates, AssistantMaskAllTemplates, ::testing::ValuesIn(template_files()), [](const auto& info) {
-  std::string n = info.param;
-  for (auto& c : n)
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  return n;
-});
+INSTANTIATE_TEST_SUITE_P(Templates, AssistantMaskAllTemplates, ::testing::ValuesIn(template_files()), [](const auto& info) { return automodel::testing::param_name(info.param); });
 
 }  // namespace
 }  // namespace automodel::tokenizer

@@ -72,25 +72,13 @@ TEST_P(ChatTemplateReference, RendersByteIdenticallyToPythonJinja2) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Templates, ChatTemplateReference, ::testing::ValuesIn(template_names()), [](const auto& info) {
-  std::string n = info.param;
-  for (auto& c : n)
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  return n;
-});
+INSTANTIATE_TEST_SUITE_P(Templates, ChatTemplateReference, ::testing::ValuesIn(template_names()), [](const auto& info) { return automodel::testing::param_name(info.param); });
 
 std::string render(const std::string& src, const json& ctx = json::object()) {
   return ChatTemplate(src, "test").render(ctx, kJuly26).text;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+std::string error_of(const std::function<void()>& f) { return automodel::testing::error_message_of<Error>(f); }
 
 TEST(ChatTemplate, WhitespaceControlTrimAndLstripBlocks) {
   EXPECT_EQ(render("a\n  {% if true %}\n  b\n  {% endif %}\nc"), "a\n  b\nc");

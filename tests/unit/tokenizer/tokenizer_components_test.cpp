@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "test_util.h"
+
 #include "automodel/common/error.h"
 #include "automodel/tokenizer/tokenizer.h"
 
@@ -11,14 +13,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+std::string error_of(const std::function<void()>& f) { return automodel::testing::error_message_of<Error>(f); }
 
 json tiny_bpe() {
   return json::parse(R"({

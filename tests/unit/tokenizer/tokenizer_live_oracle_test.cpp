@@ -113,12 +113,7 @@ TEST_P(TokenizerLiveOracle, TenThousandStringsEncodeIdentically) {
 INSTANTIATE_TEST_SUITE_P(Npm, TokenizerLiveOracle,
                          ::testing::Values("gpt2", "llama3", "llama3_1", "mistral7b_v0.1", "phi3_mini", "qwen3",
                                            "smollm2_135m_instruct"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (auto& c : n)
-                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                           return n;
-                         });
+                         [](const auto& info) { return automodel::testing::param_name(info.param); });
 
 }  // namespace
 }  // namespace automodel::tokenizer

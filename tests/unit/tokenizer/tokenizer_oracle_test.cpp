@@ -70,12 +70,7 @@ TEST_P(TokenizerOracle, EncodeAndDecodeMatchHfTokenizersOnEveryInput) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Oracle, TokenizerOracle, ::testing::ValuesIn(oracle_tokenizers()),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (auto& c : n)
-                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                           return n;
-                         });
+                         [](const auto& info) { return automodel::testing::param_name(info.param); });
 
 }  // namespace
 }  // namespace automodel::tokenizer

@@ -291,18 +291,21 @@ class Renderer {
         }
       }
       (*frame)["kwargs"] = Value::make_dict(std::move(kwargs));
-      auto saved = frames_;
-      frames_ = {root, frame};
-      std::string text;
-      try {
-        text = capture(n.body);
-      } catch (...) {
-        frames_ = saved;
-        throw;
-      }
-      frames_ = saved;
-      return Value::string(text);
+      return Value::string(capture_in({root, frame}, n.body));
     });
+  }
+
+  // Renders `body` with `frames` as the scope (macro and caller() bodies), then restores it.
+  std::string capture_in(std::vector<std::shared_ptr<Frame>> frames, const Body& body) {
+    std::swap(frames, frames_);
+    try {
+      std::string text = capture(body);
+      std::swap(frames, frames_);
+      return text;
+    } catch (...) {
+      std::swap(frames, frames_);
+      throw;
+    }
   }
 
   Flow exec_body(const Body& body) {
@@ -424,18 +427,8 @@ class Renderer {
             if (v.is_undefined() && n.params[k].second) v = eval(*n.params[k].second);
             (*frame)[n.params[k].first] = v;
           }
-          auto saved = frames_;
-          frames_ = frames;
-          frames_.push_back(frame);
-          std::string text;
-          try {
-            text = capture(n.body);
-          } catch (...) {
-            frames_ = saved;
-            throw;
-          }
-          frames_ = saved;
-          return Value::string(text);
+          frames.push_back(frame);
+          return Value::string(capture_in(std::move(frames), n.body));
         });
         Value callee = eval(*n.expr->a);
         CallArgs args = eval_args(*n.expr);

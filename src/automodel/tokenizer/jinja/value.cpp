@@ -18,9 +18,7 @@ const Value* ValueDict::find(const std::string& key) const {
   return nullptr;
 }
 Value* ValueDict::find(const std::string& key) {
-  for (auto& [k, v] : items)
-    if (k.is_string() && k.s == key) return &v;
-  return nullptr;
+  return const_cast<Value*>(static_cast<const ValueDict*>(this)->find(key));
 }
 const Value* ValueDict::find(const Value& key) const {
   for (const auto& [k, v] : items)
