@@ -55,7 +55,9 @@ int run_tokenize(const TokenizeArgs& args) {
         AM_CHECK(v.is_number_integer(), "[tokenize] {} line {}: ids must be integers, found {}", source, line_no, v.dump());
         ids.push_back(v.get<int32_t>());
       }
-      std::cout << nlohmann::json(loaded.tokenizer.decode(ids, args.skip_special_tokens)).dump() << '\n';
+      std::string text = loaded.tokenizer.decode(ids, args.skip_special_tokens);
+      if (loaded.config.clean_up_tokenization_spaces) text = tokenizer::clean_up_tokenization(text);
+      std::cout << nlohmann::json(text).dump() << '\n';
       continue;
     }
     AM_CHECK(value.is_string(), "[tokenize] {} line {}: expected a JSON string, found {}", source, line_no, value.type_name());

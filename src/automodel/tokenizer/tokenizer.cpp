@@ -36,6 +36,18 @@ char32_t cp_at(std::string_view s, size_t pos) {
 
 }  // namespace
 
+std::string clean_up_tokenization(std::string text) {
+  static const std::pair<const char*, const char*> kRules[] = {{" .", "."},     {" ?", "?"},     {" !", "!"},
+                                                               {" ,", ","},     {" ' ", "'"},    {" n't", "n't"},
+                                                               {" 'm", "'m"},   {" 's", "'s"},   {" 've", "'ve"},
+                                                               {" 're", "'re"}};
+  for (auto [from, to] : kRules) {
+    std::string f(from), t(to);
+    for (size_t p = text.find(f); p != std::string::npos; p = text.find(f, p + t.size())) text.replace(p, f.size(), t);
+  }
+  return text;
+}
+
 Tokenizer::Tokenizer() = default;
 Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;

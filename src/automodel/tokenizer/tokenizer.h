@@ -28,6 +28,10 @@ struct AddedToken {
   bool single_word = false, lstrip = false, rstrip = false, normalized = false, special = false;
 };
 
+// transformers' clean_up_tokenization: removes spaces before punctuation and contractions
+// (" ." -> ".", " n't" -> "n't", ...), applied on decode when the tokenizer_config asks for it.
+std::string clean_up_tokenization(std::string text);
+
 class Tokenizer {
  public:
   static Tokenizer from_file(const std::filesystem::path& tokenizer_json);

@@ -49,6 +49,7 @@ TokenizerConfig parse_tokenizer_config(const nlohmann::json& config, const std::
               t.type_name());
     }
   }
+  c.clean_up_tokenization_spaces = field_or(config, "clean_up_tokenization_spaces", false, label);
   if (config.contains("model_max_length") && config["model_max_length"].is_number()) {
     double v = config["model_max_length"].get<double>();
     if (v < 1e18) c.model_max_length = static_cast<int64_t>(v);  // HF writes 1e30 for "no limit"

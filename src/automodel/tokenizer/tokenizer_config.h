@@ -19,6 +19,7 @@ struct TokenizerConfig {
   std::optional<bool> add_bos_token, add_eos_token;
   std::map<std::string, std::string> chat_templates;  // "default" plus named ones
   std::optional<int64_t> model_max_length;            // absent when the config uses HF's "infinite" sentinel
+  bool clean_up_tokenization_spaces = false;           // transformers' decode post-processing
 };
 
 TokenizerConfig parse_tokenizer_config(const nlohmann::json& config, const std::string& label);
