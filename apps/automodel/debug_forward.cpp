@@ -91,6 +91,7 @@ int run_debug_forward(const DebugForwardArgs& args) {
   for (const auto& [name, t] : out.router_logits) keep("router_logits." + name, t);
   if (labels.defined()) {
     auto loss = models::causal_lm_loss(logits, labels.to(load.device));
+    if (auto aux = model->auxiliary_loss(out); aux.defined()) loss = loss + aux.to(loss.scalar_type());
     keep("loss", loss);
     if (!wanted.empty()) {
       loss.backward();

@@ -54,3 +54,20 @@ TEST(Attention, GroupedQueryMatchesRepeatedKvReference) {
 
 }  // namespace
 }  // namespace automodel::models
+
+#include "automodel/models/common/moe.h"
+
+namespace automodel::models {
+namespace {
+
+TEST(MoeLoss, LoadBalancingLossMatchesHandComputedValue) {
+  // Two tokens, two experts, top-1: both route to expert 0; mean probabilities (0.625, 0.375).
+  auto logits = at::tensor(std::vector<float>{0.f, 0.f, std::log(3.f), 0.f}).view({2, 2});
+  auto loss = load_balancing_loss({logits}, 2, 1);
+  EXPECT_NEAR(loss.item<double>(), 2 * (1.0 * 0.625 + 0.0 * 0.375), 1e-6);
+  // Layers are concatenated along tokens: two identical layers give the same value.
+  EXPECT_NEAR(load_balancing_loss({logits, logits}, 2, 1).item<double>(), 1.25, 1e-6);
+}
+
+}  // namespace
+}  // namespace automodel::models

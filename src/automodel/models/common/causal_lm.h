@@ -44,6 +44,10 @@ class CausalLM : public Module {
   // Name prefix HF strips/adds between base and LM-head models ("model", "transformer").
   virtual std::string base_model_prefix() const = 0;
 
+  // Extra loss terms HF adds to the LM loss (e.g. MoE load balancing when the config sets
+  // output_router_logits); undefined when there are none.
+  virtual at::Tensor auxiliary_loss(const ForwardOutput&) const { return {}; }
+
   // hidden: (..., H) -> logits (..., V)
   at::Tensor logits(const at::Tensor& hidden) const;
   const hf::ModelConfig& config() const { return config_; }

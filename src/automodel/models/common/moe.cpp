@@ -1,6 +1,8 @@
 #include "automodel/models/common/moe.h"
 
 #include <ATen/TensorOperators.h>
+#include <ATen/ops/cat.h>
+#include <ATen/ops/one_hot.h>
 #include <ATen/ops/softmax.h>
 #include <ATen/ops/topk.h>
 #include <ATen/ops/where.h>
@@ -27,6 +29,16 @@ SparseMoe::SparseMoe(int64_t hidden, const MoeOptions& options, Activation act, 
   for (int64_t e = 0; e < options.num_experts; ++e)
     experts_->append(std::make_unique<GatedMlp>(hidden, options.expert_intermediate, false, act,
                                                 options.expert_names, tensor_options));
+}
+
+at::Tensor load_balancing_loss(const std::vector<at::Tensor>& router_logits, int64_t num_experts, int64_t top_k) {
+  auto logits = at::cat(router_logits, 0);                          // (L*N, E)
+  auto probs = at::softmax(logits, -1);
+  auto selected = std::get<1>(at::topk(probs, top_k, -1));          // (L*N, k)
+  auto expert_mask = at::one_hot(selected, num_experts).to(at::kFloat);  // (L*N, k, E)
+  auto tokens_per_expert = expert_mask.mean(0);                     // (k, E)
+  auto prob_per_expert = probs.mean(0);                             // (E)
+  return (tokens_per_expert * prob_per_expert.unsqueeze(0)).sum() * static_cast<double>(num_experts);
 }
 
 std::pair<at::Tensor, at::Tensor> SparseMoe::forward(const at::Tensor& x) const {

@@ -35,7 +35,12 @@ struct MoeOptions {
   bool normalize_top_k = true;
   int64_t expert_intermediate = 0;
   GatedMlpNames expert_names{"w1", "w3", "w2"};
+  double aux_loss_coef = 0;  // > 0: HF adds coef x load-balancing loss to the LM loss
 };
+
+// HF's load_balancing_loss_func over all layers' router logits (no padding mask):
+// num_experts * sum_e(fraction of top-k slots routed to e * mean router probability of e).
+at::Tensor load_balancing_loss(const std::vector<at::Tensor>& router_logits, int64_t num_experts, int64_t top_k);
 
 class SparseMoe : public Module {
  public:

@@ -13,14 +13,14 @@ Architecture mixtral_architecture() {
     auto c = config.fields();
     auto spec = read_decoder_spec(c);
     if (c.has("sliding_window")) spec.sliding_window.assign(spec.num_layers, c.get_int("sliding_window"));
-    if (c.has("router_jitter_noise") && c.get_double("router_jitter_noise") != 0.0)
-      throw NotSupportedError(fmt::format("[config] {} = {} is not supported (training-time router noise)",
-                                          c.where("router_jitter_noise"), c.get_double("router_jitter_noise")));
+    // router_jitter_noise only perturbs routing in HF's training mode; training will reject it
+    // explicitly until implemented, forward/eval are exact without it.
     MoeOptions moe;
     moe.num_experts = c.get_int("num_local_experts");
     moe.top_k = c.get_int("num_experts_per_tok");
     moe.expert_intermediate = spec.intermediate_size;
     moe.expert_names = {"w1", "w3", "w2"};
+    if (c.get_bool("output_router_logits", false)) moe.aux_loss_coef = c.get_double("router_aux_loss_coef", 0.001);
     spec.moe = moe;
     spec.mlp_name = "block_sparse_moe";
     return std::make_unique<DecoderLM>(config, spec, options);
