@@ -87,6 +87,7 @@ int run_generate(GenerateArgs args) {
   }
   // Stream: print the decoded suffix as it grows (decoding whole prefixes keeps multi-byte
   // characters and leading-space rules right).
+  if (!args.prompt.empty()) fmt::print("{}", args.prompt);  // the continuation follows the prompt
   std::vector<int32_t> generated;
   std::string printed;
   models::generate(*model, prompt, args.sampling, [&](int64_t id) {

@@ -55,7 +55,9 @@ void Progress::advance(double amount) {
 void Progress::finish() {
   if (finished_) return;
   finished_ = true;
-  if (log_level() <= LogLevel::kInfo && (tty_ || total_ > 0)) draw(true);
+  // Logs get one summary line, and only for work long enough to matter.
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  if (log_level() <= LogLevel::kInfo && (tty_ || secs >= 1.0)) draw(true);
 }
 
 void Progress::draw(bool final_line) {
