@@ -11,6 +11,11 @@
 
 namespace automodel::tokenizer {
 
+namespace {
+constexpr size_t kMaxCachedWordsPerShard = 1 << 12;
+constexpr size_t kMaxCachedWordBytes = 64;  // long pieces (whitespace runs, code) are not worth caching
+}  // namespace
+
 Bpe::Bpe(const nlohmann::json& spec, const std::string& where) {
   vocab_ = Vocab::from_object(require_field(spec, "vocab", where), where + ".vocab");
   if (spec.contains("unk_token") && spec["unk_token"].is_string()) {
@@ -139,11 +144,28 @@ void Bpe::tokenize(std::string_view piece, std::vector<int32_t>& ids) const {
       return;
     }
   }
+  // One- and two-byte pieces (digits, punctuation) are cheap to merge and would crowd a few hot
+  // shards: only longer words use the cache.
+  bool cacheable = piece.size() > 2 && piece.size() <= kMaxCachedWordBytes;
+  CacheShard& shard = cache_[std::hash<std::string_view>{}(piece) % kCacheShards];
+  if (cacheable) {
+    std::lock_guard<std::mutex> lock(shard.mutex);
+    auto it = shard.words.find(std::string(piece));
+    if (it != shard.words.end()) {
+      ids.insert(ids.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
   std::vector<int32_t> symbols;
   symbols.reserve(piece.size());
   initial_symbols(piece, symbols);
   apply_merges(symbols);
   ids.insert(ids.end(), symbols.begin(), symbols.end());
+  if (cacheable) {
+    std::lock_guard<std::mutex> lock(shard.mutex);
+    if (shard.words.size() >= kMaxCachedWordsPerShard) shard.words.clear();  // bounded memory
+    shard.words.emplace(std::string(piece), std::move(symbols));
+  }
 }
 
 }  // namespace automodel::tokenizer

@@ -5,6 +5,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -32,6 +33,15 @@ class Bpe : public VocabModel {
   std::string continuing_subword_prefix_, end_of_word_suffix_;
   bool fuse_unk_ = false, byte_fallback_ = false, ignore_merges_ = false;
   int32_t byte_ids_[256];  // <0xXX> tokens for byte_fallback, -1 if absent
+
+  // Word -> ids cache shared by all threads (words repeat heavily in real text), sharded so
+  // encode_batch workers rarely contend.
+  struct CacheShard {
+    std::mutex mutex;
+    std::unordered_map<std::string, std::vector<int32_t>> words;
+  };
+  static constexpr size_t kCacheShards = 64;
+  mutable std::unique_ptr<CacheShard[]> cache_ = std::make_unique<CacheShard[]>(kCacheShards);
 };
 
 }  // namespace automodel::tokenizer
