@@ -150,6 +150,26 @@ TEST_P(RegistrySweep, Bf16ForwardStaysCloseToFp32) {
   EXPECT_LT((a - b).norm().item<double>() / a.norm().item<double>(), 0.05);
 }
 
+TEST_P(RegistrySweep, TiedEmbeddingSavedOnlyAsLmHeadLoads) {
+  auto model = tiny_model();
+  auto aliases = model->tied_aliases();
+  if (aliases.empty()) GTEST_SKIP() << "tiny config does not tie embeddings";
+  TempDir dir;
+  std::vector<hf::TensorToWrite> tensors;
+  std::vector<at::Tensor> keep;
+  for (const auto& p : model->named_parameters()) {
+    auto t = p.tensor->contiguous();
+    keep.push_back(t);
+    bool is_embedding = p.tensor->is_same(model->output_embedding());
+    tensors.push_back({is_embedding ? aliases[0] : p.name, hf::DType::F32, t.sizes().vec(), t.data_ptr(), t.nbytes()});
+  }
+  hf::write_safetensors(dir / "model.safetensors", tensors);
+  write_file_atomic(dir / "config.json", tiny_config().dump());
+  auto reloaded = load_pretrained(dir.path().string());
+  auto ids = random_ids(1, 5, model->vocab_size());
+  EXPECT_TRUE(at::equal(model->logits(model->forward({ids}).hidden), reloaded->logits(reloaded->forward({ids}).hidden)));
+}
+
 std::string load_error(const std::filesystem::path& dir) {
   try {
     load_pretrained(dir.string());
