@@ -136,6 +136,14 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
   for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
 }
 
+// HF's decoder `cleanup`: spaces before punctuation and contractions (WordPiece and CTC).
+void wordpiece_cleanup(std::string& t) {
+  for (auto [from, to] : std::initializer_list<std::pair<const char*, const char*>>{
+           {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"}, {" 'm", "'m"},
+           {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}})
+    replace_all(t, from, to);
+}
+
 class WordPieceDecoder : public Decoder {
  public:
   WordPieceDecoder(std::string prefix, bool cleanup) : prefix_(std::move(prefix)), cleanup_(cleanup) {}
@@ -147,10 +155,7 @@ class WordPieceDecoder : public Decoder {
         else t.insert(0, " ");
       }
       if (cleanup_) {
-        for (auto [from, to] : std::initializer_list<std::pair<const char*, const char*>>{
-                 {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"}, {" n't", "n't"}, {" 'm", "'m"},
-                 {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}})
-          replace_all(t, from, to);
+        wordpiece_cleanup(t);
       }
     }
   }
@@ -169,6 +174,30 @@ class BpeDecoder : public Decoder {
 
  private:
   std::string suffix_;
+};
+
+// CTC: collapse repeats, drop the pad token, map the word delimiter to a space.
+class CtcDecoder : public Decoder {
+ public:
+  CtcDecoder(std::string pad, std::string delimiter, bool cleanup) : pad_(std::move(pad)), delimiter_(std::move(delimiter)), cleanup_(cleanup) {}
+  void decode_chain(std::vector<std::string>& tokens) const override {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      if (i > 0 && tokens[i] == tokens[i - 1]) continue;
+      std::string t = tokens[i];
+      if (t == pad_) continue;
+      replace_all(t, delimiter_, " ");
+      if (cleanup_) {
+        wordpiece_cleanup(t);
+      }
+      if (!t.empty()) out.push_back(t);
+    }
+    tokens = std::move(out);
+  }
+
+ private:
+  std::string pad_, delimiter_;
+  bool cleanup_;
 };
 
 class SequenceDecoder : public Decoder {
@@ -203,6 +232,10 @@ std::unique_ptr<Decoder> make_decoder(const nlohmann::json& spec, const std::str
                                             require_string(spec, "content", where), where);
   if (type == "WordPiece")
     return std::make_unique<WordPieceDecoder>(field_or<std::string>(spec, "prefix", "##", where), field_or(spec, "cleanup", true, where));
+  if (type == "CTC")
+    return std::make_unique<CtcDecoder>(field_or<std::string>(spec, "pad_token", "<pad>", where),
+                                        field_or<std::string>(spec, "word_delimiter_token", "|", where),
+                                        field_or(spec, "cleanup", true, where));
   if (type == "BPEDecoder") return std::make_unique<BpeDecoder>(field_or<std::string>(spec, "suffix", "</w>", where));
   if (type == "Sequence") {
     std::vector<std::unique_ptr<Decoder>> steps;
@@ -214,7 +247,7 @@ std::unique_ptr<Decoder> make_decoder(const nlohmann::json& spec, const std::str
     return std::make_unique<SequenceDecoder>(std::move(steps));
   }
   throw NotSupportedError(fmt::format("[tokenizer] {}: unknown decoder type '{}'; supported: ByteLevel, Metaspace, ByteFallback, "
-                                      "Fuse, Strip, Replace, WordPiece, BPEDecoder, Sequence", where, type));
+                                      "Fuse, Strip, Replace, WordPiece, BPEDecoder, CTC, Sequence", where, type));
 }
 
 }  // namespace automodel::tokenizer

@@ -4,6 +4,7 @@
 
 #include "automodel/common/error.h"
 #include "automodel/tokenizer/json_util.h"
+#include "automodel/tokenizer/pre_tokenizer.h"
 #include "automodel/tokenizer/regex.h"
 #include "automodel/tokenizer/unicode.h"
 
@@ -121,6 +122,34 @@ class BertNormalizer : public Normalizer {
   bool clean_, chinese_, strip_accents_, lowercase_;
 };
 
+// SentencePiece's NMT normalisation: drop control characters, map some spaces to ' '.
+class NmtNormalizer : public Normalizer {
+ public:
+  std::string normalize(std::string_view text) const override {
+    std::string out;
+    for (char32_t c : decode_utf8(text)) {
+      if ((c >= 0x0001 && c <= 0x0008) || c == 0x000B || (c >= 0x000E && c <= 0x001F) || c == 0x007F || c == 0x008F ||
+          c == 0x009F)
+        continue;
+      if (c == 0x0009 || c == 0x000A || c == 0x000C || c == 0x000D || c == 0x1680 || (c >= 0x200B && c <= 0x200F) ||
+          c == 0x2028 || c == 0x2029 || c == 0x2581 || c == 0xFEFF || c == 0xFFFD)
+        c = ' ';
+      append_utf8(out, c);
+    }
+    return out;
+  }
+};
+
+// Maps every byte to GPT-2's printable alphabet (the ByteLevel normalizer).
+class ByteLevelNormalizer : public Normalizer {
+ public:
+  std::string normalize(std::string_view text) const override {
+    std::string out;
+    for (unsigned char c : text) out += byte_to_unicode()[c];
+    return out;
+  }
+};
+
 class SequenceNormalizer : public Normalizer {
  public:
   explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> steps) : steps_(std::move(steps)) {}
@@ -150,6 +179,8 @@ std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& spec, const st
   if (type == "Replace")
     return std::make_unique<ReplaceNormalizer>(pattern_to_regex(require_field(spec, "pattern", where), where + ".pattern"),
                                                require_string(spec, "content", where), where);
+  if (type == "Nmt") return std::make_unique<NmtNormalizer>();
+  if (type == "ByteLevel") return std::make_unique<ByteLevelNormalizer>();
   if (type == "Prepend") return std::make_unique<PrependNormalizer>(require_string(spec, "prepend", where));
   if (type == "BertNormalizer") {
     std::optional<bool> strip;
@@ -170,7 +201,7 @@ std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& spec, const st
   }
   throw NotSupportedError(fmt::format(
       "[tokenizer] {}: unknown normalizer type '{}'; supported: NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents, "
-      "Replace, Prepend, BertNormalizer, Sequence", where, type));
+      "Replace, Prepend, BertNormalizer, Nmt, ByteLevel, Sequence", where, type));
 }
 
 }  // namespace automodel::tokenizer

@@ -249,6 +249,12 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& spec, con
   }
   if (type == "Whitespace")
     return std::make_unique<RegexSplit>(R"(\w+|[^\w\s]+)", Behavior::kRemoved, /*invert=*/true, where);
+  if (type == "CharDelimiterSplit") {
+    auto delimiter = decode_utf8(require_string(spec, "delimiter", where));
+    AM_CHECK(delimiter.size() == 1, "[tokenizer] {}.delimiter must be one character", where);
+    char32_t d = delimiter[0];
+    return std::make_unique<CharSplit>([d](char32_t c) { return c == d; }, Behavior::kRemoved);
+  }
   if (type == "WhitespaceSplit") return std::make_unique<CharSplit>(is_whitespace, Behavior::kRemoved);
   if (type == "Digits")
     return std::make_unique<CharSplit>(is_numeric, field_or(spec, "individual_digits", false, where) ? Behavior::kIsolated
@@ -274,7 +280,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& spec, con
   }
   throw NotSupportedError(fmt::format(
       "[tokenizer] {}: unknown pre_tokenizer type '{}'; supported: ByteLevel, Split, Metaspace, Whitespace, "
-      "WhitespaceSplit, Digits, Punctuation, BertPreTokenizer, Sequence", where, type));
+      "WhitespaceSplit, CharDelimiterSplit, Digits, Punctuation, BertPreTokenizer, Sequence", where, type));
 }
 
 }  // namespace automodel::tokenizer

@@ -95,6 +95,7 @@ TEST(ChatTemplate, ExpressionsFollowPythonSemantics) {
   EXPECT_EQ(render("{{ 'abcdef'[1:4] }} {{ [1,2,3][::-1] }} {{ 'x' if false else 'y' }} {{ 'b' in 'abc' }}"), "bcd [3, 2, 1] y True");
   EXPECT_EQ(render("{{ '  hi  '.strip() }}|{{ 'a,b,,c'.split(',') }}|{{ '\\n\\nx'.lstrip('\\n') }}|{{ 'Hello World'.title() }}"),
             "hi|['a', 'b', '', 'c']|x|Hello World");
+  EXPECT_EQ(render("{{ [5, 6].1 }} {{ 'n=%d, s=%s' % (3, 'x') }} {{ '%s!' % 'hi' }}"), "6 n=3, s=x hi!");
   EXPECT_EQ(render("{{ '{} and {}'.format(1, 'two') }} {{ 'aaa'.replace('a', 'b', 2) }} {{ 'x'.startswith(('y', 'x')) }}"),
             "1 and two bba True");
 }

@@ -83,6 +83,19 @@ TEST(Tokenizer, WordPieceGreedyLongestMatchWithPrefix) {
   EXPECT_EQ(tok.decode({1, 2, 3, 4, 5}), "unaffable! hi");
 }
 
+TEST(Tokenizer, NmtNormalizerCharDelimiterSplitAndCtcDecoder) {
+  auto tok = Tokenizer::from_json(json::parse(R"({
+    "normalizer": {"type": "Nmt"},
+    "pre_tokenizer": {"type": "CharDelimiterSplit", "delimiter": "-"},
+    "model": {"type": "WordLevel", "vocab": {"<pad>": 0, "a b": 1, "c": 2, "|": 3, "<unk>": 4}, "unk_token": "<unk>"},
+    "decoder": {"type": "CTC", "pad_token": "<pad>", "word_delimiter_token": "|", "cleanup": true}
+  })"), "ctc");
+  // \x01 is dropped and \t becomes a space (Nmt); "-" splits and is removed.
+  EXPECT_EQ(tok.encode("a\x01\tb-c-zz"), (std::vector<int32_t>{1, 2, 4}));
+  // Repeats collapse, pads vanish, the delimiter becomes a space.
+  EXPECT_EQ(tok.decode({2, 2, 0, 3, 2}), "c c");
+}
+
 TEST(Tokenizer, UnigramPicksHighestScoringSegmentation) {
   auto tok = Tokenizer::from_json(json::parse(R"({
     "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": true},

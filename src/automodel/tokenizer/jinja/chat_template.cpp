@@ -38,6 +38,12 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
       return Value::make_list(std::move(out));
     }
   }
+  if (op == "%" && a.is_string()) {  // Python printf-style formatting, as the format filter
+    CallArgs args;
+    if (b.is_list()) args.positional = *b.list;
+    else args.positional.push_back(b);
+    return apply_filter("format", a, args);
+  }
   if (op == "*") {
     const Value* seq = a.is_string() || a.is_list() ? &a : (b.is_string() || b.is_list() ? &b : nullptr);
     const Value* count = seq == &a ? &b : &a;

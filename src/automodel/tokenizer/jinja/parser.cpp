@@ -524,9 +524,16 @@ class ExprParser {
     while (true) {
       if (is_op(".")) {
         next();
+        if (peek().kind == Token::Kind::kInt) {  // jinja2: foo.0 is foo[0]
+          auto e = make(Expr::Kind::kItem);
+          e->b = make(Expr::Kind::kLiteral);
+          e->b->literal = Value::integer(next().int_value);
+          e->a = std::move(node);
+          node = std::move(e);
+          continue;
+        }
         auto e = make(Expr::Kind::kAttr);
-        if (peek().kind == Token::Kind::kInt) e->name = std::to_string(next().int_value);
-        else e->name = expect_name();
+        e->name = expect_name();
         e->a = std::move(node);
         node = std::move(e);
       } else if (is_op("[")) {
