@@ -8,6 +8,7 @@
 #include "automodel/common/error.h"
 #include "automodel/tokenizer/assistant_mask.h"
 #include "test_util.h"
+#include "tokenizer_fixtures.h"
 
 namespace automodel::tokenizer {
 namespace {
@@ -17,11 +18,7 @@ using nlohmann::json;
 using automodel::testing::fixtures_dir;
 using automodel::testing::read_fixture;
 
-const Tokenizer& qwen3_tokenizer() {
-  static const Tokenizer tok = Tokenizer::from_json(
-      json::parse(read_fixture(fixtures_dir() / "tokenizers" / "qwen3" / "tokenizer.json.gz")), "qwen3");
-  return tok;
-}
+const Tokenizer& qwen3_tokenizer() { return automodel::testing::fixture_tokenizer("qwen3"); }
 
 // The tokenizer's special tokens plus the templates' own end-of-turn markers, so that any
 // template's markers count as special for this test.
@@ -123,14 +120,23 @@ TEST(AssistantMask, GenerationBlocksDefineTheSpans) {
   EXPECT_EQ(m.text.substr(m.spans[1].chars.first, m.spans[1].chars.second - m.spans[1].chars.first), "It is 6.<|im_end|>");
 }
 
-TEST(AssistantMask, EmptyAssistantTurnIsAClearError) {
+TEST(AssistantMask, EmptyAssistantContentStillSupervisesItsEndOfTurn) {
   ChatTemplate tmpl(read_file(fixtures_dir() / "chat_templates" / "templates" / "Qwen-Qwen2.5-7B-Instruct.jinja"));
   auto ctx = conversation_with_system();
   ctx["messages"][2]["content"] = "";
+  auto m = render_with_assistant_masks(tmpl, qwen3_tokenizer(), ctx);
+  ASSERT_EQ(m.spans.size(), 2u);
+  EXPECT_EQ(m.spans[0].tokens.second - m.spans[0].tokens.first, 1u);
+  EXPECT_EQ(qwen3_tokenizer().decode({m.ids[m.spans[0].tokens.first]}), "<|im_end|>");
+}
+
+TEST(AssistantMask, TemplateThatDropsAnAssistantTurnIsAClearError) {
+  // Renders assistant turns only when they are last: earlier ones cannot be located.
+  ChatTemplate tmpl("{% for m in messages %}{% if m.role != 'assistant' or loop.last %}{{ m.role }}: {{ m.content }}\n"
+                    "{% endif %}{% endfor %}");
   try {
-    auto m = render_with_assistant_masks(tmpl, qwen3_tokenizer(), ctx);
-    // <|im_end|> alone is still supervised: the turn is not empty of tokens.
-    EXPECT_EQ(qwen3_tokenizer().decode({m.ids[m.spans[0].tokens.first]}), "<|im_end|>");
+    render_with_assistant_masks(tmpl, qwen3_tokenizer(), conversation_with_system());
+    FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("assistant message 2"), std::string::npos) << e.what();
   }

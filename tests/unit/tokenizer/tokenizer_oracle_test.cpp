@@ -8,6 +8,7 @@
 #include "automodel/tokenizer/tokenizer.h"
 #include "automodel/tokenizer/unicode.h"
 #include "test_util.h"
+#include "tokenizer_fixtures.h"
 
 namespace automodel::tokenizer {
 namespace {
@@ -20,12 +21,6 @@ const nlohmann::json& oracle() {
   static const nlohmann::json data =
       nlohmann::json::parse(read_fixture(fixtures_dir() / "tokenizer_vectors" / "oracle_vectors.json.gz"));
   return data;
-}
-
-Tokenizer load_fixture_tokenizer(const std::string& name) {
-  auto dir = fixtures_dir() / "tokenizers" / name;
-  auto path = fs::exists(dir / "tokenizer.json") ? dir / "tokenizer.json" : dir / "tokenizer.json.gz";
-  return Tokenizer::from_json(nlohmann::json::parse(read_fixture(path)), path.string());
 }
 
 std::vector<std::string> oracle_tokenizers() {
@@ -43,7 +38,7 @@ std::string show(const std::vector<int32_t>& ids) {
 class TokenizerOracle : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(TokenizerOracle, EncodeAndDecodeMatchHfTokenizersOnEveryInput) {
-  auto tok = load_fixture_tokenizer(GetParam());
+  const auto& tok = automodel::testing::fixture_tokenizer(GetParam());
   const auto& results = oracle()["results"][GetParam()];
   std::map<std::string, std::string> texts;
   for (const auto& in : oracle()["inputs"]) texts[in["id"].get<std::string>()] = in["text"].get<std::string>();
@@ -103,7 +98,7 @@ std::vector<std::pair<size_t, size_t>> to_code_points(const std::string& text, c
 }
 
 TEST_P(TokenizerOracle, OffsetsCoverTheSameCharactersAsHf) {
-  auto tok = load_fixture_tokenizer(GetParam());
+  const auto& tok = automodel::testing::fixture_tokenizer(GetParam());
   const auto& results = oracle()["results"][GetParam()];
   std::map<std::string, std::string> texts;
   for (const auto& in : oracle()["inputs"]) texts[in["id"].get<std::string>()] = in["text"].get<std::string>();

@@ -9,6 +9,7 @@
 #include "automodel/common/atomic_file.h"
 #include "automodel/tokenizer/tokenizer.h"
 #include "test_util.h"
+#include "tokenizer_fixtures.h"
 
 namespace automodel::tokenizer {
 namespace {
@@ -16,20 +17,9 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using automodel::testing::fixtures_dir;
-using automodel::testing::read_fixture;
+using automodel::testing::fixture_tokenizer;
 
 const fs::path kVectors = fixtures_dir() / "tokenizer_vectors";
-
-const Tokenizer& fixture_tokenizer(const std::string& name) {
-  static std::map<std::string, Tokenizer> cache;
-  auto it = cache.find(name);
-  if (it != cache.end()) return it->second;
-  auto dir = fixtures_dir() / "tokenizers" / name;
-  Tokenizer t = fs::exists(dir / "tokenizer.json.gz")
-                    ? Tokenizer::from_json(json::parse(read_fixture(dir / "tokenizer.json.gz")), name)
-                    : Tokenizer::from_sentencepiece(dir / "tokenizer.model");
-  return cache.emplace(name, std::move(t)).first->second;
-}
 
 struct LlamaCppCase {
   std::string vocab, tokenizer;

@@ -136,7 +136,9 @@ at::Tensor RotaryEmbedding::inv_freq(int64_t max_position) const {
 }
 
 std::pair<at::Tensor, at::Tensor> RotaryEmbedding::cos_sin(const at::Tensor& position_ids, at::ScalarType dtype) const {
-  int64_t max_position = position_ids.numel() ? position_ids.max().item<int64_t>() : 0;
+  // Only the length-dependent types need the largest position (.item() syncs a GPU stream).
+  bool length_dependent = config_.type == "dynamic" || config_.type == "longrope";
+  int64_t max_position = length_dependent && position_ids.numel() ? position_ids.max().item<int64_t>() : 0;
   auto inv = inv_freq(max_position).to(position_ids.device());
   // freqs: (B, T, dim/2) = positions x inv_freq, in fp32 as HF (autocast disabled).
   auto freqs = position_ids.to(at::kFloat).unsqueeze(-1) * inv.view({1, 1, -1});
