@@ -3,6 +3,8 @@
 #pragma once
 
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -18,5 +20,10 @@ void add_inspect(CLI::App& app, Runner& run);
 void add_generate(CLI::App& app, Runner& run);
 void add_tokenize(CLI::App& app, Runner& run);
 void add_render_chat(CLI::App& app, Runner& run);
+void add_merge_lora(CLI::App& app, Runner& run);
+
+// `automodel recipe.yaml [--a.b=v ...]` (dispatched before the subcommand parser).
+bool looks_like_recipe(const std::string& arg);
+int run_recipe(const std::string& path, const std::vector<std::string>& args);
 
 }  // namespace automodel::cli

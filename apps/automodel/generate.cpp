@@ -17,13 +17,14 @@
 #include "automodel/tokenizer/tokenizer_config.h"
 #include "automodel/models/common/generation.h"
 #include "automodel/models/registry.h"
+#include "automodel/peft/lora.h"
 #include "commands.h"
 
 namespace automodel::cli {
 namespace {
 
 struct GenerateArgs {
-  std::string model, prompt, chat, prompt_ids, dtype = "fp32", device = "cpu";
+  std::string model, adapter, prompt, chat, prompt_ids, dtype = "fp32", device = "cpu";
   models::SamplingOptions sampling;
 };
 
@@ -66,6 +67,7 @@ int run_generate(GenerateArgs args) {
   }
   models::LoadOptions load{parse_compute_dtype(args.dtype), parse_device(args.device), /*read_only_weights=*/true};
   auto model = models::load_pretrained(folder.string(), load);
+  if (!args.adapter.empty()) peft::load_adapter(*model, args.adapter);
   for (auto id : prompt)
     AM_CHECK(id >= 0 && id < model->vocab_size(), "[generate] --prompt-ids: id {} is outside the vocabulary [0, {})", id,
              model->vocab_size());
@@ -109,6 +111,7 @@ void add_generate(CLI::App& app, Runner& run) {
   auto args = std::make_shared<GenerateArgs>();
   auto* cmd = app.add_subcommand("generate", "Generate a continuation with a KV cache");
   cmd->add_option("--model", args->model, "HF model folder or cached hub id")->required();
+  cmd->add_option("--adapter", args->adapter, "PEFT LoRA adapter folder applied on top of --model");
   cmd->add_option("--prompt", args->prompt, "prompt text (tokenized with the folder's tokenizer)");
   cmd->add_option("--chat", args->chat, "JSON conversation rendered with the folder's chat template");
   cmd->add_option("--prompt-ids", args->prompt_ids, "comma-separated prompt token ids (prints ids)");

@@ -10,8 +10,35 @@
 #include "automodel/common/torch_util.h"
 #include "commands.h"
 
+namespace {
+
+// Errors become one line on stderr and exit code 1.
+template <typename F>
+int guarded(F&& body) {
+  try {
+    return body();
+  } catch (const automodel::Error& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+  } catch (const c10::Error& e) {
+    fmt::print(stderr, "error: [torch] {}\n", e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+  }
+  return 1;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  CLI::App app{"automodel: fine-tune Hugging Face LLMs from their model folders"};
+  if (argc > 1 && automodel::cli::looks_like_recipe(argv[1])) {
+    std::vector<std::string> rest(argv + 2, argv + argc);
+    return guarded([&] {
+      automodel::init_threads(0);
+      return automodel::cli::run_recipe(argv[1], rest);
+    });
+  }
+  CLI::App app{"automodel: fine-tune Hugging Face LLMs from their model folders\n"
+               "  automodel <recipe.yaml> [--section.key=value ...]   run a fine-tuning recipe"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "automodel 0.1.0");
   int threads = 0;
@@ -22,6 +49,7 @@ int main(int argc, char** argv) {
   automodel::cli::add_generate(app, run);
   automodel::cli::add_tokenize(app, run);
   automodel::cli::add_render_chat(app, run);
+  automodel::cli::add_merge_lora(app, run);
   auto* debug = app.add_subcommand("debug", "Developer tools: parity and numerics");
   debug->require_subcommand(1);
   automodel::cli::add_debug_forward(*debug, run);
@@ -31,15 +59,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  try {
+  return guarded([&] {
     automodel::init_threads(threads);
     return run ? run() : 1;
-  } catch (const automodel::Error& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
-  } catch (const c10::Error& e) {
-    fmt::print(stderr, "error: [torch] {}\n", e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
-  }
-  return 1;
+  });
 }

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <set>
 
 #include "automodel/common/error.h"
@@ -17,6 +18,7 @@
 #include "automodel/common/string_util.h"
 #include "automodel/common/torch_util.h"
 #include "automodel/hf/safetensors_writer.h"
+#include "automodel/models/common/layers.h"
 
 namespace automodel::models {
 namespace {
@@ -108,16 +110,36 @@ void load_weights(CausalLM& model, const hf::SafetensorsCheckpoint& checkpoint, 
            checkpoint.source().string(), unexpected.size(), model.config().model_type, list_some(unexpected));
 }
 
-std::vector<std::filesystem::path> save_weights(const CausalLM& model, const std::filesystem::path& dir,
-                                                uint64_t max_shard_bytes) {
+std::vector<std::pair<std::string, at::Tensor>> hf_state_dict(const CausalLM& model) {
+  std::map<std::string, at::Tensor> merged;
+  for (auto& [name, module] : const_cast<CausalLM&>(model).named_modules())
+    if (auto* linear = dynamic_cast<Linear*>(module); linear && linear->lora())
+      merged[name + ".weight"] = linear->merged_weight();
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (const auto& p : model.named_parameters()) {
+    if (p.name.find(".lora_A.") != std::string::npos || p.name.find(".lora_B.") != std::string::npos) continue;
+    auto it = merged.find(p.name);
+    out.emplace_back(p.name, it != merged.end() ? it->second : *p.tensor);
+  }
+  return out;
+}
+
+std::vector<std::filesystem::path> save_tensors(const std::vector<std::pair<std::string, at::Tensor>>& named,
+                                                const std::filesystem::path& dir, uint64_t max_shard_bytes,
+                                                const std::string& prefix) {
   std::vector<at::Tensor> keep_alive;
   std::vector<hf::TensorToWrite> tensors;
-  for (const auto& p : model.named_parameters()) {
-    auto t = p.tensor->detach().to(c10::Device(c10::kCPU)).contiguous();
+  for (const auto& [name, tensor] : named) {
+    auto t = tensor.detach().to(c10::Device(c10::kCPU)).contiguous();
     keep_alive.push_back(t);
-    tensors.push_back({p.name, to_hf_dtype(t.scalar_type()), t.sizes().vec(), t.data_ptr(), t.nbytes()});
+    tensors.push_back({name, to_hf_dtype(t.scalar_type()), t.sizes().vec(), t.data_ptr(), t.nbytes()});
   }
-  return hf::write_sharded_safetensors(dir, tensors, max_shard_bytes);
+  return hf::write_sharded_safetensors(dir, tensors, max_shard_bytes, prefix);
+}
+
+std::vector<std::filesystem::path> save_weights(const CausalLM& model, const std::filesystem::path& dir,
+                                                uint64_t max_shard_bytes) {
+  return save_tensors(hf_state_dict(model), dir, max_shard_bytes, "model");
 }
 
 void init_random(CausalLM& model, uint64_t seed) {

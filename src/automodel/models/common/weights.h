@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "automodel/hf/safetensors.h"
@@ -14,6 +16,14 @@ namespace automodel::models {
 // `borrow`: parameters whose dtype matches the file (on CPU) share its mapped, read-only pages
 // instead of being copied (see LoadOptions::read_only_weights).
 void load_weights(CausalLM& model, const hf::SafetensorsCheckpoint& checkpoint, bool borrow = false);
+
+// The model's tensors under HF names, as HF would save them: LoRA adapters merged into their
+// base weights (W + scale * B A) and not listed themselves.
+std::vector<std::pair<std::string, at::Tensor>> hf_state_dict(const CausalLM& model);
+// Writes named tensors as `<prefix>.safetensors` or shards + index (atomically, file by file).
+std::vector<std::filesystem::path> save_tensors(const std::vector<std::pair<std::string, at::Tensor>>& named,
+                                                const std::filesystem::path& dir, uint64_t max_shard_bytes,
+                                                const std::string& prefix);
 
 // Writes the model's parameters (HF names, their current dtype) as model.safetensors or shards
 // plus index. Tied aliases are not written, as HF does.

@@ -1,0 +1,86 @@
+#include "automodel/checkpoint/training_state.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/grad_mode.h>
+
+#include <nlohmann/json.hpp>
+
+#include "automodel/common/atomic_file.h"
+#include "automodel/common/error.h"
+#include "automodel/common/torch_util.h"
+#include "automodel/config/yaml_json.h"
+#include "automodel/hf/safetensors.h"
+#include "automodel/models/common/weights.h"
+
+namespace fs = std::filesystem;
+
+namespace automodel::checkpoint {
+
+void save_training_state(const fs::path& dir, const TrainingState& state, const train::AdamW& optimizer,
+                         const nlohmann::json& recipe) {
+  fs::create_directories(dir / "optim");
+  models::save_tensors(optimizer.state(), dir / "optim", ~0ull, "optimizer");
+  write_file_atomic(dir / "optim" / "optimizer.json",
+                    nlohmann::json{{"step", optimizer.step_count()}, {"type", "adamw"}}.dump(2) + "\n");
+  fs::create_directories(dir / "dataloader");
+  write_file_atomic(dir / "dataloader" / "state.json",
+                    nlohmann::json{{"epoch", state.epoch}, {"next_batch", state.batch}}.dump(2) + "\n");
+  write_file_atomic(dir / "step_scheduler.json",
+                    nlohmann::json{{"step", state.step}, {"epoch", state.epoch}}.dump(2) + "\n");
+  fs::create_directories(dir / "rng");
+  auto rng = at::detail::getDefaultCPUGenerator().get_state();
+  models::save_tensors({{"cpu", rng}}, dir / "rng", ~0ull, "rng");
+  write_file_atomic(dir / "config.yaml", config::to_yaml(recipe));
+}
+
+TrainingState load_training_state(const fs::path& dir, train::AdamW& optimizer) {
+  auto read_json = [&](const fs::path& path) {
+    AM_CHECK(fs::is_regular_file(path), "[checkpoint] {} is missing: {} is not a complete checkpoint", path.string(),
+             dir.string());
+    auto j = nlohmann::json::parse(read_file(path), nullptr, false);
+    AM_CHECK(j.is_object(), "[checkpoint] {}: not a JSON object", path.string());
+    return j;
+  };
+  auto sched = read_json(dir / "step_scheduler.json");
+  auto loader = read_json(dir / "dataloader" / "state.json");
+  auto optim = read_json(dir / "optim" / "optimizer.json");
+  TrainingState s;
+  s.step = sched.at("step").get<int64_t>();
+  s.epoch = loader.at("epoch").get<int64_t>();
+  s.batch = loader.at("next_batch").get<int64_t>();
+  auto file = hf::SafetensorsCheckpoint::open(dir / "optim" / "optimizer.safetensors");
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const auto& name : file.names()) tensors.emplace_back(name, tensor_from_view(file.get(name), at::kFloat, c10::kCPU));
+  optimizer.load_state(tensors, optim.at("step").get<int64_t>());
+  auto rng = hf::SafetensorsCheckpoint::open(dir / "rng" / "rng.safetensors");
+  auto generator = at::detail::getDefaultCPUGenerator();
+  generator.set_state(tensor_from_view(rng.get("cpu"), at::kByte, c10::kCPU));
+  return s;
+}
+
+void load_parameters(models::CausalLM& model, const fs::path& path, const std::string& file_prefix,
+                     const std::string& filter) {
+  auto file = hf::SafetensorsCheckpoint::open(path);
+  at::NoGradGuard no_grad;
+  for (const auto& p : model.named_parameters()) {
+    if (!filter.empty() && p.name.find(filter) == std::string::npos) continue;
+    auto key = file_prefix + p.name;
+    AM_CHECK(file.contains(key), "[checkpoint] {}: no tensor '{}' (was the run started with other model or peft "
+             "settings?)", path.string(), key);
+    auto view = file.get(key);
+    AM_CHECK(view.entry->shape == p.tensor->sizes().vec(), "[checkpoint] {}: '{}' has another shape than the model's",
+             path.string(), key);
+    copy_view_into(view, *p.tensor);
+  }
+}
+
+void write_generation_config(const hf::ModelConfig& config, const fs::path& dir) {
+  auto path = dir / "generation_config.json";
+  if (fs::exists(path)) return;
+  nlohmann::json out = {{"_from_model_config", true}};
+  for (const char* key : {"bos_token_id", "eos_token_id", "pad_token_id", "decoder_start_token_id"})
+    if (config.json->contains(key) && !(*config.json)[key].is_null()) out[key] = (*config.json)[key];
+  write_file_atomic(path, out.dump(2) + "\n");
+}
+
+}  // namespace automodel::checkpoint

@@ -1,0 +1,35 @@
+// Everything besides model weights that an exact resume needs: step/epoch, the dataloader's
+// position, optimizer moments, RNG state, and the recipe as run (config.yaml).
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "automodel/hf/model_config.h"
+#include "automodel/models/common/causal_lm.h"
+#include "automodel/train/adamw.h"
+
+namespace automodel::checkpoint {
+
+struct TrainingState {
+  int64_t step = 0;   // optimizer steps done
+  int64_t epoch = 0;  // epoch of the next batch
+  int64_t batch = 0;  // next batch index within the epoch
+};
+
+void save_training_state(const std::filesystem::path& dir, const TrainingState& state, const train::AdamW& optimizer,
+                         const nlohmann::json& recipe);
+TrainingState load_training_state(const std::filesystem::path& dir, train::AdamW& optimizer);
+
+// Copies `file_prefix + name` from a safetensors file/folder into every parameter whose name
+// contains `filter` ("" = all), in place (keeping requires_grad). Missing tensors are errors.
+void load_parameters(models::CausalLM& model, const std::filesystem::path& path, const std::string& file_prefix,
+                     const std::string& filter);
+
+// generation_config.json as HF derives it from config.json when the source folder has none.
+void write_generation_config(const hf::ModelConfig& config, const std::filesystem::path& dir);
+
+}  // namespace automodel::checkpoint

@@ -1,0 +1,205 @@
+#include "automodel/config/recipe_config.h"
+
+#include "automodel/common/error.h"
+#include "automodel/common/string_util.h"
+#include "automodel/config/yaml_json.h"
+#include "automodel/hf/json_fields.h"
+
+namespace automodel::config {
+namespace {
+
+using hf::JsonFields;
+
+std::vector<std::string> string_or_list(const JsonFields& f, const std::string& key) {
+  if (!f.has(key)) return {};
+  if (f.raw(key).is_string()) return {f.get_string(key)};
+  return f.get_string_list(key);
+}
+
+Component target_of(const JsonFields& f, const std::string& section, Component fallback) {
+  return f.has("_target_") ? resolve_target(section, f.get_string("_target_"), f.where("_target_")) : fallback;
+}
+
+DatasetSection parse_dataset(const JsonFields& f, const std::string& section) {
+  DatasetSection d;
+  d.label = section;
+  d.kind = target_of(f, section, Component::kChatDataset);
+  for (const char* key : {"path_or_dataset_id", "path_or_dataset", "dataset_name", "data_files"})
+    if (f.has(key)) d.path = f.get_string(key);
+  d.split = f.get_string("split", "");
+  if (f.has("column_mapping")) {
+    const auto& m = f.raw("column_mapping");
+    AM_CHECK(m.is_object(), "[config] {}: expected a mapping like {{question: prompt}}", f.where("column_mapping"));
+    for (const auto& [role, column] : m.items()) {
+      AM_CHECK(column.is_string(), "[config] {}: column name for '{}' must be a string", f.where("column_mapping"),
+               role);
+      d.column_mapping[role] = column.get<std::string>();
+    }
+  }
+  d.seq_length = f.get_int("seq_length", 0);
+  d.answer_only_loss_mask = f.get_bool("answer_only_loss_mask", true);
+  d.chat_template = f.get_string("chat_template", "");
+  if (f.has("tokenizer")) {
+    const auto& t = f.raw("tokenizer");
+    d.tokenizer = t.is_string() ? t.get<std::string>() : f.child("tokenizer").get_string("pretrained_model_name_or_path");
+  }
+  d.limit_samples = f.get_int("limit_dataset_samples", f.get_int("num_samples_limit", -1));
+  d.skip_invalid_samples = f.get_bool("skip_invalid_samples", false);
+  d.text_column = f.get_string("text_column", "text");
+  if (d.kind == Component::kMockDataset) {
+    d.mock_vocab_size = f.get_int("vocab_size", 100);
+    d.mock_seq_len = f.get_int("seq_len", 512);
+    d.mock_num_samples = f.get_int("num_samples", 1000);
+    d.seed = static_cast<uint64_t>(f.get_int("seed", 0));
+  } else {
+    AM_CHECK(!d.path.empty(), "[config] {}: set path_or_dataset_id (a local .jsonl/.json/.csv file)",
+             f.where("path_or_dataset_id"));
+  }
+  AM_CHECK(d.seq_length >= 0, "[config] {} must be >= 0", f.where("seq_length"));
+  return d;
+}
+
+// `dp_size: none`, `tp_size: 1` ...: anything but 1 (or unset) needs issue 5's engine.
+void reject_parallelism(const JsonFields& f) {
+  for (const char* key : {"tp_size", "cp_size", "pp_size", "ep_size", "dp_size", "dp_replicate_size"}) {
+    if (!f.has(key)) continue;
+    AM_CHECK(f.get_int(key) == 1,
+             "[config] {} = {}: multi-process parallelism is not supported yet; run with 1 (single process)",
+             f.where(key), f.raw(key).dump());
+  }
+}
+
+}  // namespace
+
+RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
+  validate_schema(tree, label);
+  RecipeConfig c;
+  c.label = label;
+  c.tree = tree;
+  auto root = std::make_shared<const nlohmann::json>(std::move(tree));
+  JsonFields f(root, label);
+  auto section = [&](const std::string& name) {
+    return f.has(name) ? f.child(name) : JsonFields(std::make_shared<const nlohmann::json>(nlohmann::json::object()),
+                                                   label, name + ".");
+  };
+
+  auto model = f.child("model");
+  target_of(model, "model", Component::kCausalLM);
+  c.model.name_or_path = model.get_string("pretrained_model_name_or_path");
+  c.model.torch_dtype = model.get_string("torch_dtype", "auto");
+  c.model.device = model.get_string("device", "auto");
+
+  c.dataset = parse_dataset(f.child("dataset"), "dataset");
+  if (f.has("validation_dataset")) c.validation_dataset = parse_dataset(f.child("validation_dataset"), "validation_dataset");
+  c.dataloader.shuffle = section("dataloader").get_bool("shuffle", false);
+
+  auto ss = section("step_scheduler");
+  auto& s = c.step_scheduler;
+  s.global_batch_size = ss.get_int("global_batch_size", s.global_batch_size);
+  s.local_batch_size = ss.get_int("local_batch_size", s.local_batch_size);
+  s.num_epochs = ss.get_int("num_epochs", s.num_epochs);
+  s.max_steps = ss.get_int("max_steps", s.max_steps);
+  s.val_every_steps = ss.get_int("val_every_steps", s.val_every_steps);
+  s.ckpt_every_steps = ss.get_int("ckpt_every_steps", s.ckpt_every_steps);
+  AM_CHECK(s.local_batch_size > 0 && s.global_batch_size > 0 && s.global_batch_size % s.local_batch_size == 0,
+           "[config] {}: step_scheduler.global_batch_size ({}) must be a positive multiple of local_batch_size ({})",
+           label, s.global_batch_size, s.local_batch_size);
+  AM_CHECK(s.num_epochs > 0 || s.max_steps > 0, "[config] {}: step_scheduler needs num_epochs > 0 or max_steps > 0",
+           label);
+
+  auto opt = section("optimizer");
+  auto kind = target_of(opt, "optimizer", Component::kAdamW);
+  c.optimizer.decoupled_weight_decay = kind == Component::kAdamW;
+  c.optimizer.lr = opt.get_double("lr", c.optimizer.lr);
+  c.optimizer.weight_decay = opt.get_double("weight_decay", kind == Component::kAdamW ? 0.01 : 0.0);
+  c.optimizer.eps = opt.get_double("eps", c.optimizer.eps);
+  if (opt.has("betas")) {
+    auto betas = opt.get_double_list("betas");
+    AM_CHECK(betas.size() == 2, "[config] {}: expected two values [beta1, beta2], found {}", opt.where("betas"),
+             betas.size());
+    c.optimizer.beta1 = betas[0];
+    c.optimizer.beta2 = betas[1];
+  }
+  AM_CHECK(!opt.get_bool("amsgrad", false), "[config] {}: amsgrad is not supported", opt.where("amsgrad"));
+
+  if (f.has("lr_scheduler")) {
+    auto lr = f.child("lr_scheduler");
+    auto& l = c.lr_scheduler;
+    l.enabled = true;
+    l.decay_style = lr.get_string("lr_decay_style", l.decay_style);
+    std::vector<std::string> styles = {"constant", "linear", "cosine", "WSD"};
+    AM_CHECK(std::find(styles.begin(), styles.end(), l.decay_style) != styles.end(),
+             "[config] {}: '{}' is not a decay style; supported: {}", lr.where("lr_decay_style"), l.decay_style,
+             join(styles, ", "));
+    l.warmup_steps = lr.get_int("lr_warmup_steps", -1);
+    l.decay_steps = lr.get_int("lr_decay_steps", -1);
+    l.min_lr = lr.get_double("min_lr", -1);
+    l.init_lr = lr.get_double("init_lr", 0.0);
+    l.wsd_decay_steps = lr.get_int("wsd_decay_steps", -1);
+    l.wsd_decay_style = lr.get_string("lr_wsd_decay_style", "linear");
+  }
+
+  auto loss = section("loss_fn");
+  target_of(loss, "loss_fn", Component::kMaskedCrossEntropy);
+  c.loss.chunk_len = loss.get_int("chunk_len", c.loss.chunk_len);
+  AM_CHECK(c.loss.chunk_len > 0, "[config] {} must be > 0", loss.where("chunk_len"));
+  AM_CHECK(loss.get_int("ignore_index", -100) == -100, "[config] {}: only -100 is supported",
+           loss.where("ignore_index"));
+
+  if (f.has("peft")) {
+    auto p = f.child("peft");
+    target_of(p, "peft", Component::kLora);
+    auto& l = c.peft;
+    l.enabled = true;
+    l.target_modules = string_or_list(p, "target_modules");
+    l.exclude_modules = string_or_list(p, "exclude_modules");
+    l.match_all_linear = p.get_bool("match_all_linear", false);
+    if (l.target_modules.empty() && !l.match_all_linear) l.target_modules = {"*_proj"};
+    l.dim = p.get_int("dim", l.dim);
+    l.alpha = p.get_double("alpha", l.alpha);
+    l.dropout = p.get_double("dropout", l.dropout);
+    l.dropout_position = p.get_string("dropout_position", l.dropout_position);
+    l.lora_A_init = p.get_string("lora_A_init", l.lora_A_init);
+    AM_CHECK(l.dim > 0, "[config] {} must be > 0", p.where("dim"));
+    AM_CHECK(l.dropout >= 0 && l.dropout < 1, "[config] {} must be in [0, 1)", p.where("dropout"));
+    AM_CHECK(l.dropout_position == "pre" || l.dropout_position == "post", "[config] {}: expected pre or post, found '{}'",
+             p.where("dropout_position"), l.dropout_position);
+    AM_CHECK(l.lora_A_init == "xavier" || l.lora_A_init == "kaiming",
+             "[config] {}: expected xavier or kaiming, found '{}'", p.where("lora_A_init"), l.lora_A_init);
+    AM_CHECK(!p.get_bool("use_dora", false), "[config] {}: DoRA is not supported yet", p.where("use_dora"));
+  }
+
+  auto ck = section("checkpoint");
+  c.checkpoint.enabled = ck.get_bool("enabled", true);
+  c.checkpoint.checkpoint_dir = ck.get_string("checkpoint_dir", c.checkpoint.checkpoint_dir);
+  c.checkpoint.save_consolidated = ck.get_bool("save_consolidated", true);
+  c.checkpoint.restore_from = ck.get_string("restore_from", "");
+  auto format = ck.get_string("model_save_format", "safetensors");
+  AM_CHECK(format == "safetensors", "[config] {}: only 'safetensors' is supported, found '{}'",
+           ck.where("model_save_format"), format);
+
+  auto packed = section("packed_sequence");
+  c.packed_sequence_size = packed.get_int("packed_sequence_size", 0);
+  AM_CHECK(c.packed_sequence_size >= 0, "[config] {} must be >= 0", packed.where("packed_sequence_size"));
+  AM_CHECK(!packed.get_bool("split_across_pack", false),
+           "[config] {}: split_across_pack is not supported (documents are never split)",
+           packed.where("split_across_pack"));
+
+  auto dist = section("distributed");
+  target_of(dist, "distributed", Component::kFsdp2);
+  reject_parallelism(dist);
+  c.activation_checkpointing = dist.get_bool("activation_checkpointing", false);
+  c.max_grad_norm = section("clip_grad_norm").get_double("max_norm", 1.0);
+  c.seed = static_cast<uint64_t>(f.get_int("seed", section("rng").get_int("seed", 42)));
+  c.peak_tflops = section("benchmark").get_double("peak_tflops", 0.0);
+  return c;
+}
+
+RecipeConfig load_recipe(const std::filesystem::path& path, const std::vector<Override>& overrides) {
+  auto tree = load_yaml_file(path);
+  for (const auto& o : overrides) apply_override(tree, o);
+  interpolate_env(tree);
+  return parse_recipe(std::move(tree), path.string());
+}
+
+}  // namespace automodel::config

@@ -1,0 +1,118 @@
+// A fine-tuning recipe as typed sections (AutoModel's YAML schema, DESIGN.md §5), with
+// AutoModel's defaults filled in. Built from the YAML after overrides and ${ENV} expansion.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "automodel/config/overrides.h"
+#include "automodel/config/schema.h"
+
+namespace automodel::config {
+
+struct ModelSection {
+  std::string name_or_path;
+  std::string torch_dtype = "auto";  // compute dtype: auto (fp32 on CPU, bf16 on CUDA), fp32, bf16
+  std::string device = "auto";       // auto (cuda when present), cpu, cuda, cuda:N
+};
+
+struct DatasetSection {
+  Component kind = Component::kChatDataset;
+  std::string label;  // "dataset" or "validation_dataset", for messages
+  std::string path;   // local file (json, jsonl, csv) or folder; hub ids must be downloaded first
+  std::string split;
+  std::map<std::string, std::string> column_mapping;  // our role -> the file's column name
+  int64_t seq_length = 0;                             // 0 = no limit besides packing
+  bool answer_only_loss_mask = true;
+  std::string chat_template;  // overrides the tokenizer's template
+  std::string tokenizer;      // tokenizer folder; default: the model's
+  int64_t limit_samples = -1;
+  bool skip_invalid_samples = false;
+  std::string text_column = "text";
+  // Mock dataset (benchmarks): random token rows.
+  int64_t mock_vocab_size = 0, mock_seq_len = 0, mock_num_samples = 0;
+  uint64_t seed = 0;
+};
+
+struct DataLoaderSection {
+  bool shuffle = true;
+};
+
+struct StepSchedulerSection {
+  int64_t global_batch_size = 32, local_batch_size = 1;
+  int64_t num_epochs = 1;
+  int64_t max_steps = -1;  // -1: num_epochs over the data
+  int64_t val_every_steps = -1, ckpt_every_steps = -1;
+};
+
+struct OptimizerSection {
+  bool decoupled_weight_decay = true;  // AdamW; Adam adds weight decay to the gradient
+  double lr = 1e-5, weight_decay = 0.0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+};
+
+struct LrSchedulerSection {
+  bool enabled = false;  // no section: constant lr
+  std::string decay_style = "cosine";  // constant, linear, cosine, WSD
+  int64_t warmup_steps = -1;           // -1: min(1000, total/10)
+  int64_t decay_steps = -1;            // -1: total steps
+  double min_lr = -1;                  // -1: 0.1 x lr... see lr_schedule.cpp
+  double init_lr = 0.0;
+  int64_t wsd_decay_steps = -1;
+  std::string wsd_decay_style = "linear";
+};
+
+struct LossSection {
+  bool chunked = true;  // MaskedCrossEntropy is computed chunked too: same value, less memory
+  int64_t chunk_len = 1024;
+};
+
+struct PeftSection {
+  bool enabled = false;
+  std::vector<std::string> target_modules;  // globs on full module names
+  std::vector<std::string> exclude_modules;
+  bool match_all_linear = false;
+  int64_t dim = 8;
+  double alpha = 32;
+  double dropout = 0.0;
+  std::string dropout_position = "post";  // pre | post
+  std::string lora_A_init = "xavier";     // xavier | kaiming
+};
+
+struct CheckpointSection {
+  bool enabled = true;
+  std::string checkpoint_dir = "checkpoints/";
+  bool save_consolidated = true;  // a full HF folder at the end (merged for LoRA)
+  std::string restore_from;       // a checkpoint folder, "LATEST", or "" = auto-resume from LATEST
+};
+
+struct RecipeConfig {
+  std::string label;     // the recipe file
+  nlohmann::json tree;   // after overrides, for config.yaml in checkpoints
+  ModelSection model;
+  DatasetSection dataset;
+  std::optional<DatasetSection> validation_dataset;
+  DataLoaderSection dataloader;
+  StepSchedulerSection step_scheduler;
+  OptimizerSection optimizer;
+  LrSchedulerSection lr_scheduler;
+  LossSection loss;
+  PeftSection peft;
+  CheckpointSection checkpoint;
+  int64_t packed_sequence_size = 0;  // 0 = no packing
+  double max_grad_norm = 1.0;
+  bool activation_checkpointing = false;
+  uint64_t seed = 42;
+  double peak_tflops = 0;  // for MFU; 0 = look up the device
+};
+
+RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label);
+// Loads YAML, applies overrides then ${ENV}, validates and types it.
+RecipeConfig load_recipe(const std::filesystem::path& path, const std::vector<Override>& overrides);
+
+}  // namespace automodel::config

@@ -1,0 +1,47 @@
+// The recipe schema we accept: AutoModel's sections and keys, and the one table that maps
+// AutoModel `_target_` names to our components. Unknown names are errors suggesting the nearest.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <string>
+#include <vector>
+
+namespace automodel::config {
+
+// What a `_target_` resolves to.
+enum class Component {
+  kCausalLM,
+  kLora,
+  kMaskedCrossEntropy,
+  kChunkedCrossEntropy,
+  kAdam,
+  kAdamW,
+  kColumnMappedDataset,
+  kChatDataset,
+  kSquadDataset,
+  kHellaSwagDataset,
+  kTextDataset,
+  kMockDataset,
+  kCollater,
+  kDataLoader,
+  kFsdp2,
+  kDdp,
+  kStatefulRng,
+};
+
+struct TargetEntry {
+  std::string name;  // AutoModel's dotted name
+  std::string section;  // where it may appear ("dataset" also covers validation_dataset)
+  Component component;
+};
+
+const std::vector<TargetEntry>& target_table();
+// Resolves `name` (the full dotted name, or its last part) for `section`; error names the
+// field, the value and the nearest valid name, and lists the valid ones.
+Component resolve_target(const std::string& section, const std::string& name, const std::string& where);
+
+// Checks every section and key against the schema (recursively for known nested maps).
+void validate_schema(const nlohmann::json& tree, const std::string& label);
+
+}  // namespace automodel::config

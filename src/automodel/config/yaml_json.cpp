@@ -1,0 +1,120 @@
+#include "automodel/config/yaml_json.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <regex>
+
+#include "automodel/common/atomic_file.h"
+#include "automodel/common/error.h"
+
+namespace automodel::config {
+namespace {
+
+nlohmann::json to_json(const YAML::Node& node, const std::string& label) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nullptr;
+    case YAML::NodeType::Scalar:
+      // yaml-cpp tags quoted scalars "!" and plain ones "?".
+      return node.Tag() == "!" ? nlohmann::json(node.Scalar()) : parse_plain_scalar(node.Scalar());
+    case YAML::NodeType::Sequence: {
+      auto out = nlohmann::json::array();
+      for (const auto& item : node) out.push_back(to_json(item, label));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      auto out = nlohmann::json::object();
+      for (const auto& kv : node) {
+        AM_CHECK(kv.first.IsScalar(), "[config] {} line {}: mapping keys must be plain names", label,
+                 kv.first.Mark().line + 1);
+        out[kv.first.Scalar()] = to_json(kv.second, label);
+      }
+      return out;
+    }
+  }
+  return nullptr;
+}
+
+void emit(YAML::Emitter& out, const nlohmann::json& value) {
+  if (value.is_object()) {
+    out << YAML::BeginMap;
+    for (const auto& [key, item] : value.items()) {
+      out << YAML::Key << key << YAML::Value;
+      emit(out, item);
+    }
+    out << YAML::EndMap;
+  } else if (value.is_array()) {
+    out << YAML::Flow << YAML::BeginSeq;
+    for (const auto& item : value) emit(out, item);
+    out << YAML::EndSeq;
+  } else if (value.is_null()) {
+    out << YAML::Null;
+  } else if (value.is_string()) {
+    auto text = value.get<std::string>();
+    // Quote strings that would otherwise read back as another type.
+    if (!parse_plain_scalar(text).is_string()) out << YAML::DoubleQuoted;
+    out << text;
+  } else {
+    out << value.dump();
+  }
+}
+
+}  // namespace
+
+nlohmann::json parse_plain_scalar(const std::string& text) {
+  static const std::regex kInt(R"([-+]?[0-9]+)");
+  static const std::regex kFloat(R"([-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?)");
+  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL" || text == "None" ||
+      text == "none")
+    return nullptr;
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  try {
+    if (std::regex_match(text, kInt)) return std::stoll(text);
+    if (std::regex_match(text, kFloat)) return std::stod(text);
+  } catch (const std::out_of_range&) {
+    return text;
+  }
+  if (text == ".inf" || text == "inf") return std::numeric_limits<double>::infinity();
+  if (text == "-.inf" || text == "-inf") return -std::numeric_limits<double>::infinity();
+  return text;
+}
+
+nlohmann::json parse_yaml(const std::string& text, const std::string& label) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    AM_FAIL("[config] {} line {} column {}: invalid YAML: {}", label, e.mark.line + 1, e.mark.column + 1, e.msg);
+  }
+  auto tree = to_json(root, label);
+  if (tree.is_null()) tree = nlohmann::json::object();
+  AM_CHECK(tree.is_object(), "[config] {}: expected a mapping of sections at the top level, found {}", label,
+           tree.type_name());
+  return tree;
+}
+
+nlohmann::json parse_yaml_value(const std::string& text, const std::string& label) {
+  if (text.empty() || (text.front() != '[' && text.front() != '{' && text.front() != '"' && text.front() != '\''))
+    return parse_plain_scalar(text);
+  try {
+    return to_json(YAML::Load(text), label);
+  } catch (const YAML::Exception& e) {
+    AM_FAIL("[config] {}: '{}' is not a valid YAML value: {}", label, text, e.msg);
+  }
+}
+
+nlohmann::json load_yaml_file(const std::filesystem::path& path) {
+  AM_CHECK(std::filesystem::is_regular_file(path), "[config] recipe {} does not exist (or is not a file)",
+           path.string());
+  return parse_yaml(read_file(path), path.string());
+}
+
+std::string to_yaml(const nlohmann::json& tree) {
+  YAML::Emitter out;
+  emit(out, tree);
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace automodel::config

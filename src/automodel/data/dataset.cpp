@@ -1,0 +1,100 @@
+#include "automodel/data/dataset.h"
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "automodel/common/error.h"
+#include "automodel/common/logging.h"
+#include "automodel/data/formats.h"
+#include "automodel/data/rows.h"
+
+namespace automodel::data {
+namespace {
+
+// AutoModel's MockIterableDataset: random token rows, every token in the loss.
+TokenizedDataset mock_dataset(const config::DatasetSection& s) {
+  AM_CHECK(s.mock_vocab_size > 1 && s.mock_seq_len > 1 && s.mock_num_samples > 0,
+           "[data] {}: mock dataset needs vocab_size > 1, seq_len > 1 and num_samples > 0", s.label);
+  TokenizedDataset out;
+  std::mt19937_64 rng(s.seed);
+  std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(s.mock_vocab_size - 1));
+  for (int64_t i = 0; i < s.mock_num_samples; ++i) {
+    std::vector<int32_t> ids(static_cast<size_t>(s.mock_seq_len));
+    for (auto& id : ids) id = token(rng);
+    std::vector<uint8_t> all(ids.size(), 1);
+    out.samples.push_back(make_sample(std::move(ids), all));
+  }
+  out.stats.rows = out.stats.samples = out.samples.size();
+  return out;
+}
+
+}  // namespace
+
+TokenizedDataset build_dataset(const config::DatasetSection& section, const tokenizer::LoadedTokenizer& tokenizer,
+                               int64_t max_tokens) {
+  TokenizedDataset out;
+  if (section.kind == config::Component::kMockDataset) {
+    out = mock_dataset(section);
+  } else {
+    auto rows = read_rows(section.path, section.split);
+    if (section.limit_samples >= 0 && static_cast<size_t>(section.limit_samples) < rows.size())
+      rows.resize(static_cast<size_t>(section.limit_samples));
+    SampleFormatter formatter(section, tokenizer);
+    std::vector<Sample> samples(rows.size());
+    std::vector<std::string> errors(rows.size());
+    std::atomic<size_t> next{0};
+    Progress progress("tokenizing " + section.label, static_cast<double>(rows.size()), "rows");
+    std::mutex progress_mutex;
+    auto work = [&] {
+      constexpr size_t kChunk = 64;
+      for (size_t begin; (begin = next.fetch_add(kChunk)) < rows.size();) {
+        size_t end = std::min(rows.size(), begin + kChunk);
+        for (size_t i = begin; i < end; ++i) {
+          try {
+            samples[i] = formatter.format(rows[i].value);
+            if (max_tokens > 0 && static_cast<int64_t>(samples[i].ids.size()) > max_tokens)
+              throw InvalidSample(fmt::format("{} tokens, more than packed_sequence_size {}", samples[i].ids.size(),
+                                              max_tokens));
+          } catch (const InvalidSample& e) {
+            errors[i] = e.what();
+          }
+        }
+        std::lock_guard lock(progress_mutex);
+        progress.advance(static_cast<double>(end - begin));
+      }
+    };
+    unsigned n = std::max(1u, std::min(std::thread::hardware_concurrency(), 64u));
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < n; ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+    progress.finish();
+    out.stats.rows = rows.size();
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (!errors[i].empty()) {
+        auto where = fmt::format("{} line {}", section.path, rows[i].line);
+        AM_CHECK(section.skip_invalid_samples,
+                 "[data] {} ({}): {} (set {}.skip_invalid_samples: true to skip such rows)", where, section.label,
+                 errors[i], section.label);
+        if (out.stats.skipped++ == 0) out.stats.first_skip_reason = where + ": " + errors[i];
+        continue;
+      }
+      out.samples.push_back(std::move(samples[i]));
+    }
+    out.stats.samples = out.samples.size();
+  }
+  for (const auto& s : out.samples) {
+    out.stats.tokens += static_cast<int64_t>(s.ids.size());
+    out.stats.target_tokens += count_targets(s);
+  }
+  AM_CHECK(!out.samples.empty(), "[data] {} ({}): no usable samples ({} rows, {} skipped{})", section.path,
+           section.label, out.stats.rows, out.stats.skipped,
+           out.stats.first_skip_reason.empty() ? "" : "; first: " + out.stats.first_skip_reason);
+  return out;
+}
+
+}  // namespace automodel::data

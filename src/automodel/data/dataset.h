@@ -1,0 +1,30 @@
+// A dataset section turned into tokenized samples: rows read from local files, formatted and
+// tokenized on all cores, invalid rows skipped and counted (skip_invalid_samples) or reported.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "automodel/config/recipe_config.h"
+#include "automodel/data/sample.h"
+#include "automodel/tokenizer/tokenizer_config.h"
+
+namespace automodel::data {
+
+struct DatasetStats {
+  size_t rows = 0, samples = 0, skipped = 0;
+  int64_t tokens = 0, target_tokens = 0;
+  std::string first_skip_reason;  // "line 12: missing field 'answer'"
+};
+
+struct TokenizedDataset {
+  std::vector<Sample> samples;
+  DatasetStats stats;
+};
+
+// `max_tokens` (> 0): samples longer than this are invalid (the packing size).
+TokenizedDataset build_dataset(const config::DatasetSection& section, const tokenizer::LoadedTokenizer& tokenizer,
+                               int64_t max_tokens = 0);
+
+}  // namespace automodel::data

@@ -1,0 +1,44 @@
+// Batches for the step loop. Stateless by design: batch (epoch, index) is a pure function of the
+// seed, so the dataloader's checkpointed state is just (epoch, next batch) and a resumed run
+// sees exactly the batches an uninterrupted one would.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "automodel/data/sample.h"
+
+namespace automodel::data {
+
+// Row-major (rows, length) arrays; rows shorter than `length` are padded at the end with
+// `pad_id`, target kIgnore and a document of their own.
+struct Batch {
+  int64_t rows = 0, length = 0;
+  std::vector<int32_t> ids, targets, positions, documents;
+  int64_t target_tokens = 0;  // targets != kIgnore
+  int64_t real_tokens = 0;    // not padding
+  bool packed = false;        // some row holds more than one document
+};
+
+class DataLoader {
+ public:
+  DataLoader(std::vector<TrainingRow> rows, int64_t batch_size, bool shuffle, uint64_t seed, int32_t pad_id,
+             bool drop_last);
+  int64_t batches_per_epoch() const;
+  Batch batch(int64_t epoch, int64_t index) const;
+  size_t num_rows() const { return rows_.size(); }
+
+ private:
+  std::vector<size_t> order(int64_t epoch) const;
+  std::vector<TrainingRow> rows_;
+  int64_t batch_size_;
+  bool shuffle_;
+  uint64_t seed_;
+  int32_t pad_id_;
+  bool drop_last_;
+};
+
+Batch collate(const std::vector<const TrainingRow*>& rows, int32_t pad_id);
+
+}  // namespace automodel::data

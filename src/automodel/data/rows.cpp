@@ -1,0 +1,164 @@
+#include "automodel/data/rows.h"
+
+#include <zlib.h>
+
+#include "automodel/common/atomic_file.h"
+#include "automodel/common/error.h"
+#include "automodel/common/string_util.h"
+
+namespace fs = std::filesystem;
+
+namespace automodel::data {
+namespace {
+
+// The file's text, gunzipped when it ends in .gz.
+std::string read_text(const fs::path& file) {
+  if (file.extension() != ".gz") return read_file(file);
+  gzFile gz = ::gzopen(file.c_str(), "rb");
+  AM_CHECK(gz != nullptr, "[data] cannot open {}", file.string());
+  std::string text;
+  char buffer[1 << 16];
+  int n;
+  while ((n = ::gzread(gz, buffer, sizeof(buffer))) > 0) text.append(buffer, static_cast<size_t>(n));
+  int error = 0;
+  const char* message = n < 0 ? ::gzerror(gz, &error) : nullptr;
+  ::gzclose(gz);
+  AM_CHECK(n == 0, "[data] {}: corrupt gzip data ({})", file.string(), message ? message : "read error");
+  return text;
+}
+
+}  // namespace
+
+std::vector<Row> parse_jsonl(const std::string& text, const std::string& label) {
+  std::vector<Row> rows;
+  size_t line = 0, pos = 0;
+  while (pos < text.size()) {
+    auto end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    ++line;
+    std::string_view body(text.data() + pos, end - pos);
+    pos = end + 1;
+    if (body.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    auto value = nlohmann::json::parse(body, nullptr, false);
+    AM_CHECK(!value.is_discarded(), "[data] {} line {}: not valid JSON", label, line);
+    rows.push_back({std::move(value), line});
+  }
+  return rows;
+}
+
+std::vector<Row> parse_json_rows(const std::string& text, const std::string& label) {
+  auto value = nlohmann::json::parse(text, nullptr, false);
+  AM_CHECK(!value.is_discarded(), "[data] {}: not valid JSON", label);
+  if (value.is_object() && value.contains("data")) value = value["data"];
+  AM_CHECK(value.is_array(), "[data] {}: expected a JSON array of rows (or {{\"data\": [...]}}), found {}", label,
+           value.type_name());
+  std::vector<Row> rows;
+  for (size_t i = 0; i < value.size(); ++i) rows.push_back({std::move(value[i]), i + 1});
+  return rows;
+}
+
+namespace {
+
+// RFC 4180 fields: quotes around fields, "" for a quote, newlines inside quotes.
+std::vector<std::vector<std::string>> csv_records(const std::string& text, const std::string& label,
+                                                  std::vector<size_t>& lines) {
+  std::vector<std::vector<std::string>> records(1);
+  std::string field;
+  bool quoted = false, field_started = false;
+  size_t line = 1;
+  lines.push_back(1);
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        if (c == '\n') ++line;
+        field += c;
+      }
+    } else if (c == '"' && !field_started) {
+      quoted = field_started = true;
+    } else if (c == ',') {
+      records.back().push_back(std::move(field));
+      field.clear();
+      field_started = false;
+    } else if (c == '\n' || c == '\r') {
+      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      records.back().push_back(std::move(field));
+      field.clear();
+      field_started = false;
+      records.emplace_back();
+      lines.push_back(++line);
+    } else {
+      field += c;
+      field_started = true;
+    }
+  }
+  AM_CHECK(!quoted, "[data] {} line {}: unterminated quoted field", label, line);
+  if (field_started || !records.back().empty()) records.back().push_back(std::move(field));
+  if (records.back().empty()) {
+    records.pop_back();
+    lines.pop_back();
+  }
+  return records;
+}
+
+}  // namespace
+
+std::vector<Row> parse_csv(const std::string& text, const std::string& label) {
+  std::vector<size_t> lines;
+  auto records = csv_records(text, label, lines);
+  AM_CHECK(!records.empty(), "[data] {}: empty CSV (a header row is required)", label);
+  const auto& header = records[0];
+  std::vector<Row> rows;
+  for (size_t r = 1; r < records.size(); ++r) {
+    if (records[r].size() == 1 && records[r][0].empty()) continue;  // blank line
+    AM_CHECK(records[r].size() == header.size(), "[data] {} line {}: expected {} fields (as the header), found {}",
+             label, lines[r], header.size(), records[r].size());
+    nlohmann::json row = nlohmann::json::object();
+    for (size_t c = 0; c < header.size(); ++c) row[header[c]] = records[r][c];
+    rows.push_back({std::move(row), lines[r]});
+  }
+  return rows;
+}
+
+std::vector<Row> read_rows(const std::string& path, const std::string& split) {
+  fs::path file = path;
+  if (fs::is_directory(file)) {
+    std::vector<std::string> tried;
+    bool found = false;
+    for (const char* ext : {".jsonl", ".json", ".csv", ".jsonl.gz", ".json.gz", ".csv.gz"}) {
+      auto candidate = file / ((split.empty() ? "train" : split) + ext);
+      tried.push_back(candidate.string());
+      if (fs::is_regular_file(candidate)) {
+        file = candidate;
+        found = true;
+        break;
+      }
+    }
+    AM_CHECK(found, "[data] {} is a folder without a split file; looked for: {}", path, join(tried, ", "));
+  }
+  AM_CHECK(fs::is_regular_file(file),
+           "[data] dataset '{}' is not a local file or folder (hub dataset ids must be downloaded to a .jsonl, "
+           ".json or .csv file first)",
+           path);
+  auto text = read_text(file);
+  auto ext = (file.extension() == ".gz" ? file.stem() : file).extension().string();
+  if (ext == ".csv") return parse_csv(text, file.string());
+  if (ext == ".json") {
+    auto first = text.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos && text[first] == '[') return parse_json_rows(text, file.string());
+    auto rows = parse_jsonl(text, file.string());
+    if (rows.size() == 1 && rows[0].value.is_object() && rows[0].value.contains("data"))
+      return parse_json_rows(text, file.string());
+    return rows;
+  }
+  AM_CHECK(ext == ".jsonl", "[data] {}: unsupported file type '{}'; supported: .jsonl, .json, .csv (optionally .gz)", file.string(),
+           ext);
+  return parse_jsonl(text, file.string());
+}
+
+}  // namespace automodel::data

@@ -1,0 +1,30 @@
+// LoRA with AutoModel's semantics (target_modules globs on full module names, exclude_modules,
+// match_all_linear, dim/alpha/dropout/init) and HF PEFT's file format: adapter_config.json and
+// adapter_model.safetensors with "base_model.model."-prefixed keys.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "automodel/config/recipe_config.h"
+#include "automodel/models/common/causal_lm.h"
+
+namespace automodel::peft {
+
+// fnmatch-style globs ("*_proj", "model.layers.*.mlp.*") match the full module name; a plain
+// name matches the full name or its last component ("q_proj").
+bool module_matches(const std::string& module_name, const std::vector<std::string>& patterns);
+
+// Attaches fp32 adapters (B = 0, A per lora_A_init from `seed`) to the matching Linear modules
+// and returns their names. No match is an error listing the Linear modules there are.
+std::vector<std::string> apply_lora(models::CausalLM& model, const config::PeftSection& peft, uint64_t seed);
+
+// adapter_model.safetensors + adapter_config.json (PEFT LoraConfig fields).
+void save_adapter(const models::CausalLM& model, const config::PeftSection& peft,
+                  const std::vector<std::string>& target_modules, const std::string& base_model,
+                  const std::filesystem::path& dir);
+// Reads a PEFT adapter folder, attaches adapters where its keys say and loads them strictly.
+void load_adapter(models::CausalLM& model, const std::filesystem::path& dir);
+
+}  // namespace automodel::peft

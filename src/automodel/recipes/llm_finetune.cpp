@@ -1,0 +1,325 @@
+#include "automodel/recipes/llm_finetune.h"
+
+#include <ATen/Context.h>
+#include <ATen/TensorOperators.h>
+#include <ATen/autocast_mode.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/from_blob.h>
+#include <torch/csrc/autograd/autograd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "automodel/checkpoint/run_dir.h"
+#include "automodel/checkpoint/training_state.h"
+#include "automodel/common/error.h"
+#include "automodel/common/logging.h"
+#include "automodel/common/string_util.h"
+#include "automodel/common/torch_util.h"
+#include "automodel/data/dataset.h"
+#include "automodel/data/loader.h"
+#include "automodel/data/packing.h"
+#include "automodel/hf/model_config.h"
+#include "automodel/hf/model_source.h"
+#include "automodel/models/common/weights.h"
+#include "automodel/models/registry.h"
+#include "automodel/peft/lora.h"
+#include "automodel/train/adamw.h"
+#include "automodel/train/linear_cross_entropy.h"
+#include "automodel/train/lr_schedule.h"
+#include "automodel/train/metrics.h"
+
+namespace fs = std::filesystem;
+
+namespace automodel::recipes {
+namespace {
+
+struct Setup {
+  c10::Device device = c10::Device(c10::kCPU);
+  at::ScalarType compute = at::kFloat;
+};
+
+Setup resolve_setup(const config::ModelSection& m) {
+  Setup s;
+  s.device = m.device == "auto" ? (at::hasCUDA() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU))
+                                : parse_device(m.device);
+  if (m.torch_dtype == "auto")
+    s.compute = s.device.is_cuda() ? at::kBFloat16 : at::kFloat;
+  else
+    s.compute = parse_compute_dtype(m.torch_dtype);
+  return s;
+}
+
+data::DataLoader make_loader(const config::DatasetSection& section, const tokenizer::LoadedTokenizer& tok,
+                             int64_t pack_size, int64_t batch_size, bool shuffle, uint64_t seed, bool drop_last) {
+  auto dataset = data::build_dataset(section, tok, pack_size);
+  const auto& st = dataset.stats;
+  log_info("{}: {} samples from {} rows, {} tokens ({} in the loss){}", section.label, st.samples, st.rows,
+           human_count(static_cast<double>(st.tokens)), human_count(static_cast<double>(st.target_tokens)),
+           st.skipped ? fmt::format("; skipped {} invalid (first: {})", st.skipped, st.first_skip_reason) : "");
+  std::vector<data::TrainingRow> rows;
+  if (pack_size > 0) {
+    rows = data::pack_samples(dataset.samples, pack_size);
+    log_info("{}: packed into {} rows of <= {} tokens", section.label, rows.size(), pack_size);
+  } else {
+    for (const auto& s : dataset.samples) rows.push_back(data::to_row(s));
+  }
+  int32_t pad = tok.pad_id.value_or(tok.eos_id.value_or(0));
+  return data::DataLoader(std::move(rows), batch_size, shuffle, seed, pad, drop_last);
+}
+
+at::Tensor to_tensor(const std::vector<int32_t>& v, int64_t rows, int64_t len, c10::Device device) {
+  auto t = at::from_blob(const_cast<int32_t*>(v.data()), {rows, len}, at::TensorOptions().dtype(at::kInt));
+  return t.to(device, at::kLong);
+}
+
+// bf16 (or fp16) compute over fp32 weights for the scope of a forward.
+class AutocastScope {
+ public:
+  explicit AutocastScope(const Setup& s) : on_(s.compute != at::kFloat), cuda_(s.device.is_cuda()) {
+    if (!on_) return;
+    if (cuda_) {
+      at::autocast::set_enabled(true);
+    } else {
+      at::autocast::set_cpu_enabled(true);
+      at::autocast::set_autocast_cpu_dtype(s.compute);
+    }
+  }
+  ~AutocastScope() {
+    if (!on_) return;
+    if (cuda_) at::autocast::set_enabled(false);
+    else at::autocast::set_cpu_enabled(false);
+    at::autocast::clear_cache();
+  }
+
+ private:
+  bool on_, cuda_;
+};
+
+class Trainer {
+ public:
+  explicit Trainer(const config::RecipeConfig& c) : c_(c), setup_(resolve_setup(c.model)) {}
+  FinetuneSummary run();
+
+ private:
+  void build();
+  struct MicroLoss {
+    at::Tensor token_sum, aux;
+  };
+  MicroLoss forward_loss(const data::Batch& batch);
+  std::pair<double, int64_t> validate();  // mean token loss, label tokens
+  void run_validation(train::MetricsLog& log, FinetuneSummary& summary);
+  void save(bool final_save);
+  void resume(const fs::path& dir);
+
+  const config::RecipeConfig& c_;
+  Setup setup_;
+  fs::path model_folder_;
+  std::optional<tokenizer::LoadedTokenizer> tokenizer_;
+  std::unique_ptr<models::CausalLM> model_;
+  std::vector<std::string> lora_targets_;
+  std::unique_ptr<train::AdamW> optimizer_;
+  std::optional<data::DataLoader> train_loader_, val_loader_;
+  int64_t grad_acc_ = 1, total_steps_ = 0;
+  checkpoint::TrainingState state_;
+  fs::path last_checkpoint_;
+};
+
+void Trainer::build() {
+  model_folder_ = hf::resolve_model_folder(c_.model.name_or_path);
+  tokenizer_ = tokenizer::load_tokenizer(c_.dataset.tokenizer.empty() ? model_folder_ : fs::path(c_.dataset.tokenizer));
+  const auto& ss = c_.step_scheduler;
+  grad_acc_ = ss.global_batch_size / ss.local_batch_size;
+  train_loader_.emplace(make_loader(c_.dataset, *tokenizer_, c_.packed_sequence_size, ss.local_batch_size,
+                                    c_.dataloader.shuffle, c_.seed, /*drop_last=*/true));
+  int64_t per_epoch = train_loader_->batches_per_epoch() / grad_acc_;
+  AM_CHECK(per_epoch > 0,
+           "[train] {}: the dataset gives {} rows, fewer than one global batch ({}); lower "
+           "step_scheduler.global_batch_size or add data",
+           c_.label, train_loader_->num_rows(), ss.global_batch_size);
+  total_steps_ = ss.num_epochs * per_epoch;
+  if (ss.max_steps > 0) total_steps_ = std::min(total_steps_, ss.max_steps);
+  if (c_.validation_dataset)
+    val_loader_.emplace(make_loader(*c_.validation_dataset, *tokenizer_, c_.packed_sequence_size, ss.local_batch_size,
+                                    false, c_.seed, /*drop_last=*/false));
+
+  models::LoadOptions load;
+  load.device = setup_.device;
+  // LoRA: the frozen base is stored in the compute dtype (zero-copy from the file on CPU when
+  // the dtypes match); full fine-tuning keeps fp32 master weights and autocasts.
+  load.dtype = c_.peft.enabled ? setup_.compute : at::kFloat;
+  load.read_only_weights = c_.peft.enabled;
+  model_ = models::load_pretrained(model_folder_.string(), load);
+  std::vector<train::TrainableParameter> trainable;
+  if (c_.peft.enabled) lora_targets_ = peft::apply_lora(*model_, c_.peft, c_.seed);
+  for (const auto& p : model_->named_parameters()) {
+    bool train = !c_.peft.enabled || p.name.find(".lora_") != std::string::npos;
+    p.tensor->set_requires_grad(train);
+    if (train) trainable.push_back({p.name, p.tensor});
+  }
+  int64_t n_train = 0;
+  for (const auto& p : trainable) n_train += p.tensor->numel();
+  log_info("model {}: {} parameters, {} trainable ({}), compute {} on {}", model_->config().model_type,
+           human_count(static_cast<double>(model_->num_parameters())), human_count(static_cast<double>(n_train)),
+           c_.peft.enabled ? fmt::format("LoRA r={} on {} modules", c_.peft.dim, lora_targets_.size()) : "full",
+           scalar_type_name(setup_.compute), setup_.device.str());
+  optimizer_ = std::make_unique<train::AdamW>(std::move(trainable), c_.optimizer);
+}
+
+// Forward of one micro-batch: the summed token CE (never the full logits) and the model's
+// auxiliary loss (MoE load balancing), if any.
+Trainer::MicroLoss Trainer::forward_loss(const data::Batch& b) {
+  models::ModelInputs in;
+  in.input_ids = to_tensor(b.ids, b.rows, b.length, setup_.device);
+  in.position_ids = to_tensor(b.positions, b.rows, b.length, setup_.device);
+  if (b.packed) in.document_ids = to_tensor(b.documents, b.rows, b.length, setup_.device);
+  auto targets = to_tensor(b.targets, b.rows, b.length, setup_.device);
+  AutocastScope autocast(setup_);
+  auto out = model_->forward(in);
+  MicroLoss loss;
+  loss.token_sum = train::linear_cross_entropy_sum(out.hidden, model_->output_embedding(), targets, c_.loss.chunk_len);
+  loss.aux = model_->auxiliary_loss(out);
+  return loss;
+}
+
+std::pair<double, int64_t> Trainer::validate() {
+  at::NoGradGuard no_grad;
+  model_->set_training(false);
+  double total = 0;
+  int64_t tokens = 0;
+  for (int64_t i = 0; i < val_loader_->batches_per_epoch(); ++i) {
+    auto b = val_loader_->batch(0, i);
+    total += forward_loss(b).token_sum.item<double>();
+    tokens += b.target_tokens;
+  }
+  model_->set_training(true);
+  return {tokens ? total / static_cast<double>(tokens) : 0.0, tokens};
+}
+
+void Trainer::run_validation(train::MetricsLog& log, FinetuneSummary& summary) {
+  auto [val, tokens] = validate();
+  summary.val_losses.push_back(val);
+  log.log_validation(state_.step, state_.epoch, val, tokens);
+}
+
+FinetuneSummary Trainer::run() {
+  build();
+  FinetuneSummary summary;
+  fs::path ckpt_dir = c_.checkpoint.checkpoint_dir;
+  std::optional<fs::path> resume_from;
+  if (!c_.checkpoint.restore_from.empty() && c_.checkpoint.restore_from != "LATEST") {
+    resume_from = fs::path(c_.checkpoint.restore_from);
+    AM_CHECK(fs::is_directory(*resume_from), "[checkpoint] checkpoint.restore_from {} is not a folder",
+             resume_from->string());
+  } else if (c_.checkpoint.enabled) {
+    resume_from = checkpoint::latest_checkpoint(ckpt_dir);
+  }
+  if (resume_from) resume(*resume_from);
+  train::LrSchedule schedule(c_.lr_scheduler, c_.optimizer.lr, total_steps_);
+  train::MetricsLog log(ckpt_dir, total_steps_, state_.step);
+  const auto& spec = model_->config().fields();
+  double flops_per_token = train::train_flops_per_token(
+      model_->num_parameters(), model_->num_layers(), spec.get_int("hidden_size", 0),
+      c_.packed_sequence_size > 0 ? c_.packed_sequence_size : 512);
+  // A baseline before the first step, so the log shows what fine-tuning changed.
+  if (val_loader_ && state_.step == 0) run_validation(log, summary);
+  model_->set_training(true);
+  const int64_t per_epoch = train_loader_->batches_per_epoch();
+  while (state_.step < total_steps_) {
+    auto start = std::chrono::steady_clock::now();
+    if (state_.batch + grad_acc_ > per_epoch) {  // the rest of the epoch cannot fill a step
+      ++state_.epoch;
+      state_.batch = 0;
+    }
+    std::vector<data::Batch> micro;
+    int64_t label_tokens = 0, real_tokens = 0;
+    for (int64_t i = 0; i < grad_acc_; ++i) {
+      micro.push_back(train_loader_->batch(state_.epoch, state_.batch++));
+      label_tokens += micro.back().target_tokens;
+      real_tokens += micro.back().real_tokens;
+    }
+    // Loss = summed token CE / label tokens of the whole step: the same for any split of the
+    // global batch into micro-batches.
+    double loss = 0;
+    const double denom = static_cast<double>(std::max<int64_t>(label_tokens, 1));
+    for (const auto& b : micro) {
+      auto l = forward_loss(b);
+      auto scaled = l.token_sum / denom;
+      loss += scaled.item<double>();
+      // HF adds the aux loss per forward; averaged over the micro-batches of the step.
+      if (l.aux.defined()) scaled = scaled + l.aux.to(at::kFloat) / static_cast<double>(grad_acc_);
+      scaled.backward();
+    }
+    double grad_norm = train::clip_grad_norm(optimizer_->params(), c_.max_grad_norm);
+    double lr = schedule.at(state_.step);
+    optimizer_->step(lr);
+    optimizer_->zero_grad();
+    ++state_.step;
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    train::StepMetrics m;
+    m.step = state_.step;
+    m.epoch = state_.epoch;
+    m.loss = loss;
+    m.grad_norm = grad_norm;
+    m.lr = lr;
+    m.tps = static_cast<double>(real_tokens) / seconds;
+    if (c_.peak_tflops > 0) m.mfu = 100.0 * m.tps * flops_per_token / (c_.peak_tflops * 1e12);
+    m.mem_gib = train::peak_memory_gib();
+    m.num_label_tokens = label_tokens;
+    log.log_step(m);
+    summary.losses.push_back(loss);
+    bool last = state_.step == total_steps_;
+    if (val_loader_ && ((c_.step_scheduler.val_every_steps > 0 && state_.step % c_.step_scheduler.val_every_steps == 0) ||
+                        last)) {
+      run_validation(log, summary);
+    }
+    if (c_.checkpoint.enabled &&
+        (last || (c_.step_scheduler.ckpt_every_steps > 0 && state_.step % c_.step_scheduler.ckpt_every_steps == 0)))
+      save(last);
+  }
+  summary.steps = state_.step;
+  summary.last_checkpoint = last_checkpoint_;
+  return summary;
+}
+
+void Trainer::save(bool final_save) {
+  auto name = checkpoint::checkpoint_name(state_.epoch, state_.step);
+  last_checkpoint_ = checkpoint::commit_checkpoint(c_.checkpoint.checkpoint_dir, name, [&](const fs::path& dir) {
+    auto model_dir = dir / "model";
+    fs::create_directories(model_dir);
+    if (c_.peft.enabled) {
+      peft::save_adapter(*model_, c_.peft, lora_targets_, c_.model.name_or_path, model_dir);
+    } else {
+      models::save_weights(*model_, model_dir);
+      checkpoint::copy_model_metadata(model_folder_, model_dir);
+    }
+    if (final_save && c_.checkpoint.save_consolidated) {
+      auto consolidated = model_dir / "consolidated";
+      checkpoint::copy_model_metadata(model_folder_, consolidated);
+      checkpoint::write_generation_config(model_->config(), consolidated);
+      models::save_weights(*model_, consolidated);
+    }
+    checkpoint::save_training_state(dir, state_, *optimizer_, c_.tree);
+  });
+  log_info("saved checkpoint {}", last_checkpoint_.string());
+}
+
+void Trainer::resume(const fs::path& dir) {
+  log_info("resuming from {}", dir.string());
+  auto model_dir = dir / "model";
+  if (c_.peft.enabled) {
+    checkpoint::load_parameters(*model_, model_dir / "adapter_model.safetensors", "base_model.model.", ".lora_");
+  } else {
+    checkpoint::load_parameters(*model_, model_dir, "", "");
+  }
+  state_ = checkpoint::load_training_state(dir, *optimizer_);
+}
+
+}  // namespace
+
+FinetuneSummary run_llm_finetune(const config::RecipeConfig& config) {
+  Trainer trainer(config);
+  return trainer.run();
+}
+
+}  // namespace automodel::recipes

@@ -1,0 +1,22 @@
+// The LLM fine-tuning recipe (AutoModel's TrainFinetuneRecipeForNextTokenPrediction): model +
+// optional LoRA, datasets, step loop with gradient accumulation, validation, checkpoints and
+// exact resume, wired from a RecipeConfig.
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "automodel/config/recipe_config.h"
+
+namespace automodel::recipes {
+
+struct FinetuneSummary {
+  int64_t steps = 0;
+  std::vector<double> losses;      // per optimizer step run in this process
+  std::vector<double> val_losses;  // per validation
+  std::filesystem::path last_checkpoint;
+};
+
+FinetuneSummary run_llm_finetune(const config::RecipeConfig& config);
+
+}  // namespace automodel::recipes
