@@ -55,6 +55,7 @@ const std::map<std::string, std::vector<std::string>>& section_keys() {
       {"rng", {"_target_", "seed", "ranked"}},
       {"clip_grad_norm", {"max_norm"}},
       {"benchmark", {"warmup_steps", "peak_tflops", "nsys_start", "nsys_end", "nsys_ranks", "num_nodes"}},
+      {"compile", {"enabled", "mode", "fullgraph", "dynamic", "backend"}},
       {"ci", {"*"}},
   };
   return keys;
@@ -125,7 +126,13 @@ Component resolve_target(const std::string& section, const std::string& name, co
 
 void validate_schema(const nlohmann::json& tree, const std::string& label) {
   const auto& sections = section_keys();
-  for (const auto& [section, body] : tree.items()) {
+  // The model section first: an unsupported model kind is the error that matters most.
+  std::vector<std::string> order;
+  if (tree.contains("model")) order.push_back("model");
+  for (const auto& [section, _] : tree.items())
+    if (section != "model") order.push_back(section);
+  for (const auto& section : order) {
+    const auto& body = tree[section];
     auto it = sections.find(section);
     AM_CHECK(it != sections.end(), "[config] {}: unknown section '{}'{}; sections: {}", label, section,
              did_you_mean(section, names_of(sections)), join(names_of(sections), ", "));

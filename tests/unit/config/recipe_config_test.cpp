@@ -1,0 +1,170 @@
+// Recipes: YAML typing as AutoModel's loader, overrides, ${ENV}, schema errors with suggestions,
+// and the real NeMo AutoModel recipes parsing into the expected typed values.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "automodel/common/error.h"
+#include "automodel/config/overrides.h"
+#include "automodel/config/recipe_config.h"
+#include "automodel/config/yaml_json.h"
+#include "test_util.h"
+
+namespace automodel::config {
+namespace {
+
+using testing::error_message_of;
+
+nlohmann::json minimal() {
+  return parse_yaml(R"(
+model:
+  pretrained_model_name_or_path: some/model
+dataset:
+  _target_: nemo_automodel.components.datasets.llm.squad.make_squad_dataset
+  dataset_name: data/squad.jsonl
+)", "test.yaml");
+}
+
+TEST(YamlTyping, PlainScalarsAreTypedLikeAutoModelAndQuotedOnesStayStrings) {
+  auto tree = parse_yaml("a: 8\nb: 1e-8\nc: 5.0e-06\nd: none\ne: True\nf: '8'\ng: '*_proj'\nh: [0.9, 0.999]\n", "t");
+  EXPECT_EQ(tree["a"], 8);
+  EXPECT_DOUBLE_EQ(tree["b"].get<double>(), 1e-8);
+  EXPECT_DOUBLE_EQ(tree["c"].get<double>(), 5e-6);
+  EXPECT_TRUE(tree["d"].is_null());
+  EXPECT_EQ(tree["e"], true);
+  EXPECT_EQ(tree["f"], "8");
+  EXPECT_EQ(tree["g"], "*_proj");
+  EXPECT_DOUBLE_EQ(tree["h"][1].get<double>(), 0.999);
+}
+
+TEST(YamlTyping, InvalidYamlNamesFileAndLine) {
+  auto msg = error_message_of<Error>([] { parse_yaml("a: 1\nb: [1, 2\n", "bad.yaml"); });
+  EXPECT_NE(msg.find("bad.yaml line"), std::string::npos) << msg;
+}
+
+TEST(Overrides, BothSpellingsSetNestedKeysAndNullRemovesASection) {
+  auto overrides = parse_override_args({"--step_scheduler.max_steps=7", "--optimizer.lr", "3e-4", "--peft=null",
+                                        "--optimizer.betas=[0.8, 0.9]", "--new.section.key=x"});
+  ASSERT_EQ(overrides.size(), 5u);
+  nlohmann::json tree = {{"peft", {{"dim", 8}}}, {"optimizer", {{"lr", 1.0}}}};
+  for (const auto& o : overrides) apply_override(tree, o);
+  EXPECT_EQ(tree["step_scheduler"]["max_steps"], 7);
+  EXPECT_DOUBLE_EQ(tree["optimizer"]["lr"].get<double>(), 3e-4);
+  EXPECT_FALSE(tree.contains("peft"));
+  EXPECT_DOUBLE_EQ(tree["optimizer"]["betas"][0].get<double>(), 0.8);
+  EXPECT_EQ(tree["new"]["section"]["key"], "x");
+}
+
+TEST(Overrides, MalformedArgumentsAreErrors) {
+  EXPECT_NE(error_message_of<Error>([] { parse_override_args({"max_steps=3"}); }).find("--section.key=value"),
+            std::string::npos);
+  EXPECT_NE(error_message_of<Error>([] { parse_override_args({"--a.b"}); }).find("has no value"), std::string::npos);
+  nlohmann::json tree = {{"optimizer", 3}};
+  EXPECT_NE(error_message_of<Error>([&] { apply_override(tree, {"optimizer.lr", "1"}); }).find("not a section"),
+            std::string::npos);
+}
+
+TEST(EnvInterpolation, WholeReferencesAreTypedAndDefaultsApply) {
+  ::setenv("AM_TEST_STEPS", "12", 1);
+  ::unsetenv("AM_TEST_UNSET");
+  nlohmann::json tree = {{"a", "${AM_TEST_STEPS}"}, {"b", "run_${AM_TEST_STEPS}_x"}, {"c", "${AM_TEST_UNSET,0.5}"},
+                         {"d", {"${AM_TEST_UNSET,dir}/ckpt"}}};
+  interpolate_env(tree);
+  EXPECT_EQ(tree["a"], 12);
+  EXPECT_EQ(tree["b"], "run_12_x");
+  EXPECT_DOUBLE_EQ(tree["c"].get<double>(), 0.5);
+  EXPECT_EQ(tree["d"][0], "dir/ckpt");
+  nlohmann::json missing = {{"model", {{"path", "${AM_TEST_UNSET}"}}}};
+  auto msg = error_message_of<Error>([&] { interpolate_env(missing); });
+  EXPECT_NE(msg.find("model.path"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("AM_TEST_UNSET"), std::string::npos) << msg;
+}
+
+TEST(Schema, UnknownKeySuggestsTheNearestValidOne) {
+  auto tree = minimal();
+  tree["step_scheduler"] = {{"max_step", 3}};
+  auto msg = error_message_of<Error>([&] { parse_recipe(tree, "r.yaml"); });
+  EXPECT_NE(msg.find("step_scheduler.max_step"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("did you mean 'max_steps'"), std::string::npos) << msg;
+}
+
+TEST(Schema, UnknownSectionAndTargetSuggestTheNearest) {
+  auto tree = minimal();
+  tree["optimiser"] = {{"lr", 1}};
+  auto msg = error_message_of<Error>([&] { parse_recipe(tree, "r.yaml"); });
+  EXPECT_NE(msg.find("did you mean 'optimizer'"), std::string::npos) << msg;
+  tree = minimal();
+  tree["optimizer"] = {{"_target_", "torch.optim.AdamX"}};
+  msg = error_message_of<Error>([&] { parse_recipe(tree, "r.yaml"); });
+  EXPECT_NE(msg.find("unknown _target_ 'torch.optim.AdamX'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("did you mean 'torch.optim.Adam"), std::string::npos) << msg;
+}
+
+TEST(Schema, WrongTypesAndBadValuesNameTheField) {
+  auto tree = minimal();
+  tree["peft"] = {{"dim", "eight"}};
+  auto msg = error_message_of<Error>([&] { parse_recipe(tree, "r.yaml"); });
+  EXPECT_NE(msg.find("peft.dim"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("expected an integer"), std::string::npos) << msg;
+  tree = minimal();
+  tree["step_scheduler"] = {{"global_batch_size", 10}, {"local_batch_size", 4}};
+  msg = error_message_of<Error>([&] { parse_recipe(tree, "r.yaml"); });
+  EXPECT_NE(msg.find("multiple of local_batch_size"), std::string::npos) << msg;
+  tree = minimal();
+  tree["distributed"] = {{"tp_size", 2}};
+  msg = error_message_of<Error>([&] { parse_recipe(tree, "r.yaml"); });
+  EXPECT_NE(msg.find("tp_size"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("not supported yet"), std::string::npos) << msg;
+}
+
+TEST(RecipeDefaults, NoPeftSectionMeansFullFineTuneAndPeftGetsAutoModelDefaults) {
+  auto c = parse_recipe(minimal(), "r.yaml");
+  EXPECT_FALSE(c.peft.enabled);
+  EXPECT_DOUBLE_EQ(c.max_grad_norm, 1.0);
+  auto tree = minimal();
+  tree["peft"] = {{"_target_", "nemo_automodel.components._peft.lora.PeftConfig"}};
+  c = parse_recipe(tree, "r.yaml");
+  EXPECT_TRUE(c.peft.enabled);
+  EXPECT_EQ(c.peft.dim, 8);
+  EXPECT_DOUBLE_EQ(c.peft.alpha, 32);
+  EXPECT_EQ(c.peft.target_modules, std::vector<std::string>{"*_proj"});
+  EXPECT_EQ(c.peft.dropout_position, "post");
+  EXPECT_EQ(c.peft.lora_A_init, "xavier");
+}
+
+class RealAutoModelRecipe : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RealAutoModelRecipe, ParsesWithItsValues) {
+  auto path = testing::fixtures_dir() / "automodel_recipes" / GetParam();
+  auto c = load_recipe(path, {});
+  auto raw = load_yaml_file(path);
+  EXPECT_EQ(c.model.name_or_path, raw["model"]["pretrained_model_name_or_path"]);
+  EXPECT_EQ(c.step_scheduler.global_batch_size, raw["step_scheduler"]["global_batch_size"]);
+  EXPECT_EQ(c.step_scheduler.local_batch_size, raw["step_scheduler"]["local_batch_size"]);
+  EXPECT_DOUBLE_EQ(c.optimizer.lr, raw["optimizer"]["lr"].get<double>());
+  EXPECT_EQ(c.peft.enabled, raw.contains("peft"));
+  if (raw.contains("peft")) EXPECT_EQ(c.peft.dim, raw["peft"]["dim"]);
+  EXPECT_EQ(c.validation_dataset.has_value(), raw.contains("validation_dataset"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Recipes, RealAutoModelRecipe,
+                         ::testing::Values("customizer_llama_3_2_1b_full_sft_chat.yaml",
+                                           "customizer_llama_3_2_1b_peft_packing.yaml", "gemma_3_270m_squad_peft.yaml",
+                                           "llama3_1_8b_peft_benchmark.yaml", "llama3_2_1b_hellaswag_peft.yaml",
+                                           "llama3_2_1b_squad.yaml", "llama3_2_1b_squad_peft.yaml",
+                                           "mistral_7b_squad_peft.yaml"),
+                         [](const auto& info) { return testing::param_name(info.param); });
+
+TEST(RealAutoModelRecipe, VlmRecipeIsRejectedNamingTheTarget) {
+  auto msg = error_message_of<Error>(
+      [] { load_recipe(testing::fixtures_dir() / "automodel_recipes" / "gemma3_vl_4b_cord_v2_peft.yaml", {}); });
+  EXPECT_NE(msg.find("NeMoAutoModelForImageTextToText"), std::string::npos) << msg;
+}
+
+TEST(RecipeRoundTrip, ConfigYamlReadsBackToTheSameTree) {
+  auto tree = load_yaml_file(testing::fixtures_dir() / "automodel_recipes" / "customizer_llama_3_2_1b_peft_packing.yaml");
+  EXPECT_EQ(parse_yaml(to_yaml(tree), "roundtrip"), tree);
+}
+
+}  // namespace
+}  // namespace automodel::config

@@ -1,0 +1,189 @@
+// Data: file readers, sample formats and their loss targets, invalid-row handling, packing and
+// the deterministic loader.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "automodel/common/error.h"
+#include "automodel/data/dataset.h"
+#include "automodel/data/formats.h"
+#include "automodel/data/loader.h"
+#include "automodel/data/packing.h"
+#include "automodel/data/rows.h"
+#include "test_util.h"
+
+namespace automodel::data {
+namespace {
+
+using config::Component;
+using testing::error_message_of;
+
+const tokenizer::LoadedTokenizer& stories_tokenizer() {
+  static const auto tok = tokenizer::load_tokenizer(testing::fixtures_dir() / "stories260K");
+  return tok;
+}
+
+void write(const std::filesystem::path& path, const std::string& text) { std::ofstream(path) << text; }
+
+config::DatasetSection section(Component kind, const std::string& path) {
+  config::DatasetSection s;
+  s.kind = kind;
+  s.label = "dataset";
+  s.path = path;
+  return s;
+}
+
+TEST(Rows, CsvHandlesQuotesCommasAndNewlinesInFields) {
+  auto rows = parse_csv("question,answer\n\"a, b\",\"line1\nline2\"\nq2,\"say \"\"hi\"\"\"\n", "t.csv");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].value["question"], "a, b");
+  EXPECT_EQ(rows[0].value["answer"], "line1\nline2");
+  EXPECT_EQ(rows[1].value["answer"], "say \"hi\"");
+  EXPECT_EQ(rows[1].line, 4u);
+}
+
+TEST(Rows, BadJsonlLineAndRaggedCsvNameTheLine) {
+  auto msg = error_message_of<Error>([] { parse_jsonl("{\"a\": 1}\n{oops\n", "d.jsonl"); });
+  EXPECT_NE(msg.find("d.jsonl line 2"), std::string::npos) << msg;
+  msg = error_message_of<Error>([] { parse_csv("a,b\n1,2\n3\n", "d.csv"); });
+  EXPECT_NE(msg.find("d.csv line 3"), std::string::npos) << msg;
+}
+
+TEST(Rows, ReadsGzippedJsonlAndJsonArrays) {
+  auto rows = read_rows((testing::fixtures_dir() / "datasets/gsm8k/test.jsonl.gz").string(), "");
+  EXPECT_EQ(rows.size(), 1319u);
+  EXPECT_TRUE(rows[0].value.contains("question"));
+  testing::TempDir dir;
+  write(dir / "train.json", R"([{"text": "a"}, {"text": "b"}])");
+  EXPECT_EQ(read_rows(dir.path().string(), "train").size(), 2u);  // folder + split
+  auto msg = error_message_of<Error>([] { read_rows("org/hub-dataset", "train"); });
+  EXPECT_NE(msg.find("downloaded"), std::string::npos) << msg;
+}
+
+TEST(Formats, InstructionSupervisesTheAnswerAndEosOnly) {
+  auto s = section(Component::kColumnMappedDataset, "x");
+  s.column_mapping = {{"question", "q"}, {"answer", "a"}};
+  SampleFormatter f(s, stories_tokenizer());
+  auto sample = f.format({{"q", "Lily has 3 cats."}, {"a", "She has 3."}});
+  const auto& tok = stories_tokenizer().tokenizer;
+  auto prompt = tok.encode("Lily has 3 cats.", true);
+  auto answer = tok.encode(" She has 3.", false);
+  ASSERT_EQ(sample.ids.size(), prompt.size() + answer.size() + 1);
+  EXPECT_EQ(sample.ids.back(), 2);  // </s>
+  // targets[t] predicts ids[t+1]: ignored up to the last prompt token, then the answer + EOS.
+  for (size_t t = 0; t + 1 < prompt.size(); ++t) EXPECT_EQ(sample.targets[t], kIgnore) << t;
+  for (size_t t = prompt.size() - 1; t + 1 < sample.ids.size(); ++t) EXPECT_EQ(sample.targets[t], sample.ids[t + 1]);
+  EXPECT_EQ(sample.targets.back(), kIgnore);
+  EXPECT_EQ(count_targets(sample), static_cast<int64_t>(answer.size() + 1));
+}
+
+TEST(Formats, ChatSupervisesAssistantTurnsThroughTheTemplate) {
+  auto s = section(Component::kChatDataset, "x");
+  s.chat_template =
+      "{% for m in messages %}{{ m.role }}:\n{{ m.content }}{% if m.role == 'assistant' %}{{ eos_token }}{% endif %}\n"
+      "{% endfor %}{% if add_generation_prompt %}assistant:\n{% endif %}";
+  SampleFormatter f(s, stories_tokenizer());
+  nlohmann::json row = {{"conversations",
+                         {{{"from", "human"}, {"value", "Tell me a story."}}, {{"from", "gpt"}, {"value", "Once."}}}}};
+  auto sample = f.format(row);
+  auto supervised = count_targets(sample);
+  EXPECT_GT(supervised, 0);
+  // Only "Once." and </s> are in the loss: decode the supervised target tokens.
+  std::vector<int32_t> picked;
+  for (auto t : sample.targets)
+    if (t != kIgnore) picked.push_back(t);
+  EXPECT_EQ(stories_tokenizer().tokenizer.decode(picked, true), "Once.");
+  EXPECT_EQ(picked.back(), 2);
+}
+
+TEST(Formats, InvalidRowsGiveReasons) {
+  auto s = section(Component::kChatDataset, "x");
+  s.chat_template = "{% for m in messages %}{{ m.content }}{% endfor %}";
+  SampleFormatter chat(s, stories_tokenizer());
+  auto reason = [&](const SampleFormatter& f, const nlohmann::json& row) {
+    try {
+      f.format(row);
+    } catch (const InvalidSample& e) {
+      return std::string(e.what());
+    }
+    return std::string("<valid>");
+  };
+  EXPECT_NE(reason(chat, {{"text", "x"}}).find("'messages'"), std::string::npos);
+  EXPECT_NE(reason(chat, {{"messages", {{{"role", "user"}, {"content", "hi"}}, {{"role", "assistant"}, {"content", ""}}}}})
+                .find("assistant turn is empty"),
+            std::string::npos);
+  auto q = section(Component::kColumnMappedDataset, "x");
+  SampleFormatter instr(q, stories_tokenizer());
+  EXPECT_NE(reason(instr, {{"question", "q"}}).find("missing field 'answer'"), std::string::npos);
+  EXPECT_NE(reason(instr, {{"question", {1, 2}}, {"answer", "a"}}).find("must be a string"), std::string::npos);
+  q.seq_length = 4;
+  SampleFormatter short_(q, stories_tokenizer());
+  EXPECT_NE(reason(short_, {{"question", "a long question here"}, {"answer", "yes"}}).find("more than seq_length 4"),
+            std::string::npos);
+}
+
+TEST(Dataset, InvalidRowsAreSkippedAndCountedOrReportedWithTheirLine) {
+  testing::TempDir dir;
+  write(dir / "d.jsonl", "{\"question\": \"q1\", \"answer\": \"a1\"}\n{\"question\": \"q2\"}\n"
+                         "{\"question\": \"q3\", \"answer\": \"a3\"}\n");
+  auto s = section(Component::kColumnMappedDataset, (dir / "d.jsonl").string());
+  auto msg = error_message_of<Error>([&] { build_dataset(s, stories_tokenizer()); });
+  EXPECT_NE(msg.find("d.jsonl line 2"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("missing field 'answer'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("skip_invalid_samples"), std::string::npos) << msg;
+  s.skip_invalid_samples = true;
+  auto ds = build_dataset(s, stories_tokenizer());
+  EXPECT_EQ(ds.stats.samples, 2u);
+  EXPECT_EQ(ds.stats.skipped, 1u);
+  s.limit_samples = 1;
+  EXPECT_EQ(build_dataset(s, stories_tokenizer()).stats.samples, 1u);
+}
+
+TEST(Packing, DocumentsKeepTheirPositionsAndNeverSplit) {
+  std::vector<Sample> samples;
+  for (int n : {3, 4, 2, 5}) {
+    std::vector<int32_t> ids(static_cast<size_t>(n), 7);
+    samples.push_back(make_sample(ids, std::vector<uint8_t>(ids.size(), 1)));
+  }
+  auto rows = pack_samples(samples, 8);
+  ASSERT_EQ(rows.size(), 2u);  // [3, 4] and [2, 5]
+  EXPECT_EQ(rows[0].positions, (std::vector<int32_t>{0, 1, 2, 0, 1, 2, 3}));
+  EXPECT_EQ(rows[0].documents, (std::vector<int32_t>{0, 0, 0, 1, 1, 1, 1}));
+  EXPECT_EQ(rows[1].documents, (std::vector<int32_t>{0, 0, 1, 1, 1, 1, 1}));
+  // A document's last token predicts nothing: no target crosses into the next document.
+  EXPECT_EQ(rows[0].targets[2], kIgnore);
+  EXPECT_EQ(rows[0].targets[1], 7);
+}
+
+TEST(Loader, BatchesAreAPureFunctionOfSeedEpochAndIndex) {
+  std::vector<TrainingRow> rows;
+  for (int i = 0; i < 10; ++i) rows.push_back(to_row(make_sample({i, i}, {1, 1})));
+  DataLoader a(rows, 3, true, 7, 0, true), b(rows, 3, true, 7, 0, true);
+  EXPECT_EQ(a.batches_per_epoch(), 3);
+  std::set<int32_t> seen;
+  for (int64_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(a.batch(1, i).ids, b.batch(1, i).ids);
+    for (size_t r = 0; r < 3; ++r) seen.insert(a.batch(1, i).ids[r * 2]);
+  }
+  EXPECT_EQ(seen.size(), 9u);  // no row twice within an epoch
+  EXPECT_NE(a.batch(0, 0).ids, a.batch(1, 0).ids);  // epochs reshuffle (seeded)
+  DataLoader keep_last(rows, 3, false, 7, 0, false);
+  EXPECT_EQ(keep_last.batches_per_epoch(), 4);
+  EXPECT_EQ(keep_last.batch(0, 3).rows, 1);
+}
+
+TEST(Loader, CollatePadsToTheLongestRowWithIgnoredTargets) {
+  auto r1 = to_row(make_sample({5, 6, 7}, {1, 1, 1})), r2 = to_row(make_sample({8}, {1}));
+  auto b = collate({&r1, &r2}, 0);
+  EXPECT_EQ(b.length, 3);
+  EXPECT_EQ(b.ids, (std::vector<int32_t>{5, 6, 7, 8, 0, 0}));
+  EXPECT_EQ(b.targets, (std::vector<int32_t>{6, 7, kIgnore, kIgnore, kIgnore, kIgnore}));
+  EXPECT_EQ(b.real_tokens, 4);
+  EXPECT_EQ(b.target_tokens, 2);
+  EXPECT_FALSE(b.packed);
+}
+
+}  // namespace
+}  // namespace automodel::data
