@@ -1,5 +1,7 @@
 #include "automodel/config/recipe_config.h"
 
+#include <limits>
+
 #include "automodel/common/error.h"
 #include "automodel/common/string_util.h"
 #include "automodel/config/yaml_json.h"
@@ -97,8 +99,9 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   auto& s = c.step_scheduler;
   s.global_batch_size = ss.get_int("global_batch_size", s.global_batch_size);
   s.local_batch_size = ss.get_int("local_batch_size", s.local_batch_size);
-  s.num_epochs = ss.get_int("num_epochs", s.num_epochs);
   s.max_steps = ss.get_int("max_steps", s.max_steps);
+  // max_steps alone runs as many epochs as it takes; num_epochs alone defaults to 1.
+  s.num_epochs = ss.get_int("num_epochs", s.max_steps > 0 ? std::numeric_limits<int32_t>::max() : 1);
   s.val_every_steps = ss.get_int("val_every_steps", s.val_every_steps);
   s.ckpt_every_steps = ss.get_int("ckpt_every_steps", s.ckpt_every_steps);
   AM_CHECK(s.local_batch_size > 0 && s.global_batch_size > 0 && s.global_batch_size % s.local_batch_size == 0,

@@ -58,8 +58,10 @@ Batch collate(const std::vector<const TrainingRow*>& rows, int32_t pad_id) {
     std::copy(row.positions.begin(), row.positions.end(), b.positions.begin() + static_cast<long>(base));
     std::copy(row.documents.begin(), row.documents.end(), b.documents.begin() + static_cast<long>(base));
     int32_t pad_doc = len ? row.documents.back() + 1 : 0;
+    // Padding sits after every real position of its row (masks compare positions), in a
+    // document of its own: no real token can attend to it.
     for (size_t t = len; t < static_cast<size_t>(b.length); ++t) {
-      b.positions[base + t] = static_cast<int32_t>(t - len);
+      b.positions[base + t] = static_cast<int32_t>(t);
       b.documents[base + t] = pad_doc;
     }
     b.real_tokens += static_cast<int64_t>(len);

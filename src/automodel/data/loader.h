@@ -12,7 +12,7 @@
 namespace automodel::data {
 
 // Row-major (rows, length) arrays; rows shorter than `length` are padded at the end with
-// `pad_id`, target kIgnore and a document of their own.
+// `pad_id`, target kIgnore, positions after the row's own and a document of their own.
 struct Batch {
   int64_t rows = 0, length = 0;
   std::vector<int32_t> ids, targets, positions, documents;

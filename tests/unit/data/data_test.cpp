@@ -180,6 +180,7 @@ TEST(Loader, CollatePadsToTheLongestRowWithIgnoredTargets) {
   EXPECT_EQ(b.length, 3);
   EXPECT_EQ(b.ids, (std::vector<int32_t>{5, 6, 7, 8, 0, 0}));
   EXPECT_EQ(b.targets, (std::vector<int32_t>{6, 7, kIgnore, kIgnore, kIgnore, kIgnore}));
+  EXPECT_EQ(b.positions, (std::vector<int32_t>{0, 1, 2, 0, 1, 2}));  // padding after the real positions
   EXPECT_EQ(b.real_tokens, 4);
   EXPECT_EQ(b.target_tokens, 2);
   EXPECT_FALSE(b.packed);

@@ -1,0 +1,260 @@
+// Fine-tuning end to end through the CLI on stories260K (a real pretrained Llama) and GSM8K:
+// loss invariance, LoRA/PEFT files and merge, consolidated export, exact resume after SIGKILL,
+// a full disk during a save, and config typos.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "automodel/common/atomic_file.h"
+#include "automodel/hf/safetensors.h"
+#include "automodel/models/registry.h"
+#include "automodel/peft/lora.h"
+#include "automodel/common/torch_util.h"
+#include "test_util.h"
+
+namespace automodel {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::run_command;
+using testing::TempDir;
+
+std::string stories() { return (testing::fixtures_dir() / "stories260K").string(); }
+
+// A small recipe: GSM8K question -> answer on stories260K, no shuffle unless asked.
+std::string write_recipe(const TempDir& dir, const std::string& extra = "") {
+  auto gsm = testing::fixtures_dir() / "datasets" / "gsm8k";
+  std::string text = fmt::format(R"(
+model:
+  pretrained_model_name_or_path: {}
+dataset:
+  _target_: nemo_automodel.components.datasets.llm.column_mapped_text_instruction_dataset.ColumnMappedTextInstructionDataset
+  path_or_dataset_id: {}
+  column_mapping: {{question: question, answer: answer}}
+  seq_length: 256
+  limit_dataset_samples: 240
+  skip_invalid_samples: true
+validation_dataset:
+  _target_: nemo_automodel.components.datasets.llm.column_mapped_text_instruction_dataset.ColumnMappedTextInstructionDataset
+  path_or_dataset_id: {}
+  column_mapping: {{question: question, answer: answer}}
+  seq_length: 256
+  limit_dataset_samples: 16
+  skip_invalid_samples: true
+step_scheduler:
+  global_batch_size: 4
+  local_batch_size: 4
+  max_steps: 6
+optimizer:
+  _target_: torch.optim.AdamW
+  lr: 3.0e-3
+checkpoint:
+  checkpoint_dir: {}
+{}
+)", stories(), (gsm / "train.jsonl.gz").string(), (gsm / "test.jsonl.gz").string(), (dir / "ckpt").string(), extra);
+  auto path = dir / "recipe.yaml";
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+const char* kLora = R"(
+peft:
+  _target_: nemo_automodel.components._peft.lora.PeftConfig
+  dim: 8
+  alpha: 32
+)";
+
+testing::CommandResult train(const std::string& recipe, const std::string& args = "") {
+  return run_command(testing::automodel_binary() + " " + recipe + " " + args);
+}
+
+std::vector<nlohmann::json> read_jsonl(const fs::path& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+double rel(double a, double b) { return std::abs(a - b) / std::max(std::abs(b), 1e-12); }
+
+at::Tensor logits_of(models::CausalLM& model) {
+  at::NoGradGuard no_grad;
+  models::ModelInputs in;
+  in.input_ids = at::arange(1, 41, at::kLong).view({2, 20});
+  return model.logits(model.forward(in).hidden);
+}
+
+double max_rel_diff(const at::Tensor& a, const at::Tensor& b) {
+  return (a - b).abs().max().item<double>() / b.abs().max().item<double>();
+}
+
+TEST(Finetune, LossAndGradNormDoNotDependOnHowTheGlobalBatchIsSplit) {
+  TempDir a, b;
+  auto ra = train(write_recipe(a), "--step_scheduler.max_steps=3");
+  auto rb = train(write_recipe(b), "--step_scheduler.max_steps=3 --step_scheduler.local_batch_size=1");
+  ASSERT_EQ(ra.exit_code, 0) << ra.output;
+  ASSERT_EQ(rb.exit_code, 0) << rb.output;
+  auto la = read_jsonl(a / "ckpt" / "training.jsonl"), lb = read_jsonl(b / "ckpt" / "training.jsonl");
+  ASSERT_EQ(la.size(), 3u);
+  ASSERT_EQ(lb.size(), 3u);
+  for (size_t i = 0; i < la.size(); ++i) {
+    EXPECT_LE(rel(lb[i]["loss"], la[i]["loss"]), 1e-5) << "step " << i + 1;
+    EXPECT_LE(rel(lb[i]["grad_norm"], la[i]["grad_norm"]), 1e-5) << "step " << i + 1;
+    EXPECT_EQ(lb[i]["num_label_tokens"], la[i]["num_label_tokens"]);
+  }
+}
+
+TEST(Finetune, FullFineTuneWritesTheCheckpointTreeAndAConsolidatedFolderThatReloads) {
+  TempDir dir;
+  auto r = train(write_recipe(dir), "--step_scheduler.ckpt_every_steps=3 --step_scheduler.val_every_steps=3");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto ckpt = dir / "ckpt";
+  EXPECT_EQ(fs::read_symlink(ckpt / "LATEST"), "epoch_0_step_6");
+  for (const char* f : {"epoch_0_step_3/model/model.safetensors", "epoch_0_step_3/optim/optimizer.safetensors",
+                        "epoch_0_step_3/dataloader/state.json", "epoch_0_step_3/rng/rng.safetensors",
+                        "epoch_0_step_3/step_scheduler.json", "epoch_0_step_3/config.yaml",
+                        "epoch_0_step_6/model/consolidated/config.json",
+                        "epoch_0_step_6/model/consolidated/generation_config.json",
+                        "epoch_0_step_6/model/consolidated/model.safetensors",
+                        "epoch_0_step_6/model/consolidated/tokenizer.json",
+                        "epoch_0_step_6/model/consolidated/tokenizer_config.json"})
+    EXPECT_TRUE(fs::exists(ckpt / f)) << f;
+  EXPECT_FALSE(fs::exists(ckpt / "epoch_0_step_3/model/consolidated"));  // only at the end by default
+  // Validation before training, at step 3 and at the end: the loss falls.
+  auto val = read_jsonl(ckpt / "validation.jsonl");
+  ASSERT_EQ(val.size(), 3u);
+  EXPECT_LT(val.back()["val_loss"].get<double>(), val.front()["val_loss"].get<double>());
+  // The consolidated folder is a complete HF model with the trained weights (step-6 model/).
+  auto consolidated = models::load_pretrained((ckpt / "epoch_0_step_6/model/consolidated").string());
+  auto trained = models::load_pretrained((ckpt / "epoch_0_step_6/model").string());
+  auto base = models::load_pretrained(stories());
+  EXPECT_TRUE(at::equal(logits_of(*consolidated), logits_of(*trained)));
+  EXPECT_GT(max_rel_diff(logits_of(*consolidated), logits_of(*base)), 1e-3);
+}
+
+TEST(Finetune, LoraAdapterIsPeftFormatAndMergesToBasePlusScaledBA) {
+  TempDir dir;
+  auto r = train(write_recipe(dir, kLora), "--step_scheduler.max_steps=4");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto adapter = dir / "ckpt" / "epoch_0_step_4" / "model";
+  auto config = nlohmann::json::parse(read_file(adapter / "adapter_config.json"));
+  EXPECT_EQ(config["peft_type"], "LORA");
+  EXPECT_EQ(config["task_type"], "CAUSAL_LM");
+  EXPECT_EQ(config["r"], 8);
+  EXPECT_EQ(config["lora_alpha"], 32.0);
+  EXPECT_EQ(config["target_modules"],
+            (std::vector<std::string>{"down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"}));
+  auto file = hf::SafetensorsCheckpoint::open(adapter / "adapter_model.safetensors");
+  EXPECT_EQ(file.names().size(), 5u * 7u * 2u);  // 5 layers x 7 projections x (A, B)
+  for (const auto& name : file.names()) EXPECT_TRUE(name.starts_with("base_model.model.model.layers.")) << name;
+  ASSERT_TRUE(file.contains("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"));
+
+  auto merged_dir = dir / "merged";
+  auto m = run_command(testing::automodel_binary() + " merge-lora --base " + stories() + " --adapter " +
+                       adapter.string() + " --out " + merged_dir.string());
+  ASSERT_EQ(m.exit_code, 0) << m.output;
+  auto merged_file = hf::SafetensorsCheckpoint::open(merged_dir);
+  auto base_file = hf::SafetensorsCheckpoint::open(stories());
+  const std::string q = "model.layers.0.self_attn.q_proj.weight";
+  auto a = tensor_from_view(file.get("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"), at::kFloat, c10::kCPU);
+  auto b = tensor_from_view(file.get("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight"), at::kFloat, c10::kCPU);
+  auto expected = tensor_from_view(base_file.get(q), at::kFloat, c10::kCPU) + (32.0 / 8.0) * at::matmul(b, a);
+  auto merged = tensor_from_view(merged_file.get(q), at::kFloat, c10::kCPU);
+  EXPECT_LE(max_rel_diff(merged, expected), 1e-6);
+  EXPECT_GT(b.abs().max().item<double>(), 0.0);  // training moved B off zero
+  EXPECT_EQ(merged_file.names(), base_file.names());  // an HF folder: no adapter tensors
+
+  // base + adapter and the merged folder give the same logits; the consolidated one too.
+  auto with_adapter = models::load_pretrained(stories());
+  peft::load_adapter(*with_adapter, adapter);
+  auto merged_model = models::load_pretrained(merged_dir.string());
+  auto consolidated = models::load_pretrained((adapter / "consolidated").string());
+  EXPECT_LE(max_rel_diff(logits_of(*merged_model), logits_of(*with_adapter)), 1e-5);
+  EXPECT_TRUE(at::equal(logits_of(*consolidated), logits_of(*merged_model)));
+}
+
+TEST(Finetune, ResumeAfterSigkillReproducesTheUninterruptedLossesBitForBit) {
+  TempDir ref, run;
+  const std::string args = "--step_scheduler.max_steps=10 --step_scheduler.ckpt_every_steps=2 "
+                           "--dataloader.shuffle=true --peft.dropout=0.1";
+  auto r = train(write_recipe(ref, kLora), args);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto expected = read_jsonl(ref / "ckpt" / "training.jsonl");
+  ASSERT_EQ(expected.size(), 10u);
+  auto recipe = write_recipe(run, kLora);
+  std::mt19937 rng(std::random_device{}());
+  // Kill twice at random moments (during steps or saves), then let it finish.
+  for (int kill = 0; kill < 2; ++kill) {
+    int delay_ms = 300 + static_cast<int>(rng() % 1500);
+    auto k = run_command("timeout -s KILL " + std::to_string(delay_ms / 1000.0) + " " + testing::automodel_binary() +
+                         " " + recipe + " " + args + " > /dev/null");
+    (void)k;
+  }
+  auto done = train(recipe, args);
+  ASSERT_EQ(done.exit_code, 0) << done.output;
+  auto got = read_jsonl(run / "ckpt" / "training.jsonl");
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i]["step"], expected[i]["step"]);
+    EXPECT_EQ(got[i]["loss"].get<double>(), expected[i]["loss"].get<double>()) << "step " << i + 1;
+    EXPECT_EQ(got[i]["grad_norm"].get<double>(), expected[i]["grad_norm"].get<double>()) << "step " << i + 1;
+  }
+  for (const auto& entry : fs::directory_iterator(run / "ckpt"))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
+}
+
+TEST(Finetune, AFullDiskDuringASaveLeavesThePreviousCheckpointIntact) {
+  TempDir dir;
+  auto recipe = write_recipe(dir, kLora);
+  auto first = train(recipe, "--step_scheduler.max_steps=2 --checkpoint.save_consolidated=false");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  auto ckpt = dir / "ckpt";
+  ASSERT_EQ(fs::read_symlink(ckpt / "LATEST"), "epoch_0_step_2");
+  // Files above 64 KiB fail with EFBIG (SIGXFSZ ignored): the step-4 save cannot complete.
+  auto full = run_command("bash -c \"trap '' XFSZ; ulimit -f 64; " + testing::automodel_binary() + " " + recipe +
+                          " --step_scheduler.max_steps=4\"");
+  EXPECT_NE(full.exit_code, 0) << full.output;
+  EXPECT_NE(full.output.find("error:"), std::string::npos) << full.output;
+  EXPECT_EQ(fs::read_symlink(ckpt / "LATEST"), "epoch_0_step_2");
+  EXPECT_FALSE(fs::exists(ckpt / "epoch_0_step_4"));
+  for (const auto& entry : fs::directory_iterator(ckpt))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
+  // And training resumes from it once there is space.
+  auto resumed = train(recipe, "--step_scheduler.max_steps=4");
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming from"), std::string::npos);
+  EXPECT_EQ(fs::read_symlink(ckpt / "LATEST"), "epoch_0_step_4");
+}
+
+TEST(Finetune, ConfigTyposNameTheKeyAndTheNearestValidOne) {
+  TempDir dir;
+  auto r = train(write_recipe(dir), "--step_scheduler.max_step=3");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("unknown key 'step_scheduler.max_step'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("did you mean 'max_steps'"), std::string::npos) << r.output;
+  auto missing = run_command(testing::automodel_binary() + " " + (dir / "nope.yaml").string());
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("does not exist"), std::string::npos) << missing.output;
+}
+
+TEST(Finetune, GenerateWithAnAdapterMatchesTheMergedModel) {
+  TempDir dir;
+  ASSERT_EQ(train(write_recipe(dir, kLora), "--step_scheduler.max_steps=4").exit_code, 0);
+  auto adapter = dir / "ckpt" / "epoch_0_step_4" / "model";
+  auto g1 = run_command(testing::automodel_binary() + " generate --model " + stories() + " --adapter " +
+                        adapter.string() + " --prompt 'Tom has 3 apples.' --max-new-tokens 20 2>/dev/null");
+  auto g2 = run_command(testing::automodel_binary() + " generate --model " + (adapter / "consolidated").string() +
+                        " --prompt 'Tom has 3 apples.' --max-new-tokens 20 2>/dev/null");
+  ASSERT_EQ(g1.exit_code, 0) << g1.output;
+  EXPECT_EQ(g1.output, g2.output);
+}
+
+}  // namespace
+}  // namespace automodel
