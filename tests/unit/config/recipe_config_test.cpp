@@ -168,3 +168,22 @@ TEST(RecipeRoundTrip, ConfigYamlReadsBackToTheSameTree) {
 
 }  // namespace
 }  // namespace automodel::config
+
+namespace automodel::config {
+namespace {
+
+// Every recipe we ship parses (hub ids and ${ENV,default} data paths included).
+TEST(ShippedRecipes, AllParse) {
+  size_t n = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(testing::source_dir() / "recipes")) {
+    if (entry.path().extension() != ".yaml") continue;
+    SCOPED_TRACE(entry.path().string());
+    auto c = load_recipe(entry.path(), {});
+    EXPECT_FALSE(c.model.name_or_path.empty());
+    ++n;
+  }
+  EXPECT_GE(n, 7u);
+}
+
+}  // namespace
+}  // namespace automodel::config
