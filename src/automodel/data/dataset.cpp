@@ -13,9 +13,6 @@
 #include "automodel/data/rows.h"
 
 namespace automodel::data {
-namespace {
-
-// AutoModel's MockIterableDataset: random token rows, every token in the loss.
 TokenizedDataset mock_dataset(const config::DatasetSection& s) {
   AM_CHECK(s.mock_vocab_size > 1 && s.mock_seq_len > 1 && s.mock_num_samples > 0,
            "[data] {}: mock dataset needs vocab_size > 1, seq_len > 1 and num_samples > 0", s.label);
@@ -29,17 +26,18 @@ TokenizedDataset mock_dataset(const config::DatasetSection& s) {
     out.samples.push_back(make_sample(std::move(ids), all));
   }
   out.stats.rows = out.stats.samples = out.samples.size();
+  for (const auto& sample : out.samples) {
+    out.stats.tokens += static_cast<int64_t>(sample.ids.size());
+    out.stats.target_tokens += count_targets(sample);
+  }
   return out;
 }
 
-}  // namespace
-
 TokenizedDataset build_dataset(const config::DatasetSection& section, const tokenizer::LoadedTokenizer& tokenizer,
                                int64_t max_tokens) {
+  if (section.kind == config::Component::kMockDataset) return mock_dataset(section);
   TokenizedDataset out;
-  if (section.kind == config::Component::kMockDataset) {
-    out = mock_dataset(section);
-  } else {
+  {
     auto rows = read_rows(section.path, section.split);
     if (section.limit_samples >= 0 && static_cast<size_t>(section.limit_samples) < rows.size())
       rows.resize(static_cast<size_t>(section.limit_samples));

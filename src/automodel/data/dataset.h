@@ -23,6 +23,9 @@ struct TokenizedDataset {
   DatasetStats stats;
 };
 
+// AutoModel's MockIterableDataset: random token rows, every token in the loss (no tokenizer).
+TokenizedDataset mock_dataset(const config::DatasetSection& section);
+
 // `max_tokens` (> 0): samples longer than this are invalid (the packing size).
 TokenizedDataset build_dataset(const config::DatasetSection& section, const tokenizer::LoadedTokenizer& tokenizer,
                                int64_t max_tokens = 0);

@@ -50,9 +50,10 @@ Setup resolve_setup(const config::ModelSection& m) {
   return s;
 }
 
-data::DataLoader make_loader(const config::DatasetSection& section, const tokenizer::LoadedTokenizer& tok,
+// `tok` may be null for the mock dataset (random ids need no tokenizer).
+data::DataLoader make_loader(const config::DatasetSection& section, const tokenizer::LoadedTokenizer* tok,
                              int64_t pack_size, int64_t batch_size, bool shuffle, uint64_t seed, bool drop_last) {
-  auto dataset = data::build_dataset(section, tok, pack_size);
+  auto dataset = tok ? data::build_dataset(section, *tok, pack_size) : data::mock_dataset(section);
   const auto& st = dataset.stats;
   log_info("{}: {} samples from {} rows, {} tokens ({} in the loss){}", section.label, st.samples, st.rows,
            human_count(static_cast<double>(st.tokens)), human_count(static_cast<double>(st.target_tokens)),
@@ -64,7 +65,7 @@ data::DataLoader make_loader(const config::DatasetSection& section, const tokeni
   } else {
     for (const auto& s : dataset.samples) rows.push_back(data::to_row(s));
   }
-  int32_t pad = tok.pad_id.value_or(tok.eos_id.value_or(0));
+  int32_t pad = tok ? tok->pad_id.value_or(tok->eos_id.value_or(0)) : 0;
   return data::DataLoader(std::move(rows), batch_size, shuffle, seed, pad, drop_last);
 }
 
@@ -127,10 +128,14 @@ class Trainer {
 
 void Trainer::build() {
   model_folder_ = hf::resolve_model_folder(c_.model.name_or_path);
-  tokenizer_ = tokenizer::load_tokenizer(c_.dataset.tokenizer.empty() ? model_folder_ : fs::path(c_.dataset.tokenizer));
+  bool mock_only = c_.dataset.kind == config::Component::kMockDataset &&
+                   (!c_.validation_dataset || c_.validation_dataset->kind == config::Component::kMockDataset);
+  if (!mock_only)
+    tokenizer_ = tokenizer::load_tokenizer(c_.dataset.tokenizer.empty() ? model_folder_ : fs::path(c_.dataset.tokenizer));
+  const tokenizer::LoadedTokenizer* tok = tokenizer_ ? &*tokenizer_ : nullptr;
   const auto& ss = c_.step_scheduler;
   grad_acc_ = ss.global_batch_size / ss.local_batch_size;
-  train_loader_.emplace(make_loader(c_.dataset, *tokenizer_, c_.packed_sequence_size, ss.local_batch_size,
+  train_loader_.emplace(make_loader(c_.dataset, tok, c_.packed_sequence_size, ss.local_batch_size,
                                     c_.dataloader.shuffle, c_.seed, /*drop_last=*/true));
   int64_t per_epoch = train_loader_->batches_per_epoch() / grad_acc_;
   AM_CHECK(per_epoch > 0,
@@ -140,7 +145,7 @@ void Trainer::build() {
   total_steps_ = ss.num_epochs * per_epoch;
   if (ss.max_steps > 0) total_steps_ = std::min(total_steps_, ss.max_steps);
   if (c_.validation_dataset)
-    val_loader_.emplace(make_loader(*c_.validation_dataset, *tokenizer_, c_.packed_sequence_size, ss.local_batch_size,
+    val_loader_.emplace(make_loader(*c_.validation_dataset, tok, c_.packed_sequence_size, ss.local_batch_size,
                                     false, c_.seed, /*drop_last=*/false));
 
   models::LoadOptions load;
