@@ -145,7 +145,7 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   auto loss = section("loss_fn");
   target_of(loss, "loss_fn", Component::kMaskedCrossEntropy);
   c.loss.chunk_len = loss.get_int("chunk_len", c.loss.chunk_len);
-  AM_CHECK(c.loss.chunk_len > 0, "[config] {} must be > 0", loss.where("chunk_len"));
+  AM_CHECK(c.loss.chunk_len >= 0, "[config] {} must be >= 0 (0 = automatic)", loss.where("chunk_len"));
   AM_CHECK(loss.get_int("ignore_index", -100) == -100, "[config] {}: only -100 is supported",
            loss.where("ignore_index"));
 
@@ -191,7 +191,9 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   auto dist = section("distributed");
   target_of(dist, "distributed", Component::kFsdp2);
   reject_parallelism(dist);
-  c.activation_checkpointing = dist.get_bool("activation_checkpointing", false);
+  AM_CHECK(!dist.get_bool("activation_checkpointing", false),
+           "[config] {}: activation checkpointing is not supported yet; set it to false",
+           dist.where("activation_checkpointing"));
   c.max_grad_norm = section("clip_grad_norm").get_double("max_norm", 1.0);
   c.seed = static_cast<uint64_t>(f.get_int("seed", section("rng").get_int("seed", 42)));
   c.peak_tflops = section("benchmark").get_double("peak_tflops", 0.0);

@@ -61,15 +61,15 @@ struct LrSchedulerSection {
   std::string decay_style = "cosine";  // constant, linear, cosine, WSD
   int64_t warmup_steps = -1;           // -1: min(1000, total/10)
   int64_t decay_steps = -1;            // -1: total steps
-  double min_lr = -1;                  // -1: 0.1 x lr... see lr_schedule.cpp
+  double min_lr = -1;                  // -1: 0.01 x lr
   double init_lr = 0.0;
   int64_t wsd_decay_steps = -1;
   std::string wsd_decay_style = "linear";
 };
 
+// MaskedCrossEntropy and ChunkedCrossEntropy are both computed chunked: same value, less memory.
 struct LossSection {
-  bool chunked = true;  // MaskedCrossEntropy is computed chunked too: same value, less memory
-  int64_t chunk_len = 1024;
+  int64_t chunk_len = 0;  // tokens per chunk; 0 = about 64 MiB of fp32 logits
 };
 
 struct PeftSection {
@@ -106,7 +106,6 @@ struct RecipeConfig {
   CheckpointSection checkpoint;
   int64_t packed_sequence_size = 0;  // 0 = no packing
   double max_grad_norm = 1.0;
-  bool activation_checkpointing = false;
   uint64_t seed = 42;
   double peak_tflops = 0;  // for MFU; 0 = look up the device
 };
