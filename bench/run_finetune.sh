@@ -16,18 +16,26 @@ export OMP_WAIT_POLICY=PASSIVE
 OPENMP_BLAS=/usr/lib/x86_64-linux-gnu/openblas-openmp
 [ -e "$OPENMP_BLAS/libblas.so.3" ] && REFERENCE_LD_PATH=$OPENMP_BLAS
 /usr/bin/python3 bench/make_random_model.py "$CONFIG" "$WORK/model"
+# Real data for the packed run: GSM8K with SmolLM2's tokenizer (vocab 49152, as the default config).
+TOKENIZER=tests/fixtures/tokenizers/smollm2_135m_instruct/tokenizer.json.gz
+gzip -dc "$TOKENIZER" > "$WORK/model/tokenizer.json"
 VOCAB=$(/usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['vocab_size'])" "$CONFIG")
 echo "config $CONFIG, seq $SEQ, batch 1, $STEPS timed steps after $WARMUP, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
-for MODE in full lora; do
+MODES="full lora"
+[ "$VOCAB" = 49152 ] && MODES="$MODES lora-packed"  # the tokenizer's vocabulary must fit the model
+for MODE in $MODES; do
   PEFT="--peft=null"
-  [ "$MODE" = lora ] && PEFT="--peft._target_=nemo_automodel.components._peft.lora.PeftConfig --peft.dim=8"
+  [ "$MODE" != full ] && PEFT="--peft._target_=nemo_automodel.components._peft.lora.PeftConfig --peft.dim=8"
+  DATASET="{_target_: nemo_automodel.components.datasets.llm.mock_iterable_dataset.MockIterableDataset, vocab_size: $VOCAB, seq_len: $SEQ, num_samples: $((STEPS + WARMUP))}"
+  PACK=0
+  if [ "$MODE" = lora-packed ]; then
+    DATASET="{_target_: ColumnMappedTextInstructionDataset, path_or_dataset_id: tests/fixtures/datasets/gsm8k/train.jsonl.gz, column_mapping: {question: question, answer: answer}, limit_dataset_samples: 400, skip_invalid_samples: true}"
+    PACK=$SEQ
+  fi
   cat > "$WORK/recipe.yaml" <<YAML
 model: {pretrained_model_name_or_path: $WORK/model, torch_dtype: fp32}
-dataset:
-  _target_: nemo_automodel.components.datasets.llm.mock_iterable_dataset.MockIterableDataset
-  vocab_size: $VOCAB
-  seq_len: $SEQ
-  num_samples: $((STEPS + WARMUP))
+dataset: $DATASET
+packed_sequence: {packed_sequence_size: $PACK}
 step_scheduler: {global_batch_size: 1, local_batch_size: 1, max_steps: $((STEPS + WARMUP))}
 optimizer: {_target_: torch.optim.AdamW, lr: 1.0e-5, weight_decay: 0.0}
 checkpoint: {enabled: false, checkpoint_dir: $WORK/ckpt}
@@ -37,11 +45,13 @@ YAML
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])][int(sys.argv[2]):]
 seq = int(sys.argv[4])
-secs = sum(seq / r["tps"] for r in rows)
-kind = "lora r=8" if sys.argv[3] == "lora" else "full"
-print(f"automodel  {kind} seq={seq} batch=1: {seq * len(rows) / secs:.1f} tok/s, peak RSS {rows[-1]['mem'] * 1024:.0f} MiB")
+kind = {"full": "full", "lora": "lora r=8", "lora-packed": "lora r=8, packed GSM8K"}[sys.argv[3]]
+# tps counts real tokens (a packed row may end in a little padding); mean over the timed steps.
+tps = sum(r["tps"] for r in rows) / len(rows)
+print(f"automodel  {kind} seq={seq} batch=1: {tps:.1f} tok/s, peak RSS {rows[-1]['mem'] * 1024:.0f} MiB")
 PY
   rm -rf "$WORK/ckpt"
+  [ "$MODE" = lora-packed ] && continue  # same shapes as the lora reference run above
   LORA=0; [ "$MODE" = lora ] && LORA=8
   if /usr/bin/python3 -c "import torch" 2>/dev/null; then
     LD_LIBRARY_PATH=${REFERENCE_LD_PATH:-} /usr/bin/python3 bench/reference/llama_finetune.py "$CONFIG" --seq "$SEQ" \
