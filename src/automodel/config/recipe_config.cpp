@@ -191,9 +191,7 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   auto dist = section("distributed");
   target_of(dist, "distributed", Component::kFsdp2);
   reject_parallelism(dist);
-  AM_CHECK(!dist.get_bool("activation_checkpointing", false),
-           "[config] {}: activation checkpointing is not supported yet; set it to false",
-           dist.where("activation_checkpointing"));
+  c.activation_checkpointing = dist.get_bool("activation_checkpointing", false);
   c.max_grad_norm = section("clip_grad_norm").get_double("max_norm", 1.0);
   c.seed = static_cast<uint64_t>(f.get_int("seed", section("rng").get_int("seed", 42)));
   c.peak_tflops = section("benchmark").get_double("peak_tflops", 0.0);

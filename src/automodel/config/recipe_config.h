@@ -106,6 +106,7 @@ struct RecipeConfig {
   CheckpointSection checkpoint;
   int64_t packed_sequence_size = 0;  // 0 = no packing
   double max_grad_norm = 1.0;
+  bool activation_checkpointing = false;  // distributed.activation_checkpointing
   uint64_t seed = 42;
   double peak_tflops = 0;  // for MFU; 0 = look up the device
 };

@@ -17,6 +17,7 @@
 #include "automodel/common/string_util.h"
 #include "automodel/common/torch_util.h"
 #include "automodel/data/dataset.h"
+#include "automodel/data/dataset_cache.h"
 #include "automodel/data/loader.h"
 #include "automodel/data/packing.h"
 #include "automodel/hf/model_config.h"
@@ -50,10 +51,31 @@ Setup resolve_setup(const config::ModelSection& m) {
   return s;
 }
 
+// Tokenizes `section` or reads it from the dataset cache (keyed by data, tokenizer, section and
+// pack size). A cache that cannot be written only costs the next run the tokenization.
+data::TokenizedDataset tokenized(const config::DatasetSection& section, const tokenizer::LoadedTokenizer& tok,
+                                 const std::string& tokenizer_fp, int64_t pack_size) {
+  auto dir = data::dataset_cache_dir();
+  if (dir.empty()) return data::build_dataset(section, tok, pack_size);
+  auto file = dir / (data::dataset_cache_key(section, tokenizer_fp, pack_size) + ".bin");
+  if (auto cached = data::load_cached_dataset(file)) {
+    log_info("{}: tokenized samples from the cache ({})", section.label, file.string());
+    return std::move(*cached);
+  }
+  auto dataset = data::build_dataset(section, tok, pack_size);
+  try {
+    data::save_cached_dataset(file, dataset);
+  } catch (const std::exception& e) {
+    log_warn("{}: could not write the dataset cache: {}", section.label, e.what());
+  }
+  return dataset;
+}
+
 // `tok` may be null for the mock dataset (random ids need no tokenizer).
 data::DataLoader make_loader(const config::DatasetSection& section, const tokenizer::LoadedTokenizer* tok,
-                             int64_t pack_size, int64_t batch_size, bool shuffle, uint64_t seed, bool drop_last) {
-  auto dataset = tok ? data::build_dataset(section, *tok, pack_size) : data::mock_dataset(section);
+                             const std::string& tokenizer_fp, int64_t pack_size, int64_t batch_size, bool shuffle,
+                             uint64_t seed, bool drop_last) {
+  auto dataset = tok ? tokenized(section, *tok, tokenizer_fp, pack_size) : data::mock_dataset(section);
   const auto& st = dataset.stats;
   log_info("{}: {} samples from {} rows, {} tokens ({} in the loss){}", section.label, st.samples, st.rows,
            human_count(static_cast<double>(st.tokens)), human_count(static_cast<double>(st.target_tokens)),
@@ -130,12 +152,16 @@ void Trainer::build() {
   model_folder_ = hf::resolve_model_folder(c_.model.name_or_path);
   bool mock_only = c_.dataset.kind == config::Component::kMockDataset &&
                    (!c_.validation_dataset || c_.validation_dataset->kind == config::Component::kMockDataset);
-  if (!mock_only)
-    tokenizer_ = tokenizer::load_tokenizer(c_.dataset.tokenizer.empty() ? model_folder_ : fs::path(c_.dataset.tokenizer));
+  fs::path tokenizer_folder = c_.dataset.tokenizer.empty() ? model_folder_ : fs::path(c_.dataset.tokenizer);
+  std::string tokenizer_fp;
+  if (!mock_only) {
+    tokenizer_ = tokenizer::load_tokenizer(tokenizer_folder);
+    tokenizer_fp = data::tokenizer_fingerprint(tokenizer_folder);
+  }
   const tokenizer::LoadedTokenizer* tok = tokenizer_ ? &*tokenizer_ : nullptr;
   const auto& ss = c_.step_scheduler;
   grad_acc_ = ss.global_batch_size / ss.local_batch_size;
-  train_loader_.emplace(make_loader(c_.dataset, tok, c_.packed_sequence_size, ss.local_batch_size,
+  train_loader_.emplace(make_loader(c_.dataset, tok, tokenizer_fp, c_.packed_sequence_size, ss.local_batch_size,
                                     c_.dataloader.shuffle, c_.seed, /*drop_last=*/true));
   int64_t per_epoch = train_loader_->batches_per_epoch() / grad_acc_;
   AM_CHECK(per_epoch > 0,
@@ -145,7 +171,7 @@ void Trainer::build() {
   total_steps_ = ss.num_epochs * per_epoch;
   if (ss.max_steps > 0) total_steps_ = std::min(total_steps_, ss.max_steps);
   if (c_.validation_dataset)
-    val_loader_.emplace(make_loader(*c_.validation_dataset, tok, c_.packed_sequence_size, ss.local_batch_size,
+    val_loader_.emplace(make_loader(*c_.validation_dataset, tok, tokenizer_fp, c_.packed_sequence_size, ss.local_batch_size,
                                     false, c_.seed, /*drop_last=*/false));
 
   models::LoadOptions load;
@@ -155,6 +181,7 @@ void Trainer::build() {
   load.dtype = c_.peft.enabled ? setup_.compute : at::kFloat;
   load.read_only_weights = c_.peft.enabled;
   model_ = models::load_pretrained(model_folder_.string(), load);
+  model_->set_activation_checkpointing(c_.activation_checkpointing);
   std::vector<train::TrainableParameter> trainable;
   if (c_.peft.enabled) lora_targets_ = peft::apply_lora(*model_, c_.peft, c_.seed);
   for (const auto& p : model_->named_parameters()) {

@@ -8,6 +8,8 @@
 
 #include "automodel/common/error.h"
 #include "automodel/data/dataset.h"
+#include "automodel/data/dataset_cache.h"
+#include "automodel/common/atomic_file.h"
 #include "automodel/data/formats.h"
 #include "automodel/data/loader.h"
 #include "automodel/data/packing.h"
@@ -184,6 +186,38 @@ TEST(Loader, CollatePadsToTheLongestRowWithIgnoredTargets) {
   EXPECT_EQ(b.real_tokens, 4);
   EXPECT_EQ(b.target_tokens, 2);
   EXPECT_FALSE(b.packed);
+}
+
+}  // namespace
+}  // namespace automodel::data
+
+namespace automodel::data {
+namespace {
+
+TEST(DatasetCache, RoundTripsSamplesAndStatsAndTheKeyFollowsTheData) {
+  testing::TempDir dir;
+  std::ofstream(dir / "d.jsonl") << "{\"question\": \"q1\", \"answer\": \"a1\"}\n{\"question\": \"q2\"}\n";
+  auto s = section(config::Component::kColumnMappedDataset, (dir / "d.jsonl").string());
+  s.skip_invalid_samples = true;
+  auto fp = tokenizer_fingerprint(testing::fixtures_dir() / "stories260K");
+  auto key = dataset_cache_key(s, fp, 0);
+  EXPECT_EQ(key, dataset_cache_key(s, fp, 0));
+  EXPECT_NE(key, dataset_cache_key(s, fp, 512));  // pack size
+  auto built = build_dataset(s, stories_tokenizer());
+  save_cached_dataset(dir / "cache" / (key + ".bin"), built);
+  auto loaded = load_cached_dataset(dir / "cache" / (key + ".bin"));
+  ASSERT_TRUE(loaded.has_value());
+  ASSERT_EQ(loaded->samples.size(), built.samples.size());
+  EXPECT_EQ(loaded->samples[0].ids, built.samples[0].ids);
+  EXPECT_EQ(loaded->samples[0].targets, built.samples[0].targets);
+  EXPECT_EQ(loaded->stats.skipped, 1u);
+  EXPECT_EQ(loaded->stats.first_skip_reason, built.stats.first_skip_reason);
+  std::ofstream(dir / "d.jsonl", std::ios::app) << "{\"question\": \"q3\", \"answer\": \"a3\"}\n";
+  EXPECT_NE(dataset_cache_key(s, fp, 0), key);  // edited data, new key
+  // A truncated cache file is ignored (rebuilt), never trusted.
+  auto text = read_file(dir / "cache" / (key + ".bin"));
+  std::ofstream(dir / "cache" / "bad.bin") << text.substr(0, text.size() - 3);
+  EXPECT_FALSE(load_cached_dataset(dir / "cache" / "bad.bin").has_value());
 }
 
 }  // namespace

@@ -51,10 +51,14 @@ class CausalLM : public Module {
   // hidden: (..., H) -> logits (..., V)
   at::Tensor logits(const at::Tensor& hidden) const;
   const hf::ModelConfig& config() const { return config_; }
+  // Recompute each decoder layer in backward instead of keeping its activations.
+  void set_activation_checkpointing(bool on) { activation_checkpointing_ = on; }
+  bool activation_checkpointing() const { return activation_checkpointing_; }
   int64_t vocab_size() const { return output_embedding().size(0); }
 
  protected:
   hf::ModelConfig config_;
+  bool activation_checkpointing_ = false;
 };
 
 // Position ids for new tokens: continue after the cache, per row.

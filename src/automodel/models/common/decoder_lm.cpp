@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "automodel/common/error.h"
+#include "automodel/models/common/checkpoint.h"
 
 namespace automodel::models {
 
@@ -204,8 +205,16 @@ ForwardOutput DecoderLM::forward(const ModelInputs& inputs, const ForwardOptions
   if (options.collect_hidden_states) out.hidden_states.push_back(h);
   for (int64_t i = 0; i < spec_.num_layers; ++i) {
     at::Tensor router;
-    h = (*layers_)[i].forward(h, cos, sin, mask_for(spec_.sliding_window[i]),
-                              cache ? &cache->layers[i] : nullptr, &router);
+    const auto& mask = mask_for(spec_.sliding_window[i]);
+    auto& layer = (*layers_)[i];
+    // MoE layers are not checkpointed: their router logits feed the auxiliary loss.
+    if (activation_checkpointing() && !cache && !spec_.moe) {
+      h = checkpointed([&layer, cos, sin, mask](const at::Tensor& x) {
+        return layer.forward(x, cos, sin, mask, nullptr, nullptr);
+      }, h);
+    } else {
+      h = layer.forward(h, cos, sin, mask, cache ? &cache->layers[i] : nullptr, &router);
+    }
     if (router.defined()) out.router_logits.emplace_back(fmt::format("model.layers.{}.{}.gate", i, spec_.mlp_name), router);
     if (options.collect_hidden_states) {
       out.layer_outputs.push_back(h);
