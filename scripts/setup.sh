@@ -7,7 +7,7 @@ cd "$(dirname "$(readlink -f "$0")")/.."
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libopenblas0-pthread libopenblas0-openmp libgoogle-perftools-dev
-  nlohmann-json3-dev libyaml-cpp-dev zlib1g-dev libcli11-dev libfmt-dev libpcre2-dev libutf8proc-dev
+  nlohmann-json3-dev libyaml-cpp-dev zlib1g-dev libgloo-dev libcli11-dev libfmt-dev libpcre2-dev libutf8proc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-torch python3-jinja2
 )

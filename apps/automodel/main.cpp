@@ -32,10 +32,7 @@ int guarded(F&& body) {
 int main(int argc, char** argv) {
   if (argc > 1 && automodel::cli::looks_like_recipe(argv[1])) {
     std::vector<std::string> rest(argv + 2, argv + argc);
-    return guarded([&] {
-      automodel::init_threads(0);
-      return automodel::cli::run_recipe(argv[1], rest);
-    });
+    return guarded([&] { return automodel::cli::run_recipe(argv[1], rest); });
   }
   CLI::App app{"automodel: fine-tune Hugging Face LLMs from their model folders\n"
                "  automodel <recipe.yaml> [--section.key=value ...]   run a fine-tuning recipe"};

@@ -1,10 +1,15 @@
 // `automodel <recipe.yaml> [--a.b.c=value ...]`: loads the recipe with overrides and runs it.
+#include <cstdlib>
+#include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "automodel/common/error.h"
 #include "automodel/common/logging.h"
+#include "automodel/common/torch_util.h"
 #include "automodel/config/recipe_config.h"
+#include "automodel/dist/launcher.h"
 #include "automodel/recipes/llm_finetune.h"
 #include "commands.h"
 
@@ -13,13 +18,37 @@ namespace automodel::cli {
 bool looks_like_recipe(const std::string& arg) { return arg.ends_with(".yaml") || arg.ends_with(".yml"); }
 
 int run_recipe(const std::string& path, const std::vector<std::string>& args) {
+  // --nproc-per-node N (or =N) starts N local workers; workers (RANK set) ignore it.
+  int nproc = 1;
   std::vector<std::string> overrides;
   for (size_t i = 0; i < args.size(); ++i) {
-    AM_CHECK(args[i] != "--nproc-per-node" && !args[i].starts_with("--nproc-per-node="),
-             "[cli] --nproc-per-node: multi-process training is not supported yet; run one process");
-    overrides.push_back(args[i]);
+    std::string value;
+    if (args[i] == "--nproc-per-node") {
+      AM_CHECK(i + 1 < args.size(), "[cli] --nproc-per-node needs a number");
+      value = args[++i];
+    } else if (args[i].starts_with("--nproc-per-node=")) {
+      value = args[i].substr(strlen("--nproc-per-node="));
+    } else {
+      overrides.push_back(args[i]);
+      continue;
+    }
+    try {
+      nproc = std::stoi(value);
+    } catch (const std::exception&) {
+      AM_FAIL("[cli] --nproc-per-node: '{}' is not a number", value);
+    }
+    AM_CHECK(nproc >= 1, "[cli] --nproc-per-node must be >= 1, found {}", nproc);
   }
+  // Parse before launching: a bad recipe fails once, not once per worker.
   auto recipe = config::load_recipe(path, config::parse_override_args(overrides));
+  if (nproc > 1 && !std::getenv("RANK")) {
+    std::vector<std::string> worker_args{path};
+    worker_args.insert(worker_args.end(), overrides.begin(), overrides.end());
+    return dist::launch_local_workers(nproc, worker_args);
+  }
+  // Workers on one machine share its cores.
+  int local_world = std::getenv("LOCAL_WORLD_SIZE") ? std::max(1, std::atoi(std::getenv("LOCAL_WORLD_SIZE"))) : 1;
+  init_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / local_world));
   auto summary = recipes::run_llm_finetune(recipe);
   log_info("done: {} steps{}", summary.steps,
            summary.last_checkpoint.empty() ? "" : ", last checkpoint " + summary.last_checkpoint.string());

@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 namespace automodel::checkpoint {
 
 void save_training_state(const fs::path& dir, const TrainingState& state, const train::AdamW& optimizer,
-                         const nlohmann::json& recipe) {
+                         const nlohmann::json& recipe, const std::vector<at::Tensor>& rank_rng) {
   fs::create_directories(dir / "optim");
   models::save_tensors(optimizer.state(), dir / "optim", ~0ull, "optimizer");
   write_file_atomic(dir / "optim" / "optimizer.json",
@@ -28,12 +28,13 @@ void save_training_state(const fs::path& dir, const TrainingState& state, const 
   write_file_atomic(dir / "step_scheduler.json",
                     nlohmann::json{{"step", state.step}, {"epoch", state.epoch}}.dump(2) + "\n");
   fs::create_directories(dir / "rng");
-  auto rng = at::detail::getDefaultCPUGenerator().get_state();
-  models::save_tensors({{"cpu", rng}}, dir / "rng", ~0ull, "rng");
+  std::vector<std::pair<std::string, at::Tensor>> rng = {{"cpu", at::detail::getDefaultCPUGenerator().get_state()}};
+  for (size_t r = 0; r < rank_rng.size(); ++r) rng.emplace_back(fmt::format("cpu.rank{}", r), rank_rng[r]);
+  models::save_tensors(rng, dir / "rng", ~0ull, "rng");
   write_file_atomic(dir / "config.yaml", config::to_yaml(recipe));
 }
 
-TrainingState load_training_state(const fs::path& dir, train::AdamW& optimizer) {
+TrainingState load_training_state(const fs::path& dir, train::AdamW& optimizer, int rank) {
   auto read_json = [&](const fs::path& path) {
     AM_CHECK(fs::is_regular_file(path), "[checkpoint] {} is missing: {} is not a complete checkpoint", path.string(),
              dir.string());
@@ -54,7 +55,8 @@ TrainingState load_training_state(const fs::path& dir, train::AdamW& optimizer) 
   optimizer.load_state(tensors, optim.at("step").get<int64_t>());
   auto rng = hf::SafetensorsCheckpoint::open(dir / "rng" / "rng.safetensors");
   auto generator = at::detail::getDefaultCPUGenerator();
-  generator.set_state(tensor_from_view(rng.get("cpu"), at::kByte, c10::kCPU));
+  auto own = fmt::format("cpu.rank{}", rank);
+  generator.set_state(tensor_from_view(rng.get(rng.contains(own) ? own : "cpu"), at::kByte, c10::kCPU));
   return s;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "automodel/hf/model_config.h"
 #include "automodel/models/common/causal_lm.h"
@@ -20,9 +21,11 @@ struct TrainingState {
   int64_t batch = 0;  // next batch index within the epoch
 };
 
+// `rank_rng`: every rank's CPU generator state (multi-process runs), saved as "cpu.rank<r>".
 void save_training_state(const std::filesystem::path& dir, const TrainingState& state, const train::AdamW& optimizer,
-                         const nlohmann::json& recipe);
-TrainingState load_training_state(const std::filesystem::path& dir, train::AdamW& optimizer);
+                         const nlohmann::json& recipe, const std::vector<at::Tensor>& rank_rng = {});
+// Restores this `rank`'s generator (its own entry when saved, else rank 0's).
+TrainingState load_training_state(const std::filesystem::path& dir, train::AdamW& optimizer, int rank = 0);
 
 // Copies `file_prefix + name` from a safetensors file/folder into every parameter whose name
 // contains `filter` ("" = all), in place (keeping requires_grad). Missing tensors are errors.

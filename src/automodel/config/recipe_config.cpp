@@ -63,10 +63,11 @@ DatasetSection parse_dataset(const JsonFields& f, const std::string& section) {
 
 // `dp_size: none`, `tp_size: 1` ...: anything but 1 (or unset) needs issue 5's engine.
 void reject_parallelism(const JsonFields& f) {
-  for (const char* key : {"tp_size", "cp_size", "pp_size", "ep_size", "dp_size", "dp_replicate_size"}) {
+  // dp_size is the world size (checked when the process group is known).
+  for (const char* key : {"tp_size", "cp_size", "pp_size", "ep_size", "dp_replicate_size"}) {
     if (!f.has(key)) continue;
     AM_CHECK(f.get_int(key) == 1,
-             "[config] {} = {}: multi-process parallelism is not supported yet; run with 1 (single process)",
+             "[config] {} = {}: tensor/context/pipeline/expert parallelism is not supported yet; set it to 1",
              f.where(key), f.raw(key).dump());
   }
 }
@@ -189,7 +190,13 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
            packed.where("split_across_pack"));
 
   auto dist = section("distributed");
-  target_of(dist, "distributed", Component::kFsdp2);
+  auto manager = target_of(dist, "distributed", Component::kFsdp2);
+  c.strategy = dist.get_string("strategy", manager == Component::kDdp ? "ddp" : "fsdp2");
+  AM_CHECK(c.strategy == "ddp" || c.strategy == "fsdp2", "[config] {}: expected ddp or fsdp2, found '{}'",
+           dist.where("strategy"), c.strategy);
+  c.bucket_cap_mb = dist.get_double("bucket_cap_mb", c.bucket_cap_mb);
+  c.timeout_minutes = section("dist_env").get_double("timeout_minutes", c.timeout_minutes);
+  AM_CHECK(c.timeout_minutes > 0, "[config] dist_env.timeout_minutes must be > 0");
   reject_parallelism(dist);
   c.activation_checkpointing = dist.get_bool("activation_checkpointing", false);
   c.max_grad_norm = section("clip_grad_norm").get_double("max_norm", 1.0);

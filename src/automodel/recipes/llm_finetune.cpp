@@ -4,7 +4,9 @@
 #include <ATen/TensorOperators.h>
 #include <ATen/autocast_mode.h>
 #include <ATen/core/grad_mode.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/ops/from_blob.h>
+#include <ATen/ops/tensor.h>
 #include <torch/csrc/autograd/autograd.h>
 
 #include <chrono>
@@ -20,6 +22,9 @@
 #include "automodel/data/dataset_cache.h"
 #include "automodel/data/loader.h"
 #include "automodel/data/packing.h"
+#include "automodel/dist/ddp.h"
+#include "automodel/dist/dist_env.h"
+#include "automodel/dist/process_group.h"
 #include "automodel/hf/model_config.h"
 #include "automodel/hf/model_source.h"
 #include "automodel/models/common/weights.h"
@@ -131,7 +136,7 @@ class Trainer {
   };
   MicroLoss forward_loss(const data::Batch& batch);
   std::pair<double, int64_t> validate();  // mean token loss, label tokens
-  void run_validation(train::MetricsLog& log, FinetuneSummary& summary);
+  void run_validation(train::MetricsLog* log, FinetuneSummary& summary);
   void save(bool final_save);
   void resume(const fs::path& dir);
 
@@ -146,6 +151,10 @@ class Trainer {
   int64_t grad_acc_ = 1, total_steps_ = 0;
   checkpoint::TrainingState state_;
   fs::path last_checkpoint_;
+  dist::DistEnv env_ = dist::read_dist_env();
+  std::unique_ptr<dist::ProcessGroup> group_;  // null in a single process
+  int64_t world() const { return env_.world_size; }
+  bool leader() const { return env_.rank == 0; }
 };
 
 void Trainer::build() {
@@ -160,10 +169,22 @@ void Trainer::build() {
   }
   const tokenizer::LoadedTokenizer* tok = tokenizer_ ? &*tokenizer_ : nullptr;
   const auto& ss = c_.step_scheduler;
-  grad_acc_ = ss.global_batch_size / ss.local_batch_size;
+  if (env_.distributed()) {
+    AM_CHECK(c_.strategy == "ddp",
+             "[dist] distributed.strategy '{}' with {} processes is not supported yet; set distributed.strategy: ddp",
+             c_.strategy, world());
+    group_ = std::make_unique<dist::ProcessGroup>(
+        env_, std::chrono::milliseconds(static_cast<int64_t>(c_.timeout_minutes * 60'000)));
+    if (!leader()) set_log_level(LogLevel::kWarn);  // one rank logs
+  }
+  AM_CHECK(ss.global_batch_size % (ss.local_batch_size * world()) == 0,
+           "[config] {}: step_scheduler.global_batch_size ({}) must be a multiple of local_batch_size ({}) x "
+           "processes ({})",
+           c_.label, ss.global_batch_size, ss.local_batch_size, world());
+  grad_acc_ = ss.global_batch_size / (ss.local_batch_size * world());
   train_loader_.emplace(make_loader(c_.dataset, tok, tokenizer_fp, c_.packed_sequence_size, ss.local_batch_size,
                                     c_.dataloader.shuffle, c_.seed, /*drop_last=*/true));
-  int64_t per_epoch = train_loader_->batches_per_epoch() / grad_acc_;
+  int64_t per_epoch = train_loader_->batches_per_epoch() / (grad_acc_ * world());
   AM_CHECK(per_epoch > 0,
            "[train] {}: the dataset gives {} rows, fewer than one global batch ({}); lower "
            "step_scheduler.global_batch_size or add data",
@@ -196,6 +217,7 @@ void Trainer::build() {
            c_.peft.enabled ? fmt::format("LoRA r={} on {} modules", c_.peft.dim, lora_targets_.size()) : "full",
            scalar_type_name(setup_.compute), setup_.device.str());
   optimizer_ = std::make_unique<train::AdamW>(std::move(trainable), c_.optimizer);
+  if (env_.distributed()) at::manual_seed(c_.seed + static_cast<uint64_t>(env_.rank));  // dropout differs per rank
 }
 
 // Forward of one micro-batch: the summed token CE (never the full logits) and the model's
@@ -219,19 +241,25 @@ std::pair<double, int64_t> Trainer::validate() {
   model_->set_training(false);
   double total = 0;
   int64_t tokens = 0;
-  for (int64_t i = 0; i < val_loader_->batches_per_epoch(); ++i) {
+  for (int64_t i = env_.rank; i < val_loader_->batches_per_epoch(); i += world()) {
     auto b = val_loader_->batch(0, i);
     total += forward_loss(b).token_sum.item<double>();
     tokens += b.target_tokens;
+  }
+  if (group_) {
+    auto sums = at::tensor({total, static_cast<double>(tokens)}, at::kDouble);
+    group_->all_reduce_sum(sums);
+    total = sums[0].item<double>();
+    tokens = static_cast<int64_t>(sums[1].item<double>());
   }
   model_->set_training(true);
   return {tokens ? total / static_cast<double>(tokens) : 0.0, tokens};
 }
 
-void Trainer::run_validation(train::MetricsLog& log, FinetuneSummary& summary) {
+void Trainer::run_validation(train::MetricsLog* log, FinetuneSummary& summary) {
   auto [val, tokens] = validate();
   summary.val_losses.push_back(val);
-  log.log_validation(state_.step, state_.epoch, val, tokens);
+  if (log) log->log_validation(state_.step, state_.epoch, val, tokens);
 }
 
 FinetuneSummary Trainer::run() {
@@ -248,30 +276,42 @@ FinetuneSummary Trainer::run() {
   }
   if (resume_from) resume(*resume_from);
   train::LrSchedule schedule(c_.lr_scheduler, c_.optimizer.lr, total_steps_);
-  train::MetricsLog log(ckpt_dir, total_steps_, state_.step);
+  std::optional<train::MetricsLog> log;
+  if (leader()) log.emplace(ckpt_dir, total_steps_, state_.step);
+  train::MetricsLog* log_ptr = log ? &*log : nullptr;
   const auto& spec = model_->config().fields();
   double flops_per_token = train::train_flops_per_token(
       model_->num_parameters(), model_->num_layers(), spec.get_int("hidden_size", 0),
       c_.packed_sequence_size > 0 ? c_.packed_sequence_size : 512);
   // A baseline before the first step, so the log shows what fine-tuning changed.
-  if (val_loader_ && state_.step == 0) run_validation(log, summary);
+  if (val_loader_ && state_.step == 0) run_validation(log_ptr, summary);
   model_->set_training(true);
   const int64_t per_epoch = train_loader_->batches_per_epoch();
   while (state_.step < total_steps_) {
     auto start = std::chrono::steady_clock::now();
-    if (state_.batch + grad_acc_ > per_epoch) {  // the rest of the epoch cannot fill a step
+    const int64_t batches_per_step = grad_acc_ * world();
+    if (state_.batch + batches_per_step > per_epoch) {  // the rest of the epoch cannot fill a step
       ++state_.epoch;
       state_.batch = 0;
     }
+    // Rank r takes every world()-th local batch of the step, so any process count sees the
+    // same global batch.
     std::vector<data::Batch> micro;
     int64_t label_tokens = 0, real_tokens = 0;
     for (int64_t i = 0; i < grad_acc_; ++i) {
-      micro.push_back(train_loader_->batch(state_.epoch, state_.batch++));
+      micro.push_back(train_loader_->batch(state_.epoch, state_.batch + i * world() + env_.rank));
       label_tokens += micro.back().target_tokens;
       real_tokens += micro.back().real_tokens;
     }
+    state_.batch += batches_per_step;
+    if (group_) {  // the denominator is the label tokens of the whole step on every rank
+      auto counts = at::tensor({label_tokens, real_tokens}, at::kLong);
+      group_->all_reduce_sum(counts);
+      label_tokens = counts[0].item<int64_t>();
+      real_tokens = counts[1].item<int64_t>();
+    }
     // Loss = summed token CE / label tokens of the whole step: the same for any split of the
-    // global batch into micro-batches.
+    // global batch into micro-batches and processes.
     double loss = 0;
     const double denom = static_cast<double>(std::max<int64_t>(label_tokens, 1));
     for (const auto& b : micro) {
@@ -281,6 +321,12 @@ FinetuneSummary Trainer::run() {
       // HF adds the aux loss per forward; averaged over the micro-batches of the step.
       if (l.aux.defined()) scaled = scaled + l.aux.to(at::kFloat) / static_cast<double>(grad_acc_);
       scaled.backward();
+    }
+    if (group_) {
+      dist::all_reduce_gradients(*group_, optimizer_->params(), c_.bucket_cap_mb);
+      auto total = at::tensor({loss}, at::kDouble);
+      group_->all_reduce_sum(total);
+      loss = total.item<double>();
     }
     double grad_norm = train::clip_grad_norm(optimizer_->params(), c_.max_grad_norm);
     double lr = schedule.at(state_.step);
@@ -298,12 +344,12 @@ FinetuneSummary Trainer::run() {
     if (c_.peak_tflops > 0) m.mfu = 100.0 * m.tps * flops_per_token / (c_.peak_tflops * 1e12);
     m.mem_gib = train::peak_memory_gib();
     m.num_label_tokens = label_tokens;
-    log.log_step(m);
+    if (log) log->log_step(m);
     summary.losses.push_back(loss);
     bool last = state_.step == total_steps_;
     if (val_loader_ && ((c_.step_scheduler.val_every_steps > 0 && state_.step % c_.step_scheduler.val_every_steps == 0) ||
                         last)) {
-      run_validation(log, summary);
+      run_validation(log_ptr, summary);
     }
     if (c_.checkpoint.enabled &&
         (last || (c_.step_scheduler.ckpt_every_steps > 0 && state_.step % c_.step_scheduler.ckpt_every_steps == 0)))
@@ -316,6 +362,14 @@ FinetuneSummary Trainer::run() {
 
 void Trainer::save(bool final_save) {
   auto name = checkpoint::checkpoint_name(state_.epoch, state_.step);
+  std::vector<at::Tensor> rank_rng;
+  if (group_) rank_rng = group_->all_gather(at::detail::getDefaultCPUGenerator().get_state());
+  // DDP state is replicated: rank 0 writes it all; the others wait so no rank runs ahead.
+  if (!leader()) {
+    group_->barrier();
+    last_checkpoint_ = fs::path(c_.checkpoint.checkpoint_dir) / name;
+    return;
+  }
   last_checkpoint_ = checkpoint::commit_checkpoint(c_.checkpoint.checkpoint_dir, name, [&](const fs::path& dir) {
     auto model_dir = dir / "model";
     fs::create_directories(model_dir);
@@ -331,8 +385,9 @@ void Trainer::save(bool final_save) {
       checkpoint::write_generation_config(model_->config(), consolidated);
       models::save_weights(*model_, consolidated);
     }
-    checkpoint::save_training_state(dir, state_, *optimizer_, c_.tree);
+    checkpoint::save_training_state(dir, state_, *optimizer_, c_.tree, rank_rng);
   });
+  if (group_) group_->barrier();
   log_info("saved checkpoint {}", last_checkpoint_.string());
 }
 
@@ -344,7 +399,7 @@ void Trainer::resume(const fs::path& dir) {
   } else {
     checkpoint::load_parameters(*model_, model_dir, "", "");
   }
-  state_ = checkpoint::load_training_state(dir, *optimizer_);
+  state_ = checkpoint::load_training_state(dir, *optimizer_, env_.rank);
 }
 
 }  // namespace

@@ -1,0 +1,107 @@
+// Multi-process training on CPU (Gloo) through the CLI launcher: DDP equals one process at the
+// same global batch (full and LoRA), a killed rank stops every rank with its name and the run
+// resumes bit for bit, and bad setups fail with clear errors instead of hanging.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include "automodel/common/torch_util.h"
+#include "automodel/hf/safetensors.h"
+#include "finetune_util.h"
+
+namespace automodel {
+namespace {
+
+const char* kDdp = R"(
+distributed:
+  strategy: ddp
+dist_env:
+  timeout_minutes: 1
+)";
+
+double max_weight_diff(const fs::path& a, const fs::path& b) {
+  auto fa = hf::SafetensorsCheckpoint::open(a), fb = hf::SafetensorsCheckpoint::open(b);
+  double worst = 0;
+  for (const auto& name : fa.names()) {
+    auto ta = tensor_from_view(fa.get(name), at::kFloat, c10::kCPU);
+    auto tb = tensor_from_view(fb.get(name), at::kFloat, c10::kCPU);
+    worst = std::max(worst, (ta - tb).abs().max().item<double>() / std::max(tb.abs().max().item<double>(), 1e-12));
+  }
+  return worst;
+}
+
+// Adam divides by sqrt(v): for gradients near zero a last-bit difference (the all-reduce adds in
+// another order) becomes a +-lr step. eps = 1 keeps the update continuous in the gradient, so the
+// final weights show whether both runs applied the same gradients.
+void expect_same_run(const std::string& extra, const std::string& weights) {
+  TempDir one, two;
+  const std::string common = "--step_scheduler.max_steps=3 --optimizer.eps=1.0";
+  auto r1 = train(write_recipe(one, std::string(kDdp) + extra), common);
+  auto r2 = train(write_recipe(two, std::string(kDdp) + extra),
+                  common + " --nproc-per-node 2 --step_scheduler.local_batch_size=2");
+  ASSERT_EQ(r1.exit_code, 0) << r1.output;
+  ASSERT_EQ(r2.exit_code, 0) << r2.output;
+  auto l1 = read_jsonl(one / "ckpt/training.jsonl"), l2 = read_jsonl(two / "ckpt/training.jsonl");
+  ASSERT_EQ(l1.size(), 3u);
+  ASSERT_EQ(l2.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_LE(rel(l2[i]["loss"], l1[i]["loss"]), 1e-5) << "step " << i + 1;
+    EXPECT_LE(rel(l2[i]["grad_norm"], l1[i]["grad_norm"]), 1e-5) << "step " << i + 1;
+    EXPECT_EQ(l2[i]["num_label_tokens"], l1[i]["num_label_tokens"]);
+  }
+  EXPECT_LE(max_weight_diff(two / "ckpt/epoch_0_step_3/model" / weights, one / "ckpt/epoch_0_step_3/model" / weights),
+            1e-5);
+}
+
+TEST(Distributed, DdpTwoProcessesEqualOneProcessAtTheSameGlobalBatchFull) { expect_same_run("", "model.safetensors"); }
+
+TEST(Distributed, DdpTwoProcessesEqualOneProcessAtTheSameGlobalBatchLora) {
+  expect_same_run(kLora, "adapter_model.safetensors");
+}
+
+TEST(Distributed, AKilledRankStopsAllRanksNamingItAndTheRunResumesBitForBit) {
+  TempDir ref, run;
+  const std::string args = "--step_scheduler.max_steps=8 --step_scheduler.ckpt_every_steps=2 --nproc-per-node 2 "
+                           "--step_scheduler.local_batch_size=2 --dataloader.shuffle=true";
+  auto r = train(write_recipe(ref, std::string(kDdp) + kLora), args);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto expected = read_jsonl(ref / "ckpt/training.jsonl");
+  ASSERT_EQ(expected.size(), 8u);
+  auto recipe = write_recipe(run, std::string(kDdp) + kLora);
+  // Start the run, wait for its first checkpoint, then SIGKILL rank 1 (the launcher's child).
+  auto killed = run_command("bash -c '" + testing::automodel_binary() + " " + recipe + " " + args +
+                            " & L=$!; for i in $(seq 600); do [ -e " + (run / "ckpt/LATEST").string() +
+                            " ] && break; sleep 0.05; done; "
+                            "pkill -KILL -f -n \"" + recipe + "\" ; wait $L; echo launcher_exit=$?'");
+  EXPECT_NE(killed.output.find("failed (killed by signal 9"), std::string::npos) << killed.output;
+  EXPECT_NE(killed.output.find("launcher_exit=1"), std::string::npos) << killed.output;
+  auto done = train(recipe, args);
+  ASSERT_EQ(done.exit_code, 0) << done.output;
+  auto got = read_jsonl(run / "ckpt/training.jsonl");
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i]["loss"].get<double>(), expected[i]["loss"].get<double>()) << "step " << i + 1;
+    EXPECT_EQ(got[i]["grad_norm"].get<double>(), expected[i]["grad_norm"].get<double>()) << "step " << i + 1;
+  }
+}
+
+TEST(Distributed, BadSetupsFailWithClearErrorsInsteadOfHanging) {
+  TempDir dir;
+  auto recipe = write_recipe(dir, kDdp);
+  auto uneven = train(recipe, "--nproc-per-node 3");
+  EXPECT_NE(uneven.exit_code, 0);
+  EXPECT_NE(uneven.output.find("must be a multiple of local_batch_size (4) x processes (3)"), std::string::npos)
+      << uneven.output;
+  auto unreachable = run_command("RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=9 " +
+                                 testing::automodel_binary() + " " + recipe + " --dist_env.timeout_minutes=0.05");
+  EXPECT_EQ(unreachable.exit_code, 1);
+  EXPECT_NE(unreachable.output.find("rank 1 of 2 could not join the process group at 127.0.0.1:9"), std::string::npos)
+      << unreachable.output;
+  auto fsdp = train(recipe, "--nproc-per-node 2 --step_scheduler.local_batch_size=2 --distributed.strategy=fsdp2");
+  EXPECT_NE(fsdp.exit_code, 0);
+  EXPECT_NE(fsdp.output.find("set distributed.strategy: ddp"), std::string::npos) << fsdp.output;
+  EXPECT_NE(fsdp.output.find("[launcher] rank"), std::string::npos) << fsdp.output;
+}
+
+}  // namespace
+}  // namespace automodel
