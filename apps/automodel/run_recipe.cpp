@@ -47,7 +47,12 @@ int run_recipe(const std::string& path, const std::vector<std::string>& args) {
     return dist::launch_local_workers(nproc, worker_args);
   }
   // Workers on one machine share its cores.
-  int local_world = std::getenv("LOCAL_WORLD_SIZE") ? std::max(1, std::atoi(std::getenv("LOCAL_WORLD_SIZE"))) : 1;
+  int local_world = 1;
+  for (const char* name : {"LOCAL_WORLD_SIZE", "SLURM_NTASKS_PER_NODE", "OMPI_COMM_WORLD_LOCAL_SIZE"})
+    if (const char* v = std::getenv(name)) {
+      local_world = std::max(1, std::atoi(v));  // "4(x2)" reads as 4
+      break;
+    }
   init_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / local_world));
   auto summary = recipes::run_llm_finetune(recipe);
   log_info("done: {} steps{}", summary.steps,

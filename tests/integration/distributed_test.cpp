@@ -7,6 +7,9 @@
 
 #include "automodel/common/torch_util.h"
 #include "automodel/hf/safetensors.h"
+#include <random>
+
+#include "automodel/common/atomic_file.h"
 #include "finetune_util.h"
 
 namespace automodel {
@@ -101,6 +104,84 @@ TEST(Distributed, BadSetupsFailWithClearErrorsInsteadOfHanging) {
   EXPECT_NE(fsdp.exit_code, 0);
   EXPECT_NE(fsdp.output.find("set distributed.strategy: ddp"), std::string::npos) << fsdp.output;
   EXPECT_NE(fsdp.output.find("[launcher] rank"), std::string::npos) << fsdp.output;
+}
+
+}  // namespace
+}  // namespace automodel
+
+namespace automodel {
+namespace {
+
+// The generated batch script passes shellcheck and, run under a fake `srun` that starts 2 tasks
+// with the SLURM_* variables srun sets, trains to the launcher's losses.
+TEST(Slurm, BatchScriptPassesShellcheckAndTrainsLikeTheLauncher) {
+  TempDir dir;
+  auto recipe = write_recipe(dir, kDdp);
+  const std::string overrides = " --step_scheduler.max_steps=3 --step_scheduler.local_batch_size=2";
+  auto script = dir / "job.sh";
+  auto w = run_command(testing::automodel_binary() + " slurm " + recipe + " --nodes 1 --gpus-per-node 2 --out " +
+                       script.string() + " -- --checkpoint.checkpoint_dir=" + (dir / "slurm_ckpt").string() + overrides);
+  ASSERT_EQ(w.exit_code, 0) << w.output;
+  auto text = read_file(script);
+  EXPECT_NE(text.find("#SBATCH --nodes=1"), std::string::npos) << text;
+  EXPECT_NE(text.find("#SBATCH --ntasks-per-node=2"), std::string::npos) << text;
+  EXPECT_NE(text.find("#SBATCH --signal=USR1@"), std::string::npos) << text;
+  if (run_command("command -v shellcheck").exit_code == 0) {
+    auto sc = run_command("shellcheck " + script.string());
+    EXPECT_EQ(sc.exit_code, 0) << sc.output;
+  }
+  fs::create_directories(dir / "bin");
+  std::ofstream(dir / "bin" / "srun") << R"(#!/bin/bash
+# Fake srun: starts 2 tasks of the command with the variables srun sets.
+while [[ $1 == --* ]]; do shift; done
+pids=()
+for r in 0 1; do
+  SLURM_PROCID=$r SLURM_LOCALID=$r SLURM_NTASKS=2 SLURM_NTASKS_PER_NODE=2 "$@" &
+  pids+=($!)
+done
+rc=0
+for p in "${pids[@]}"; do wait "$p" || rc=1; done
+exit $rc
+)";
+  std::ofstream(dir / "bin" / "scontrol") << "#!/bin/bash\necho 127.0.0.1\n";
+  run_command("chmod +x " + (dir / "bin" / "srun").string() + " " + (dir / "bin" / "scontrol").string());
+  auto port = std::to_string(30000 + std::random_device{}() % 20000);
+  auto job = run_command("PATH=" + (dir / "bin").string() + ":$PATH SLURM_JOB_NODELIST=node1 MASTER_PORT=" + port +
+                         " bash " + script.string());
+  ASSERT_EQ(job.exit_code, 0) << job.output;
+  auto launcher = train(recipe, "--nproc-per-node 2" + overrides);
+  ASSERT_EQ(launcher.exit_code, 0) << launcher.output;
+  auto a = read_jsonl(dir / "slurm_ckpt/training.jsonl"), b = read_jsonl(dir / "ckpt/training.jsonl");
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(b.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_LE(rel(a[i]["loss"], b[i]["loss"]), 1e-5) << "step " << i + 1;
+}
+
+// SIGUSR1 (what the batch script asks Slurm to send) checkpoints at the next step boundary and
+// exits 0; running again finishes with the uninterrupted losses.
+TEST(Slurm, PreemptionSignalCheckpointsAndExitsCleanlyThenResumes) {
+  TempDir ref, run;
+  const std::string args = "--step_scheduler.max_steps=12 --nproc-per-node 2 --step_scheduler.local_batch_size=2 "
+                           "--step_scheduler.preemption_signal=SIGUSR1";
+  auto r = train(write_recipe(ref, kDdp), args);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto expected = read_jsonl(ref / "ckpt/training.jsonl");
+  auto recipe = write_recipe(run, kDdp);
+  auto log = (run / "ckpt/training.jsonl").string();
+  auto preempted = run_command("bash -c '" + testing::automodel_binary() + " " + recipe + " " + args +
+                               " & L=$!; for i in $(seq 600); do [ -s " + log +
+                               " ] && break; sleep 0.05; done; kill -USR1 $L; wait $L; echo launcher_exit=$?'");
+  EXPECT_NE(preempted.output.find("launcher_exit=0"), std::string::npos) << preempted.output;
+  EXPECT_NE(preempted.output.find("preempted: stopped after step"), std::string::npos) << preempted.output;
+  auto partial = read_jsonl(log);
+  ASSERT_LT(partial.size(), 12u);
+  EXPECT_EQ(fs::read_symlink(run / "ckpt/LATEST"), fmt::format("epoch_0_step_{}", partial.size()));
+  auto done = train(recipe, args);
+  ASSERT_EQ(done.exit_code, 0) << done.output;
+  auto got = read_jsonl(log);
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_EQ(got[i]["loss"].get<double>(), expected[i]["loss"].get<double>()) << "step " << i + 1;
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "automodel/config/recipe_config.h"
 
+#include <csignal>
 #include <limits>
+#include <map>
 
 #include "automodel/common/error.h"
 #include "automodel/common/string_util.h"
@@ -105,6 +107,20 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   s.num_epochs = ss.get_int("num_epochs", s.max_steps > 0 ? std::numeric_limits<int32_t>::max() : 1);
   s.val_every_steps = ss.get_int("val_every_steps", s.val_every_steps);
   s.ckpt_every_steps = ss.get_int("ckpt_every_steps", s.ckpt_every_steps);
+  if (ss.has("preemption_signal")) {
+    const auto& v = ss.raw("preemption_signal");
+    static const std::map<std::string, int> kSignals = {{"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2},
+                                                        {"SIGTERM", SIGTERM}, {"SIGINT", SIGINT}};
+    if (v.is_number_integer()) {
+      s.preemption_signal = v.get<int>();
+    } else {
+      auto name = ss.get_string("preemption_signal");
+      auto it = kSignals.find(name.starts_with("SIG") ? name : "SIG" + name);
+      AM_CHECK(it != kSignals.end(), "[config] {}: '{}' is not a signal; use SIGUSR1, SIGUSR2, SIGTERM or SIGINT",
+               ss.where("preemption_signal"), name);
+      s.preemption_signal = it->second;
+    }
+  }
   AM_CHECK(s.local_batch_size > 0 && s.global_batch_size > 0 && s.global_batch_size % s.local_batch_size == 0,
            "[config] {}: step_scheduler.global_batch_size ({}) must be a positive multiple of local_batch_size ({})",
            label, s.global_batch_size, s.local_batch_size);

@@ -49,6 +49,7 @@ struct StepSchedulerSection {
   int64_t num_epochs = 1;
   int64_t max_steps = -1;  // -1: num_epochs over the data
   int64_t val_every_steps = -1, ckpt_every_steps = -1;
+  int preemption_signal = 0;  // e.g. SIGUSR1: checkpoint at the next step boundary and exit
 };
 
 struct OptimizerSection {

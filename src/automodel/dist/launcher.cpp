@@ -80,8 +80,8 @@ int launch_local_workers(int nproc, const std::vector<std::string>& args) {
   }
   struct sigaction sa{};
   sa.sa_handler = forward_signal;
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
+  // Interrupts, and the preemption signals a scheduler sends ahead of a time limit.
+  for (int sig : {SIGINT, SIGTERM, SIGUSR1, SIGUSR2}) ::sigaction(sig, &sa, nullptr);
   int running = nproc, exit_code = 0;
   bool stopping = false;
   auto stop_deadline = std::chrono::steady_clock::now();
@@ -114,8 +114,7 @@ int launch_local_workers(int nproc, const std::vector<std::string>& args) {
       forward_signal(SIGTERM);
     }
   }
-  ::signal(SIGINT, SIG_DFL);
-  ::signal(SIGTERM, SIG_DFL);
+  for (int sig : {SIGINT, SIGTERM, SIGUSR1, SIGUSR2}) ::signal(sig, SIG_DFL);
   g_children.clear();
   return exit_code;
 }

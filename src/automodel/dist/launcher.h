@@ -1,6 +1,6 @@
 // `--nproc-per-node N`: runs N copies of this binary on this machine with torchrun's variables
-// (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), forwards SIGINT/SIGTERM to them, and
-// when one fails names the rank and why, then stops the others.
+// (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), forwards SIGINT/SIGTERM/SIGUSR1/SIGUSR2
+// to them, and when one fails names the rank and why, then stops the others.
 #pragma once
 
 #include <string>

@@ -10,6 +10,7 @@
 #include <torch/csrc/autograd/autograd.h>
 
 #include <chrono>
+#include <csignal>
 #include <nlohmann/json.hpp>
 
 #include "automodel/checkpoint/run_dir.h"
@@ -39,6 +40,10 @@ namespace fs = std::filesystem;
 
 namespace automodel::recipes {
 namespace {
+
+// Set from the preemption signal handler; read at step boundaries.
+volatile std::sig_atomic_t g_preempted = 0;
+void on_preemption_signal(int) { g_preempted = 1; }
 
 struct Setup {
   c10::Device device = c10::Device(c10::kCPU);
@@ -139,6 +144,8 @@ class Trainer {
   void run_validation(train::MetricsLog* log, FinetuneSummary& summary);
   void save(bool final_save);
   void resume(const fs::path& dir);
+  // True on every rank once any rank got the preemption signal (agreed with an all-reduce).
+  bool preemption_requested();
 
   const config::RecipeConfig& c_;
   Setup setup_;
@@ -286,6 +293,7 @@ FinetuneSummary Trainer::run() {
   // A baseline before the first step, so the log shows what fine-tuning changed.
   if (val_loader_ && state_.step == 0) run_validation(log_ptr, summary);
   model_->set_training(true);
+  if (c_.step_scheduler.preemption_signal) std::signal(c_.step_scheduler.preemption_signal, on_preemption_signal);
   const int64_t per_epoch = train_loader_->batches_per_epoch();
   while (state_.step < total_steps_) {
     auto start = std::chrono::steady_clock::now();
@@ -351,13 +359,30 @@ FinetuneSummary Trainer::run() {
                         last)) {
       run_validation(log_ptr, summary);
     }
-    if (c_.checkpoint.enabled &&
-        (last || (c_.step_scheduler.ckpt_every_steps > 0 && state_.step % c_.step_scheduler.ckpt_every_steps == 0)))
-      save(last);
+    bool periodic = c_.step_scheduler.ckpt_every_steps > 0 && state_.step % c_.step_scheduler.ckpt_every_steps == 0;
+    if (c_.checkpoint.enabled && (last || periodic)) save(last);
+    if (!last && preemption_requested()) {
+      if (c_.checkpoint.enabled && !periodic) save(false);
+      log_info("preempted: stopped after step {}{}; run the same command to resume", state_.step,
+               c_.checkpoint.enabled ? " with a checkpoint" : " (checkpointing is off: nothing saved)");
+      summary.preempted = true;
+      break;
+    }
   }
   summary.steps = state_.step;
   summary.last_checkpoint = last_checkpoint_;
   return summary;
+}
+
+bool Trainer::preemption_requested() {
+  if (!c_.step_scheduler.preemption_signal) return false;
+  double flag = g_preempted ? 1.0 : 0.0;
+  if (group_) {
+    auto t = at::tensor({flag}, at::kDouble);
+    group_->all_reduce_sum(t);
+    flag = t.item<double>();
+  }
+  return flag > 0;
 }
 
 void Trainer::save(bool final_save) {

@@ -15,6 +15,7 @@ struct FinetuneSummary {
   std::vector<double> losses;      // per optimizer step run in this process
   std::vector<double> val_losses;  // per validation
   std::filesystem::path last_checkpoint;
+  bool preempted = false;  // stopped early on the preemption signal
 };
 
 FinetuneSummary run_llm_finetune(const config::RecipeConfig& config);
