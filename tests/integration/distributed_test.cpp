@@ -36,9 +36,9 @@ double max_weight_diff(const fs::path& a, const fs::path& b) {
 // Adam divides by sqrt(v): for gradients near zero a last-bit difference (the all-reduce adds in
 // another order) becomes a +-lr step. eps = 1 keeps the update continuous in the gradient, so the
 // final weights show whether both runs applied the same gradients.
-void expect_same_run(const std::string& extra, const std::string& weights) {
+void expect_same_run(const std::string& extra, const std::string& weights, const std::string& strategy = "ddp") {
   TempDir one, two;
-  const std::string common = "--step_scheduler.max_steps=3 --optimizer.eps=1.0";
+  const std::string common = "--step_scheduler.max_steps=3 --optimizer.eps=1.0 --distributed.strategy=" + strategy;
   auto r1 = train(write_recipe(one, std::string(kDdp) + extra), common);
   auto r2 = train(write_recipe(two, std::string(kDdp) + extra),
                   common + " --nproc-per-node 2 --step_scheduler.local_batch_size=2");
@@ -60,6 +60,58 @@ TEST(Distributed, DdpTwoProcessesEqualOneProcessAtTheSameGlobalBatchFull) { expe
 
 TEST(Distributed, DdpTwoProcessesEqualOneProcessAtTheSameGlobalBatchLora) {
   expect_same_run(kLora, "adapter_model.safetensors");
+}
+
+TEST(Distributed, FsdpTwoProcessesEqualOneProcessAtTheSameGlobalBatchFull) {
+  expect_same_run("", "model.safetensors", "fsdp2");
+}
+
+TEST(Distributed, FsdpTwoProcessesEqualOneProcessAtTheSameGlobalBatchLoraWithAShardedFrozenBase) {
+  expect_same_run(kLora, "adapter_model.safetensors", "fsdp2");
+}
+
+// "rank R: training state ... = P B (parameters + gradients) + O B (optimizer)" -> P + O
+double state_bytes(const std::string& output, int rank) {
+  auto at = output.find(fmt::format("rank {}: training state", rank));
+  if (at == std::string::npos) return -1;
+  auto eq = output.find("= ", at);
+  double params = std::stod(output.substr(eq + 2));
+  auto plus = output.find(") + ", eq);
+  return params + std::stod(output.substr(plus + 4));
+}
+
+TEST(Distributed, FsdpHalvesEachRanksParameterGradientAndOptimizerState) {
+  TempDir one, two;
+  auto r1 = train(write_recipe(one, kDdp), "--step_scheduler.max_steps=1 --distributed.strategy=fsdp2");
+  auto r2 = train(write_recipe(two, kDdp), "--step_scheduler.max_steps=1 --distributed.strategy=fsdp2 "
+                                           "--nproc-per-node 2 --step_scheduler.local_batch_size=2");
+  ASSERT_EQ(r1.exit_code, 0) << r1.output;
+  ASSERT_EQ(r2.exit_code, 0) << r2.output;
+  double single = state_bytes(r1.output, 0), rank0 = state_bytes(r2.output, 0), rank1 = state_bytes(r2.output, 1);
+  ASSERT_GT(single, 0) << r1.output;
+  EXPECT_NEAR(rank0 / single, 0.5, 0.01) << r2.output;
+  EXPECT_NEAR(rank1 / single, 0.5, 0.01) << r2.output;
+}
+
+TEST(Distributed, FsdpResumesBitForBitAndRejectsAnotherWorldSize) {
+  TempDir ref, run;
+  const std::string args = "--distributed.strategy=fsdp2 --nproc-per-node 2 --step_scheduler.local_batch_size=2 "
+                           "--step_scheduler.ckpt_every_steps=2 --dataloader.shuffle=true";
+  auto r = train(write_recipe(ref, std::string(kDdp) + kLora), args + " --step_scheduler.max_steps=6");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto recipe = write_recipe(run, std::string(kDdp) + kLora);
+  ASSERT_EQ(train(recipe, args + " --step_scheduler.max_steps=4").exit_code, 0);
+  auto wrong = train(recipe, "--distributed.strategy=fsdp2 --nproc-per-node 4 --step_scheduler.local_batch_size=1 "
+                             "--step_scheduler.max_steps=6");
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_NE(wrong.output.find("same number of processes"), std::string::npos) << wrong.output;
+  auto done = train(recipe, args + " --step_scheduler.max_steps=6");
+  ASSERT_EQ(done.exit_code, 0) << done.output;
+  auto expected = read_jsonl(ref / "ckpt/training.jsonl"), got = read_jsonl(run / "ckpt/training.jsonl");
+  ASSERT_EQ(got.size(), 6u);
+  ASSERT_EQ(expected.size(), 6u);
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_EQ(got[i]["loss"].get<double>(), expected[i]["loss"].get<double>()) << "step " << i + 1;
 }
 
 TEST(Distributed, AKilledRankStopsAllRanksNamingItAndTheRunResumesBitForBit) {
@@ -100,10 +152,11 @@ TEST(Distributed, BadSetupsFailWithClearErrorsInsteadOfHanging) {
   EXPECT_EQ(unreachable.exit_code, 1);
   EXPECT_NE(unreachable.output.find("rank 1 of 2 could not join the process group at 127.0.0.1:9"), std::string::npos)
       << unreachable.output;
-  auto fsdp = train(recipe, "--nproc-per-node 2 --step_scheduler.local_batch_size=2 --distributed.strategy=fsdp2");
-  EXPECT_NE(fsdp.exit_code, 0);
-  EXPECT_NE(fsdp.output.find("set distributed.strategy: ddp"), std::string::npos) << fsdp.output;
-  EXPECT_NE(fsdp.output.find("[launcher] rank"), std::string::npos) << fsdp.output;
+  auto tp = train(recipe, "--nproc-per-node 2 --step_scheduler.local_batch_size=2 --distributed.tp_size=2");
+  EXPECT_NE(tp.exit_code, 0);
+  EXPECT_NE(tp.output.find("tp_size' = 2: tensor/context/pipeline/expert parallelism is not supported yet"),
+            std::string::npos)
+      << tp.output;
 }
 
 }  // namespace

@@ -17,11 +17,15 @@ namespace fs = std::filesystem;
 namespace automodel::checkpoint {
 
 void save_training_state(const fs::path& dir, const TrainingState& state, const train::AdamW& optimizer,
-                         const nlohmann::json& recipe, const std::vector<at::Tensor>& rank_rng) {
+                         const nlohmann::json& recipe, const std::vector<at::Tensor>& rank_rng,
+                         bool sharded_optimizer, int64_t world_size) {
   fs::create_directories(dir / "optim");
-  models::save_tensors(optimizer.state(), dir / "optim", ~0ull, "optimizer");
+  if (!sharded_optimizer) models::save_tensors(optimizer.state(), dir / "optim", ~0ull, "optimizer");
   write_file_atomic(dir / "optim" / "optimizer.json",
-                    nlohmann::json{{"step", optimizer.step_count()}, {"type", "adamw"}}.dump(2) + "\n");
+                    nlohmann::json{{"step", optimizer.step_count()}, {"type", "adamw"}, {"sharded", sharded_optimizer},
+                                   {"world_size", world_size}}
+                            .dump(2) +
+                        "\n");
   fs::create_directories(dir / "dataloader");
   write_file_atomic(dir / "dataloader" / "state.json",
                     nlohmann::json{{"epoch", state.epoch}, {"next_batch", state.batch}}.dump(2) + "\n");
@@ -34,7 +38,7 @@ void save_training_state(const fs::path& dir, const TrainingState& state, const 
   write_file_atomic(dir / "config.yaml", config::to_yaml(recipe));
 }
 
-TrainingState load_training_state(const fs::path& dir, train::AdamW& optimizer, int rank) {
+TrainingState load_training_state(const fs::path& dir, train::AdamW& optimizer, int rank, bool sharded_optimizer) {
   auto read_json = [&](const fs::path& path) {
     AM_CHECK(fs::is_regular_file(path), "[checkpoint] {} is missing: {} is not a complete checkpoint", path.string(),
              dir.string());
@@ -49,7 +53,17 @@ TrainingState load_training_state(const fs::path& dir, train::AdamW& optimizer, 
   s.step = sched.at("step").get<int64_t>();
   s.epoch = loader.at("epoch").get<int64_t>();
   s.batch = loader.at("next_batch").get<int64_t>();
-  auto file = hf::SafetensorsCheckpoint::open(dir / "optim" / "optimizer.safetensors");
+  bool saved_sharded = optim.value("sharded", false);
+  int64_t saved_world = optim.value("world_size", int64_t{1});
+  AM_CHECK(saved_sharded == sharded_optimizer, "[checkpoint] {} was saved {} sharded optimizer state; this run {}; "
+           "resume with the strategy and process count it was saved with ({} process(es))", dir.string(),
+           saved_sharded ? "with" : "without", sharded_optimizer ? "shards it (fsdp2)" : "does not", saved_world);
+  auto optim_file = dir / "optim" / (sharded_optimizer ? fmt::format("optimizer_rank{}.safetensors", rank)
+                                                       : std::string("optimizer.safetensors"));
+  AM_CHECK(!sharded_optimizer || fs::exists(optim_file),
+           "[checkpoint] {} holds optimizer shards for {} processes, not for rank {}: resume fsdp2 runs with the "
+           "same number of processes", dir.string(), saved_world, rank);
+  auto file = hf::SafetensorsCheckpoint::open(optim_file);
   std::vector<std::pair<std::string, at::Tensor>> tensors;
   for (const auto& name : file.names()) tensors.emplace_back(name, tensor_from_view(file.get(name), at::kFloat, c10::kCPU));
   optimizer.load_state(tensors, optim.at("step").get<int64_t>());

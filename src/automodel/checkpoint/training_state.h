@@ -22,10 +22,15 @@ struct TrainingState {
 };
 
 // `rank_rng`: every rank's CPU generator state (multi-process runs), saved as "cpu.rank<r>".
+// `sharded_optimizer`: each rank's moments are written by the caller as
+// optim/optimizer_rank<r>.safetensors (fsdp2) instead of one optim/optimizer.safetensors.
 void save_training_state(const std::filesystem::path& dir, const TrainingState& state, const train::AdamW& optimizer,
-                         const nlohmann::json& recipe, const std::vector<at::Tensor>& rank_rng = {});
-// Restores this `rank`'s generator (its own entry when saved, else rank 0's).
-TrainingState load_training_state(const std::filesystem::path& dir, train::AdamW& optimizer, int rank = 0);
+                         const nlohmann::json& recipe, const std::vector<at::Tensor>& rank_rng = {},
+                         bool sharded_optimizer = false, int64_t world_size = 1);
+// Restores this `rank`'s generator (its own entry when saved, else rank 0's) and optimizer
+// (its shard when sharded: the world size must then match the saved one).
+TrainingState load_training_state(const std::filesystem::path& dir, train::AdamW& optimizer, int rank = 0,
+                                  bool sharded_optimizer = false);
 
 // Copies `file_prefix + name` from a safetensors file/folder into every parameter whose name
 // contains `filter` ("" = all), in place (keeping requires_grad). Missing tensors are errors.

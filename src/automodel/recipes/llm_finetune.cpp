@@ -24,6 +24,7 @@
 #include "automodel/data/loader.h"
 #include "automodel/data/packing.h"
 #include "automodel/dist/ddp.h"
+#include "automodel/dist/fsdp.h"
 #include "automodel/dist/dist_env.h"
 #include "automodel/dist/process_group.h"
 #include "automodel/hf/model_config.h"
@@ -136,6 +137,9 @@ class Trainer {
 
  private:
   void build();
+  void setup_parallelism();
+  // Every rank reports its own state size (the benchmark compares them), so not log_info only.
+  void log_warn_or_info(const std::string& line) { fmt::print(stderr, "[info] {}\n", line); }
   struct MicroLoss {
     at::Tensor token_sum, aux;
   };
@@ -143,7 +147,8 @@ class Trainer {
   std::pair<double, int64_t> validate();  // mean token loss, label tokens
   void run_validation(train::MetricsLog* log, FinetuneSummary& summary);
   void save(bool final_save);
-  void resume(const fs::path& dir);
+  void load_model_state(const fs::path& dir);
+  bool sharded_optimizer() const { return fsdp_ != nullptr; }
   // True on every rank once any rank got the preemption signal (agreed with an all-reduce).
   bool preemption_requested();
 
@@ -160,6 +165,8 @@ class Trainer {
   fs::path last_checkpoint_;
   dist::DistEnv env_ = dist::read_dist_env();
   std::unique_ptr<dist::ProcessGroup> group_;  // null in a single process
+  std::unique_ptr<dist::FullyShardedModel> fsdp_;  // fsdp2 with several processes
+  std::vector<std::string> trainable_names_;
   int64_t world() const { return env_.world_size; }
   bool leader() const { return env_.rank == 0; }
 };
@@ -177,9 +184,6 @@ void Trainer::build() {
   const tokenizer::LoadedTokenizer* tok = tokenizer_ ? &*tokenizer_ : nullptr;
   const auto& ss = c_.step_scheduler;
   if (env_.distributed()) {
-    AM_CHECK(c_.strategy == "ddp",
-             "[dist] distributed.strategy '{}' with {} processes is not supported yet; set distributed.strategy: ddp",
-             c_.strategy, world());
     group_ = std::make_unique<dist::ProcessGroup>(
         env_, std::chrono::milliseconds(static_cast<int64_t>(c_.timeout_minutes * 60'000)));
     if (!leader()) set_log_level(LogLevel::kWarn);  // one rank logs
@@ -210,20 +214,44 @@ void Trainer::build() {
   load.read_only_weights = c_.peft.enabled;
   model_ = models::load_pretrained(model_folder_.string(), load);
   model_->set_activation_checkpointing(c_.activation_checkpointing);
-  std::vector<train::TrainableParameter> trainable;
   if (c_.peft.enabled) lora_targets_ = peft::apply_lora(*model_, c_.peft, c_.seed);
+  int64_t n_train = 0;
   for (const auto& p : model_->named_parameters()) {
     bool train = !c_.peft.enabled || p.name.find(".lora_") != std::string::npos;
     p.tensor->set_requires_grad(train);
-    if (train) trainable.push_back({p.name, p.tensor});
+    if (!train) continue;
+    trainable_names_.push_back(p.name);
+    n_train += p.tensor->numel();
   }
-  int64_t n_train = 0;
-  for (const auto& p : trainable) n_train += p.tensor->numel();
   log_info("model {}: {} parameters, {} trainable ({}), compute {} on {}", model_->config().model_type,
            human_count(static_cast<double>(model_->num_parameters())), human_count(static_cast<double>(n_train)),
            c_.peft.enabled ? fmt::format("LoRA r={} on {} modules", c_.peft.dim, lora_targets_.size()) : "full",
            scalar_type_name(setup_.compute), setup_.device.str());
+}
+
+// After any resumed weights are in the (whole) model: shard it for fsdp2, build the optimizer
+// over what this rank updates, and report the training state each rank holds.
+void Trainer::setup_parallelism() {
+  std::vector<train::TrainableParameter> trainable;
+  double param_bytes = 0, grad_bytes = 0;
+  if (group_ && c_.strategy == "fsdp2") {
+    fsdp_ = std::make_unique<dist::FullyShardedModel>(*model_, *group_, trainable_names_);
+    trainable = fsdp_->trainable_shards();
+    param_bytes = fsdp_->shard_bytes();
+  } else {
+    for (const auto& p : model_->named_parameters()) {
+      param_bytes += static_cast<double>(p.tensor->nbytes());
+      if (p.tensor->requires_grad()) trainable.push_back({p.name, p.tensor});
+    }
+  }
+  for (const auto& p : trainable) grad_bytes += static_cast<double>(p.tensor->nbytes());
+  if (!fsdp_) param_bytes += grad_bytes;
   optimizer_ = std::make_unique<train::AdamW>(std::move(trainable), c_.optimizer);
+  // Adam keeps two fp32 moments per trainable element.
+  log_warn_or_info(fmt::format("rank {}: training state {} = {:.0f} B (parameters + gradients) + {:.0f} B "
+                               "(optimizer), strategy {}",
+                               env_.rank, human_bytes(param_bytes + 2 * grad_bytes), param_bytes, 2 * grad_bytes,
+                               group_ ? c_.strategy : "single process"));
   if (env_.distributed()) at::manual_seed(c_.seed + static_cast<uint64_t>(env_.rank));  // dropout differs per rank
 }
 
@@ -246,6 +274,7 @@ Trainer::MicroLoss Trainer::forward_loss(const data::Batch& b) {
 std::pair<double, int64_t> Trainer::validate() {
   at::NoGradGuard no_grad;
   model_->set_training(false);
+  if (fsdp_) fsdp_->gather_root(false);
   double total = 0;
   int64_t tokens = 0;
   for (int64_t i = env_.rank; i < val_loader_->batches_per_epoch(); i += world()) {
@@ -253,6 +282,7 @@ std::pair<double, int64_t> Trainer::validate() {
     total += forward_loss(b).token_sum.item<double>();
     tokens += b.target_tokens;
   }
+  if (fsdp_) fsdp_->release_root();
   if (group_) {
     auto sums = at::tensor({total, static_cast<double>(tokens)}, at::kDouble);
     group_->all_reduce_sum(sums);
@@ -281,7 +311,12 @@ FinetuneSummary Trainer::run() {
   } else if (c_.checkpoint.enabled) {
     resume_from = checkpoint::latest_checkpoint(ckpt_dir);
   }
-  if (resume_from) resume(*resume_from);
+  if (resume_from) {
+    log_info("resuming from {}", resume_from->string());
+    load_model_state(*resume_from);
+  }
+  setup_parallelism();
+  if (resume_from) state_ = checkpoint::load_training_state(*resume_from, *optimizer_, env_.rank, sharded_optimizer());
   train::LrSchedule schedule(c_.lr_scheduler, c_.optimizer.lr, total_steps_);
   std::optional<train::MetricsLog> log;
   if (leader()) log.emplace(ckpt_dir, total_steps_, state_.step);
@@ -320,6 +355,7 @@ FinetuneSummary Trainer::run() {
     }
     // Loss = summed token CE / label tokens of the whole step: the same for any split of the
     // global batch into micro-batches and processes.
+    if (fsdp_) fsdp_->gather_root(/*with_grad=*/true);
     double loss = 0;
     const double denom = static_cast<double>(std::max<int64_t>(label_tokens, 1));
     for (const auto& b : micro) {
@@ -330,13 +366,19 @@ FinetuneSummary Trainer::run() {
       if (l.aux.defined()) scaled = scaled + l.aux.to(at::kFloat) / static_cast<double>(grad_acc_);
       scaled.backward();
     }
-    if (group_) {
+    if (fsdp_) {
+      fsdp_->reduce_root_gradients();
+      fsdp_->release_root();
+    } else if (group_) {
       dist::all_reduce_gradients(*group_, optimizer_->params(), c_.bucket_cap_mb);
+    }
+    if (group_) {
       auto total = at::tensor({loss}, at::kDouble);
       group_->all_reduce_sum(total);
       loss = total.item<double>();
     }
-    double grad_norm = train::clip_grad_norm(optimizer_->params(), c_.max_grad_norm);
+    double grad_norm = fsdp_ ? fsdp_->clip_grad_norm(c_.max_grad_norm)
+                             : train::clip_grad_norm(optimizer_->params(), c_.max_grad_norm);
     double lr = schedule.at(state_.step);
     optimizer_->step(lr);
     optimizer_->zero_grad();
@@ -389,10 +431,28 @@ void Trainer::save(bool final_save) {
   auto name = checkpoint::checkpoint_name(state_.epoch, state_.step);
   std::vector<at::Tensor> rank_rng;
   if (group_) rank_rng = group_->all_gather(at::detail::getDefaultCPUGenerator().get_state());
-  // DDP state is replicated: rank 0 writes it all; the others wait so no rank runs ahead.
+  fs::path ckpt_dir = c_.checkpoint.checkpoint_dir;
+  // fsdp2: every rank writes its optimizer shard next to the checkpoint-to-be; rank 0 moves the
+  // files in before the atomic rename. The model is gathered whole for the HF files.
+  auto rank_optim = [&](int rank) { return ckpt_dir / fmt::format(".{}.optimizer_rank{}.safetensors", name, rank); };
+  if (fsdp_) {
+    fs::create_directories(ckpt_dir);
+    auto file = rank_optim(env_.rank);
+    fs::create_directories(file.parent_path() / (file.filename().string() + ".d"));
+    models::save_tensors(optimizer_->state(), file.parent_path() / (file.filename().string() + ".d"), ~0ull, "optimizer");
+    fsdp_->gather_all();
+  }
+  struct Release {
+    dist::FullyShardedModel* f;
+    ~Release() {
+      if (f) f->release_all();
+    }
+  } release{fsdp_.get()};
+  if (group_) group_->barrier();
+  // Rank 0 writes the checkpoint; the others wait so no rank runs ahead.
   if (!leader()) {
     group_->barrier();
-    last_checkpoint_ = fs::path(c_.checkpoint.checkpoint_dir) / name;
+    last_checkpoint_ = ckpt_dir / name;
     return;
   }
   last_checkpoint_ = checkpoint::commit_checkpoint(c_.checkpoint.checkpoint_dir, name, [&](const fs::path& dir) {
@@ -410,21 +470,25 @@ void Trainer::save(bool final_save) {
       checkpoint::write_generation_config(model_->config(), consolidated);
       models::save_weights(*model_, consolidated);
     }
-    checkpoint::save_training_state(dir, state_, *optimizer_, c_.tree, rank_rng);
+    checkpoint::save_training_state(dir, state_, *optimizer_, c_.tree, rank_rng, sharded_optimizer(), world());
+    if (fsdp_)
+      for (int r = 0; r < world(); ++r) {
+        auto d = rank_optim(r).parent_path() / (rank_optim(r).filename().string() + ".d");
+        fs::rename(d / "optimizer.safetensors", dir / "optim" / fmt::format("optimizer_rank{}.safetensors", r));
+        fs::remove_all(d);
+      }
   });
   if (group_) group_->barrier();
   log_info("saved checkpoint {}", last_checkpoint_.string());
 }
 
-void Trainer::resume(const fs::path& dir) {
-  log_info("resuming from {}", dir.string());
+void Trainer::load_model_state(const fs::path& dir) {
   auto model_dir = dir / "model";
   if (c_.peft.enabled) {
     checkpoint::load_parameters(*model_, model_dir / "adapter_model.safetensors", "base_model.model.", ".lora_");
   } else {
     checkpoint::load_parameters(*model_, model_dir, "", "");
   }
-  state_ = checkpoint::load_training_state(dir, *optimizer_, env_.rank);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,6 +52,11 @@ class CausalLM : public Module {
   // hidden: (..., H) -> logits (..., V)
   at::Tensor logits(const at::Tensor& hidden) const;
   const hf::ModelConfig& config() const { return config_; }
+  // Runs decoder layer `index` (its forward is `block`) on x; set by FSDP to gather the layer's
+  // parameters around it. Unset: plain call (or recomputation with activation checkpointing).
+  using LayerRunner = std::function<at::Tensor(int64_t index, std::function<at::Tensor(const at::Tensor&)> block,
+                                               const at::Tensor& x)>;
+  void set_layer_runner(LayerRunner runner) { layer_runner_ = std::move(runner); }
   // Recompute each decoder layer in backward instead of keeping its activations.
   void set_activation_checkpointing(bool on) { activation_checkpointing_ = on; }
   bool activation_checkpointing() const { return activation_checkpointing_; }
@@ -59,6 +65,7 @@ class CausalLM : public Module {
  protected:
   hf::ModelConfig config_;
   bool activation_checkpointing_ = false;
+  LayerRunner layer_runner_;
 };
 
 // Position ids for new tokens: continue after the cache, per row.

@@ -17,7 +17,11 @@ using torch::autograd::variable_list;
 
 // Blocks waiting for their backward, by id (autograd contexts hold IValues, not closures).
 std::mutex g_mutex;
-std::unordered_map<int64_t, std::function<at::Tensor(const at::Tensor&)>> g_blocks;
+struct Pending {
+  std::function<at::Tensor(const at::Tensor&)> block;
+  std::function<void()> after_backward;
+};
+std::unordered_map<int64_t, Pending> g_blocks;
 std::atomic<int64_t> g_next_id{0};
 
 struct Checkpoint : public torch::autograd::Function<Checkpoint> {
@@ -31,19 +35,20 @@ struct Checkpoint : public torch::autograd::Function<Checkpoint> {
     std::function<at::Tensor(const at::Tensor&)> block;
     {
       std::lock_guard lock(g_mutex);
-      block = g_blocks.at(id);
+      block = g_blocks.at(id).block;
     }
     return block(x);  // autograd is off inside forward: nothing is saved
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_output) {
     auto id = ctx->saved_data["id"].toInt();
-    std::function<at::Tensor(const at::Tensor&)> block;
+    Pending pending;
     {
       std::lock_guard lock(g_mutex);
-      block = std::move(g_blocks.at(id));
+      pending = std::move(g_blocks.at(id));
       g_blocks.erase(id);
     }
+    auto& block = pending.block;
     auto x = ctx->get_saved_variables()[0].detach().requires_grad_(true);
     auto generator = at::detail::getDefaultCPUGenerator();
     auto rng_now = generator.get_state();
@@ -64,18 +69,20 @@ struct Checkpoint : public torch::autograd::Function<Checkpoint> {
     at::autocast::clear_cache();
     generator.set_state(rng_now);
     torch::autograd::backward({y}, {grad_output[0]});
+    if (pending.after_backward) pending.after_backward();
     return {x.grad(), at::Tensor()};
   }
 };
 
 }  // namespace
 
-at::Tensor checkpointed(std::function<at::Tensor(const at::Tensor&)> block, const at::Tensor& x) {
+at::Tensor checkpointed(std::function<at::Tensor(const at::Tensor&)> block, const at::Tensor& x,
+                        std::function<void()> after_backward) {
   if (!at::GradMode::is_enabled()) return block(x);
   int64_t id = g_next_id++;
   {
     std::lock_guard lock(g_mutex);
-    g_blocks.emplace(id, std::move(block));
+    g_blocks.emplace(id, Pending{std::move(block), std::move(after_backward)});
   }
   // x must take part in autograd so that backward reaches this node.
   auto input = x.requires_grad() ? x : x.detach().requires_grad_(true);

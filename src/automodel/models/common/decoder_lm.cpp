@@ -208,10 +208,11 @@ ForwardOutput DecoderLM::forward(const ModelInputs& inputs, const ForwardOptions
     const auto& mask = mask_for(spec_.sliding_window[i]);
     auto& layer = (*layers_)[i];
     // MoE layers are not checkpointed: their router logits feed the auxiliary loss.
-    if (activation_checkpointing() && !cache && !spec_.moe) {
-      h = checkpointed([&layer, cos, sin, mask](const at::Tensor& x) {
+    if ((layer_runner_ || activation_checkpointing()) && !cache && !spec_.moe) {
+      auto block = [&layer, cos, sin, mask](const at::Tensor& x) {
         return layer.forward(x, cos, sin, mask, nullptr, nullptr);
-      }, h);
+      };
+      h = layer_runner_ ? layer_runner_(i, block, h) : checkpointed(block, h);
     } else {
       h = layer.forward(h, cos, sin, mask, cache ? &cache->layers[i] : nullptr, &router);
     }

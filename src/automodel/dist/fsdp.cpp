@@ -1,0 +1,149 @@
+#include "automodel/dist/fsdp.h"
+
+#include <ATen/TensorOperators.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/cat.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/stack.h>
+#include <ATen/ops/tensor.h>
+#include <ATen/ops/zeros.h>
+
+#include <cmath>
+#include <regex>
+#include <set>
+
+#include "automodel/common/error.h"
+#include "automodel/models/common/checkpoint.h"
+
+namespace automodel::dist {
+
+FullyShardedModel::FullyShardedModel(models::CausalLM& model, ProcessGroup& group,
+                                     const std::vector<std::string>& trainable)
+    : model_(model), group_(group) {
+  std::set<std::string> train(trainable.begin(), trainable.end());
+  const std::regex layer_name("^" + model.base_model_prefix() + R"(\.layers\.(\d+)\..*)");
+  layers_.resize(static_cast<size_t>(model.num_layers()));
+  const int64_t world = group.world_size(), rank = group.rank();
+  at::NoGradGuard no_grad;
+  for (const auto& p : model.named_parameters()) {
+    AM_CHECK(p.name.find(".experts.") == std::string::npos && p.name.find("block_sparse_moe") == std::string::npos,
+             "[dist] fsdp2 does not shard mixture-of-experts models yet ({}); use distributed.strategy: ddp", p.name);
+    Param q;
+    q.name = p.name;
+    q.slot = p.tensor;
+    q.shape = p.tensor->sizes().vec();
+    q.numel = p.tensor->numel();
+    q.chunk = (q.numel + world - 1) / world;
+    q.trainable = train.count(p.name) != 0;
+    auto flat = at::zeros({q.chunk * world}, p.tensor->options().dtype(q.trainable ? at::kFloat : p.tensor->scalar_type()));
+    flat.narrow(0, 0, q.numel).copy_(p.tensor->reshape({-1}));
+    q.shard = flat.narrow(0, rank * q.chunk, q.chunk).clone();
+    std::smatch m;
+    size_t index = params_.size();
+    if (std::regex_match(p.name, m, layer_name))
+      layers_.at(static_cast<size_t>(std::stoll(m[1]))).params.push_back(index);
+    else
+      root_.params.push_back(index);
+    params_.push_back(std::move(q));
+  }
+  for (size_t i = 0; i < params_.size(); ++i) *params_[i].slot = at::empty({0}, params_[i].shard.options());
+  model.set_layer_runner([this](int64_t index, std::function<at::Tensor(const at::Tensor&)> block, const at::Tensor& x) {
+    return run_layer(index, std::move(block), x);
+  });
+}
+
+FullyShardedModel::~FullyShardedModel() { model_.set_layer_runner({}); }
+
+std::vector<train::TrainableParameter> FullyShardedModel::trainable_shards() {
+  std::vector<train::TrainableParameter> out;
+  for (auto& p : params_)
+    if (p.trainable) out.push_back({p.name, &p.shard});
+  return out;
+}
+
+void FullyShardedModel::gather(const Unit& unit, bool with_grad) {
+  at::NoGradGuard no_grad;
+  for (size_t i : unit.params) {
+    auto& p = params_[i];
+    auto parts = group_.all_gather(p.shard);
+    auto full = at::cat(parts).narrow(0, 0, p.numel).view(p.shape);
+    if (with_grad && p.trainable) full = full.detach().requires_grad_(true);
+    *p.slot = full;
+  }
+}
+
+void FullyShardedModel::reduce_gradients(const Unit& unit) {
+  at::NoGradGuard no_grad;
+  const int64_t world = group_.world_size(), rank = group_.rank();
+  for (size_t i : unit.params) {
+    auto& p = params_[i];
+    if (!p.trainable) continue;
+    auto flat = at::zeros({p.chunk * world}, p.shard.options());
+    if (p.slot->grad().defined()) flat.narrow(0, 0, p.numel).copy_(p.slot->grad().reshape({-1}));
+    group_.all_reduce_sum(flat);  // reduce-scatter: Gloo has none, so all-reduce and keep ours
+    auto mine = flat.narrow(0, rank * p.chunk, p.chunk);
+    if (p.shard.grad().defined())
+      p.shard.mutable_grad().add_(mine);
+    else
+      p.shard.mutable_grad() = mine.clone();
+  }
+}
+
+void FullyShardedModel::release(const Unit& unit) {
+  for (size_t i : unit.params) *params_[i].slot = at::empty({0}, params_[i].shard.options());
+}
+
+at::Tensor FullyShardedModel::run_layer(int64_t index, std::function<at::Tensor(const at::Tensor&)> block,
+                                        const at::Tensor& x) {
+  const auto& unit = layers_.at(static_cast<size_t>(index));
+  auto gathered = [this, &unit, block](const at::Tensor& h) {
+    bool grad = at::GradMode::is_enabled();  // on in backward's recomputation
+    gather(unit, grad);
+    auto y = block(h);
+    if (!grad) release(unit);
+    return y;
+  };
+  return models::checkpointed(gathered, x, [this, &unit] {
+    reduce_gradients(unit);
+    release(unit);
+  });
+}
+
+void FullyShardedModel::gather_root(bool with_grad) { gather(root_, with_grad); }
+void FullyShardedModel::reduce_root_gradients() { reduce_gradients(root_); }
+void FullyShardedModel::release_root() { release(root_); }
+
+void FullyShardedModel::gather_all() {
+  gather(root_, false);
+  for (const auto& u : layers_) gather(u, false);
+}
+
+void FullyShardedModel::release_all() {
+  release(root_);
+  for (const auto& u : layers_) release(u);
+}
+
+double FullyShardedModel::clip_grad_norm(double max_norm) {
+  at::NoGradGuard no_grad;
+  double local = 0;
+  for (auto& p : params_)
+    if (p.trainable && p.shard.grad().defined()) {
+      double n = p.shard.grad().norm(2).item<double>();
+      local += n * n;
+    }
+  auto total_sq = at::tensor({local}, at::kDouble);
+  group_.all_reduce_sum(total_sq);
+  double total = std::sqrt(total_sq.item<double>());
+  if (max_norm > 0 && total > max_norm)
+    for (auto& p : params_)
+      if (p.trainable && p.shard.grad().defined()) p.shard.mutable_grad().mul_(max_norm / (total + 1e-6));
+  return total;
+}
+
+double FullyShardedModel::shard_bytes() const {
+  double bytes = 0;
+  for (const auto& p : params_) bytes += static_cast<double>(p.shard.nbytes()) * (p.trainable ? 2 : 1);
+  return bytes;
+}
+
+}  // namespace automodel::dist

@@ -1,0 +1,66 @@
+// Fully sharded data parallelism (FSDP, ZeRO-3 style) for decoder models: every parameter,
+// gradient and optimizer state lives as a 1/N flat shard per rank. Each decoder layer is a unit
+// gathered just before its forward and freed after it; in backward it is gathered again,
+// recomputed (activation checkpointing comes with it), its gradients reduced to the shards
+// (reduce-scatter, emulated by all-reduce on Gloo) and freed. The rest (embeddings, final norm,
+// head) is the root unit, gathered for the whole step.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "automodel/dist/process_group.h"
+#include "automodel/models/common/causal_lm.h"
+#include "automodel/train/adamw.h"
+
+namespace automodel::dist {
+
+class FullyShardedModel {
+ public:
+  // Takes over `model`'s parameters (full on every rank now, shards afterwards). `trainable`
+  // names the parameters that get gradients; the others (a LoRA base) are sharded frozen.
+  FullyShardedModel(models::CausalLM& model, ProcessGroup& group, const std::vector<std::string>& trainable);
+  ~FullyShardedModel();
+
+  // The fp32 shards the optimizer updates (names are the HF names).
+  std::vector<train::TrainableParameter> trainable_shards();
+  void gather_root(bool with_grad);
+  // After the last micro-batch's backward: reduce the root's gradients into its shards.
+  void reduce_root_gradients();
+  void release_root();
+  double clip_grad_norm(double max_norm);  // global norm over all shards
+  // Gathers everything (no grad) so the model can be saved/evaluated whole; release_all undoes it.
+  void gather_all();
+  void release_all();
+  // Bytes of this rank's parameter + gradient shards (optimizer state is the AdamW's).
+  double shard_bytes() const;
+
+ private:
+  struct Param {
+    std::string name;
+    at::Tensor* slot;  // the model's tensor: full while gathered, empty otherwise
+    std::vector<int64_t> shape;
+    int64_t numel = 0, chunk = 0;
+    at::Tensor shard;  // (chunk,) this rank's slice of the flat, padded tensor
+    bool trainable = false;
+  };
+  struct Unit {
+    std::vector<size_t> params;
+  };
+  void gather(const Unit& unit, bool with_grad);
+  void reduce_gradients(const Unit& unit);
+  void release(const Unit& unit);
+  at::Tensor run_layer(int64_t index, std::function<at::Tensor(const at::Tensor&)> block, const at::Tensor& x);
+
+  models::CausalLM& model_;
+  ProcessGroup& group_;
+  std::vector<Param> params_;
+  std::vector<Unit> layers_;
+  Unit root_;
+};
+
+}  // namespace automodel::dist
