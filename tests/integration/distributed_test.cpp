@@ -152,6 +152,15 @@ TEST(Distributed, BadSetupsFailWithClearErrorsInsteadOfHanging) {
   EXPECT_EQ(unreachable.exit_code, 1);
   EXPECT_NE(unreachable.output.find("rank 1 of 2 could not join the process group at 127.0.0.1:9"), std::string::npos)
       << unreachable.output;
+  // Rank 1 gets another learning rate through the environment: every rank says so.
+  auto port = std::to_string(30000 + std::random_device{}() % 20000);
+  auto mismatched = run_command("(RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + port + " LR=1e-3 " +
+                                testing::automodel_binary() + " " + recipe + " --optimizer.lr='${LR}' & " +
+                                "RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + port + " LR=2e-3 " +
+                                testing::automodel_binary() + " " + recipe + " --optimizer.lr='${LR}'; wait)");
+  EXPECT_NE(mismatched.output.find("rank 0: the recipe differs between ranks (rank(s) 1 differ"), std::string::npos)
+      << mismatched.output;
+  EXPECT_NE(mismatched.output.find("rank 1: the recipe differs between ranks"), std::string::npos) << mismatched.output;
   auto tp = train(recipe, "--nproc-per-node 2 --step_scheduler.local_batch_size=2 --distributed.tp_size=2");
   EXPECT_NE(tp.exit_code, 0);
   EXPECT_NE(tp.output.find("tp_size' = 2: tensor/context/pipeline/expert parallelism is not supported yet"),

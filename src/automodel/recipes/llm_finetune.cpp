@@ -138,6 +138,7 @@ class Trainer {
  private:
   void build();
   void setup_parallelism();
+  void check_same_recipe();
   // Every rank reports its own state size (the benchmark compares them), so not log_info only.
   void log_warn_or_info(const std::string& line) { fmt::print(stderr, "[info] {}\n", line); }
   struct MicroLoss {
@@ -171,6 +172,19 @@ class Trainer {
   bool leader() const { return env_.rank == 0; }
 };
 
+// Every rank must run the same recipe (after overrides and ${ENV}): compares a hash of it.
+void Trainer::check_same_recipe() {
+  auto text = c_.tree.dump();
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char ch : text) h = (h ^ ch) * 1099511628211ull;
+  auto all = group_->all_gather(at::tensor({static_cast<int64_t>(h)}, at::kLong));
+  std::vector<std::string> differ;
+  for (int r = 0; r < world(); ++r)
+    if (all[static_cast<size_t>(r)].item<int64_t>() != all[0].item<int64_t>()) differ.push_back(std::to_string(r));
+  AM_CHECK(differ.empty(), "[dist] rank {}: the recipe differs between ranks (rank(s) {} differ from rank 0); every "
+           "rank must get the same recipe, overrides and environment", env_.rank, join(differ, ", "));
+}
+
 void Trainer::build() {
   model_folder_ = hf::resolve_model_folder(c_.model.name_or_path);
   bool mock_only = c_.dataset.kind == config::Component::kMockDataset &&
@@ -187,6 +201,7 @@ void Trainer::build() {
     group_ = std::make_unique<dist::ProcessGroup>(
         env_, std::chrono::milliseconds(static_cast<int64_t>(c_.timeout_minutes * 60'000)));
     if (!leader()) set_log_level(LogLevel::kWarn);  // one rank logs
+    check_same_recipe();
   }
   AM_CHECK(ss.global_batch_size % (ss.local_batch_size * world()) == 0,
            "[config] {}: step_scheduler.global_batch_size ({}) must be a multiple of local_batch_size ({}) x "
