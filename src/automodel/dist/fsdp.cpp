@@ -113,14 +113,22 @@ void FullyShardedModel::gather_root(bool with_grad) { gather(root_, with_grad); 
 void FullyShardedModel::reduce_root_gradients() { reduce_gradients(root_); }
 void FullyShardedModel::release_root() { release(root_); }
 
-void FullyShardedModel::gather_all() {
-  gather(root_, false);
-  for (const auto& u : layers_) gather(u, false);
-}
-
-void FullyShardedModel::release_all() {
-  release(root_);
-  for (const auto& u : layers_) release(u);
+void FullyShardedModel::for_each_unit(
+    const std::function<void(const std::function<bool(const std::string&)>& in_unit)>& fn) {
+  std::vector<const Unit*> units{&root_};
+  for (const auto& u : layers_) units.push_back(&u);
+  for (const auto* unit : units) {
+    std::set<std::string> names;
+    for (size_t i : unit->params) names.insert(params_[i].name);
+    gather(*unit, false);
+    try {
+      fn([&names](const std::string& name) { return names.count(name) != 0; });
+    } catch (...) {
+      release(*unit);
+      throw;
+    }
+    release(*unit);
+  }
 }
 
 double FullyShardedModel::clip_grad_norm(double max_norm) {

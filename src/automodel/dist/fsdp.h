@@ -33,9 +33,10 @@ class FullyShardedModel {
   void reduce_root_gradients();
   void release_root();
   double clip_grad_norm(double max_norm);  // global norm over all shards
-  // Gathers everything (no grad) so the model can be saved/evaluated whole; release_all undoes it.
-  void gather_all();
-  void release_all();
+  // Gathers one unit at a time (no grad), calls `fn` with a test for the unit's parameter names,
+  // then frees it: the whole model never sits in one rank's memory. Every rank must call it.
+  void for_each_unit(const std::function<void(const std::function<bool(const std::string&)>& in_unit)>& fn);
+  size_t num_units() const { return layers_.size() + 1; }
   // Bytes of this rank's parameter + gradient shards (optimizer state is the AdamW's).
   double shard_bytes() const;
 

@@ -72,20 +72,36 @@ std::vector<fs::path> write_sharded_safetensors(const fs::path& dir, const std::
     fs::remove(dir / (prefix + ".safetensors.index.json"));
     return written;
   }
-  nlohmann::ordered_json weight_map = nlohmann::ordered_json::object();
-  std::vector<std::pair<std::string, std::string>> entries;
-  for (size_t i = 0; i < shards.size(); ++i) {
-    auto name = fmt::format("{}-{:05d}-of-{:05d}.safetensors", prefix, i + 1, shards.size());
-    written.push_back(dir / name);
-    write_safetensors(written.back(), shards[i], metadata);
-    for (const auto& t : shards[i]) entries.emplace_back(t.name, name);
-  }
-  std::sort(entries.begin(), entries.end());
-  for (const auto& [tensor, file] : entries) weight_map[tensor] = file;
-  nlohmann::ordered_json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
-  write_file_atomic(dir / (prefix + ".safetensors.index.json"), index.dump(2) + "\n");
-  written.push_back(dir / (prefix + ".safetensors.index.json"));
+  ShardedSafetensorsWriter writer(dir, shards.size(), prefix, metadata);
+  for (const auto& shard : shards) written.push_back(writer.write_shard(shard));
+  written.push_back(writer.finish());
   return written;
+}
+
+ShardedSafetensorsWriter::ShardedSafetensorsWriter(fs::path dir, size_t num_shards, std::string prefix,
+                                                   std::map<std::string, std::string> metadata)
+    : dir_(std::move(dir)), num_shards_(num_shards), prefix_(std::move(prefix)), metadata_(std::move(metadata)) {}
+
+fs::path ShardedSafetensorsWriter::write_shard(const std::vector<TensorToWrite>& tensors) {
+  AM_CHECK(written_ < num_shards_, "[safetensors] {}: more shards than the {} announced", dir_.string(), num_shards_);
+  auto name = fmt::format("{}-{:05d}-of-{:05d}.safetensors", prefix_, ++written_, num_shards_);
+  write_safetensors(dir_ / name, tensors, metadata_);
+  for (const auto& t : tensors) {
+    entries_.emplace_back(t.name, name);
+    total_ += t.nbytes;
+  }
+  return dir_ / name;
+}
+
+fs::path ShardedSafetensorsWriter::finish() {
+  AM_CHECK(written_ == num_shards_, "[safetensors] {}: {} of {} shards written", dir_.string(), written_, num_shards_);
+  std::sort(entries_.begin(), entries_.end());
+  nlohmann::ordered_json weight_map = nlohmann::ordered_json::object();
+  for (const auto& [tensor, file] : entries_) weight_map[tensor] = file;
+  nlohmann::ordered_json index = {{"metadata", {{"total_size", total_}}}, {"weight_map", weight_map}};
+  auto path = dir_ / (prefix_ + ".safetensors.index.json");
+  write_file_atomic(path, index.dump(2) + "\n");
+  return path;
 }
 
 }  // namespace automodel::hf

@@ -86,12 +86,21 @@ std::vector<std::string> apply_lora(models::CausalLM& model, const config::PeftS
   return names;
 }
 
-void save_adapter(const models::CausalLM& model, const config::PeftSection& peft,
-                  const std::vector<std::string>& target_modules, const std::string& base_model, const fs::path& dir) {
+std::vector<std::pair<std::string, at::Tensor>> adapter_tensors(const models::CausalLM& model) {
   std::vector<std::pair<std::string, at::Tensor>> tensors;
   for (const auto& p : model.named_parameters())
     if (p.name.find(".lora_A.") != std::string::npos || p.name.find(".lora_B.") != std::string::npos)
       tensors.emplace_back(kKeyPrefix + p.name, *p.tensor);
+  return tensors;
+}
+
+void save_adapter(const models::CausalLM& model, const config::PeftSection& peft,
+                  const std::vector<std::string>& target_modules, const std::string& base_model, const fs::path& dir) {
+  save_adapter(adapter_tensors(model), peft, target_modules, base_model, dir);
+}
+
+void save_adapter(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const config::PeftSection& peft,
+                  const std::vector<std::string>& target_modules, const std::string& base_model, const fs::path& dir) {
   fs::create_directories(dir);
   models::save_tensors(tensors, dir, ~0ull, "adapter_model");
   std::set<std::string> leaves;

@@ -3,8 +3,11 @@
 // adapter_model.safetensors with "base_model.model."-prefixed keys.
 #pragma once
 
+#include <ATen/core/Tensor.h>
+
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "automodel/config/recipe_config.h"
@@ -20,8 +23,13 @@ bool module_matches(const std::string& module_name, const std::vector<std::strin
 // and returns their names. No match is an error listing the Linear modules there are.
 std::vector<std::string> apply_lora(models::CausalLM& model, const config::PeftSection& peft, uint64_t seed);
 
+// The adapter's tensors under PEFT's names ("base_model.model.<module>.lora_A.weight").
+std::vector<std::pair<std::string, at::Tensor>> adapter_tensors(const models::CausalLM& model);
 // adapter_model.safetensors + adapter_config.json (PEFT LoraConfig fields).
 void save_adapter(const models::CausalLM& model, const config::PeftSection& peft,
+                  const std::vector<std::string>& target_modules, const std::string& base_model,
+                  const std::filesystem::path& dir);
+void save_adapter(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const config::PeftSection& peft,
                   const std::vector<std::string>& target_modules, const std::string& base_model,
                   const std::filesystem::path& dir);
 // Reads a PEFT adapter folder, attaches adapters where its keys say and loads them strictly.

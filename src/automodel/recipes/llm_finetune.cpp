@@ -149,6 +149,8 @@ class Trainer {
   void run_validation(train::MetricsLog* log, FinetuneSummary& summary);
   void save(bool final_save);
   void load_model_state(const fs::path& dir);
+  void write_model(const fs::path& model_dir, bool consolidated);
+  void write_model_by_unit(const fs::path& model_dir, bool consolidated);
   bool sharded_optimizer() const { return fsdp_ != nullptr; }
   // True on every rank once any rank got the preemption signal (agreed with an all-reduce).
   bool preemption_requested();
@@ -447,54 +449,73 @@ void Trainer::save(bool final_save) {
   std::vector<at::Tensor> rank_rng;
   if (group_) rank_rng = group_->all_gather(at::detail::getDefaultCPUGenerator().get_state());
   fs::path ckpt_dir = c_.checkpoint.checkpoint_dir;
-  // fsdp2: every rank writes its optimizer shard next to the checkpoint-to-be; rank 0 moves the
-  // files in before the atomic rename. The model is gathered whole for the HF files.
-  auto rank_optim = [&](int rank) { return ckpt_dir / fmt::format(".{}.optimizer_rank{}.safetensors", name, rank); };
+  bool consolidated = final_save && c_.checkpoint.save_consolidated;
+  // fsdp2: every rank writes its optimizer shard to a staging folder that rank 0 moves into the
+  // checkpoint before the atomic rename.
+  auto staging = [&](int rank) { return ckpt_dir / fmt::format(".{}.optimizer_rank{}", name, rank); };
   if (fsdp_) {
-    fs::create_directories(ckpt_dir);
-    auto file = rank_optim(env_.rank);
-    fs::create_directories(file.parent_path() / (file.filename().string() + ".d"));
-    models::save_tensors(optimizer_->state(), file.parent_path() / (file.filename().string() + ".d"), ~0ull, "optimizer");
-    fsdp_->gather_all();
+    fs::create_directories(staging(env_.rank));
+    models::save_tensors(optimizer_->state(), staging(env_.rank), ~0ull, "optimizer");
   }
-  struct Release {
-    dist::FullyShardedModel* f;
-    ~Release() {
-      if (f) f->release_all();
-    }
-  } release{fsdp_.get()};
   if (group_) group_->barrier();
-  // Rank 0 writes the checkpoint; the others wait so no rank runs ahead.
+  // Rank 0 writes the checkpoint; the others take part in the gathers it writes from, then wait.
   if (!leader()) {
+    if (fsdp_) fsdp_->for_each_unit([](const auto&) {});
     group_->barrier();
     last_checkpoint_ = ckpt_dir / name;
     return;
   }
-  last_checkpoint_ = checkpoint::commit_checkpoint(c_.checkpoint.checkpoint_dir, name, [&](const fs::path& dir) {
+  last_checkpoint_ = checkpoint::commit_checkpoint(ckpt_dir, name, [&](const fs::path& dir) {
     auto model_dir = dir / "model";
     fs::create_directories(model_dir);
-    if (c_.peft.enabled) {
-      peft::save_adapter(*model_, c_.peft, lora_targets_, c_.model.name_or_path, model_dir);
-    } else {
-      models::save_weights(*model_, model_dir);
-      checkpoint::copy_model_metadata(model_folder_, model_dir);
-    }
-    if (final_save && c_.checkpoint.save_consolidated) {
-      auto consolidated = model_dir / "consolidated";
-      checkpoint::copy_model_metadata(model_folder_, consolidated);
-      checkpoint::write_generation_config(model_->config(), consolidated);
-      models::save_weights(*model_, consolidated);
+    if (consolidated) fs::create_directories(model_dir / "consolidated");
+    if (fsdp_)
+      write_model_by_unit(model_dir, consolidated);
+    else
+      write_model(model_dir, consolidated);
+    if (!c_.peft.enabled) checkpoint::copy_model_metadata(model_folder_, model_dir);
+    if (consolidated) {
+      checkpoint::copy_model_metadata(model_folder_, model_dir / "consolidated");
+      checkpoint::write_generation_config(model_->config(), model_dir / "consolidated");
     }
     checkpoint::save_training_state(dir, state_, *optimizer_, c_.tree, rank_rng, sharded_optimizer(), world());
     if (fsdp_)
       for (int r = 0; r < world(); ++r) {
-        auto d = rank_optim(r).parent_path() / (rank_optim(r).filename().string() + ".d");
-        fs::rename(d / "optimizer.safetensors", dir / "optim" / fmt::format("optimizer_rank{}.safetensors", r));
-        fs::remove_all(d);
+        fs::rename(staging(r) / "optimizer.safetensors", dir / "optim" / fmt::format("optimizer_rank{}.safetensors", r));
+        fs::remove_all(staging(r));
       }
   });
   if (group_) group_->barrier();
   log_info("saved checkpoint {}", last_checkpoint_.string());
+}
+
+void Trainer::write_model(const fs::path& model_dir, bool consolidated) {
+  if (c_.peft.enabled)
+    peft::save_adapter(*model_, c_.peft, lora_targets_, c_.model.name_or_path, model_dir);
+  else
+    models::save_weights(*model_, model_dir);
+  if (consolidated) models::save_weights(*model_, model_dir / "consolidated");
+}
+
+// fsdp2: one gathered unit at a time, one safetensors shard per unit (+ index), so rank 0 never
+// holds the whole model; the LoRA adapter (small) is collected and written at the end.
+void Trainer::write_model_by_unit(const fs::path& model_dir, bool consolidated) {
+  std::optional<hf::ShardedSafetensorsWriter> weights, merged;
+  if (!c_.peft.enabled) weights.emplace(model_dir, fsdp_->num_units());
+  if (consolidated) merged.emplace(model_dir / "consolidated", fsdp_->num_units());
+  std::vector<std::pair<std::string, at::Tensor>> adapter;
+  const std::string prefix = "base_model.model.";
+  fsdp_->for_each_unit([&](const std::function<bool(const std::string&)>& in_unit) {
+    auto state = models::hf_state_dict(*model_, in_unit);
+    if (weights) models::write_tensors_shard(*weights, state);
+    if (merged) models::write_tensors_shard(*merged, state);
+    if (c_.peft.enabled)
+      for (auto& [key, tensor] : peft::adapter_tensors(*model_))
+        if (in_unit(key.substr(prefix.size()))) adapter.emplace_back(key, tensor.clone());
+  });
+  if (weights) weights->finish();
+  if (merged) merged->finish();
+  if (c_.peft.enabled) peft::save_adapter(adapter, c_.peft, lora_targets_, c_.model.name_or_path, model_dir);
 }
 
 void Trainer::load_model_state(const fs::path& dir) {

@@ -110,31 +110,50 @@ void load_weights(CausalLM& model, const hf::SafetensorsCheckpoint& checkpoint, 
            checkpoint.source().string(), unexpected.size(), model.config().model_type, list_some(unexpected));
 }
 
-std::vector<std::pair<std::string, at::Tensor>> hf_state_dict(const CausalLM& model) {
+std::vector<std::pair<std::string, at::Tensor>> hf_state_dict(const CausalLM& model,
+                                                               const std::function<bool(const std::string&)>& include) {
+  auto wanted = [&](const std::string& name) { return !include || include(name); };
   std::map<std::string, at::Tensor> merged;
   for (auto& [name, module] : const_cast<CausalLM&>(model).named_modules())
-    if (auto* linear = dynamic_cast<Linear*>(module); linear && linear->lora())
+    if (auto* linear = dynamic_cast<Linear*>(module); linear && linear->lora() && wanted(name + ".weight"))
       merged[name + ".weight"] = linear->merged_weight();
   std::vector<std::pair<std::string, at::Tensor>> out;
   for (const auto& p : model.named_parameters()) {
     if (p.name.find(".lora_A.") != std::string::npos || p.name.find(".lora_B.") != std::string::npos) continue;
+    if (!wanted(p.name)) continue;
     auto it = merged.find(p.name);
     out.emplace_back(p.name, it != merged.end() ? it->second : *p.tensor);
   }
   return out;
 }
 
-std::vector<std::filesystem::path> save_tensors(const std::vector<std::pair<std::string, at::Tensor>>& named,
-                                                const std::filesystem::path& dir, uint64_t max_shard_bytes,
-                                                const std::string& prefix) {
-  std::vector<at::Tensor> keep_alive;
+namespace {
+
+// Contiguous CPU copies (kept alive in `keep`) described for the safetensors writer.
+std::vector<hf::TensorToWrite> to_write(const std::vector<std::pair<std::string, at::Tensor>>& named,
+                                        std::vector<at::Tensor>& keep) {
   std::vector<hf::TensorToWrite> tensors;
   for (const auto& [name, tensor] : named) {
     auto t = tensor.detach().to(c10::Device(c10::kCPU)).contiguous();
-    keep_alive.push_back(t);
+    keep.push_back(t);
     tensors.push_back({name, to_hf_dtype(t.scalar_type()), t.sizes().vec(), t.data_ptr(), t.nbytes()});
   }
-  return hf::write_sharded_safetensors(dir, tensors, max_shard_bytes, prefix);
+  return tensors;
+}
+
+}  // namespace
+
+std::vector<std::filesystem::path> save_tensors(const std::vector<std::pair<std::string, at::Tensor>>& named,
+                                                const std::filesystem::path& dir, uint64_t max_shard_bytes,
+                                                const std::string& prefix) {
+  std::vector<at::Tensor> keep;
+  return hf::write_sharded_safetensors(dir, to_write(named, keep), max_shard_bytes, prefix);
+}
+
+void write_tensors_shard(hf::ShardedSafetensorsWriter& writer,
+                         const std::vector<std::pair<std::string, at::Tensor>>& named) {
+  std::vector<at::Tensor> keep;
+  writer.write_shard(to_write(named, keep));
 }
 
 std::vector<std::filesystem::path> save_weights(const CausalLM& model, const std::filesystem::path& dir,

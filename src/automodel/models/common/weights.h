@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "automodel/hf/safetensors.h"
+#include "automodel/hf/safetensors_writer.h"
 #include "automodel/models/common/causal_lm.h"
 
 namespace automodel::models {
@@ -18,12 +20,18 @@ namespace automodel::models {
 void load_weights(CausalLM& model, const hf::SafetensorsCheckpoint& checkpoint, bool borrow = false);
 
 // The model's tensors under HF names, as HF would save them: LoRA adapters merged into their
-// base weights (W + scale * B A) and not listed themselves.
-std::vector<std::pair<std::string, at::Tensor>> hf_state_dict(const CausalLM& model);
+// base weights (W + scale * B A) and not listed themselves. `include` limits it to some names
+// (FSDP writes one gathered layer at a time).
+std::vector<std::pair<std::string, at::Tensor>> hf_state_dict(
+    const CausalLM& model, const std::function<bool(const std::string&)>& include = {});
 // Writes named tensors as `<prefix>.safetensors` or shards + index (atomically, file by file).
 std::vector<std::filesystem::path> save_tensors(const std::vector<std::pair<std::string, at::Tensor>>& named,
                                                 const std::filesystem::path& dir, uint64_t max_shard_bytes,
                                                 const std::string& prefix);
+
+// One shard of a layer-by-layer save (see hf::ShardedSafetensorsWriter).
+void write_tensors_shard(hf::ShardedSafetensorsWriter& writer,
+                         const std::vector<std::pair<std::string, at::Tensor>>& named);
 
 // Writes the model's parameters (HF names, their current dtype) as model.safetensors or shards
 // plus index. Tied aliases are not written, as HF does.
