@@ -1,8 +1,14 @@
-// Data parallelism over a process group: gradients summed across ranks in flat buckets of at
-// most `bucket_cap_mb` (the loss is already divided by the global label-token count, so the sum
-// is the global gradient). Called once per optimizer step, never on accumulation micro-steps.
+// Data parallelism over a process group, as torch DDP: on the optimizer step's last micro-batch,
+// each parameter's accumulated gradient lands in a flat bucket (at most `bucket_cap_mb`, in
+// reverse parameter order, the order backward produces them) from an autograd hook, and a full
+// bucket is all-reduced asynchronously while backward goes on. finish() waits and writes the
+// summed gradients back (the loss is divided by the global label-token count, so the sum is the
+// global gradient). Accumulation micro-batches never communicate.
 #pragma once
 
+#include <ATen/core/Tensor.h>
+
+#include <memory>
 #include <vector>
 
 #include "automodel/dist/process_group.h"
@@ -10,7 +16,25 @@
 
 namespace automodel::dist {
 
-void all_reduce_gradients(ProcessGroup& group, const std::vector<train::TrainableParameter>& params,
-                          double bucket_cap_mb);
+class GradientSynchronizer {
+ public:
+  GradientSynchronizer(ProcessGroup& group, std::vector<train::TrainableParameter> params, double bucket_cap_mb);
+  ~GradientSynchronizer();
+  // Arms the hooks for the next backward (the step's last micro-batch).
+  void begin_sync();
+  // After that backward: reduces what the hooks have not (unused parameters), waits for every
+  // bucket and replaces each parameter's gradient by the sum over ranks.
+  void finish();
+
+ private:
+  struct Bucket;
+  void on_gradient(size_t param, const at::Tensor& grad);
+  void launch(Bucket& bucket);
+  ProcessGroup& group_;
+  std::vector<train::TrainableParameter> params_;
+  std::vector<std::unique_ptr<Bucket>> buckets_;
+  std::vector<std::pair<size_t, int64_t>> where_;  // param -> (bucket, offset)
+  bool armed_ = false;
+};
 
 }  // namespace automodel::dist

@@ -49,6 +49,22 @@ void ProcessGroup::all_reduce_sum(at::Tensor& tensor) {
   impl_->group->allreduce(one)->wait();
 }
 
+namespace {
+class GlooPending : public PendingReduce {
+ public:
+  explicit GlooPending(c10::intrusive_ptr<c10d::Work> work) : work_(std::move(work)) {}
+  void wait() override { work_->wait(); }
+
+ private:
+  c10::intrusive_ptr<c10d::Work> work_;
+};
+}  // namespace
+
+std::unique_ptr<PendingReduce> ProcessGroup::all_reduce_sum_async(at::Tensor& tensor) {
+  std::vector<at::Tensor> one{tensor};
+  return std::make_unique<GlooPending>(impl_->group->allreduce(one));
+}
+
 std::vector<at::Tensor> ProcessGroup::all_gather(const at::Tensor& tensor) {
   std::vector<std::vector<at::Tensor>> out(1);
   for (int r = 0; r < env_.world_size; ++r) out[0].push_back(at::empty_like(tensor));

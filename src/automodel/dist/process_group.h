@@ -12,6 +12,13 @@
 
 namespace automodel::dist {
 
+// An in-flight collective; wait() blocks until its result is in the tensor.
+class PendingReduce {
+ public:
+  virtual ~PendingReduce() = default;
+  virtual void wait() = 0;
+};
+
 class ProcessGroup {
  public:
   // Blocks until every rank has joined or `timeout` passes (an error naming the master address).
@@ -22,6 +29,8 @@ class ProcessGroup {
 
   void all_reduce_sum(std::vector<at::Tensor>& tensors);  // in place
   void all_reduce_sum(at::Tensor& tensor);
+  // Starts the sum; collectives complete in the order they were started, on every rank.
+  std::unique_ptr<PendingReduce> all_reduce_sum_async(at::Tensor& tensor);
   // Every rank's copy of `tensor` (same shape on all ranks), in rank order.
   std::vector<at::Tensor> all_gather(const at::Tensor& tensor);
   void barrier();

@@ -140,7 +140,7 @@ class Trainer {
   void setup_parallelism();
   void check_same_recipe();
   // Every rank reports its own state size (the benchmark compares them), so not log_info only.
-  void log_warn_or_info(const std::string& line) { fmt::print(stderr, "[info] {}\n", line); }
+  void print_on_every_rank(const std::string& line) { fmt::print(stderr, "[info] {}\n", line); }
   struct MicroLoss {
     at::Tensor token_sum, aux;
   };
@@ -169,6 +169,7 @@ class Trainer {
   dist::DistEnv env_ = dist::read_dist_env();
   std::unique_ptr<dist::ProcessGroup> group_;  // null in a single process
   std::unique_ptr<dist::FullyShardedModel> fsdp_;  // fsdp2 with several processes
+  std::unique_ptr<dist::GradientSynchronizer> ddp_;  // ddp with several processes
   std::vector<std::string> trainable_names_;
   int64_t world() const { return env_.world_size; }
   bool leader() const { return env_.rank == 0; }
@@ -264,8 +265,9 @@ void Trainer::setup_parallelism() {
   for (const auto& p : trainable) grad_bytes += static_cast<double>(p.tensor->nbytes());
   if (!fsdp_) param_bytes += grad_bytes;
   optimizer_ = std::make_unique<train::AdamW>(std::move(trainable), c_.optimizer);
+  if (group_ && !fsdp_) ddp_ = std::make_unique<dist::GradientSynchronizer>(*group_, optimizer_->params(), c_.bucket_cap_mb);
   // Adam keeps two fp32 moments per trainable element.
-  log_warn_or_info(fmt::format("rank {}: training state {} = {:.0f} B (parameters + gradients) + {:.0f} B "
+  print_on_every_rank(fmt::format("rank {}: training state {} = {:.0f} B (parameters + gradients) + {:.0f} B "
                                "(optimizer), strategy {}",
                                env_.rank, human_bytes(param_bytes + 2 * grad_bytes), param_bytes, 2 * grad_bytes,
                                group_ ? c_.strategy : "single process"));
@@ -375,7 +377,9 @@ FinetuneSummary Trainer::run() {
     if (fsdp_) fsdp_->gather_root(/*with_grad=*/true);
     double loss = 0;
     const double denom = static_cast<double>(std::max<int64_t>(label_tokens, 1));
-    for (const auto& b : micro) {
+    for (size_t i = 0; i < micro.size(); ++i) {
+      const auto& b = micro[i];
+      if (ddp_ && i + 1 == micro.size()) ddp_->begin_sync();  // only the last backward communicates
       auto l = forward_loss(b);
       auto scaled = l.token_sum / denom;
       loss += scaled.item<double>();
@@ -386,8 +390,8 @@ FinetuneSummary Trainer::run() {
     if (fsdp_) {
       fsdp_->reduce_root_gradients();
       fsdp_->release_root();
-    } else if (group_) {
-      dist::all_reduce_gradients(*group_, optimizer_->params(), c_.bucket_cap_mb);
+    } else if (ddp_) {
+      ddp_->finish();
     }
     if (group_) {
       auto total = at::tensor({loss}, at::kDouble);
