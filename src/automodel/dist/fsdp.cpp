@@ -9,6 +9,7 @@
 #include <ATen/ops/zeros.h>
 
 #include <cmath>
+#include <map>
 #include <regex>
 #include <set>
 
@@ -146,6 +147,26 @@ double FullyShardedModel::clip_grad_norm(double max_norm) {
     for (auto& p : params_)
       if (p.trainable && p.shard.grad().defined()) p.shard.mutable_grad().mul_(max_norm / (total + 1e-6));
   return total;
+}
+
+std::vector<std::pair<std::string, at::Tensor>> FullyShardedModel::shard_state() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (const auto& p : params_)
+    if (p.trainable) out.emplace_back(p.name, p.shard);
+  return out;
+}
+
+void FullyShardedModel::load_shard_state(const std::vector<std::pair<std::string, at::Tensor>>& tensors) {
+  std::map<std::string, at::Tensor> by_name(tensors.begin(), tensors.end());
+  at::NoGradGuard no_grad;
+  for (auto& p : params_) {
+    if (!p.trainable) continue;
+    auto it = by_name.find(p.name);
+    AM_CHECK(it != by_name.end() && it->second.numel() == p.shard.numel(),
+             "[checkpoint] the fsdp2 model shard of rank {} has no '{}' of {} elements (saved with another model, "
+             "peft setting or process count?)", group_.rank(), p.name, p.shard.numel());
+    p.shard.copy_(it->second.view(p.shard.sizes()));
+  }
 }
 
 double FullyShardedModel::shard_bytes() const {

@@ -37,6 +37,10 @@ class FullyShardedModel {
   // then frees it: the whole model never sits in one rank's memory. Every rank must call it.
   void for_each_unit(const std::function<void(const std::function<bool(const std::string&)>& in_unit)>& fn);
   size_t num_units() const { return layers_.size() + 1; }
+  // This rank's trainable shards by HF name (checkpoints: each rank writes its own, no gather).
+  std::vector<std::pair<std::string, at::Tensor>> shard_state() const;
+  // Restores them from shard_state() as saved by the same rank of a run with the same world size.
+  void load_shard_state(const std::vector<std::pair<std::string, at::Tensor>>& tensors);
   // Bytes of this rank's parameter + gradient shards (optimizer state is the AdamW's).
   double shard_bytes() const;
 

@@ -330,11 +330,21 @@ FinetuneSummary Trainer::run() {
   } else if (c_.checkpoint.enabled) {
     resume_from = checkpoint::latest_checkpoint(ckpt_dir);
   }
+  bool rank_shards = resume_from && fs::exists(*resume_from / "model" / "fsdp_shard_rank0.safetensors");
   if (resume_from) {
     log_info("resuming from {}", resume_from->string());
-    load_model_state(*resume_from);
+    if (!rank_shards) load_model_state(*resume_from);
   }
   setup_parallelism();
+  if (rank_shards) {
+    auto file = *resume_from / "model" / fmt::format("fsdp_shard_rank{}.safetensors", env_.rank);
+    AM_CHECK(fsdp_ && fs::exists(file), "[checkpoint] {} holds fsdp2 model shards; resume it with strategy fsdp2 and "
+             "the same number of processes (no shard for rank {} of {})", resume_from->string(), env_.rank, world());
+    auto shards = hf::SafetensorsCheckpoint::open(file);
+    std::vector<std::pair<std::string, at::Tensor>> tensors;
+    for (const auto& n : shards.names()) tensors.emplace_back(n, tensor_from_view(shards.get(n), at::kFloat, c10::kCPU));
+    fsdp_->load_shard_state(tensors);
+  }
   if (resume_from) state_ = checkpoint::load_training_state(*resume_from, *optimizer_, env_.rank, sharded_optimizer());
   train::LrSchedule schedule(c_.lr_scheduler, c_.optimizer.lr, total_steps_);
   std::optional<train::MetricsLog> log;
@@ -460,11 +470,13 @@ void Trainer::save(bool final_save) {
   if (fsdp_) {
     fs::create_directories(staging(env_.rank));
     models::save_tensors(optimizer_->state(), staging(env_.rank), ~0ull, "optimizer");
+    if (!c_.peft.enabled) models::save_tensors(fsdp_->shard_state(), staging(env_.rank), ~0ull, "model_shard");
   }
   if (group_) group_->barrier();
   // Rank 0 writes the checkpoint; the others take part in the gathers it writes from, then wait.
+  bool gathers = fsdp_ && (c_.peft.enabled || consolidated);
   if (!leader()) {
-    if (fsdp_) fsdp_->for_each_unit([](const auto&) {});
+    if (gathers) fsdp_->for_each_unit([](const auto&) {});
     group_->barrier();
     last_checkpoint_ = ckpt_dir / name;
     return;
@@ -477,7 +489,7 @@ void Trainer::save(bool final_save) {
       write_model_by_unit(model_dir, consolidated);
     else
       write_model(model_dir, consolidated);
-    if (!c_.peft.enabled) checkpoint::copy_model_metadata(model_folder_, model_dir);
+    if (!c_.peft.enabled && !fsdp_) checkpoint::copy_model_metadata(model_folder_, model_dir);
     if (consolidated) {
       checkpoint::copy_model_metadata(model_folder_, model_dir / "consolidated");
       checkpoint::write_generation_config(model_->config(), model_dir / "consolidated");
@@ -486,6 +498,8 @@ void Trainer::save(bool final_save) {
     if (fsdp_)
       for (int r = 0; r < world(); ++r) {
         fs::rename(staging(r) / "optimizer.safetensors", dir / "optim" / fmt::format("optimizer_rank{}.safetensors", r));
+        if (!c_.peft.enabled)
+          fs::rename(staging(r) / "model_shard.safetensors", model_dir / fmt::format("fsdp_shard_rank{}.safetensors", r));
         fs::remove_all(staging(r));
       }
   });
@@ -501,23 +515,21 @@ void Trainer::write_model(const fs::path& model_dir, bool consolidated) {
   if (consolidated) models::save_weights(*model_, model_dir / "consolidated");
 }
 
-// fsdp2: one gathered unit at a time, one safetensors shard per unit (+ index), so rank 0 never
-// holds the whole model; the LoRA adapter (small) is collected and written at the end.
+// fsdp2: model/ holds each rank's own shard (written by that rank, as the optimizer state) or
+// the LoRA adapter (small: collected unit by unit); consolidated/ is written one gathered unit at
+// a time, one safetensors shard per unit (+ index), so no rank ever holds the whole model.
 void Trainer::write_model_by_unit(const fs::path& model_dir, bool consolidated) {
-  std::optional<hf::ShardedSafetensorsWriter> weights, merged;
-  if (!c_.peft.enabled) weights.emplace(model_dir, fsdp_->num_units());
+  if (!c_.peft.enabled && !consolidated) return;
+  std::optional<hf::ShardedSafetensorsWriter> merged;
   if (consolidated) merged.emplace(model_dir / "consolidated", fsdp_->num_units());
   std::vector<std::pair<std::string, at::Tensor>> adapter;
   const std::string prefix = "base_model.model.";
   fsdp_->for_each_unit([&](const std::function<bool(const std::string&)>& in_unit) {
-    auto state = models::hf_state_dict(*model_, in_unit);
-    if (weights) models::write_tensors_shard(*weights, state);
-    if (merged) models::write_tensors_shard(*merged, state);
+    if (merged) models::write_tensors_shard(*merged, models::hf_state_dict(*model_, in_unit));
     if (c_.peft.enabled)
       for (auto& [key, tensor] : peft::adapter_tensors(*model_))
         if (in_unit(key.substr(prefix.size()))) adapter.emplace_back(key, tensor.clone());
   });
-  if (weights) weights->finish();
   if (merged) merged->finish();
   if (c_.peft.enabled) peft::save_adapter(adapter, c_.peft, lora_targets_, c_.model.name_or_path, model_dir);
 }
