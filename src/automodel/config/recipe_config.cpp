@@ -211,6 +211,9 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   AM_CHECK(c.strategy == "ddp" || c.strategy == "fsdp2", "[config] {}: expected ddp or fsdp2, found '{}'",
            dist.where("strategy"), c.strategy);
   c.bucket_cap_mb = dist.get_double("bucket_cap_mb", c.bucket_cap_mb);
+  AM_CHECK(dist.get_bool("reshard_after_forward", true),
+           "[config] {}: only true is supported (fsdp2 frees each layer after its forward and gathers it again "
+           "in backward)", dist.where("reshard_after_forward"));
   c.timeout_minutes = section("dist_env").get_double("timeout_minutes", c.timeout_minutes);
   AM_CHECK(c.timeout_minutes > 0, "[config] dist_env.timeout_minutes must be > 0");
   reject_parallelism(dist);

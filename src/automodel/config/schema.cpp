@@ -49,7 +49,7 @@ const std::map<std::string, std::vector<std::string>>& section_keys() {
         "dequantize_base_checkpoint", "model_cache_dir", "model_repo_id", "is_peft"}},
       {"distributed",
        {"_target_", "strategy", "dp_size", "dp_replicate_size", "tp_size", "pp_size", "cp_size", "ep_size",
-        "sequence_parallel", "activation_checkpointing", "bucket_cap_mb"}},
+        "sequence_parallel", "activation_checkpointing", "bucket_cap_mb", "reshard_after_forward"}},
       {"dist_env", {"backend", "timeout_minutes"}},
       {"packed_sequence", {"packed_sequence_size", "split_across_pack"}},
       {"rng", {"_target_", "seed", "ranked"}},

@@ -201,6 +201,8 @@ void Trainer::build() {
   const tokenizer::LoadedTokenizer* tok = tokenizer_ ? &*tokenizer_ : nullptr;
   const auto& ss = c_.step_scheduler;
   if (env_.distributed()) {
+    AM_CHECK(!setup_.device.is_cuda(), "[dist] multi-process training on CUDA needs the NCCL backend, which is not "
+             "built yet; run one process per machine or train on CPU (Gloo)");
     group_ = std::make_unique<dist::ProcessGroup>(
         env_, std::chrono::milliseconds(static_cast<int64_t>(c_.timeout_minutes * 60'000)));
     if (!leader()) set_log_level(LogLevel::kWarn);  // one rank logs
