@@ -48,6 +48,14 @@ FullyShardedModel::FullyShardedModel(models::CausalLM& model, ProcessGroup& grou
     params_.push_back(std::move(q));
   }
   for (size_t i = 0; i < params_.size(); ++i) *params_[i].slot = at::empty({0}, params_[i].shard.options());
+  for (auto* unit : all_units()) {
+    std::map<at::ScalarType, std::vector<size_t>> groups;
+    for (size_t i : unit->params) {
+      groups[params_[i].shard.scalar_type()].push_back(i);
+      if (params_[i].trainable) unit->trainable.push_back(i);
+    }
+    for (auto& [_, ids] : groups) unit->by_dtype.push_back(std::move(ids));
+  }
   model.set_layer_runner([this](int64_t index, std::function<at::Tensor(const at::Tensor&)> block, const at::Tensor& x) {
     return run_layer(index, std::move(block), x);
   });
@@ -62,31 +70,57 @@ std::vector<train::TrainableParameter> FullyShardedModel::trainable_shards() {
   return out;
 }
 
+// One all-gather per dtype group: each rank sends its shards of the group end to end.
 void FullyShardedModel::gather(const Unit& unit, bool with_grad) {
   at::NoGradGuard no_grad;
-  for (size_t i : unit.params) {
-    auto& p = params_[i];
-    auto parts = group_.all_gather(p.shard);
-    auto full = at::cat(parts).narrow(0, 0, p.numel).view(p.shape);
-    if (with_grad && p.trainable) full = full.detach().requires_grad_(true);
-    *p.slot = full;
+  for (const auto& ids : unit.by_dtype) {
+    std::vector<at::Tensor> shards;
+    for (size_t i : ids) shards.push_back(params_[i].shard);
+    auto parts = group_.all_gather(at::cat(shards));  // parts[r]: rank r's shards of the group
+    int64_t offset = 0;
+    for (size_t i : ids) {
+      auto& p = params_[i];
+      std::vector<at::Tensor> pieces;
+      for (const auto& part : parts) pieces.push_back(part.narrow(0, offset, p.chunk));
+      offset += p.chunk;
+      auto full = at::cat(pieces).narrow(0, 0, p.numel).view(p.shape);
+      if (with_grad && p.trainable) full = full.detach().requires_grad_(true);
+      *p.slot = full;
+    }
   }
 }
 
+// One all-reduce for the unit's trainable gradients (reduce-scatter: Gloo has none, so every
+// rank sums everything and keeps its part). The buffer is laid out rank-major, (world, S), so
+// each rank's shards of all parameters are contiguous.
 void FullyShardedModel::reduce_gradients(const Unit& unit) {
+  if (unit.trainable.empty()) return;
   at::NoGradGuard no_grad;
   const int64_t world = group_.world_size(), rank = group_.rank();
-  for (size_t i : unit.params) {
+  int64_t total = 0;
+  for (size_t i : unit.trainable) total += params_[i].chunk;
+  auto buffer = at::zeros({world, total}, params_[unit.trainable.front()].shard.options());
+  int64_t offset = 0;
+  for (size_t i : unit.trainable) {
+    const auto& p = params_[i];
+    if (p.slot->grad().defined()) {
+      auto padded = at::zeros({world * p.chunk}, buffer.options());
+      padded.narrow(0, 0, p.numel).copy_(p.slot->grad().reshape({-1}));
+      buffer.narrow(1, offset, p.chunk).copy_(padded.view({world, p.chunk}));
+    }
+    offset += p.chunk;
+  }
+  group_.all_reduce_sum(buffer);
+  auto mine = buffer.select(0, rank);
+  offset = 0;
+  for (size_t i : unit.trainable) {
     auto& p = params_[i];
-    if (!p.trainable) continue;
-    auto flat = at::zeros({p.chunk * world}, p.shard.options());
-    if (p.slot->grad().defined()) flat.narrow(0, 0, p.numel).copy_(p.slot->grad().reshape({-1}));
-    group_.all_reduce_sum(flat);  // reduce-scatter: Gloo has none, so all-reduce and keep ours
-    auto mine = flat.narrow(0, rank * p.chunk, p.chunk);
+    auto part = mine.narrow(0, offset, p.chunk);
+    offset += p.chunk;
     if (p.shard.grad().defined())
-      p.shard.mutable_grad().add_(mine);
+      p.shard.mutable_grad().add_(part);
     else
-      p.shard.mutable_grad() = mine.clone();
+      p.shard.mutable_grad() = part.clone();
   }
 }
 
@@ -116,9 +150,7 @@ void FullyShardedModel::release_root() { release(root_); }
 
 void FullyShardedModel::for_each_unit(
     const std::function<void(const std::function<bool(const std::string&)>& in_unit)>& fn) {
-  std::vector<const Unit*> units{&root_};
-  for (const auto& u : layers_) units.push_back(&u);
-  for (const auto* unit : units) {
+  for (const auto* unit : all_units()) {
     std::set<std::string> names;
     for (size_t i : unit->params) names.insert(params_[i].name);
     gather(*unit, false);
@@ -167,6 +199,12 @@ void FullyShardedModel::load_shard_state(const std::vector<std::pair<std::string
              "peft setting or process count?)", group_.rank(), p.name, p.shard.numel());
     p.shard.copy_(it->second.view(p.shard.sizes()));
   }
+}
+
+std::vector<FullyShardedModel::Unit*> FullyShardedModel::all_units() {
+  std::vector<Unit*> units{&root_};
+  for (auto& u : layers_) units.push_back(&u);
+  return units;
 }
 
 double FullyShardedModel::shard_bytes() const {

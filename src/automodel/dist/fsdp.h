@@ -55,7 +55,10 @@ class FullyShardedModel {
   };
   struct Unit {
     std::vector<size_t> params;
+    std::vector<std::vector<size_t>> by_dtype;  // params grouped by shard dtype: one all-gather each
+    std::vector<size_t> trainable;              // fp32: one all-reduce of gradients
   };
+  std::vector<Unit*> all_units();  // root first, then the layers
   void gather(const Unit& unit, bool with_grad);
   void reduce_gradients(const Unit& unit);
   void release(const Unit& unit);
