@@ -37,13 +37,6 @@ ProcessGroup::ProcessGroup(const DistEnv& env, std::chrono::milliseconds timeout
 
 ProcessGroup::~ProcessGroup() = default;
 
-void ProcessGroup::all_reduce_sum(std::vector<at::Tensor>& tensors) {
-  for (auto& t : tensors) {
-    std::vector<at::Tensor> one{t};
-    impl_->group->allreduce(one)->wait();
-  }
-}
-
 void ProcessGroup::all_reduce_sum(at::Tensor& tensor) {
   std::vector<at::Tensor> one{tensor};
   impl_->group->allreduce(one)->wait();

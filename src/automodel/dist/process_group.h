@@ -27,8 +27,7 @@ class ProcessGroup {
   int rank() const { return env_.rank; }
   int world_size() const { return env_.world_size; }
 
-  void all_reduce_sum(std::vector<at::Tensor>& tensors);  // in place
-  void all_reduce_sum(at::Tensor& tensor);
+  void all_reduce_sum(at::Tensor& tensor);  // in place
   // Starts the sum; collectives complete in the order they were started, on every rank.
   std::unique_ptr<PendingReduce> all_reduce_sum_async(at::Tensor& tensor);
   // Every rank's copy of `tensor` (same shape on all ranks), in rank order.
