@@ -118,10 +118,8 @@ TEST_P(FsdpResume, IsBitForBitAndRejectsAnotherWorldSize) {
   auto done = train(recipe, args + " --step_scheduler.max_steps=6");
   ASSERT_EQ(done.exit_code, 0) << done.output;
   auto expected = read_jsonl(ref / "ckpt/training.jsonl"), got = read_jsonl(run / "ckpt/training.jsonl");
-  ASSERT_EQ(got.size(), 6u);
   ASSERT_EQ(expected.size(), 6u);
-  for (size_t i = 0; i < got.size(); ++i)
-    EXPECT_EQ(got[i]["loss"].get<double>(), expected[i]["loss"].get<double>()) << "step " << i + 1;
+  expect_identical_steps(got, expected);
   if (!GetParam()) EXPECT_TRUE(fs::exists(run / "ckpt/epoch_0_step_4/model/fsdp_shard_rank1.safetensors"));
 }
 
@@ -147,11 +145,7 @@ TEST(Distributed, AKilledRankStopsAllRanksNamingItAndTheRunResumesBitForBit) {
   auto done = train(recipe, args);
   ASSERT_EQ(done.exit_code, 0) << done.output;
   auto got = read_jsonl(run / "ckpt/training.jsonl");
-  ASSERT_EQ(got.size(), expected.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    EXPECT_EQ(got[i]["loss"].get<double>(), expected[i]["loss"].get<double>()) << "step " << i + 1;
-    EXPECT_EQ(got[i]["grad_norm"].get<double>(), expected[i]["grad_norm"].get<double>()) << "step " << i + 1;
-  }
+  expect_identical_steps(got, expected);
 }
 
 TEST(Distributed, BadSetupsFailWithClearErrorsInsteadOfHanging) {
@@ -175,6 +169,9 @@ TEST(Distributed, BadSetupsFailWithClearErrorsInsteadOfHanging) {
   EXPECT_NE(mismatched.output.find("rank 0: the recipe differs between ranks (rank(s) 1 differ"), std::string::npos)
       << mismatched.output;
   EXPECT_NE(mismatched.output.find("rank 1: the recipe differs between ranks"), std::string::npos) << mismatched.output;
+  auto dp = train(recipe, "--nproc-per-node 2 --step_scheduler.local_batch_size=2 --distributed.dp_size=4");
+  EXPECT_NE(dp.exit_code, 0);
+  EXPECT_NE(dp.output.find("distributed.dp_size is 4 but 2 process(es) run"), std::string::npos) << dp.output;
   auto tp = train(recipe, "--nproc-per-node 2 --step_scheduler.local_batch_size=2 --distributed.tp_size=2");
   EXPECT_NE(tp.exit_code, 0);
   EXPECT_NE(tp.output.find("tp_size' = 2: tensor/context/pipeline/expert parallelism is not supported yet"),
@@ -255,9 +252,7 @@ TEST(Slurm, PreemptionSignalCheckpointsAndExitsCleanlyThenResumes) {
   auto done = train(recipe, args);
   ASSERT_EQ(done.exit_code, 0) << done.output;
   auto got = read_jsonl(log);
-  ASSERT_EQ(got.size(), expected.size());
-  for (size_t i = 0; i < got.size(); ++i)
-    EXPECT_EQ(got[i]["loss"].get<double>(), expected[i]["loss"].get<double>()) << "step " << i + 1;
+  expect_identical_steps(got, expected);
 }
 
 }  // namespace

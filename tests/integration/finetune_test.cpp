@@ -140,12 +140,7 @@ TEST(Finetune, ResumeAfterSigkillReproducesTheUninterruptedLossesBitForBit) {
   auto done = train(recipe, args);
   ASSERT_EQ(done.exit_code, 0) << done.output;
   auto got = read_jsonl(run / "ckpt" / "training.jsonl");
-  ASSERT_EQ(got.size(), expected.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    EXPECT_EQ(got[i]["step"], expected[i]["step"]);
-    EXPECT_EQ(got[i]["loss"].get<double>(), expected[i]["loss"].get<double>()) << "step " << i + 1;
-    EXPECT_EQ(got[i]["grad_norm"].get<double>(), expected[i]["grad_norm"].get<double>()) << "step " << i + 1;
-  }
+  expect_identical_steps(got, expected);
   for (const auto& entry : fs::directory_iterator(run / "ckpt"))
     EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
 }

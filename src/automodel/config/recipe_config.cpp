@@ -63,9 +63,8 @@ DatasetSection parse_dataset(const JsonFields& f, const std::string& section) {
   return d;
 }
 
-// `dp_size: none`, `tp_size: 1` ...: anything but 1 (or unset) needs issue 5's engine.
+// Tensor/context/pipeline/expert parallel sizes other than 1 are not implemented.
 void reject_parallelism(const JsonFields& f) {
-  // dp_size is the world size (checked when the process group is known).
   for (const char* key : {"tp_size", "cp_size", "pp_size", "ep_size", "dp_replicate_size"}) {
     if (!f.has(key)) continue;
     AM_CHECK(f.get_int(key) == 1,
@@ -211,6 +210,7 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   AM_CHECK(c.strategy == "ddp" || c.strategy == "fsdp2", "[config] {}: expected ddp or fsdp2, found '{}'",
            dist.where("strategy"), c.strategy);
   c.bucket_cap_mb = dist.get_double("bucket_cap_mb", c.bucket_cap_mb);
+  if (dist.has("dp_size")) c.dp_size = dist.get_int("dp_size");  // checked against the process count
   AM_CHECK(dist.get_bool("reshard_after_forward", true),
            "[config] {}: only true is supported (fsdp2 frees each layer after its forward and gathers it again "
            "in backward)", dist.where("reshard_after_forward"));

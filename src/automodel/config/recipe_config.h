@@ -110,6 +110,7 @@ struct RecipeConfig {
   bool activation_checkpointing = false;  // distributed.activation_checkpointing
   std::string strategy = "fsdp2";         // distributed.strategy: ddp | fsdp2 (fsdp2 needs 1 process for now)
   double bucket_cap_mb = 25;              // distributed.bucket_cap_mb (DDP)
+  std::optional<int64_t> dp_size;         // distributed.dp_size; unset/none = the process count
   double timeout_minutes = 30;            // dist_env.timeout_minutes
   uint64_t seed = 42;
   double peak_tflops = 0;  // for MFU; 0 = look up the device

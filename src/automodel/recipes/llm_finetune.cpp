@@ -164,6 +164,7 @@ class Trainer {
   std::unique_ptr<train::AdamW> optimizer_;
   std::optional<data::DataLoader> train_loader_, val_loader_;
   int64_t grad_acc_ = 1, total_steps_ = 0;
+  double flops_per_token_ = 0;
   checkpoint::TrainingState state_;
   fs::path last_checkpoint_;
   dist::DistEnv env_ = dist::read_dist_env();
@@ -208,6 +209,9 @@ void Trainer::build() {
     if (!leader()) set_log_level(LogLevel::kWarn);  // one rank logs
     check_same_recipe();
   }
+  AM_CHECK(!c_.dp_size || *c_.dp_size == world(),
+           "[config] {}: distributed.dp_size is {} but {} process(es) run; set it to {} or none", c_.label,
+           c_.dp_size.value_or(0), world(), world());
   AM_CHECK(ss.global_batch_size % (ss.local_batch_size * world()) == 0,
            "[config] {}: step_scheduler.global_batch_size ({}) must be a multiple of local_batch_size ({}) x "
            "processes ({})",
@@ -235,6 +239,10 @@ void Trainer::build() {
   model_ = models::load_pretrained(model_folder_.string(), load);
   model_->set_activation_checkpointing(c_.activation_checkpointing);
   if (c_.peft.enabled) lora_targets_ = peft::apply_lora(*model_, c_.peft, c_.seed);
+  // Counted now: under fsdp2 the model's own tensors are emptied once sharded.
+  flops_per_token_ = train::train_flops_per_token(model_->num_parameters(), model_->num_layers(),
+                                                  model_->config().fields().get_int("hidden_size", 0),
+                                                  c_.packed_sequence_size > 0 ? c_.packed_sequence_size : 512);
   int64_t n_train = 0;
   for (const auto& p : model_->named_parameters()) {
     bool train = !c_.peft.enabled || p.name.find(".lora_") != std::string::npos;
@@ -352,10 +360,6 @@ FinetuneSummary Trainer::run() {
   std::optional<train::MetricsLog> log;
   if (leader()) log.emplace(ckpt_dir, total_steps_, state_.step);
   train::MetricsLog* log_ptr = log ? &*log : nullptr;
-  const auto& spec = model_->config().fields();
-  double flops_per_token = train::train_flops_per_token(
-      model_->num_parameters(), model_->num_layers(), spec.get_int("hidden_size", 0),
-      c_.packed_sequence_size > 0 ? c_.packed_sequence_size : 512);
   // A baseline before the first step, so the log shows what fine-tuning changed.
   if (val_loader_ && state_.step == 0) run_validation(log_ptr, summary);
   model_->set_training(true);
@@ -424,7 +428,7 @@ FinetuneSummary Trainer::run() {
     m.grad_norm = grad_norm;
     m.lr = lr;
     m.tps = static_cast<double>(real_tokens) / seconds;
-    if (c_.peak_tflops > 0) m.mfu = 100.0 * m.tps * flops_per_token / (c_.peak_tflops * 1e12);
+    if (c_.peak_tflops > 0) m.mfu = 100.0 * m.tps * flops_per_token_ / (c_.peak_tflops * 1e12);
     m.mem_gib = train::peak_memory_gib();
     m.num_label_tokens = label_tokens;
     if (log) log->log_step(m);
