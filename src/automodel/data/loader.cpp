@@ -20,21 +20,24 @@ int64_t DataLoader::batches_per_epoch() const {
   return drop_last_ ? n / batch_size_ : (n + batch_size_ - 1) / batch_size_;
 }
 
-std::vector<size_t> DataLoader::order(int64_t epoch) const {
-  std::vector<size_t> idx(rows_.size());
+const std::vector<size_t>& DataLoader::order(int64_t epoch) const {
+  if (order_epoch_ == epoch) return order_;
+  auto& idx = order_;
+  idx.resize(rows_.size());
   std::iota(idx.begin(), idx.end(), 0);
   if (shuffle_) {
     // Own Fisher-Yates over a fixed engine: std::shuffle's algorithm differs across libraries.
     std::mt19937_64 rng(seed_ * 1000003ull + static_cast<uint64_t>(epoch));
     for (size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[rng() % i]);
   }
+  order_epoch_ = epoch;
   return idx;
 }
 
 Batch DataLoader::batch(int64_t epoch, int64_t index) const {
   AM_CHECK(index >= 0 && index < batches_per_epoch(), "[data] batch {} is past the epoch ({} batches)", index,
            batches_per_epoch());
-  auto idx = order(epoch);
+  const auto& idx = order(epoch);
   std::vector<const TrainingRow*> rows;
   for (int64_t i = index * batch_size_; i < std::min<int64_t>((index + 1) * batch_size_, idx.size()); ++i)
     rows.push_back(&rows_[idx[static_cast<size_t>(i)]]);

@@ -30,13 +30,16 @@ class DataLoader {
   size_t num_rows() const { return rows_.size(); }
 
  private:
-  std::vector<size_t> order(int64_t epoch) const;
+  // The epoch's row order, computed once per epoch (not once per batch).
+  const std::vector<size_t>& order(int64_t epoch) const;
   std::vector<TrainingRow> rows_;
   int64_t batch_size_;
   bool shuffle_;
   uint64_t seed_;
   int32_t pad_id_;
   bool drop_last_;
+  mutable int64_t order_epoch_ = -1;
+  mutable std::vector<size_t> order_;
 };
 
 Batch collate(const std::vector<const TrainingRow*>& rows, int32_t pad_id);
