@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "automodel/checkpoint/flat_shards.h"
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
 #include "automodel/common/torch_util.h"
@@ -28,7 +29,10 @@ void save_training_state(const fs::path& dir, const TrainingState& state, const 
                         "\n");
   fs::create_directories(dir / "dataloader");
   write_file_atomic(dir / "dataloader" / "state.json",
-                    nlohmann::json{{"epoch", state.epoch}, {"next_batch", state.batch}}.dump(2) + "\n");
+                    nlohmann::json{{"epoch", state.epoch}, {"next_batch", state.batch},
+                                   {"local_batch_size", state.local_batch_size}}
+                            .dump(2) +
+                        "\n");
   write_file_atomic(dir / "step_scheduler.json",
                     nlohmann::json{{"step", state.step}, {"epoch", state.epoch}}.dump(2) + "\n");
   fs::create_directories(dir / "rng");
@@ -38,38 +42,47 @@ void save_training_state(const fs::path& dir, const TrainingState& state, const 
   write_file_atomic(dir / "config.yaml", config::to_yaml(recipe));
 }
 
-TrainingState load_training_state(const fs::path& dir, train::AdamW& optimizer, int rank, bool sharded_optimizer) {
-  auto read_json = [&](const fs::path& path) {
-    AM_CHECK(fs::is_regular_file(path), "[checkpoint] {} is missing: {} is not a complete checkpoint", path.string(),
-             dir.string());
-    auto j = nlohmann::json::parse(read_file(path), nullptr, false);
-    AM_CHECK(j.is_object(), "[checkpoint] {}: not a JSON object", path.string());
-    return j;
-  };
-  auto sched = read_json(dir / "step_scheduler.json");
-  auto loader = read_json(dir / "dataloader" / "state.json");
-  auto optim = read_json(dir / "optim" / "optimizer.json");
+namespace {
+nlohmann::json read_checkpoint_json(const fs::path& dir, const fs::path& relative) {
+  auto path = dir / relative;
+  AM_CHECK(fs::is_regular_file(path), "[checkpoint] {} is missing: {} is not a complete checkpoint", path.string(),
+           dir.string());
+  auto j = nlohmann::json::parse(read_file(path), nullptr, false);
+  AM_CHECK(j.is_object(), "[checkpoint] {}: not a JSON object", path.string());
+  return j;
+}
+}  // namespace
+
+int64_t saved_shard_count(const fs::path& dir) {
+  auto optim = read_checkpoint_json(dir, "optim/optimizer.json");
+  return optim.value("sharded", false) ? optim.value("world_size", int64_t{1}) : 1;
+}
+
+TrainingState load_training_state(const fs::path& dir, train::AdamW& optimizer, const ShardLayout& layout) {
+  auto read_json = [&](const fs::path& relative) { return read_checkpoint_json(dir, relative); };
+  auto sched = read_json("step_scheduler.json");
+  auto loader = read_json("dataloader/state.json");
+  auto optim = read_json("optim/optimizer.json");
   TrainingState s;
   s.step = sched.at("step").get<int64_t>();
   s.epoch = loader.at("epoch").get<int64_t>();
   s.batch = loader.at("next_batch").get<int64_t>();
-  bool saved_sharded = optim.value("sharded", false);
-  int64_t saved_world = optim.value("world_size", int64_t{1});
-  AM_CHECK(saved_sharded == sharded_optimizer, "[checkpoint] {} was saved {} sharded optimizer state; this run {}; "
-           "resume with the strategy and process count it was saved with ({} process(es))", dir.string(),
-           saved_sharded ? "with" : "without", sharded_optimizer ? "shards it (fsdp2)" : "does not", saved_world);
-  auto optim_file = dir / "optim" / (sharded_optimizer ? fmt::format("optimizer_rank{}.safetensors", rank)
-                                                       : std::string("optimizer.safetensors"));
-  AM_CHECK(!sharded_optimizer || fs::exists(optim_file),
-           "[checkpoint] {} holds optimizer shards for {} processes, not for rank {}: resume fsdp2 runs with the "
-           "same number of processes", dir.string(), saved_world, rank);
-  auto file = hf::SafetensorsCheckpoint::open(optim_file);
+  s.local_batch_size = loader.value("local_batch_size", int64_t{0});
+  // Saved sharded by W ranks (fsdp2) or whole: re-sliced into this run's layout.
+  FlatShardFiles files(dir / "optim", "optimizer", saved_shard_count(dir));
   std::vector<std::pair<std::string, at::Tensor>> tensors;
-  for (const auto& name : file.names()) tensors.emplace_back(name, tensor_from_view(file.get(name), at::kFloat, c10::kCPU));
+  const bool sharded = layout.world > 1;
+  for (const auto& p : optimizer.params()) {
+    const int64_t numel = sharded ? layout.numel(p.name) : p.tensor->numel();
+    for (const char* suffix : {".exp_avg", ".exp_avg_sq"})
+      tensors.emplace_back(p.name + suffix, files.slice(p.name + suffix, numel, layout.world, sharded ? layout.rank : 0)
+                                                .view(p.tensor->sizes()));
+    if (files.contains(p.name + ".step")) tensors.emplace_back(p.name + ".step", files.whole(p.name + ".step"));
+  }
   optimizer.load_state(tensors, optim.at("step").get<int64_t>());
   auto rng = hf::SafetensorsCheckpoint::open(dir / "rng" / "rng.safetensors");
   auto generator = at::detail::getDefaultCPUGenerator();
-  auto own = fmt::format("cpu.rank{}", rank);
+  auto own = fmt::format("cpu.rank{}", layout.rank);
   generator.set_state(tensor_from_view(rng.get(rng.contains(own) ? own : "cpu"), at::kByte, c10::kCPU));
   return s;
 }

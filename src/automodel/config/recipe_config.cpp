@@ -211,9 +211,7 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
            dist.where("strategy"), c.strategy);
   c.bucket_cap_mb = dist.get_double("bucket_cap_mb", c.bucket_cap_mb);
   if (dist.has("dp_size")) c.dp_size = dist.get_int("dp_size");  // checked against the process count
-  AM_CHECK(dist.get_bool("reshard_after_forward", true),
-           "[config] {}: only true is supported (fsdp2 frees each layer after its forward and gathers it again "
-           "in backward)", dist.where("reshard_after_forward"));
+  c.reshard_after_forward = dist.get_bool("reshard_after_forward", true);
   c.timeout_minutes = section("dist_env").get_double("timeout_minutes", c.timeout_minutes);
   AM_CHECK(c.timeout_minutes > 0, "[config] dist_env.timeout_minutes must be > 0");
   reject_parallelism(dist);

@@ -10,9 +10,9 @@ namespace automodel::dist {
 
 struct GradientSynchronizer::Bucket {
   std::vector<size_t> params;
-  at::Tensor flat;
+  at::Tensor flat;  // gradients, then one used flag per parameter
+  int64_t used_offset = 0;
   size_t ready = 0;
-  bool launched = false;
   std::unique_ptr<PendingReduce> pending;
 };
 
@@ -34,11 +34,14 @@ GradientSynchronizer::GradientSynchronizer(ProcessGroup& group, std::vector<trai
   for (size_t i = 0; i < buckets_.size(); ++i) {
     auto& b = *buckets_[i];
     int64_t numel = 0;
-    for (size_t k : b.params) {
-      where_[k] = {i, numel};
-      numel += params_[k].tensor->numel();
+    for (size_t j = 0; j < b.params.size(); ++j) {
+      where_[b.params[j]] = {i, numel, static_cast<int64_t>(j)};
+      numel += params_[b.params[j]].tensor->numel();
     }
-    b.flat = at::empty({numel}, params_[b.params.front()].tensor->options());
+    // After the gradients, one "had a gradient" flag per parameter: summed over ranks, zero
+    // means no rank used the parameter, which then keeps no gradient (as one process would).
+    b.used_offset = numel;
+    b.flat = at::empty({numel + static_cast<int64_t>(b.params.size())}, params_[b.params.front()].tensor->options());
   }
   for (size_t k = 0; k < params_.size(); ++k)
     params_[k].tensor->register_hook([this, k](const at::Tensor& grad) {
@@ -51,57 +54,68 @@ GradientSynchronizer::~GradientSynchronizer() = default;
 
 void GradientSynchronizer::begin_sync() {
   armed_ = true;
+  next_launch_ = 0;
   for (auto& b : buckets_) {
     b->ready = 0;
-    b->launched = false;
   }
 }
 
 void GradientSynchronizer::on_gradient(size_t k, const at::Tensor& grad) {
   at::NoGradGuard no_grad;
-  auto [i, offset] = where_[k];
-  auto& b = *buckets_[i];
-  auto slot = b.flat.narrow(0, offset, params_[k].tensor->numel()).view(grad.sizes());
+  const auto& where = where_[k];
+  auto& b = *buckets_[where.bucket];
+  auto slot = b.flat.narrow(0, where.offset, params_[k].tensor->numel()).view(grad.sizes());
   // This micro-batch's gradient plus what earlier micro-batches accumulated.
   const auto& previous = params_[k].tensor->grad();
   if (previous.defined())
     at::add_out(slot, previous, grad);
   else
     slot.copy_(grad);
-  if (++b.ready == b.params.size()) launch(b);
+  b.flat[b.used_offset + where.index].fill_(1.0);
+  if (++b.ready == b.params.size()) launch_ready_buckets();
+}
+
+// Collectives pair up by order, so every rank launches the buckets in index order: a bucket
+// that is ready waits for the ones before it. (Which parameters get no gradient, e.g. experts no
+// token was routed to, differs between ranks, and so would the order of readiness.)
+void GradientSynchronizer::launch_ready_buckets() {
+  while (next_launch_ < buckets_.size() && buckets_[next_launch_]->ready == buckets_[next_launch_]->params.size())
+    launch(*buckets_[next_launch_++]);
 }
 
 void GradientSynchronizer::launch(Bucket& b) {
   b.pending = group_.all_reduce_sum_async(b.flat);
-  b.launched = true;
 }
 
 void GradientSynchronizer::finish() {
   AM_CHECK(armed_, "[dist] GradientSynchronizer::finish without begin_sync");
   armed_ = false;
   at::NoGradGuard no_grad;
-  // Buckets whose parameters did not all get a gradient in this backward (unused ones), in the
-  // same order on every rank.
-  for (auto& bp : buckets_) {
-    auto& b = *bp;
-    if (b.launched) continue;
+  // The buckets not launched yet (some parameters got no gradient in this backward, or an
+  // earlier bucket had not been launched), in index order as on every rank.
+  for (; next_launch_ < buckets_.size(); ++next_launch_) {
+    auto& b = *buckets_[next_launch_];
     for (size_t k : b.params) {
-      auto [i, offset] = where_[k];
-      auto slot = b.flat.narrow(0, offset, params_[k].tensor->numel());
+      const auto& where = where_[k];
+      auto slot = b.flat.narrow(0, where.offset, params_[k].tensor->numel());
       const auto& g = params_[k].tensor->grad();
       if (g.defined())
         slot.copy_(g.reshape({-1}));
       else
         slot.zero_();
+      b.flat[b.used_offset + where.index].fill_(g.defined() ? 1.0 : 0.0);
     }
     launch(b);
   }
   for (auto& bp : buckets_) {
     auto& b = *bp;
     b.pending->wait();
+    auto used = b.flat.narrow(0, b.used_offset, static_cast<int64_t>(b.params.size())).gt(0);
     for (size_t k : b.params) {
       auto& param = *params_[k].tensor;
-      auto summed = b.flat.narrow(0, where_[k].second, param.numel()).view(param.sizes());
+      const auto& where = where_[k];
+      if (!used[where.index].item<bool>()) continue;  // no rank used it: no gradient
+      auto summed = b.flat.narrow(0, where.offset, param.numel()).view(param.sizes());
       if (param.grad().defined())
         param.mutable_grad().copy_(summed);
       else

@@ -23,18 +23,26 @@ class GradientSynchronizer {
   // Arms the hooks for the next backward (the step's last micro-batch).
   void begin_sync();
   // After that backward: reduces what the hooks have not (unused parameters), waits for every
-  // bucket and replaces each parameter's gradient by the sum over ranks.
+  // bucket and replaces each parameter's gradient by the sum over ranks (a parameter no rank
+  // used keeps no gradient, so the optimizer skips it as it would in one process).
   void finish();
 
  private:
   struct Bucket;
   void on_gradient(size_t param, const at::Tensor& grad);
+  void launch_ready_buckets();
   void launch(Bucket& bucket);
   ProcessGroup& group_;
   std::vector<train::TrainableParameter> params_;
   std::vector<std::unique_ptr<Bucket>> buckets_;
-  std::vector<std::pair<size_t, int64_t>> where_;  // param -> (bucket, offset)
+  struct Slot {
+    size_t bucket;
+    int64_t offset;  // of its gradient in the bucket
+    int64_t index;   // among the bucket's parameters
+  };
+  std::vector<Slot> where_;  // by parameter
   bool armed_ = false;
+  size_t next_launch_ = 0;  // buckets before it are all-reducing
 };
 
 }  // namespace automodel::dist

@@ -19,16 +19,15 @@
 namespace automodel::dist {
 
 FullyShardedModel::FullyShardedModel(models::CausalLM& model, ProcessGroup& group,
-                                     const std::vector<std::string>& trainable)
-    : model_(model), group_(group) {
+                                     const std::vector<std::string>& trainable, FsdpOptions options)
+    : model_(model), group_(group), options_(options) {
   std::set<std::string> train(trainable.begin(), trainable.end());
-  const std::regex layer_name("^" + model.base_model_prefix() + R"(\.layers\.(\d+)\..*)");
+  const std::regex layer_name("^" + std::regex_replace(model.layer_prefix(), std::regex(R"(\.)"), R"(\.)") +
+                              R"(\.(\d+)\..*)");
   layers_.resize(static_cast<size_t>(model.num_layers()));
   const int64_t world = group.world_size(), rank = group.rank();
   at::NoGradGuard no_grad;
   for (const auto& p : model.named_parameters()) {
-    AM_CHECK(p.name.find(".experts.") == std::string::npos && p.name.find("block_sparse_moe") == std::string::npos,
-             "[dist] fsdp2 does not shard mixture-of-experts models yet ({}); use distributed.strategy: ddp", p.name);
     Param q;
     q.name = p.name;
     q.slot = p.tensor;
@@ -41,6 +40,7 @@ FullyShardedModel::FullyShardedModel(models::CausalLM& model, ProcessGroup& grou
     q.shard = flat.narrow(0, rank * q.chunk, q.chunk).clone();
     std::smatch m;
     size_t index = params_.size();
+    by_name_.emplace(p.name, index);
     if (std::regex_match(p.name, m, layer_name))
       layers_.at(static_cast<size_t>(std::stoll(m[1]))).params.push_back(index);
     else
@@ -56,9 +56,8 @@ FullyShardedModel::FullyShardedModel(models::CausalLM& model, ProcessGroup& grou
     }
     for (auto& [_, ids] : groups) unit->by_dtype.push_back(std::move(ids));
   }
-  model.set_layer_runner([this](int64_t index, std::function<at::Tensor(const at::Tensor&)> block, const at::Tensor& x) {
-    return run_layer(index, std::move(block), x);
-  });
+  model.set_layer_runner(
+      [this](int64_t index, const models::Block& block, const at::Tensor& x) { return run_layer(index, block, x); });
 }
 
 FullyShardedModel::~FullyShardedModel() { model_.set_layer_runner({}); }
@@ -91,32 +90,36 @@ void FullyShardedModel::gather(const Unit& unit, bool with_grad) {
 }
 
 // One all-reduce for the unit's trainable gradients (reduce-scatter: Gloo has none, so every
-// rank sums everything and keeps its part). The buffer is laid out rank-major, (world, S), so
-// each rank's shards of all parameters are contiguous.
+// rank sums everything and keeps its part). The buffer is laid out rank-major, (world, S + n),
+// so each rank's shards of all parameters are contiguous; the last n columns count the ranks
+// that had a gradient for each parameter (none: it keeps no gradient, as in one process).
 void FullyShardedModel::reduce_gradients(const Unit& unit) {
   if (unit.trainable.empty()) return;
   at::NoGradGuard no_grad;
   const int64_t world = group_.world_size(), rank = group_.rank();
+  const auto n = static_cast<int64_t>(unit.trainable.size());
   int64_t total = 0;
   for (size_t i : unit.trainable) total += params_[i].chunk;
-  auto buffer = at::zeros({world, total}, params_[unit.trainable.front()].shard.options());
+  auto buffer = at::zeros({world, total + n}, params_[unit.trainable.front()].shard.options());
   int64_t offset = 0;
-  for (size_t i : unit.trainable) {
-    const auto& p = params_[i];
+  for (int64_t j = 0; j < n; ++j) {
+    const auto& p = params_[unit.trainable[static_cast<size_t>(j)]];
     if (p.slot->grad().defined()) {
       auto padded = at::zeros({world * p.chunk}, buffer.options());
       padded.narrow(0, 0, p.numel).copy_(p.slot->grad().reshape({-1}));
       buffer.narrow(1, offset, p.chunk).copy_(padded.view({world, p.chunk}));
+      buffer.select(1, total + j).fill_(1.0);
     }
     offset += p.chunk;
   }
   group_.all_reduce_sum(buffer);
   auto mine = buffer.select(0, rank);
   offset = 0;
-  for (size_t i : unit.trainable) {
-    auto& p = params_[i];
+  for (int64_t j = 0; j < n; ++j) {
+    auto& p = params_[unit.trainable[static_cast<size_t>(j)]];
     auto part = mine.narrow(0, offset, p.chunk);
     offset += p.chunk;
+    if (mine[total + j].item<double>() == 0) continue;
     if (p.shard.grad().defined())
       p.shard.mutable_grad().add_(part);
     else
@@ -128,20 +131,31 @@ void FullyShardedModel::release(const Unit& unit) {
   for (size_t i : unit.params) *params_[i].slot = at::empty({0}, params_[i].shard.options());
 }
 
-at::Tensor FullyShardedModel::run_layer(int64_t index, std::function<at::Tensor(const at::Tensor&)> block,
-                                        const at::Tensor& x) {
+std::vector<at::Tensor> FullyShardedModel::run_layer(int64_t index, const models::Block& block, const at::Tensor& x) {
   const auto& unit = layers_.at(static_cast<size_t>(index));
+  auto reduce_and_release = [this, &unit] {
+    reduce_gradients(unit);
+    release(unit);
+  };
+  if (!at::GradMode::is_enabled()) {  // evaluation: gather, run, free
+    gather(unit, false);
+    auto y = block(x);
+    release(unit);
+    return y;
+  }
+  if (!options_.reshard_after_forward) {  // gathered until the layer's backward
+    gather(unit, true);
+    return options_.activation_checkpointing ? models::checkpointed(block, x, reduce_and_release)
+                                             : models::with_after_backward(block, x, reduce_and_release);
+  }
   auto gathered = [this, &unit, block](const at::Tensor& h) {
-    bool grad = at::GradMode::is_enabled();  // on in backward's recomputation
+    bool grad = at::GradMode::is_enabled();  // off in forward, on in backward's recomputation
     gather(unit, grad);
     auto y = block(h);
     if (!grad) release(unit);
     return y;
   };
-  return models::checkpointed(gathered, x, [this, &unit] {
-    reduce_gradients(unit);
-    release(unit);
-  });
+  return models::checkpointed(gathered, x, reduce_and_release);
 }
 
 void FullyShardedModel::gather_root(bool with_grad) { gather(root_, with_grad); }
@@ -195,10 +209,16 @@ void FullyShardedModel::load_shard_state(const std::vector<std::pair<std::string
     if (!p.trainable) continue;
     auto it = by_name.find(p.name);
     AM_CHECK(it != by_name.end() && it->second.numel() == p.shard.numel(),
-             "[checkpoint] the fsdp2 model shard of rank {} has no '{}' of {} elements (saved with another model, "
-             "peft setting or process count?)", group_.rank(), p.name, p.shard.numel());
+             "[checkpoint] the fsdp2 model shard of rank {} has no '{}' of {} elements (saved with another model or "
+             "peft setting?)", group_.rank(), p.name, p.shard.numel());
     p.shard.copy_(it->second.view(p.shard.sizes()));
   }
+}
+
+int64_t FullyShardedModel::numel_of(const std::string& name) const {
+  auto it = by_name_.find(name);
+  AM_CHECK(it != by_name_.end(), "[dist] fsdp2 holds no parameter '{}'", name);
+  return params_[it->second].numel;
 }
 
 std::vector<FullyShardedModel::Unit*> FullyShardedModel::all_units() {

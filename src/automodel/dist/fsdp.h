@@ -1,15 +1,18 @@
 // Fully sharded data parallelism (FSDP, ZeRO-3 style) for decoder models: every parameter,
 // gradient and optimizer state lives as a 1/N flat shard per rank. Each decoder layer is a unit
-// gathered just before its forward and freed after it; in backward it is gathered again,
-// recomputed (activation checkpointing comes with it), its gradients reduced to the shards
-// (reduce-scatter, emulated by all-reduce on Gloo) and freed. The rest (embeddings, final norm,
-// head) is the root unit, gathered for the whole step.
+// gathered just before its forward. With reshard_after_forward (the default) it is freed after
+// its forward and, in backward, gathered again and recomputed (activation checkpointing comes
+// with it); otherwise it stays gathered until its backward (more memory, no second all-gather).
+// After the layer's backward its gradients are reduced to the shards (reduce-scatter, emulated
+// by all-reduce on Gloo) and it is freed. The rest (embeddings, final norm, head) is the root
+// unit, gathered for the whole step.
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
 #include <functional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -19,11 +22,17 @@
 
 namespace automodel::dist {
 
+struct FsdpOptions {
+  bool reshard_after_forward = true;
+  bool activation_checkpointing = false;  // only matters without resharding (which recomputes)
+};
+
 class FullyShardedModel {
  public:
   // Takes over `model`'s parameters (full on every rank now, shards afterwards). `trainable`
   // names the parameters that get gradients; the others (a LoRA base) are sharded frozen.
-  FullyShardedModel(models::CausalLM& model, ProcessGroup& group, const std::vector<std::string>& trainable);
+  FullyShardedModel(models::CausalLM& model, ProcessGroup& group, const std::vector<std::string>& trainable,
+                    FsdpOptions options = {});
   ~FullyShardedModel();
 
   // The fp32 shards the optimizer updates (names are the HF names).
@@ -39,8 +48,10 @@ class FullyShardedModel {
   size_t num_units() const { return layers_.size() + 1; }
   // This rank's trainable shards by HF name (checkpoints: each rank writes its own, no gather).
   std::vector<std::pair<std::string, at::Tensor>> shard_state() const;
-  // Restores them from shard_state() as saved by the same rank of a run with the same world size.
+  // Restores this rank's trainable shards (as shard_state() returns them).
   void load_shard_state(const std::vector<std::pair<std::string, at::Tensor>>& tensors);
+  // The full element count of a parameter (checkpoints re-slice shards saved by other world sizes).
+  int64_t numel_of(const std::string& name) const;
   // Bytes of this rank's parameter + gradient shards (optimizer state is the AdamW's).
   double shard_bytes() const;
 
@@ -62,11 +73,13 @@ class FullyShardedModel {
   void gather(const Unit& unit, bool with_grad);
   void reduce_gradients(const Unit& unit);
   void release(const Unit& unit);
-  at::Tensor run_layer(int64_t index, std::function<at::Tensor(const at::Tensor&)> block, const at::Tensor& x);
+  std::vector<at::Tensor> run_layer(int64_t index, const models::Block& block, const at::Tensor& x);
 
   models::CausalLM& model_;
   ProcessGroup& group_;
+  FsdpOptions options_;
   std::vector<Param> params_;
+  std::unordered_map<std::string, size_t> by_name_;  // index into params_
   std::vector<Unit> layers_;
   Unit root_;
 };

@@ -13,6 +13,7 @@
 #include <csignal>
 #include <nlohmann/json.hpp>
 
+#include "automodel/checkpoint/flat_shards.h"
 #include "automodel/checkpoint/run_dir.h"
 #include "automodel/checkpoint/training_state.h"
 #include "automodel/common/error.h"
@@ -149,9 +150,9 @@ class Trainer {
   void run_validation(train::MetricsLog* log, FinetuneSummary& summary);
   void save(bool final_save);
   void load_model_state(const fs::path& dir);
+  void load_model_shards(const fs::path& dir);
   void write_model(const fs::path& model_dir, bool consolidated);
   void write_model_by_unit(const fs::path& model_dir, bool consolidated);
-  bool sharded_optimizer() const { return fsdp_ != nullptr; }
   // True on every rank once any rank got the preemption signal (agreed with an all-reduce).
   bool preemption_requested();
 
@@ -263,7 +264,9 @@ void Trainer::setup_parallelism() {
   std::vector<train::TrainableParameter> trainable;
   double param_bytes = 0, grad_bytes = 0;
   if (group_ && c_.strategy == "fsdp2") {
-    fsdp_ = std::make_unique<dist::FullyShardedModel>(*model_, *group_, trainable_names_);
+    fsdp_ = std::make_unique<dist::FullyShardedModel>(
+        *model_, *group_, trainable_names_,
+        dist::FsdpOptions{c_.reshard_after_forward, c_.activation_checkpointing});
     trainable = fsdp_->trainable_shards();
     param_bytes = fsdp_->shard_bytes();
   } else {
@@ -306,9 +309,16 @@ std::pair<double, int64_t> Trainer::validate() {
   if (fsdp_) fsdp_->gather_root(false);
   double total = 0;
   int64_t tokens = 0;
-  for (int64_t i = env_.rank; i < val_loader_->batches_per_epoch(); i += world()) {
-    auto b = val_loader_->batch(0, i);
-    total += forward_loss(b).token_sum.item<double>();
+  // Rank r takes batches r, r + world, ...; under fsdp2 every forward gathers layers with all
+  // ranks, so a rank past the last batch runs batch 0 once more and ignores it.
+  const int64_t batches = val_loader_->batches_per_epoch(), rounds = (batches + world() - 1) / world();
+  for (int64_t round = 0; round < rounds; ++round) {
+    const int64_t i = round * world() + env_.rank;
+    if (i >= batches && !fsdp_) break;
+    auto b = val_loader_->batch(0, i < batches ? i : 0);
+    auto loss = forward_loss(b).token_sum.item<double>();
+    if (i >= batches) continue;
+    total += loss;
     tokens += b.target_tokens;
   }
   if (fsdp_) fsdp_->release_root();
@@ -340,22 +350,33 @@ FinetuneSummary Trainer::run() {
   } else if (c_.checkpoint.enabled) {
     resume_from = checkpoint::latest_checkpoint(ckpt_dir);
   }
-  bool rank_shards = resume_from && fs::exists(*resume_from / "model" / "fsdp_shard_rank0.safetensors");
+  // fsdp2 full fine-tunes checkpoint each rank's slices of the model instead of an HF folder.
+  const bool model_shards = resume_from && fs::exists(*resume_from / "model" / "fsdp_shard_rank0.safetensors");
   if (resume_from) {
     log_info("resuming from {}", resume_from->string());
-    if (!rank_shards) load_model_state(*resume_from);
+    if (!model_shards) load_model_state(*resume_from);
   }
   setup_parallelism();
-  if (rank_shards) {
-    auto file = *resume_from / "model" / fmt::format("fsdp_shard_rank{}.safetensors", env_.rank);
-    AM_CHECK(fsdp_ && fs::exists(file), "[checkpoint] {} holds fsdp2 model shards; resume it with strategy fsdp2 and "
-             "the same number of processes (no shard for rank {} of {})", resume_from->string(), env_.rank, world());
-    auto shards = hf::SafetensorsCheckpoint::open(file);
-    std::vector<std::pair<std::string, at::Tensor>> tensors;
-    for (const auto& n : shards.names()) tensors.emplace_back(n, tensor_from_view(shards.get(n), at::kFloat, c10::kCPU));
-    fsdp_->load_shard_state(tensors);
+  if (model_shards) load_model_shards(*resume_from);
+  const int64_t local_batch = c_.step_scheduler.local_batch_size;
+  if (resume_from) {
+    checkpoint::ShardLayout layout;
+    layout.rank = env_.rank;
+    if (fsdp_) {
+      layout.world = world();
+      layout.numel = [this](const std::string& name) { return fsdp_->numel_of(name); };
+    }
+    state_ = checkpoint::load_training_state(*resume_from, *optimizer_, layout);
+    // Saved with another local batch size (another process count at the same global batch):
+    // the same rows of the epoch are done.
+    if (state_.local_batch_size > 0 && state_.local_batch_size != local_batch) {
+      const int64_t rows = state_.batch * state_.local_batch_size;
+      AM_CHECK(rows % local_batch == 0, "[checkpoint] {} stopped after {} rows of epoch {}, not a multiple of "
+               "step_scheduler.local_batch_size {}", resume_from->string(), rows, state_.epoch, local_batch);
+      state_.batch = rows / local_batch;
+    }
   }
-  if (resume_from) state_ = checkpoint::load_training_state(*resume_from, *optimizer_, env_.rank, sharded_optimizer());
+  state_.local_batch_size = local_batch;
   train::LrSchedule schedule(c_.lr_scheduler, c_.optimizer.lr, total_steps_);
   std::optional<train::MetricsLog> log;
   if (leader()) log.emplace(ckpt_dir, total_steps_, state_.step);
@@ -500,7 +521,7 @@ void Trainer::save(bool final_save) {
       checkpoint::copy_model_metadata(model_folder_, model_dir / "consolidated");
       checkpoint::write_generation_config(model_->config(), model_dir / "consolidated");
     }
-    checkpoint::save_training_state(dir, state_, *optimizer_, c_.tree, rank_rng, sharded_optimizer(), world());
+    checkpoint::save_training_state(dir, state_, *optimizer_, c_.tree, rank_rng, fsdp_ != nullptr, world());
     if (fsdp_)
       for (int r = 0; r < world(); ++r) {
         fs::rename(staging(r) / "optimizer.safetensors", dir / "optim" / fmt::format("optimizer_rank{}.safetensors", r));
@@ -538,6 +559,22 @@ void Trainer::write_model_by_unit(const fs::path& model_dir, bool consolidated) 
   });
   if (merged) merged->finish();
   if (c_.peft.enabled) peft::save_adapter(adapter, c_.peft, lora_targets_, c_.model.name_or_path, model_dir);
+}
+
+// Re-sliced for this run's processes under fsdp2, or whole into the model otherwise: a run may
+// resume with another number of processes or strategy.
+void Trainer::load_model_shards(const fs::path& dir) {
+  checkpoint::FlatShardFiles files(dir / "model", "fsdp_shard", checkpoint::saved_shard_count(dir));
+  if (fsdp_) {
+    std::vector<std::pair<std::string, at::Tensor>> shards;
+    for (const auto& [name, _] : fsdp_->shard_state())
+      shards.emplace_back(name, files.slice(name, fsdp_->numel_of(name), world(), env_.rank));
+    fsdp_->load_shard_state(shards);
+    return;
+  }
+  at::NoGradGuard no_grad;
+  for (const auto& p : model_->named_parameters())
+    if (files.contains(p.name)) p.tensor->copy_(files.slice(p.name, p.tensor->numel(), 1, 0).view(p.tensor->sizes()));
 }
 
 void Trainer::load_model_state(const fs::path& dir) {

@@ -2,6 +2,7 @@
 
 #include <ATen/TensorOperators.h>
 #include <ATen/core/grad_mode.h>
+#include <ATen/ops/scalar_tensor.h>
 #include <ATen/ops/stack.h>
 #include <ATen/ops/zeros_like.h>
 
@@ -22,6 +23,7 @@ AdamW::AdamW(std::vector<TrainableParameter> params, config::OptimizerSection op
     exp_avg_.push_back(at::zeros_like(*p.tensor));
     exp_avg_sq_.push_back(at::zeros_like(*p.tensor));
   }
+  param_steps_.assign(params_.size(), 0);
 }
 
 void AdamW::zero_grad() {
@@ -33,12 +35,12 @@ void AdamW::step(double lr) {
   at::NoGradGuard no_grad;
   ++step_;
   const auto& o = options_;
-  double bias1 = 1.0 - std::pow(o.beta1, static_cast<double>(step_));
-  double bias2 = 1.0 - std::pow(o.beta2, static_cast<double>(step_));
   for (size_t i = 0; i < params_.size(); ++i) {
     auto& param = *params_[i].tensor;
     auto grad = param.grad();
     if (!grad.defined()) continue;
+    const auto t = static_cast<double>(++param_steps_[i]);
+    double bias1 = 1.0 - std::pow(o.beta1, t), bias2 = 1.0 - std::pow(o.beta2, t);
     if (o.weight_decay != 0) {
       if (o.decoupled_weight_decay)
         param.mul_(1.0 - lr * o.weight_decay);
@@ -57,6 +59,8 @@ std::vector<std::pair<std::string, at::Tensor>> AdamW::state() const {
   for (size_t i = 0; i < params_.size(); ++i) {
     out.emplace_back(params_[i].name + ".exp_avg", exp_avg_[i]);
     out.emplace_back(params_[i].name + ".exp_avg_sq", exp_avg_sq_[i]);
+    // fp32 like torch's state["step"]; exact up to 2^24 steps.
+    out.emplace_back(params_[i].name + ".step", at::scalar_tensor(static_cast<double>(param_steps_[i]), at::kFloat));
   }
   return out;
 }
@@ -74,8 +78,16 @@ void AdamW::load_state(const std::vector<std::pair<std::string, at::Tensor>>& te
       dst->copy_(it->second);
     }
   }
-  AM_CHECK(by_name.size() == 2 * params_.size(), "[checkpoint] optimizer state holds {} tensors, expected {}",
-           by_name.size(), 2 * params_.size());
+  size_t with_steps = 0;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    auto it = by_name.find(params_[i].name + ".step");
+    param_steps_[i] = it == by_name.end() ? step : static_cast<int64_t>(it->second.item<double>());
+    with_steps += it != by_name.end();
+  }
+  AM_CHECK(with_steps == 0 || with_steps == params_.size(), "[checkpoint] optimizer state has a step for {} of {} "
+           "parameters", with_steps, params_.size());
+  AM_CHECK(by_name.size() == (2 * params_.size() + with_steps), "[checkpoint] optimizer state holds {} tensors, "
+           "expected {}", by_name.size(), 2 * params_.size() + with_steps);
   step_ = step;
 }
 

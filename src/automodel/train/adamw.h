@@ -25,8 +25,11 @@ class AdamW {
   void step(double lr);
   void zero_grad();
   int64_t step_count() const { return step_; }
-  // exp_avg / exp_avg_sq per parameter ("<name>.exp_avg") and the step count.
+  // Per parameter ("<name>.exp_avg"): exp_avg, exp_avg_sq and step, the updates it has had (as
+  // torch, a parameter without a gradient, e.g. an expert no token reached, is not updated and
+  // its bias correction does not advance).
   std::vector<std::pair<std::string, at::Tensor>> state() const;
+  // `step`: the optimizer's step count; also each parameter's when the state has no "<name>.step".
   void load_state(const std::vector<std::pair<std::string, at::Tensor>>& tensors, int64_t step);
   const std::vector<TrainableParameter>& params() const { return params_; }
 
@@ -34,6 +37,7 @@ class AdamW {
   std::vector<TrainableParameter> params_;
   config::OptimizerSection options_;
   std::vector<at::Tensor> exp_avg_, exp_avg_sq_;
+  std::vector<int64_t> param_steps_;
   int64_t step_ = 0;
 };
 

@@ -2,11 +2,16 @@
 // cross_entropy (value and gradients), packed vs unpacked loss on a real model, lr schedules.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/autograd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "automodel/data/loader.h"
 #include "automodel/data/packing.h"
+#include "automodel/models/common/weights.h"
 #include "automodel/models/registry.h"
 #include "automodel/peft/lora.h"
 #include "automodel/train/adamw.h"
@@ -110,6 +115,40 @@ TEST(ActivationCheckpointing, GivesTheSameGradientsIncludingDropout) {
   for (size_t i = 0; i < plain.size(); ++i) EXPECT_LE(max_rel(recomputed[i], plain[i]), 1e-6) << i;
 }
 
+// A mixture-of-experts layer has two differentiable outputs (hidden state, router logits); the
+// load-balancing loss reaches the router through the second one, also when recomputed.
+TEST(ActivationCheckpointing, GivesTheSameGradientsForMixtureOfExpertsWithTheRouterLoss) {
+  auto config = nlohmann::json::parse(models::find_architecture("mixtral").tiny_config_json);
+  config["output_router_logits"] = true;
+  config["router_aux_loss_coef"] = 0.5;
+  auto grads_of = [&config](bool checkpointing) {
+    auto model = models::build_model(hf::parse_model_config(config.dump(), "tiny mixtral"), at::kFloat, at::kCPU);
+    models::init_random(*model, 3);
+    for (const auto& p : model->named_parameters()) p.tensor->set_requires_grad(true);
+    model->set_activation_checkpointing(checkpointing);
+    models::ModelInputs in;
+    in.input_ids = at::arange(1, 49, at::kLong).view({2, 24});
+    auto out = model->forward(in);
+    auto aux = model->auxiliary_loss(out);
+    EXPECT_TRUE(aux.defined() && aux.requires_grad());
+    (linear_cross_entropy_sum(out.hidden, model->output_embedding(), in.input_ids) + aux * 100).backward();
+    std::vector<std::pair<std::string, at::Tensor>> grads;
+    for (const auto& p : model->named_parameters())
+      grads.emplace_back(p.name, p.tensor->grad().defined() ? p.tensor->grad().clone() : at::Tensor());
+    return grads;
+  };
+  auto plain = grads_of(false), recomputed = grads_of(true);
+  ASSERT_EQ(plain.size(), recomputed.size());
+  int routers = 0;
+  for (size_t i = 0; i < plain.size(); ++i) {
+    ASSERT_EQ(plain[i].second.defined(), recomputed[i].second.defined()) << plain[i].first;
+    if (!plain[i].second.defined()) continue;
+    EXPECT_LE(max_rel(recomputed[i].second, plain[i].second), 1e-6) << plain[i].first;
+    if (plain[i].first.find(".gate.weight") != std::string::npos) ++routers;
+  }
+  EXPECT_EQ(routers, 2);  // both layers' routers got gradients
+}
+
 TEST(LrSchedule, WarmupThenCosineLinearAndWsdReachMinLr) {
   config::LrSchedulerSection s;
   s.enabled = true;
@@ -143,6 +182,35 @@ TEST(AdamW, FirstStepMovesEachWeightByLrAgainstItsGradientSign) {
   EXPECT_LE((w - at::tensor({-0.1f, 0.1f, -0.1f})).abs().max().item<double>(), 1e-6);
   EXPECT_NEAR(clip_grad_norm({{"w", &w}}, 1.0), std::sqrt(0.25 + 4.0 + 1e-6), 1e-6);
   EXPECT_NEAR(w.grad().norm().item<double>(), 1.0, 1e-5);
+}
+
+// As torch: a parameter without a gradient (an expert no token reached) is not updated, not even
+// decayed, and its bias correction starts at its own first update; the step count is saved per
+// parameter so a resumed run continues the same way.
+TEST(AdamW, SkipsParametersWithoutGradientAndCountsStepsPerParameter) {
+  auto used = at::zeros({2}).set_requires_grad(true), idle = at::ones({2}).set_requires_grad(true);
+  config::OptimizerSection o;
+  o.eps = 1e-12;
+  o.weight_decay = 0.1;
+  AdamW opt({{"used", &used}, {"idle", &idle}}, o);
+  used.mutable_grad() = at::tensor({1.0f, -1.0f});
+  opt.step(0.1);
+  EXPECT_TRUE(at::equal(idle, at::ones({2})));
+  idle.mutable_grad() = at::tensor({3.0f, -3.0f});
+  opt.step(0.1);  // idle's first update: decay, then exactly lr against the gradient's sign
+  EXPECT_LE((idle - at::tensor({0.99f - 0.1f, 0.99f + 0.1f})).abs().max().item<double>(), 1e-6);
+  std::map<std::string, double> steps;
+  for (const auto& [name, t] : opt.state())
+    if (name.size() > 5 && name.substr(name.size() - 5) == ".step") steps[name] = t.item<double>();
+  EXPECT_EQ(steps, (std::map<std::string, double>{{"used.step", 2.0}, {"idle.step", 1.0}}));
+  AdamW restored({{"used", &used}, {"idle", &idle}}, o);
+  restored.load_state(opt.state(), opt.step_count());
+  const double before = idle[0].item<double>();
+  idle.mutable_grad() = at::tensor({-3.0f, 3.0f});
+  restored.step(0.1);  // idle's second update (g = 3 then -3), bias-corrected for 2 updates
+  const double b1 = o.beta1, b2 = o.beta2;
+  double m = (b1 * (1 - b1) * 3 - (1 - b1) * 3) / (1 - b1 * b1), v = ((b2 * (1 - b2) + (1 - b2)) * 9) / (1 - b2 * b2);
+  EXPECT_NEAR(idle[0].item<double>(), before * (1 - 0.1 * 0.1) - 0.1 * m / std::sqrt(v), 1e-6);
 }
 
 }  // namespace

@@ -8,6 +8,12 @@ namespace automodel::models {
 
 at::Tensor CausalLM::logits(const at::Tensor& hidden) const { return at::linear(hidden, output_embedding()); }
 
+std::vector<at::Tensor> CausalLM::run_layer(int64_t index, const Block& block, const at::Tensor& x) const {
+  if (layer_runner_) return layer_runner_(index, block, x);
+  if (activation_checkpointing_) return checkpointed(block, x);
+  return block(x);
+}
+
 at::Tensor default_position_ids(const at::Tensor& input_ids, const KVCache* cache) {
   const int64_t B = input_ids.size(0), T = input_ids.size(1);
   auto pos = at::arange(T, input_ids.options().dtype(at::kLong)).unsqueeze(0).expand({B, T});

@@ -10,6 +10,7 @@
 
 #include "automodel/hf/model_config.h"
 #include "automodel/models/common/attention.h"
+#include "automodel/models/common/checkpoint.h"
 #include "automodel/models/common/module.h"
 
 namespace automodel::models {
@@ -54,15 +55,19 @@ class CausalLM : public Module {
   const hf::ModelConfig& config() const { return config_; }
   // Runs decoder layer `index` (its forward is `block`) on x; set by FSDP to gather the layer's
   // parameters around it. Unset: plain call (or recomputation with activation checkpointing).
-  using LayerRunner = std::function<at::Tensor(int64_t index, std::function<at::Tensor(const at::Tensor&)> block,
-                                               const at::Tensor& x)>;
+  using LayerRunner = std::function<std::vector<at::Tensor>(int64_t index, Block block, const at::Tensor& x)>;
   void set_layer_runner(LayerRunner runner) { layer_runner_ = std::move(runner); }
   // Recompute each decoder layer in backward instead of keeping its activations.
   void set_activation_checkpointing(bool on) { activation_checkpointing_ = on; }
   bool activation_checkpointing() const { return activation_checkpointing_; }
+  // Parameter names of decoder layer i start with layer_prefix() + "." + i + "." (FSDP's units).
+  virtual std::string layer_prefix() const { return base_model_prefix() + ".layers"; }
   int64_t vocab_size() const { return output_embedding().size(0); }
 
  protected:
+  // Architectures run each decoder layer of a training forward through this (FSDP, activation
+  // checkpointing); a forward that fills a KV cache calls its layers directly.
+  std::vector<at::Tensor> run_layer(int64_t index, const Block& block, const at::Tensor& x) const;
   hf::ModelConfig config_;
   bool activation_checkpointing_ = false;
   LayerRunner layer_runner_;

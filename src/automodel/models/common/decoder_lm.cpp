@@ -207,14 +207,18 @@ ForwardOutput DecoderLM::forward(const ModelInputs& inputs, const ForwardOptions
     at::Tensor router;
     const auto& mask = mask_for(spec_.sliding_window[i]);
     auto& layer = (*layers_)[i];
-    // MoE layers are not checkpointed: their router logits feed the auxiliary loss.
-    if ((layer_runner_ || activation_checkpointing()) && !cache && !spec_.moe) {
-      auto block = [&layer, cos, sin, mask](const at::Tensor& x) {
-        return layer.forward(x, cos, sin, mask, nullptr, nullptr);
-      };
-      h = layer_runner_ ? layer_runner_(i, block, h) : checkpointed(block, h);
+    if (cache) {
+      h = layer.forward(h, cos, sin, mask, &cache->layers[i], &router);
     } else {
-      h = layer.forward(h, cos, sin, mask, cache ? &cache->layers[i] : nullptr, &router);
+      const bool moe = spec_.moe.has_value();
+      auto block = [&layer, cos, sin, mask, moe](const at::Tensor& x) {
+        at::Tensor logits;
+        auto y = layer.forward(x, cos, sin, mask, nullptr, moe ? &logits : nullptr);
+        return moe ? std::vector<at::Tensor>{y, logits} : std::vector<at::Tensor>{y};
+      };
+      auto outputs = run_layer(i, block, h);
+      h = outputs[0];
+      if (moe) router = outputs[1];
     }
     if (router.defined()) out.router_logits.emplace_back(fmt::format("model.layers.{}.{}.gate", i, spec_.mlp_name), router);
     if (options.collect_hidden_states) {

@@ -126,7 +126,12 @@ class Gpt2LM : public CausalLM {
     auto h = body_->wte->forward(inputs.input_ids) + body_->wpe->forward(positions);  // (B, T, C)
     if (options.collect_hidden_states) out.hidden_states.push_back(h);
     for (int64_t i = 0; i < s_.n_layer; ++i) {
-      h = (*body_->h)[i].forward(h, mask, cache ? &cache->layers[i] : nullptr);
+      auto& block = (*body_->h)[i];
+      if (cache)
+        h = block.forward(h, mask, &cache->layers[i]);
+      else
+        h = run_layer(i, [&block, mask](const at::Tensor& x) { return std::vector<at::Tensor>{block.forward(x, mask, nullptr)}; },
+                      h)[0];
       if (options.collect_hidden_states) {
         out.layer_outputs.push_back(h);
         if (i + 1 < s_.n_layer) out.hidden_states.push_back(h);
@@ -145,6 +150,7 @@ class Gpt2LM : public CausalLM {
     return s_.tie ? std::vector<std::string>{"lm_head.weight"} : std::vector<std::string>{};
   }
   std::string base_model_prefix() const override { return "transformer"; }
+  std::string layer_prefix() const override { return "transformer.h"; }
 
  private:
   Gpt2Spec s_;
