@@ -73,11 +73,23 @@ void reject_parallelism(const JsonFields& f) {
   }
 }
 
+// true/false, or AutoModel's "full" / "selective" (both recompute whole layers here).
+bool activation_checkpointing(const JsonFields& f) {
+  if (!f.has("activation_checkpointing")) return false;
+  const auto& v = f.raw("activation_checkpointing");
+  if (v.is_boolean()) return v.get<bool>();
+  auto mode = f.get_string("activation_checkpointing");
+  AM_CHECK(mode == "full" || mode == "selective", "[config] {}: expected true, false, full or selective, found '{}'",
+           f.where("activation_checkpointing"), mode);
+  return true;
+}
+
 }  // namespace
 
 RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
-  validate_schema(tree, label);
+  auto ignored = validate_schema(tree, label);
   RecipeConfig c;
+  c.ignored = std::move(ignored);
   c.label = label;
   c.tree = tree;
   auto root = std::make_shared<const nlohmann::json>(std::move(tree));
@@ -194,8 +206,10 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   c.checkpoint.save_consolidated = ck.get_bool("save_consolidated", true);
   c.checkpoint.restore_from = ck.get_string("restore_from", "");
   auto format = ck.get_string("model_save_format", "safetensors");
-  AM_CHECK(format == "safetensors", "[config] {}: only 'safetensors' is supported, found '{}'",
-           ck.where("model_save_format"), format);
+  AM_CHECK(format == "safetensors" || format == "torch_save", "[config] {}: expected safetensors or torch_save, "
+           "found '{}'", ck.where("model_save_format"), format);
+  // torch_save is PyTorch's own (DCP) format; checkpoints here are always HF safetensors.
+  if (format == "torch_save") c.ignored.push_back("'checkpoint.model_save_format: torch_save' (saved as safetensors)");
 
   auto packed = section("packed_sequence");
   c.packed_sequence_size = packed.get_int("packed_sequence_size", 0);
@@ -205,17 +219,28 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
            packed.where("split_across_pack"));
 
   auto dist = section("distributed");
-  auto manager = target_of(dist, "distributed", Component::kFsdp2);
+  // Newer AutoModel recipes put the strategy's options in distributed_config (FSDP2Config, ...).
+  auto options = section("distributed_config");
+  auto manager = target_of(dist, "distributed", target_of(options, "distributed_config", Component::kFsdp2));
   c.strategy = dist.get_string("strategy", manager == Component::kDdp ? "ddp" : "fsdp2");
   AM_CHECK(c.strategy == "ddp" || c.strategy == "fsdp2", "[config] {}: expected ddp or fsdp2, found '{}'",
            dist.where("strategy"), c.strategy);
+  if (options.has("_target_")) {
+    auto expected = target_of(options, "distributed_config", Component::kFsdp2) == Component::kDdp ? "ddp" : "fsdp2";
+    AM_CHECK(c.strategy == expected, "[config] {} is for {} but the strategy is {}", options.where("_target_"),
+             expected, c.strategy);
+  }
   c.bucket_cap_mb = dist.get_double("bucket_cap_mb", c.bucket_cap_mb);
-  if (dist.has("dp_size")) c.dp_size = dist.get_int("dp_size");  // checked against the process count
-  c.reshard_after_forward = dist.get_bool("reshard_after_forward", true);
+  // checked against the process count; none (also as a quoted string) = all processes
+  const auto none = [](const std::string& v) { return v == "none" || v == "None"; };
+  if (dist.has("dp_size") && !(dist.raw("dp_size").is_string() && none(dist.get_string("dp_size"))))
+    c.dp_size = dist.get_int("dp_size");
+  c.reshard_after_forward = options.get_bool("reshard_after_forward", dist.get_bool("reshard_after_forward", true));
+  c.bucket_cap_mb = options.get_double("bucket_cap_mb", c.bucket_cap_mb);
   c.timeout_minutes = section("dist_env").get_double("timeout_minutes", c.timeout_minutes);
   AM_CHECK(c.timeout_minutes > 0, "[config] dist_env.timeout_minutes must be > 0");
   reject_parallelism(dist);
-  c.activation_checkpointing = dist.get_bool("activation_checkpointing", false);
+  c.activation_checkpointing = activation_checkpointing(options.has("activation_checkpointing") ? options : dist);
   c.max_grad_norm = section("clip_grad_norm").get_double("max_norm", 1.0);
   c.seed = static_cast<uint64_t>(f.get_int("seed", section("rng").get_int("seed", 42)));
   c.peak_tflops = section("benchmark").get_double("peak_tflops", 0.0);

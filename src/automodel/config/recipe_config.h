@@ -95,6 +95,7 @@ struct CheckpointSection {
 struct RecipeConfig {
   std::string label;     // the recipe file
   nlohmann::json tree;   // after overrides, for config.yaml in checkpoints
+  std::vector<std::string> ignored;  // options read but not acted on here (logged at start)
   ModelSection model;
   DatasetSection dataset;
   std::optional<DatasetSection> validation_dataset;
@@ -107,8 +108,8 @@ struct RecipeConfig {
   CheckpointSection checkpoint;
   int64_t packed_sequence_size = 0;  // 0 = no packing
   double max_grad_norm = 1.0;
-  bool activation_checkpointing = false;  // distributed.activation_checkpointing
-  bool reshard_after_forward = true;      // distributed.reshard_after_forward (fsdp2)
+  bool activation_checkpointing = false;  // distributed(_config).activation_checkpointing
+  bool reshard_after_forward = true;      // distributed(_config).reshard_after_forward (fsdp2)
   std::string strategy = "fsdp2";         // distributed.strategy: ddp | fsdp2 (fsdp2 needs 1 process for now)
   double bucket_cap_mb = 25;              // distributed.bucket_cap_mb (DDP)
   std::optional<int64_t> dp_size;         // distributed.dp_size; unset/none = the process count

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <set>
 
 #include "automodel/common/error.h"
 #include "automodel/common/string_util.h"
@@ -54,11 +55,32 @@ const std::map<std::string, std::vector<std::string>>& section_keys() {
       {"packed_sequence", {"packed_sequence_size", "split_across_pack"}},
       {"rng", {"_target_", "seed", "ranked"}},
       {"clip_grad_norm", {"max_norm"}},
-      {"benchmark", {"warmup_steps", "peak_tflops", "nsys_start", "nsys_end", "nsys_ranks", "num_nodes"}},
-      {"compile", {"enabled", "mode", "fullgraph", "dynamic", "backend"}},
+      {"distributed_config",  // AutoModel's newer split: strategy options beside `distributed`
+       {"_target_", "sequence_parallel", "activation_checkpointing", "activation_checkpointing_scope",
+        "reshard_after_forward", "tp_plan", "patch_is_packed_sequence", "mp_policy", "offload_policy",
+        "autocast_dtype", "defer_fsdp_grad_sync", "enable_async_tensor_parallel", "enable_compile",
+        "enable_fsdp2_prefetch", "fsdp2_backward_prefetch_depth", "fsdp2_forward_prefetch_depth",
+        "find_unused_parameters", "bucket_cap_mb", "backend"}},
+      // Informational or performance-only sections: any keys (the ones used are read by name).
+      {"benchmark", {"*"}},
+      {"compile", {"*"}},
       {"ci", {"*"}},
   };
   return keys;
+}
+
+// Integrations that do not change what is trained (experiment loggers, launchers): accepted
+// with any content and ignored, with a note.
+const std::set<std::string>& integration_sections() {
+  static const std::set<std::string> names = {"wandb", "mlflow", "tensorboard", "comet", "slurm", "skypilot",
+                                              "lepton", "nemo_run", "k8s", "kubernetes", "profiling", "nsys"};
+  return names;
+}
+
+// Features AutoModel has and this build does not: fine while disabled, an error when enabled.
+const std::set<std::string>& unsupported_feature_sections() {
+  static const std::set<std::string> names = {"fp8", "qat", "quantization", "kd", "kd_loss_fn", "teacher_model"};
+  return names;
 }
 
 // Nested maps whose keys are free-form (column names, tokenizer options).
@@ -105,6 +127,8 @@ const std::vector<TargetEntry>& target_table() {
       {"torch.utils.data.DataLoader", "dataloader", Component::kDataLoader},
       {"nemo_automodel.components.distributed.fsdp2.FSDP2Manager", "distributed", Component::kFsdp2},
       {"nemo_automodel.components.distributed.ddp.DDPManager", "distributed", Component::kDdp},
+      {"nemo_automodel.components.distributed.config.FSDP2Config", "distributed_config", Component::kFsdp2},
+      {"nemo_automodel.components.distributed.config.DDPConfig", "distributed_config", Component::kDdp},
       {"nemo_automodel.components.training.rng.StatefulRNG", "rng", Component::kStatefulRng},
   };
   return table;
@@ -124,8 +148,9 @@ Component resolve_target(const std::string& section, const std::string& name, co
           join(valid, ", "));
 }
 
-void validate_schema(const nlohmann::json& tree, const std::string& label) {
+std::vector<std::string> validate_schema(const nlohmann::json& tree, const std::string& label) {
   const auto& sections = section_keys();
+  std::vector<std::string> ignored;
   // The model section first: an unsupported model kind is the error that matters most.
   std::vector<std::string> order;
   if (tree.contains("model")) order.push_back("model");
@@ -133,9 +158,26 @@ void validate_schema(const nlohmann::json& tree, const std::string& label) {
     if (section != "model") order.push_back(section);
   for (const auto& section : order) {
     const auto& body = tree[section];
+    if (integration_sections().count(section)) {
+      ignored.push_back(fmt::format("section '{}' (integrations are not part of this build)", section));
+      continue;
+    }
+    if (unsupported_feature_sections().count(section)) {
+      bool enabled = body.is_object() && body.contains("enabled") ? body["enabled"] == true
+                                                                   : body.is_object() && !body.empty();
+      AM_CHECK(!enabled, "[config] {}: '{}' is not supported by this build; remove the section or set {}.enabled: "
+               "false", label, section, section);
+      continue;
+    }
     auto it = sections.find(section);
-    AM_CHECK(it != sections.end(), "[config] {}: unknown section '{}'{}; sections: {}", label, section,
-             did_you_mean(section, names_of(sections)), join(names_of(sections), ", "));
+    if (it == sections.end()) {
+      // A near miss of a known name is a typo (an error); anything else is a section of a newer
+      // AutoModel that this build does not read: ignored, and said so.
+      AM_CHECK(nearest_name(section, names_of(sections)).empty(), "[config] {}: unknown section '{}'{}; sections: {}",
+               label, section, did_you_mean(section, names_of(sections)), join(names_of(sections), ", "));
+      ignored.push_back(fmt::format("section '{}' (unknown here)", section));
+      continue;
+    }
     const auto& keys = it->second;
     if (keys.empty()) {
       AM_CHECK(!body.is_object(), "[config] {}: '{}' takes a value, not a section", label, section);
@@ -146,9 +188,12 @@ void validate_schema(const nlohmann::json& tree, const std::string& label) {
              body.type_name());
     if (keys.front() == "*") continue;
     for (const auto& [key, value] : body.items()) {
-      AM_CHECK(std::find(keys.begin(), keys.end(), key) != keys.end(),
-               "[config] {}: unknown key '{}.{}'{}; valid keys of '{}': {}", label, section, key,
-               did_you_mean(key, keys), section, join(keys, ", "));
+      if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+        AM_CHECK(nearest_name(key, keys).empty(), "[config] {}: unknown key '{}.{}'{}; valid keys of '{}': {}", label,
+                 section, key, did_you_mean(key, keys), section, join(keys, ", "));
+        ignored.push_back(fmt::format("'{}.{}' (unknown here)", section, key));
+        continue;
+      }
       if (key == "_target_") {
         AM_CHECK(value.is_string(), "[config] {}: '{}._target_' must be a string", label, section);
         resolve_target(section, value.get<std::string>(), label + ": " + section + "._target_");
@@ -159,6 +204,7 @@ void validate_schema(const nlohmann::json& tree, const std::string& label) {
         resolve_target(key, value["_target_"].get<std::string>(), label + ": " + section + "." + key + "._target_");
     }
   }
+  return ignored;
 }
 
 }  // namespace automodel::config

@@ -1,5 +1,5 @@
 // The recipe schema we accept: AutoModel's sections and keys, and the one table that maps
-// AutoModel `_target_` names to our components. Unknown names are errors suggesting the nearest.
+// AutoModel `_target_` names to our components.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
@@ -41,7 +41,10 @@ const std::vector<TargetEntry>& target_table();
 // field, the value and the nearest valid name, and lists the valid ones.
 Component resolve_target(const std::string& section, const std::string& name, const std::string& where);
 
-// Checks every section and key against the schema (recursively for known nested maps).
-void validate_schema(const nlohmann::json& tree, const std::string& label);
+// Checks every section and key against the schema (recursively for known nested maps). A name
+// close to a known one is a typo: an error suggesting it. Other unknown names (options of a newer
+// AutoModel, logger sections) are returned as notes and ignored. Sections of features this build
+// lacks (fp8, qat, ...) are errors when enabled.
+std::vector<std::string> validate_schema(const nlohmann::json& tree, const std::string& label);
 
 }  // namespace automodel::config

@@ -27,10 +27,9 @@ std::string read_text(const fs::path& file) {
   return text;
 }
 
-}  // namespace
-
-std::vector<Row> parse_jsonl(const std::string& text, const std::string& label) {
-  std::vector<Row> rows;
+// Calls fn(line text, line number) for every non-blank line; stops when fn returns false.
+template <typename Fn>
+void for_each_line(const std::string& text, Fn&& fn) {
   size_t line = 0, pos = 0;
   while (pos < text.size()) {
     auto end = text.find('\n', pos);
@@ -39,22 +38,68 @@ std::vector<Row> parse_jsonl(const std::string& text, const std::string& label) 
     std::string_view body(text.data() + pos, end - pos);
     pos = end + 1;
     if (body.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    if (!fn(body, line)) return;
+  }
+}
+
+// Every non-blank line a JSON object, or nothing.
+std::optional<std::vector<Row>> jsonl_objects(const std::string& text) {
+  std::vector<Row> rows;
+  bool all_objects = true;
+  for_each_line(text, [&](std::string_view body, size_t line) {
+    auto value = nlohmann::json::parse(body, nullptr, false);
+    all_objects = value.is_object();
+    if (all_objects) rows.push_back({std::move(value), line});
+    return all_objects;
+  });
+  if (!all_objects || rows.empty()) return std::nullopt;
+  return rows;
+}
+
+// As HF datasets reads a JSON document: an array of rows, {"data": [rows]} (SQuAD files), or
+// columns ({"question": [...], "answer": [...]}, all of one length).
+std::vector<Row> rows_of_document(nlohmann::json value, const std::string& label) {
+  if (value.is_object() && value.contains("data") && value["data"].is_array()) value = std::move(value["data"]);
+  std::vector<Row> rows;
+  if (value.is_object() && !value.empty()) {
+    size_t length = 0;
+    bool columns = true;
+    for (const auto& [_, column] : value.items()) {
+      columns = columns && column.is_array() && (length == 0 || column.size() == length);
+      if (columns) length = column.size();
+    }
+    AM_CHECK(columns, "[data] {}: expected a JSON array of rows, {{\"data\": [rows]}} or columns of equal length",
+             label);
+    for (size_t i = 0; i < length; ++i) {
+      nlohmann::json row = nlohmann::json::object();
+      for (const auto& [name, column] : value.items()) row[name] = column[i];
+      rows.push_back({std::move(row), i + 1});
+    }
+    return rows;
+  }
+  AM_CHECK(value.is_array(), "[data] {}: expected a JSON array of rows (or {{\"data\": [...]}}), found {}", label,
+           value.type_name());
+  for (size_t i = 0; i < value.size(); ++i) rows.push_back({std::move(value[i]), i + 1});
+  return rows;
+}
+
+}  // namespace
+
+std::vector<Row> parse_jsonl(const std::string& text, const std::string& label) {
+  std::vector<Row> rows;
+  for_each_line(text, [&](std::string_view body, size_t line) {
     auto value = nlohmann::json::parse(body, nullptr, false);
     AM_CHECK(!value.is_discarded(), "[data] {} line {}: not valid JSON", label, line);
     rows.push_back({std::move(value), line});
-  }
+    return true;
+  });
   return rows;
 }
 
 std::vector<Row> parse_json_rows(const std::string& text, const std::string& label) {
   auto value = nlohmann::json::parse(text, nullptr, false);
   AM_CHECK(!value.is_discarded(), "[data] {}: not valid JSON", label);
-  if (value.is_object() && value.contains("data")) value = value["data"];
-  AM_CHECK(value.is_array(), "[data] {}: expected a JSON array of rows (or {{\"data\": [...]}}), found {}", label,
-           value.type_name());
-  std::vector<Row> rows;
-  for (size_t i = 0; i < value.size(); ++i) rows.push_back({std::move(value[i]), i + 1});
-  return rows;
+  return rows_of_document(std::move(value), label);
 }
 
 namespace {
@@ -148,13 +193,9 @@ std::vector<Row> read_rows(const std::string& path, const std::string& split) {
   auto text = read_text(file);
   auto ext = (file.extension() == ".gz" ? file.stem() : file).extension().string();
   if (ext == ".csv") return parse_csv(text, file.string());
-  if (ext == ".json") {
-    auto first = text.find_first_not_of(" \t\r\n");
-    if (first != std::string::npos && text[first] == '[') return parse_json_rows(text, file.string());
-    auto rows = parse_jsonl(text, file.string());
-    if (rows.size() == 1 && rows[0].value.is_object() && rows[0].value.contains("data"))
-      return parse_json_rows(text, file.string());
-    return rows;
+  if (ext == ".json") {  // as HF datasets: JSON Lines of objects, else one JSON document
+    if (auto lines = jsonl_objects(text)) return std::move(*lines);
+    return parse_json_rows(text, file.string());
   }
   AM_CHECK(ext == ".jsonl", "[data] {}: unsupported file type '{}'; supported: .jsonl, .json, .csv (optionally .gz)", file.string(),
            ext);

@@ -210,6 +210,7 @@ void Trainer::build() {
     if (!leader()) set_log_level(LogLevel::kWarn);  // one rank logs
     check_same_recipe();
   }
+  if (!c_.ignored.empty()) log_info("recipe options not used by this build: {}", join(c_.ignored, "; "));
   AM_CHECK(!c_.dp_size || *c_.dp_size == world(),
            "[config] {}: distributed.dp_size is {} but {} process(es) run; set it to {} or none", c_.label,
            c_.dp_size.value_or(0), world(), world());

@@ -2,6 +2,7 @@
 // and the real NeMo AutoModel recipes parsing into the expected typed values.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "automodel/common/error.h"
@@ -98,6 +99,53 @@ TEST(Schema, UnknownSectionAndTargetSuggestTheNearest) {
   msg = error_message_of<Error>([&] { parse_recipe(tree, "r.yaml"); });
   EXPECT_NE(msg.find("unknown _target_ 'torch.optim.AdamX'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("did you mean 'torch.optim.Adam"), std::string::npos) << msg;
+}
+
+// Options of newer AutoModel versions, informational sections and logger integrations are
+// accepted and reported as unused; near misses of known names stay errors (above).
+TEST(Schema, OptionsFarFromKnownNamesAreReportedAsUnusedNotRejected) {
+  auto tree = minimal();
+  tree["benchmark"] = {{"cadence", 1}, {"description", "x"}, {"peak_tflops", 989}};
+  tree["wandb"] = {{"project", "p"}};
+  tree["moe_router_settings"] = {{"anything", 1}};
+  tree["dataset"]["trust_remote_code_for_hub"] = true;
+  auto c = parse_recipe(tree, "r.yaml");
+  EXPECT_DOUBLE_EQ(c.peak_tflops, 989);
+  const std::vector<std::string> expected = {"section 'wandb' (integrations are not part of this build)",
+                                             "section 'moe_router_settings' (unknown here)",
+                                             "'dataset.trust_remote_code_for_hub' (unknown here)"};
+  for (const auto& note : expected)
+    EXPECT_NE(std::find(c.ignored.begin(), c.ignored.end(), note), c.ignored.end()) << note;
+  EXPECT_EQ(c.ignored.size(), expected.size());
+}
+
+TEST(Schema, EnabledFeaturesThisBuildLacksAreErrorsAndDisabledOnesAreFine) {
+  auto tree = minimal();
+  tree["fp8"] = {{"enabled", false}, {"recipe_name", "tensorwise"}};
+  EXPECT_NO_THROW(parse_recipe(tree, "r.yaml"));
+  tree["qat"] = {{"enabled", true}, {"fake_quant_after_n_steps", 1}};
+  auto msg = error_message_of<Error>([&] { parse_recipe(tree, "r.yaml"); });
+  EXPECT_NE(msg.find("'qat' is not supported by this build"), std::string::npos) << msg;
+}
+
+// AutoModel's newer layout: sizes in `distributed`, the strategy's options in distributed_config.
+TEST(Schema, DistributedConfigSelectsTheStrategyAndItsOptions) {
+  auto tree = minimal();
+  tree["distributed"] = {{"dp_size", "none"}, {"tp_size", 1}, {"cp_size", 1}};
+  tree["distributed_config"] = {{"_target_", "nemo_automodel.components.distributed.config.DDPConfig"},
+                                {"activation_checkpointing", "selective"}};
+  auto c = parse_recipe(tree, "r.yaml");
+  EXPECT_EQ(c.strategy, "ddp");
+  EXPECT_TRUE(c.activation_checkpointing);
+  tree["distributed_config"] = {{"_target_", "nemo_automodel.components.distributed.config.FSDP2Config"},
+                                {"sequence_parallel", false}, {"reshard_after_forward", false}};
+  c = parse_recipe(tree, "r.yaml");
+  EXPECT_EQ(c.strategy, "fsdp2");
+  EXPECT_FALSE(c.reshard_after_forward);
+  EXPECT_FALSE(c.activation_checkpointing);
+  tree["distributed"]["strategy"] = "ddp";
+  auto msg = error_message_of<Error>([&] { parse_recipe(tree, "r.yaml"); });
+  EXPECT_NE(msg.find("is for fsdp2 but the strategy is ddp"), std::string::npos) << msg;
 }
 
 TEST(Schema, WrongTypesAndBadValuesNameTheField) {

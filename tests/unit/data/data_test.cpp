@@ -64,6 +64,27 @@ TEST(Rows, ReadsGzippedJsonlAndJsonArrays) {
   EXPECT_NE(msg.find("downloaded"), std::string::npos) << msg;
 }
 
+// .json as HF datasets reads it: JSON Lines first, else one document (rows, {"data": rows} as
+// SQuAD files, or columns).
+TEST(Rows, JsonFilesAreReadAsLinesArraysDataFieldsOrColumns) {
+  testing::TempDir dir;
+  auto rows_of = [&](const std::string& text) {
+    write(dir / "d.json", text);
+    return read_rows((dir / "d.json").string(), "");
+  };
+  auto lines = rows_of("{\"messages\": [{\"role\": \"user\"}, {\"role\": \"assistant\"}]}\n{\"messages\": []}\n");
+  ASSERT_EQ(lines.size(), 2u);  // one row per line, even when every value is a list
+  EXPECT_EQ(lines[0].value["messages"].size(), 2u);
+  auto squad = rows_of("{\n  \"version\": 2.0,\n  \"data\": [\n    {\"question\": \"q1\"},\n    {\"question\": \"q2\"}\n  ]\n}\n");
+  ASSERT_EQ(squad.size(), 2u);
+  EXPECT_EQ(squad[1].value["question"], "q2");
+  auto columns = rows_of("{\n \"question\": [\"a\", \"b\", \"c\"],\n \"answer\": [1, 2, 3]\n}");
+  ASSERT_EQ(columns.size(), 3u);
+  EXPECT_EQ(columns[2].value, (nlohmann::json{{"question", "c"}, {"answer", 3}}));
+  auto msg = error_message_of<Error>([&] { rows_of("{\n \"question\": [\"a\"],\n \"answer\": [1, 2]\n}"); });
+  EXPECT_NE(msg.find("columns of equal length"), std::string::npos) << msg;
+}
+
 TEST(Formats, InstructionSupervisesTheAnswerAndEosOnly) {
   auto s = section(Component::kColumnMappedDataset, "x");
   s.column_mapping = {{"question", "q"}, {"answer", "a"}};
