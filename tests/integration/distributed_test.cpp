@@ -234,6 +234,30 @@ TEST(Distributed, AKilledRankStopsAllRanksNamingItAndTheRunResumesBitForBit) {
   expect_identical_steps(got, expected);
 }
 
+// Without the launcher (torchrun-style variables, as under srun or mpirun), a SIGKILLed rank
+// leaves no message of its own: the surviving rank's failed collective asks the rendezvous store
+// what the others reported and names the rank that said nothing, well before timeout_minutes.
+TEST(Distributed, WithoutTheLauncherTheSurvivorNamesTheKilledRank) {
+  TempDir dir;
+  auto recipe = write_recipe(dir, std::string(kDdp) + kLora);
+  auto port = std::to_string(30000 + std::random_device{}() % 20000);
+  auto rank = [&](int r) {
+    return "RANK=" + std::to_string(r) + " WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + port + " " +
+           testing::automodel_binary() + " " + recipe +
+           " --step_scheduler.max_steps=400 --step_scheduler.ckpt_every_steps=2 --step_scheduler.local_batch_size=2 " +
+           "> " + (dir / fmt::format("rank{}.log", r)).string() + " 2>&1";
+  };
+  auto result = run_command("bash -c '" + rank(0) + " & P0=$!; " + rank(1) + " & P1=$!; for i in $(seq 600); do [ -e " +
+                            (dir / "ckpt/LATEST").string() + " ] && break; sleep 0.05; done; kill -KILL $P1; " +
+                            "S=$SECONDS; wait $P0; echo rank0_exit=$? after=$((SECONDS - S))s'");
+  auto log0 = read_file(dir / "rank0.log");
+  EXPECT_NE(result.output.find("rank0_exit=1"), std::string::npos) << result.output << log0;
+  EXPECT_NE(log0.find("rank 1 stopped without reporting an error (killed"), std::string::npos) << log0;
+  auto after = result.output.find("after=");
+  ASSERT_NE(after, std::string::npos) << result.output;
+  EXPECT_LT(std::stoi(result.output.substr(after + 6)), 30) << result.output;  // timeout_minutes is 1
+}
+
 TEST(Distributed, BadSetupsFailWithClearErrorsInsteadOfHanging) {
   TempDir dir;
   auto recipe = write_recipe(dir, kDdp);

@@ -6,11 +6,19 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "automodel/common/error.h"
 #include "automodel/dist/dist_env.h"
 
 namespace automodel::dist {
+
+// A collective that failed: usually another rank died or stopped answering.
+class CollectiveError : public Error {
+ public:
+  using Error::Error;
+};
 
 // An in-flight collective; wait() blocks until its result is in the tensor.
 class PendingReduce {
@@ -33,6 +41,14 @@ class ProcessGroup {
   // Every rank's copy of `tensor` (same shape on all ranks), in rank order.
   std::vector<at::Tensor> all_gather(const at::Tensor& tensor);
   void barrier();
+
+  // Failure reports through the rendezvous store, so that a rank whose collective failed can
+  // say which rank went away and why. report_failure: this rank's error (best effort);
+  // `lost_contact`: it is a CollectiveError (this rank is a victim, not the cause).
+  void report_failure(const std::string& message, bool lost_contact);
+  // After a CollectiveError: what the other ranks reported within `grace`, or that a rank said
+  // nothing (killed, out of memory) — one line naming each such rank.
+  std::string explain_lost_ranks(std::chrono::milliseconds grace);
 
  private:
   DistEnv env_;

@@ -135,6 +135,9 @@ class Trainer {
  public:
   explicit Trainer(const config::RecipeConfig& c) : c_(c), setup_(resolve_setup(c.model)) {}
   FinetuneSummary run();
+  // Multi-process runs: tells the other ranks why this one stops; after a lost collective,
+  // returns what is known of the rank(s) that went away ("" in a single process).
+  std::string report_failure(const std::string& message, bool lost_contact);
 
  private:
   void build();
@@ -562,6 +565,12 @@ void Trainer::write_model_by_unit(const fs::path& model_dir, bool consolidated) 
   if (c_.peft.enabled) peft::save_adapter(adapter, c_.peft, lora_targets_, c_.model.name_or_path, model_dir);
 }
 
+std::string Trainer::report_failure(const std::string& message, bool lost_contact) {
+  if (!group_) return "";
+  group_->report_failure(message, lost_contact);
+  return lost_contact ? group_->explain_lost_ranks(std::chrono::seconds(3)) : "";
+}
+
 // Re-sliced for this run's processes under fsdp2, or whole into the model otherwise: a run may
 // resume with another number of processes or strategy.
 void Trainer::load_model_shards(const fs::path& dir) {
@@ -591,7 +600,16 @@ void Trainer::load_model_state(const fs::path& dir) {
 
 FinetuneSummary run_llm_finetune(const config::RecipeConfig& config) {
   Trainer trainer(config);
-  return trainer.run();
+  try {
+    return trainer.run();
+  } catch (const dist::CollectiveError& e) {
+    auto why = trainer.report_failure(e.what(), true);
+    if (why.empty()) throw;
+    throw Error(fmt::format("[dist] {}; {}", why, e.what()));  // the cause first, on one line
+  } catch (const std::exception& e) {
+    trainer.report_failure(e.what(), false);
+    throw;
+  }
 }
 
 }  // namespace automodel::recipes
