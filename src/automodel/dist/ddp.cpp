@@ -110,11 +110,13 @@ void GradientSynchronizer::finish() {
   for (auto& bp : buckets_) {
     auto& b = *bp;
     b.pending->wait();
-    auto used = b.flat.narrow(0, b.used_offset, static_cast<int64_t>(b.params.size())).gt(0);
+    // One host copy of the flags per bucket (not a device sync per parameter).
+    auto used = b.flat.narrow(0, b.used_offset, static_cast<int64_t>(b.params.size())).gt(0).cpu();
+    const bool* used_by_any = used.data_ptr<bool>();
     for (size_t k : b.params) {
       auto& param = *params_[k].tensor;
       const auto& where = where_[k];
-      if (!used[where.index].item<bool>()) continue;  // no rank used it: no gradient
+      if (!used_by_any[where.index]) continue;  // no rank used it: no gradient
       auto summed = b.flat.narrow(0, where.offset, param.numel()).view(param.sizes());
       if (param.grad().defined())
         param.mutable_grad().copy_(summed);

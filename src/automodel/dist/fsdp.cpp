@@ -114,12 +114,14 @@ void FullyShardedModel::reduce_gradients(const Unit& unit) {
   }
   group_.all_reduce_sum(buffer);
   auto mine = buffer.select(0, rank);
+  auto used = mine.narrow(0, total, n).gt(0).cpu();  // one host copy, not a sync per parameter
+  const bool* used_by_any = used.data_ptr<bool>();
   offset = 0;
   for (int64_t j = 0; j < n; ++j) {
     auto& p = params_[unit.trainable[static_cast<size_t>(j)]];
     auto part = mine.narrow(0, offset, p.chunk);
     offset += p.chunk;
-    if (mine[total + j].item<double>() == 0) continue;
+    if (!used_by_any[j]) continue;
     if (p.shard.grad().defined())
       p.shard.mutable_grad().add_(part);
     else

@@ -1,8 +1,12 @@
 #include "automodel/dist/process_group.h"
 
 #include <ATen/ops/empty_like.h>
+#include <ATen/ops/ones.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef AUTOMODEL_WITH_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <thread>
 
@@ -11,13 +15,40 @@
 
 namespace automodel::dist {
 
+bool nccl_available() {
+#ifdef AUTOMODEL_WITH_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
 struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::TCPStore> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+#ifdef AUTOMODEL_WITH_NCCL
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
+#endif
+  c10::Device device = c10::Device(c10::kCPU);  // where collectives run
+
+  // Calls fn(backend): NCCL for a CUDA device, Gloo otherwise (same collective interface).
+  template <typename Fn>
+  auto with_backend(Fn&& fn) {
+#ifdef AUTOMODEL_WITH_NCCL
+    if (nccl) return fn(*nccl);
+#endif
+    return fn(*gloo);
+  }
+  // NCCL only reduces device tensors: small CPU tensors (counts, losses, RNG states) go through it.
+  at::Tensor on_device(const at::Tensor& t) const { return t.device() == device ? t : t.to(device); }
 };
 
-ProcessGroup::ProcessGroup(const DistEnv& env, std::chrono::milliseconds timeout)
+ProcessGroup::ProcessGroup(const DistEnv& env, std::chrono::milliseconds timeout, c10::Device device)
     : env_(env), impl_(std::make_unique<Impl>()) {
+  AM_CHECK(!device.is_cuda() || nccl_available(), "[dist] several processes on {} need NCCL, and this build has "
+           "none (the Debian LibTorch is CPU-only): build with scripts/build-cuda.sh, or train on CPU (Gloo)",
+           device.str());
+  impl_->device = device;
   c10d::TCPStoreOptions options;
   options.port = env.master_port;
   options.isServer = env.rank == 0;
@@ -26,12 +57,20 @@ ProcessGroup::ProcessGroup(const DistEnv& env, std::chrono::milliseconds timeout
   options.timeout = timeout;
   try {
     impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
+#ifdef AUTOMODEL_WITH_NCCL
+    if (device.is_cuda()) {
+      auto nccl = c10d::ProcessGroupNCCL::Options::create();
+      nccl->timeout = timeout;
+      impl_->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, env.rank, env.world_size, nccl);
+      return;
+    }
+#endif
     auto gloo = c10d::ProcessGroupGloo::Options::create(timeout);
     gloo->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(env.master_addr == "127.0.0.1" ||
                                                                                     env.master_addr == "localhost"
                                                                                 ? "127.0.0.1"
                                                                                 : env.master_addr));
-    impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env.rank, env.world_size, gloo);
+    impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env.rank, env.world_size, gloo);
   } catch (const std::exception& e) {
     AM_FAIL("[dist] rank {} of {} could not join the process group at {}:{} ({}): {}", env.rank, env.world_size,
             env.master_addr, env.master_port, env.source, e.what());
@@ -42,7 +81,7 @@ ProcessGroup::~ProcessGroup() = default;
 
 namespace {
 
-// Gloo reports a lost peer as a generic error: name the collective and the likely cause.
+// A lost peer surfaces as a generic backend error: name the collective and the likely cause.
 template <typename Fn>
 auto collective(int rank, const char* what, Fn&& fn) {
   try {
@@ -53,43 +92,53 @@ auto collective(int rank, const char* what, Fn&& fn) {
   }
 }
 
-class GlooPending : public PendingReduce {
+// wait() also copies the result back when the tensor was moved to the backend's device.
+class BackendPending : public PendingReduce {
  public:
-  GlooPending(c10::intrusive_ptr<c10d::Work> work, int rank) : work_(std::move(work)), rank_(rank) {}
+  BackendPending(c10::intrusive_ptr<c10d::Work> work, int rank, at::Tensor reduced, at::Tensor target)
+      : work_(std::move(work)), rank_(rank), reduced_(std::move(reduced)), target_(std::move(target)) {}
   void wait() override {
     collective(rank_, "all-reduce", [&] { return work_->wait(); });
+    if (!reduced_.is_same(target_)) target_.copy_(reduced_);
   }
 
  private:
   c10::intrusive_ptr<c10d::Work> work_;
   int rank_;
+  at::Tensor reduced_, target_;
 };
 
 std::string failure_key(int rank) { return fmt::format("automodel/failure/{}", rank); }
 
 }  // namespace
 
-void ProcessGroup::all_reduce_sum(at::Tensor& tensor) {
-  std::vector<at::Tensor> one{tensor};
-  collective(env_.rank, "all-reduce", [&] { return impl_->group->allreduce(one)->wait(); });
-}
+void ProcessGroup::all_reduce_sum(at::Tensor& tensor) { all_reduce_sum_async(tensor)->wait(); }
 
 std::unique_ptr<PendingReduce> ProcessGroup::all_reduce_sum_async(at::Tensor& tensor) {
-  std::vector<at::Tensor> one{tensor};
-  auto work = collective(env_.rank, "all-reduce", [&] { return impl_->group->allreduce(one); });
-  return std::make_unique<GlooPending>(std::move(work), env_.rank);
+  std::vector<at::Tensor> one{impl_->on_device(tensor)};
+  auto work = collective(env_.rank, "all-reduce", [&] {
+    return impl_->with_backend([&](auto& backend) { return backend.allreduce(one); });
+  });
+  return std::make_unique<BackendPending>(std::move(work), env_.rank, one[0], tensor);
 }
 
 std::vector<at::Tensor> ProcessGroup::all_gather(const at::Tensor& tensor) {
+  std::vector<at::Tensor> in{impl_->on_device(tensor).contiguous()};
   std::vector<std::vector<at::Tensor>> out(1);
-  for (int r = 0; r < env_.world_size; ++r) out[0].push_back(at::empty_like(tensor));
-  std::vector<at::Tensor> in{tensor.contiguous()};
-  collective(env_.rank, "all-gather", [&] { return impl_->group->allgather(out, in)->wait(); });
+  for (int r = 0; r < env_.world_size; ++r) out[0].push_back(at::empty_like(in[0]));
+  collective(env_.rank, "all-gather", [&] {
+    return impl_->with_backend([&](auto& backend) { return backend.allgather(out, in)->wait(); });
+  });
+  if (tensor.device() != impl_->device)
+    for (auto& t : out[0]) t = t.to(tensor.device());
   return out[0];
 }
 
+// A summed one-element tensor read back on the host: every rank has arrived (NCCL's own barrier
+// has to guess each rank's device).
 void ProcessGroup::barrier() {
-  collective(env_.rank, "barrier", [&] { return impl_->group->barrier()->wait(); });
+  auto one = at::ones({1}, at::kFloat);
+  all_reduce_sum(one);
 }
 
 // Store values: "C" + message for a rank whose own collective failed (a victim), "E" + message

@@ -1,8 +1,9 @@
-// A c10d process group (Gloo on CPU) joined through a TCPStore at MASTER_ADDR:MASTER_PORT, with
-// the few collectives training needs. c10d headers stay in the .cpp.
+// A c10d process group (NCCL on CUDA, Gloo on CPU) joined through a TCPStore at
+// MASTER_ADDR:MASTER_PORT, with the few collectives training needs. c10d headers stay in the .cpp.
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
 #include <chrono>
 #include <memory>
@@ -27,10 +28,15 @@ class PendingReduce {
   virtual void wait() = 0;
 };
 
+// Whether this build has NCCL process groups (a CUDA LibTorch; see scripts/build-cuda.sh).
+bool nccl_available();
+
 class ProcessGroup {
  public:
   // Blocks until every rank has joined or `timeout` passes (an error naming the master address).
-  ProcessGroup(const DistEnv& env, std::chrono::milliseconds timeout);
+  // Collectives run on `device`: NCCL for CUDA, Gloo for CPU. Tensors elsewhere (small CPU
+  // counters under NCCL) are copied there and back.
+  ProcessGroup(const DistEnv& env, std::chrono::milliseconds timeout, c10::Device device = c10::Device(c10::kCPU));
   ~ProcessGroup();
   int rank() const { return env_.rank; }
   int world_size() const { return env_.world_size; }

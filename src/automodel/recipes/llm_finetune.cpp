@@ -7,6 +7,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/ops/from_blob.h>
 #include <ATen/ops/tensor.h>
+#include <c10/core/DeviceGuard.h>
 #include <torch/csrc/autograd/autograd.h>
 
 #include <chrono>
@@ -172,6 +173,7 @@ class Trainer {
   checkpoint::TrainingState state_;
   fs::path last_checkpoint_;
   dist::DistEnv env_ = dist::read_dist_env();
+  std::optional<c10::DeviceGuard> current_device_;
   std::unique_ptr<dist::ProcessGroup> group_;  // null in a single process
   std::unique_ptr<dist::FullyShardedModel> fsdp_;  // fsdp2 with several processes
   std::unique_ptr<dist::GradientSynchronizer> ddp_;  // ddp with several processes
@@ -206,10 +208,13 @@ void Trainer::build() {
   const tokenizer::LoadedTokenizer* tok = tokenizer_ ? &*tokenizer_ : nullptr;
   const auto& ss = c_.step_scheduler;
   if (env_.distributed()) {
-    AM_CHECK(!setup_.device.is_cuda(), "[dist] multi-process training on CUDA needs the NCCL backend, which is not "
-             "built yet; run one process per machine or train on CPU (Gloo)");
+    // One GPU per process: local rank r trains on cuda:r (unless the recipe names a device).
+    if (setup_.device.is_cuda() && c_.model.device == "auto")
+      setup_.device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(
+                                                  env_.local_rank % std::max<int64_t>(1, at::getNumGPUs())));
+    if (setup_.device.is_cuda()) current_device_.emplace(setup_.device);  // for anything created without one
     group_ = std::make_unique<dist::ProcessGroup>(
-        env_, std::chrono::milliseconds(static_cast<int64_t>(c_.timeout_minutes * 60'000)));
+        env_, std::chrono::milliseconds(static_cast<int64_t>(c_.timeout_minutes * 60'000)), setup_.device);
     if (!leader()) set_log_level(LogLevel::kWarn);  // one rank logs
     check_same_recipe();
   }
