@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   automodel::cli::add_tokenize(app, run);
   automodel::cli::add_render_chat(app, run);
   automodel::cli::add_merge_lora(app, run);
+  automodel::cli::add_consolidate(app, run);
   automodel::cli::add_slurm(app, run);
   auto* debug = app.add_subcommand("debug", "Developer tools: parity and numerics");
   debug->require_subcommand(1);

@@ -176,6 +176,32 @@ TEST_P(FsdpResume, IsBitForBit) {
 INSTANTIATE_TEST_SUITE_P(Distributed, FsdpResume, ::testing::Values(true, false),
                          [](const auto& info) { return info.param ? "Lora" : "Full"; });
 
+// save_consolidated as AutoModel has it: every checkpoint (true / every), the last one (final, the
+// default) or none (false); `automodel consolidate` joins a checkpoint's fsdp2 slices later into
+// the same weights training would have written.
+TEST(Distributed, ConsolidatedFoldersFollowSaveConsolidatedAndConsolidateWritesThemLater) {
+  TempDir every, final_only, none;
+  const std::string args = "--distributed.strategy=fsdp2 --nproc-per-node 2 --step_scheduler.local_batch_size=2 "
+                           "--step_scheduler.max_steps=2 --step_scheduler.ckpt_every_steps=1";
+  ASSERT_EQ(train(write_recipe(every, kDdp), args + " --checkpoint.save_consolidated=true").exit_code, 0);
+  ASSERT_EQ(train(write_recipe(final_only, kDdp), args).exit_code, 0);
+  ASSERT_EQ(train(write_recipe(none, kDdp), args + " --checkpoint.save_consolidated=false").exit_code, 0);
+  EXPECT_TRUE(fs::exists(every / "ckpt/epoch_0_step_1/model/consolidated/config.json"));
+  EXPECT_FALSE(fs::exists(final_only / "ckpt/epoch_0_step_1/model/consolidated"));
+  EXPECT_TRUE(fs::exists(final_only / "ckpt/epoch_0_step_2/model/consolidated/config.json"));
+  auto checkpoint = none / "ckpt/epoch_0_step_2";
+  ASSERT_FALSE(fs::exists(checkpoint / "model/consolidated"));
+  auto consolidate = testing::automodel_binary() + " consolidate " + checkpoint.string();
+  auto c = run_command(consolidate);
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  EXPECT_TRUE(fs::exists(checkpoint / "model/consolidated/config.json"));
+  EXPECT_TRUE(fs::exists(checkpoint / "model/consolidated/tokenizer.json"));
+  EXPECT_EQ(max_weight_diff(checkpoint / "model/consolidated", every / "ckpt/epoch_0_step_2/model/consolidated"), 0.0);
+  auto again = run_command(consolidate);
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.output.find("exists already"), std::string::npos) << again.output;
+}
+
 // A run continues with another number of processes at the same global batch: fsdp2 checkpoints
 // are re-sliced (2 -> 4 processes, then 4 -> 1 process, whole tensors), the position in the data
 // follows the local batch size, and the losses stay those of an uninterrupted run (eps = 1 as in

@@ -118,6 +118,13 @@ TEST(Finetune, LoraAdapterIsPeftFormatAndMergesToBasePlusScaledBA) {
   auto consolidated = models::load_pretrained((adapter / "consolidated").string());
   EXPECT_LE(max_rel_diff(logits_of(*merged_model), logits_of(*with_adapter)), 1e-5);
   EXPECT_TRUE(at::equal(logits_of(*consolidated), logits_of(*merged_model)));
+
+  // `automodel consolidate` merges a checkpoint's adapter into the base named in its config.yaml.
+  auto later = dir / "later";
+  auto c = run_command(testing::automodel_binary() + " consolidate " + (dir / "ckpt" / "epoch_0_step_4").string() +
+                       " --out " + later.string());
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  EXPECT_TRUE(at::equal(logits_of(*models::load_pretrained(later.string())), logits_of(*merged_model)));
 }
 
 TEST(Finetune, ResumeAfterSigkillReproducesTheUninterruptedLossesBitForBit) {

@@ -24,6 +24,7 @@ class FlatShardFiles {
   FlatShardFiles(const std::filesystem::path& dir, const std::string& stem, int64_t saved_world);
   int64_t saved_world() const { return static_cast<int64_t>(files_.size()); }
   bool contains(const std::string& name) const { return files_.front().contains(name); }
+  std::vector<std::string> names() const { return files_.front().names(); }
   // `name` (a tensor of `numel` elements) as rank `rank` of `world` holds it: a flat fp32 slice of
   // flat_chunk(numel, world) elements (world 1: the whole tensor, flattened).
   at::Tensor slice(const std::string& name, int64_t numel, int64_t world, int64_t rank) const;

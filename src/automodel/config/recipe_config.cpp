@@ -203,7 +203,15 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   auto ck = section("checkpoint");
   c.checkpoint.enabled = ck.get_bool("enabled", true);
   c.checkpoint.checkpoint_dir = ck.get_string("checkpoint_dir", c.checkpoint.checkpoint_dir);
-  c.checkpoint.save_consolidated = ck.get_bool("save_consolidated", true);
+  if (ck.has("save_consolidated")) {
+    const auto& v = ck.raw("save_consolidated");
+    std::string mode = v.is_boolean() ? (v.get<bool>() ? "every" : "false") : ck.get_string("save_consolidated");
+    AM_CHECK(mode == "every" || mode == "true" || mode == "final" || mode == "false", "[config] {}: expected true, "
+             "false, final or every, found '{}'", ck.where("save_consolidated"), mode);
+    c.checkpoint.save_consolidated = mode == "final"   ? config::ConsolidatedSaves::kFinal
+                                     : mode == "false" ? config::ConsolidatedSaves::kNever
+                                                       : config::ConsolidatedSaves::kEvery;
+  }
   c.checkpoint.restore_from = ck.get_string("restore_from", "");
   auto format = ck.get_string("model_save_format", "safetensors");
   AM_CHECK(format == "safetensors" || format == "torch_save", "[config] {}: expected safetensors or torch_save, "

@@ -85,10 +85,15 @@ struct PeftSection {
   std::string lora_A_init = "xavier";     // xavier | kaiming
 };
 
+// When a checkpoint also gets model/consolidated/, a complete HF folder (LoRA merged). As
+// AutoModel: true / "every" = every checkpoint, "final" = the last one, false = none (then
+// `automodel consolidate` writes it later).
+enum class ConsolidatedSaves { kNever, kFinal, kEvery };
+
 struct CheckpointSection {
   bool enabled = true;
   std::string checkpoint_dir = "checkpoints/";
-  bool save_consolidated = true;  // a full HF folder at the end (merged for LoRA)
+  ConsolidatedSaves save_consolidated = ConsolidatedSaves::kFinal;
   std::string restore_from;       // a checkpoint folder, "LATEST", or "" = auto-resume from LATEST
 };
 

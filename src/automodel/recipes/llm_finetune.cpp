@@ -499,7 +499,8 @@ void Trainer::save(bool final_save) {
   std::vector<at::Tensor> rank_rng;
   if (group_) rank_rng = group_->all_gather(at::detail::getDefaultCPUGenerator().get_state());
   fs::path ckpt_dir = c_.checkpoint.checkpoint_dir;
-  bool consolidated = final_save && c_.checkpoint.save_consolidated;
+  const auto when = c_.checkpoint.save_consolidated;
+  bool consolidated = when == config::ConsolidatedSaves::kEvery || (final_save && when == config::ConsolidatedSaves::kFinal);
   // fsdp2: every rank writes its optimizer shard to a staging folder that rank 0 moves into the
   // checkpoint before the atomic rename.
   auto staging = [&](int rank) { return ckpt_dir / fmt::format(".{}.optimizer_rank{}", name, rank); };
