@@ -17,34 +17,58 @@ namespace automodel::cli {
 
 bool looks_like_recipe(const std::string& arg) { return arg.ends_with(".yaml") || arg.ends_with(".yml"); }
 
-int run_recipe(const std::string& path, const std::vector<std::string>& args) {
-  // --nproc-per-node N (or =N) starts N local workers; workers (RANK set) ignore it.
-  int nproc = 1;
-  std::vector<std::string> overrides;
+namespace {
+
+// torchrun's launcher flags ("--flag value" or "--flag=value"); the rest are recipe overrides.
+dist::LaunchOptions take_launch_flags(const std::vector<std::string>& args, std::vector<std::string>& overrides) {
+  dist::LaunchOptions launch;
+  const std::vector<std::pair<std::string, int*>> numbers = {{"--nproc-per-node", &launch.nproc_per_node},
+                                                             {"--nnodes", &launch.nnodes},
+                                                             {"--node-rank", &launch.node_rank},
+                                                             {"--master-port", &launch.master_port}};
   for (size_t i = 0; i < args.size(); ++i) {
-    std::string value;
-    if (args[i] == "--nproc-per-node") {
-      AM_CHECK(i + 1 < args.size(), "[cli] --nproc-per-node needs a number");
-      value = args[++i];
-    } else if (args[i].starts_with("--nproc-per-node=")) {
-      value = args[i].substr(strlen("--nproc-per-node="));
-    } else {
+    std::string flag = args[i], value;
+    if (auto eq = flag.find('='); flag.starts_with("--") && eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+    }
+    bool known = flag == "--master-addr";
+    for (const auto& [name, _] : numbers) known = known || flag == name;
+    if (!known) {
       overrides.push_back(args[i]);
       continue;
     }
-    try {
-      nproc = std::stoi(value);
-    } catch (const std::exception&) {
-      AM_FAIL("[cli] --nproc-per-node: '{}' is not a number", value);
+    if (value.empty()) {
+      AM_CHECK(i + 1 < args.size(), "[cli] {} needs a value", flag);
+      value = args[++i];
     }
-    AM_CHECK(nproc >= 1, "[cli] --nproc-per-node must be >= 1, found {}", nproc);
+    if (flag == "--master-addr") {
+      launch.master_addr = value;
+      continue;
+    }
+    for (const auto& [name, target] : numbers)
+      if (flag == name) try {
+          *target = std::stoi(value);
+        } catch (const std::exception&) {
+          AM_FAIL("[cli] {}: '{}' is not a number", flag, value);
+        }
   }
+  AM_CHECK(launch.nproc_per_node >= 1, "[cli] --nproc-per-node must be >= 1, found {}", launch.nproc_per_node);
+  return launch;
+}
+
+}  // namespace
+
+int run_recipe(const std::string& path, const std::vector<std::string>& args) {
+  // Launcher flags start local workers; workers (RANK set) ignore them.
+  std::vector<std::string> overrides;
+  const auto launch = take_launch_flags(args, overrides);
   // Parse before launching: a bad recipe fails once, not once per worker.
   auto recipe = config::load_recipe(path, config::parse_override_args(overrides));
-  if (nproc > 1 && !std::getenv("RANK")) {
+  if ((launch.nproc_per_node > 1 || launch.nnodes > 1) && !std::getenv("RANK")) {
     std::vector<std::string> worker_args{path};
     worker_args.insert(worker_args.end(), overrides.begin(), overrides.end());
-    return dist::launch_local_workers(nproc, worker_args);
+    return dist::launch_local_workers(launch, worker_args);
   }
   // Workers on one machine share its cores.
   int local_world = 1;

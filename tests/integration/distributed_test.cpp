@@ -366,6 +366,33 @@ exit $rc
   for (size_t i = 0; i < 3; ++i) EXPECT_LE(rel(a[i]["loss"], b[i]["loss"]), 1e-5) << "step " << i + 1;
 }
 
+// torchrun-style multi-node without Slurm: the same command on each node with --nnodes,
+// --node-rank and node 0's --master-addr/--master-port (here two "nodes" on this machine).
+TEST(Launcher, TwoNodesOfOneProcessTrainLikeOneNodeOfTwo) {
+  TempDir dir;
+  auto recipe = write_recipe(dir, kDdp);
+  const std::string overrides = " --step_scheduler.max_steps=3 --step_scheduler.local_batch_size=2";
+  auto port = std::to_string(30000 + std::random_device{}() % 20000);
+  auto node = [&](int rank) {
+    return testing::automodel_binary() + " " + recipe + overrides + " --checkpoint.checkpoint_dir=" +
+           (dir / "nodes_ckpt").string() + " --nnodes 2 --nproc-per-node 1 --node-rank " + std::to_string(rank) +
+           " --master-addr 127.0.0.1 --master-port=" + port;
+  };
+  auto nodes = run_command("(" + node(0) + " & " + node(1) + " ; wait)");
+  auto one = train(recipe, "--nproc-per-node 2" + overrides);
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  auto a = read_jsonl(dir / "nodes_ckpt/training.jsonl"), b = read_jsonl(dir / "ckpt/training.jsonl");
+  ASSERT_EQ(a.size(), 3u) << nodes.output;
+  ASSERT_EQ(b.size(), 3u);
+  // Each "node" believes it has the machine's cores to itself: other thread counts, other BLAS
+  // summation order, so agreement to rounding rather than bit for bit.
+  for (size_t i = 0; i < 3; ++i) EXPECT_LE(rel(a[i]["loss"], b[i]["loss"]), 1e-5) << "step " << i + 1;
+  auto bad = run_command(testing::automodel_binary() + " " + recipe + " --nnodes 2 --node-rank 2 --master-port 1");
+  EXPECT_NE(bad.output.find("--node-rank must be in [0, --nnodes = 2), found 2"), std::string::npos) << bad.output;
+  auto no_port = run_command(testing::automodel_binary() + " " + recipe + " --nnodes 2 --node-rank 1");
+  EXPECT_NE(no_port.output.find("needs the same --master-port"), std::string::npos) << no_port.output;
+}
+
 // SIGUSR1 (what the batch script asks Slurm to send) checkpoints at the next step boundary and
 // exits 0; running again finishes with the uninterrupted losses.
 TEST(Slurm, PreemptionSignalCheckpointsAndExitsCleanlyThenResumes) {

@@ -48,9 +48,16 @@ std::string describe(int status) {
 
 }  // namespace
 
-int launch_local_workers(int nproc, const std::vector<std::string>& args) {
+int launch_local_workers(const LaunchOptions& options, const std::vector<std::string>& args) {
+  const int nproc = options.nproc_per_node;
   AM_CHECK(nproc >= 1, "[launcher] --nproc-per-node must be >= 1, found {}", nproc);
-  auto port = std::to_string(free_port());
+  AM_CHECK(options.nnodes >= 1 && options.node_rank >= 0 && options.node_rank < options.nnodes,
+           "[launcher] --node-rank must be in [0, --nnodes = {}), found {}", options.nnodes, options.node_rank);
+  AM_CHECK(options.nnodes == 1 || options.master_port > 0,
+           "[launcher] with --nnodes {} every node needs the same --master-port (and --master-addr of node 0)",
+           options.nnodes);
+  auto port = std::to_string(options.master_port > 0 ? options.master_port : free_port());
+  const int world = nproc * options.nnodes, first_rank = nproc * options.node_rank;
   std::vector<std::string> argv_storage{"/proc/self/exe"};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::string self(4096, '\0');
@@ -63,11 +70,11 @@ int launch_local_workers(int nproc, const std::vector<std::string>& args) {
     pid_t pid = ::fork();
     AM_CHECK(pid >= 0, "[launcher] fork failed: {}", std::strerror(errno));
     if (pid == 0) {
-      ::setenv("RANK", std::to_string(r).c_str(), 1);
+      ::setenv("RANK", std::to_string(first_rank + r).c_str(), 1);
       ::setenv("LOCAL_RANK", std::to_string(r).c_str(), 1);
-      ::setenv("WORLD_SIZE", std::to_string(nproc).c_str(), 1);
+      ::setenv("WORLD_SIZE", std::to_string(world).c_str(), 1);
       ::setenv("LOCAL_WORLD_SIZE", std::to_string(nproc).c_str(), 1);
-      ::setenv("MASTER_ADDR", "127.0.0.1", 1);
+      ::setenv("MASTER_ADDR", options.master_addr.c_str(), 1);
       ::setenv("MASTER_PORT", port.c_str(), 1);
       std::vector<char*> argv;
       for (auto& a : argv_storage) argv.push_back(a.data());
@@ -100,7 +107,7 @@ int launch_local_workers(int nproc, const std::vector<std::string>& args) {
     int rank = -1;
     for (size_t i = 0; i < g_children.size(); ++i)
       if (g_children[i] == pid) {
-        rank = static_cast<int>(i);
+        rank = first_rank + static_cast<int>(i);
         g_children[i] = -1;
       }
     --running;

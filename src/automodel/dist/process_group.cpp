@@ -8,6 +8,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+#include <cstdlib>
 #include <thread>
 
 #include "automodel/common/error.h"
@@ -43,6 +44,21 @@ struct ProcessGroup::Impl {
   at::Tensor on_device(const at::Tensor& t) const { return t.device() == device ? t : t.to(device); }
 };
 
+namespace {
+
+// The interface this rank's Gloo sockets bind to: GLOO_SOCKET_IFNAME when set (as torch), the
+// loopback when every rank is on this machine, else the address of this machine's hostname (the
+// master's address only exists on the master's node).
+std::shared_ptr<::gloo::transport::Device> gloo_device(const std::string& master_addr) {
+  if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname && *ifname)
+    return c10d::ProcessGroupGloo::createDeviceForInterface(ifname);
+  if (master_addr == "127.0.0.1" || master_addr == "localhost")
+    return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
+  return c10d::ProcessGroupGloo::createDefaultDevice();
+}
+
+}  // namespace
+
 ProcessGroup::ProcessGroup(const DistEnv& env, std::chrono::milliseconds timeout, c10::Device device)
     : env_(env), impl_(std::make_unique<Impl>()) {
   AM_CHECK(!device.is_cuda() || nccl_available(), "[dist] several processes on {} need NCCL, and this build has "
@@ -66,10 +82,7 @@ ProcessGroup::ProcessGroup(const DistEnv& env, std::chrono::milliseconds timeout
     }
 #endif
     auto gloo = c10d::ProcessGroupGloo::Options::create(timeout);
-    gloo->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(env.master_addr == "127.0.0.1" ||
-                                                                                    env.master_addr == "localhost"
-                                                                                ? "127.0.0.1"
-                                                                                : env.master_addr));
+    gloo->devices.push_back(gloo_device(env.master_addr));
     impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env.rank, env.world_size, gloo);
   } catch (const std::exception& e) {
     AM_FAIL("[dist] rank {} of {} could not join the process group at {}:{} ({}): {}", env.rank, env.world_size,
