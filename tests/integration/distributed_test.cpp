@@ -92,24 +92,27 @@ TEST(Distributed, FsdpWithoutReshardingButWithActivationCheckpointingEqualsOnePr
                   "--distributed.reshard_after_forward=false --distributed.activation_checkpointing=true");
 }
 
-// A tiny random Mixtral with stories260K's tokenizer, so that the GSM8K recipe trains it.
-std::string write_tiny_moe_model(const TempDir& dir) {
-  auto config = nlohmann::json::parse(models::find_architecture("mixtral").tiny_config_json);
+// A tiny random model of `model_type` (the registry's tiny config, with `changes`) and
+// stories260K's tokenizer, so that the test recipe trains it.
+std::string write_tiny_model(const TempDir& dir, const std::string& model_type, const nlohmann::json& changes = {}) {
+  auto config = nlohmann::json::parse(models::find_architecture(model_type).tiny_config_json);
   config["vocab_size"] = 512;
-  config["max_position_embeddings"] = 512;
-  // Many experts, one per token: each rank's batch leaves a different set of experts unused.
-  config["num_local_experts"] = 128;
-  config["num_experts_per_tok"] = 1;
-  auto folder = dir / "tiny_moe";
+  config[model_type == "gpt2" ? "n_positions" : "max_position_embeddings"] = 512;
+  if (changes.is_object()) config.update(changes);
+  auto folder = dir / ("tiny_" + model_type);
   fs::create_directories(folder);
   std::ofstream(folder / "config.json") << config.dump(2);
-  auto model = models::build_model(hf::parse_model_config(config.dump(), "tiny mixtral"), at::kFloat, at::kCPU);
+  auto model = models::build_model(hf::parse_model_config(config.dump(), "tiny " + model_type), at::kFloat, at::kCPU);
   models::init_random(*model, 7);
   models::save_weights(*model, folder);
   for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
     fs::copy_file(fs::path(stories()) / file, folder / file);
   return folder.string();
 }
+
+// Fixed-length mock rows (no padding that depends on how the batch is split).
+const char* kMockRows = " --dataset=null --dataset._target_=nemo_automodel.components.datasets.llm.mock_iterable_dataset."
+                        "MockIterableDataset --dataset.vocab_size=512 --dataset.seq_len=64 --dataset.num_samples=64";
 
 // Experts that no token of a rank's batch reaches get no gradient on that rank only: the
 // reductions must still pair up (DDP buckets in order, fsdp2 per layer), and an expert no rank
@@ -120,14 +123,32 @@ class MixtureOfExperts : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(MixtureOfExperts, TwoProcessesEqualOneProcessAtTheSameGlobalBatch) {
   TempDir models;
+  // Many experts, one per token: each rank's batch leaves a different set of experts unused.
+  auto folder = write_tiny_model(models, "mixtral", {{"num_local_experts", 128}, {"num_experts_per_tok", 1}});
   expect_same_run("", "", GetParam(),
-                  "--model.pretrained_model_name_or_path=" + write_tiny_moe_model(models) +
-                      " --distributed.bucket_cap_mb=0.01 --dataset=null --dataset._target_=nemo_automodel.components."
-                      "datasets.llm.mock_iterable_dataset.MockIterableDataset --dataset.vocab_size=512 "
-                      "--dataset.seq_len=64 --dataset.num_samples=64");
+                  "--model.pretrained_model_name_or_path=" + folder + " --distributed.bucket_cap_mb=0.01" + kMockRows);
 }
 
 INSTANTIATE_TEST_SUITE_P(Distributed, MixtureOfExperts, ::testing::Values("ddp", "fsdp2"),
+                         [](const auto& info) { return info.param; });
+
+// fsdp2 finds each architecture's decoder layers by name (layer_prefix) and runs them through
+// the model's layer hook: every registered architecture shards and trains as one process does.
+class EveryArchitecture : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EveryArchitecture, FsdpTwoProcessesEqualOneProcess) {
+  TempDir models;
+  expect_same_run("", "", "fsdp2",
+                  "--model.pretrained_model_name_or_path=" + write_tiny_model(models, GetParam()) + kMockRows);
+}
+
+std::vector<std::string> model_types() {
+  std::vector<std::string> out;
+  for (const auto& arch : models::architectures()) out.push_back(arch.model_type);
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Distributed, EveryArchitecture, ::testing::ValuesIn(model_types()),
                          [](const auto& info) { return info.param; });
 
 // "rank R: training state ... = P B (parameters + gradients) + O B (optimizer)" -> P + O

@@ -47,6 +47,11 @@ FullyShardedModel::FullyShardedModel(models::CausalLM& model, ProcessGroup& grou
       root_.params.push_back(index);
     params_.push_back(std::move(q));
   }
+  // A layer without parameters means the architecture names its layers otherwise: it would be
+  // kept whole in the root unit, silently unsharded.
+  for (size_t i = 0; i < layers_.size(); ++i)
+    AM_CHECK(!layers_[i].params.empty(), "[dist] fsdp2 found no parameters of decoder layer {} (expected names "
+             "starting with '{}.{}.')", i, model.layer_prefix(), i);
   for (size_t i = 0; i < params_.size(); ++i) *params_[i].slot = at::empty({0}, params_[i].shard.options());
   for (auto* unit : all_units()) {
     std::map<at::ScalarType, std::vector<size_t>> groups;
