@@ -119,14 +119,13 @@ void FullyShardedModel::reduce_gradients(const Unit& unit) {
   }
   group_.all_reduce_sum(buffer);
   auto mine = buffer.select(0, rank);
-  auto used = mine.narrow(0, total, n).gt(0).cpu();  // one host copy, not a sync per parameter
-  const bool* used_by_any = used.data_ptr<bool>();
+  // Read on the host once per step (drop_unused_gradients), not here: no device sync per layer.
+  step_used_.emplace_back(&unit, mine.narrow(0, total, n).clone());
   offset = 0;
   for (int64_t j = 0; j < n; ++j) {
     auto& p = params_[unit.trainable[static_cast<size_t>(j)]];
     auto part = mine.narrow(0, offset, p.chunk);
     offset += p.chunk;
-    if (!used_by_any[j]) continue;
     if (p.shard.grad().defined())
       p.shard.mutable_grad().add_(part);
     else
@@ -165,8 +164,29 @@ std::vector<at::Tensor> FullyShardedModel::run_layer(int64_t index, const models
   return models::checkpointed(gathered, x, reduce_and_release);
 }
 
+// Parameters no rank used in any micro-batch of the step (experts no token reached) got zero
+// sums: they keep no gradient, so the optimizer skips them as it would in one process.
+void FullyShardedModel::drop_unused_gradients() {
+  if (step_used_.empty()) return;
+  std::vector<at::Tensor> flags;
+  for (const auto& [_, f] : step_used_) flags.push_back(f);
+  auto host = at::cat(flags).gt(0).cpu();
+  const bool* used = host.data_ptr<bool>();
+  std::vector<bool> any(params_.size(), false);
+  int64_t at = 0;
+  for (const auto& [unit, f] : step_used_)
+    for (size_t i : unit->trainable) any[i] = any[i] || used[at++];
+  for (const auto& [unit, _] : step_used_)
+    for (size_t i : unit->trainable)
+      if (!any[i] && params_[i].shard.grad().defined()) params_[i].shard.mutable_grad().reset();
+  step_used_.clear();
+}
+
 void FullyShardedModel::gather_root(bool with_grad) { gather(root_, with_grad); }
-void FullyShardedModel::reduce_root_gradients() { reduce_gradients(root_); }
+void FullyShardedModel::reduce_root_gradients() {
+  reduce_gradients(root_);
+  drop_unused_gradients();
+}
 void FullyShardedModel::release_root() { release(root_); }
 
 void FullyShardedModel::for_each_unit(

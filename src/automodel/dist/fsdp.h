@@ -38,7 +38,8 @@ class FullyShardedModel {
   // The fp32 shards the optimizer updates (names are the HF names).
   std::vector<train::TrainableParameter> trainable_shards();
   void gather_root(bool with_grad);
-  // After the last micro-batch's backward: reduce the root's gradients into its shards.
+  // After the step's last backward: reduces the root's gradients into its shards, and leaves no
+  // gradient on parameters that no rank used in the whole step.
   void reduce_root_gradients();
   void release_root();
   double clip_grad_norm(double max_norm);  // global norm over all shards
@@ -73,6 +74,7 @@ class FullyShardedModel {
   void gather(const Unit& unit, bool with_grad);
   void reduce_gradients(const Unit& unit);
   void release(const Unit& unit);
+  void drop_unused_gradients();
   std::vector<at::Tensor> run_layer(int64_t index, const models::Block& block, const at::Tensor& x);
 
   models::CausalLM& model_;
@@ -82,6 +84,7 @@ class FullyShardedModel {
   std::unordered_map<std::string, size_t> by_name_;  // index into params_
   std::vector<Unit> layers_;
   Unit root_;
+  std::vector<std::pair<const Unit*, at::Tensor>> step_used_;  // this step's "ranks with a gradient" counts
 };
 
 }  // namespace automodel::dist
