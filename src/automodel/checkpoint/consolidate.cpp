@@ -86,7 +86,9 @@ fs::path consolidate_checkpoint(const fs::path& checkpoint, const fs::path& out_
     if (fs::exists(model_dir / "fsdp_shard_rank0.safetensors")) {
       join_fsdp_slices(checkpoint, base, staging);
     } else if (fs::exists(model_dir / "adapter_model.safetensors")) {
-      auto model = models::load_pretrained(base.string(), models::LoadOptions{at::kFloat, c10::Device(c10::kCPU), true});
+      models::LoadOptions load;
+      load.read_only_weights = true;  // merged weights are new tensors
+      auto model = models::load_pretrained(base.string(), load);
       peft::load_adapter(*model, model_dir);
       models::save_weights(*model, staging);
     } else {
