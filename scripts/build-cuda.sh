@@ -11,7 +11,8 @@ CXX11_ABI=$($PYTHON -c 'import torch; print(int(torch.compiled_with_cxx11_abi())
 # nccl.h for the NCCL process group comes with the wheel's nvidia-nccl package.
 NCCL_INCLUDE_DIR=$($PYTHON -c 'import os, nvidia.nccl; print(os.path.join(list(nvidia.nccl.__path__)[0], "include"))' \
   2>/dev/null || true)
-scripts/setup.sh --deps-only
+# AUTOMODEL_NO_APT=1: the dependencies come from elsewhere (scripts/gpu/build.sh).
+[ -n "${AUTOMODEL_NO_APT:-}" ] || scripts/setup.sh --deps-only
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" -DCMAKE_CXX_FLAGS="-D_GLIBCXX_USE_CXX11_ABI=$CXX11_ABI" \
   -DAUTOMODEL_TCMALLOC=OFF -DNCCL_INCLUDE_DIR="$NCCL_INCLUDE_DIR"
