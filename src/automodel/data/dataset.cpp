@@ -74,7 +74,7 @@ TokenizedDataset build_dataset(const config::DatasetSection& section, const toke
     out.stats.rows = rows.size();
     for (size_t i = 0; i < rows.size(); ++i) {
       if (!errors[i].empty()) {
-        auto where = fmt::format("{} line {}", section.path, rows[i].line);
+        auto where = fmt::format("{} {}", section.path, rows[i].position());
         AM_CHECK(section.skip_invalid_samples,
                  "[data] {} ({}): {} (set {}.skip_invalid_samples: true to skip such rows)", where, section.label,
                  errors[i], section.label);

@@ -73,13 +73,13 @@ std::vector<Row> rows_of_document(nlohmann::json value, const std::string& label
     for (size_t i = 0; i < length; ++i) {
       nlohmann::json row = nlohmann::json::object();
       for (const auto& [name, column] : value.items()) row[name] = column[i];
-      rows.push_back({std::move(row), i + 1});
+      rows.push_back({std::move(row), i + 1, true});
     }
     return rows;
   }
   AM_CHECK(value.is_array(), "[data] {}: expected a JSON array of rows (or {{\"data\": [...]}}), found {}", label,
            value.type_name());
-  for (size_t i = 0; i < value.size(); ++i) rows.push_back({std::move(value[i]), i + 1});
+  for (size_t i = 0; i < value.size(); ++i) rows.push_back({std::move(value[i]), i + 1, true});
   return rows;
 }
 

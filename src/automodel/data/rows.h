@@ -12,7 +12,10 @@ namespace automodel::data {
 
 struct Row {
   nlohmann::json value;
-  size_t line;  // 1-based line (JSONL/CSV) or array index + 1 (JSON)
+  size_t line;               // 1-based line (JSONL/CSV) or row index + 1 (a JSON document)
+  bool in_document = false;  // `line` counts rows of a JSON document, not lines of the file
+  // "line 12" or "row 12", for messages naming where a row came from.
+  std::string position() const { return (in_document ? "row " : "line ") + std::to_string(line); }
 };
 
 // `path`: a file, or a folder holding `<split>.{jsonl,json,csv}`; any of them may be gzipped.

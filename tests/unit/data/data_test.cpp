@@ -81,6 +81,8 @@ TEST(Rows, JsonFilesAreReadAsLinesArraysDataFieldsOrColumns) {
   auto columns = rows_of("{\n \"question\": [\"a\", \"b\", \"c\"],\n \"answer\": [1, 2, 3]\n}");
   ASSERT_EQ(columns.size(), 3u);
   EXPECT_EQ(columns[2].value, (nlohmann::json{{"question", "c"}, {"answer", 3}}));
+  EXPECT_EQ(columns[2].position(), "row 3");  // messages count rows, not the file's lines
+  EXPECT_EQ(lines[1].position(), "line 2");
   auto msg = error_message_of<Error>([&] { rows_of("{\n \"question\": [\"a\"],\n \"answer\": [1, 2]\n}"); });
   EXPECT_NE(msg.find("columns of equal length"), std::string::npos) << msg;
 }
