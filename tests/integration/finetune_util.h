@@ -87,4 +87,17 @@ inline void expect_identical_steps(const std::vector<nlohmann::json>& got, const
 
 inline double rel(double a, double b) { return std::abs(a - b) / std::max(std::abs(b), 1e-12); }
 
+// Two runs that should agree up to summation order (another split of the global batch, process
+// count or thread count): `steps` steps each, loss and grad_norm within 1e-5, same label tokens.
+inline void expect_close_steps(const std::vector<nlohmann::json>& got, const std::vector<nlohmann::json>& expected,
+                               size_t steps) {
+  ASSERT_EQ(got.size(), steps);
+  ASSERT_EQ(expected.size(), steps);
+  for (size_t i = 0; i < steps; ++i) {
+    EXPECT_LE(rel(got[i]["loss"], expected[i]["loss"]), 1e-5) << "step " << i + 1;
+    EXPECT_LE(rel(got[i]["grad_norm"], expected[i]["grad_norm"]), 1e-5) << "step " << i + 1;
+    EXPECT_EQ(got[i]["num_label_tokens"], expected[i]["num_label_tokens"]) << "step " << i + 1;
+  }
+}
+
 }  // namespace automodel
