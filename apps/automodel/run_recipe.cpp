@@ -1,6 +1,5 @@
 // `automodel <recipe.yaml> [--a.b.c=value ...]`: loads the recipe with overrides and runs it.
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>

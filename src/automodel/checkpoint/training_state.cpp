@@ -59,10 +59,9 @@ int64_t saved_shard_count(const fs::path& dir) {
 }
 
 TrainingState load_training_state(const fs::path& dir, train::AdamW& optimizer, const ShardLayout& layout) {
-  auto read_json = [&](const fs::path& relative) { return read_checkpoint_json(dir, relative); };
-  auto sched = read_json("step_scheduler.json");
-  auto loader = read_json("dataloader/state.json");
-  auto optim = read_json("optim/optimizer.json");
+  auto sched = read_checkpoint_json(dir, "step_scheduler.json");
+  auto loader = read_checkpoint_json(dir, "dataloader/state.json");
+  auto optim = read_checkpoint_json(dir, "optim/optimizer.json");
   TrainingState s;
   s.step = sched.at("step").get<int64_t>();
   s.epoch = loader.at("epoch").get<int64_t>();

@@ -8,11 +8,13 @@
 #include <ATen/ops/tensor.h>
 #include <ATen/ops/zeros.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <regex>
 #include <set>
 
+#include "automodel/checkpoint/flat_shards.h"
 #include "automodel/common/error.h"
 #include "automodel/models/common/checkpoint.h"
 
@@ -33,7 +35,7 @@ FullyShardedModel::FullyShardedModel(models::CausalLM& model, ProcessGroup& grou
     q.slot = p.tensor;
     q.shape = p.tensor->sizes().vec();
     q.numel = p.tensor->numel();
-    q.chunk = (q.numel + world - 1) / world;
+    q.chunk = checkpoint::flat_chunk(q.numel, world);  // the layout checkpoints re-slice
     q.trainable = train.count(p.name) != 0;
     auto flat = at::zeros({q.chunk * world}, p.tensor->options().dtype(q.trainable ? at::kFloat : p.tensor->scalar_type()));
     flat.narrow(0, 0, q.numel).copy_(p.tensor->reshape({-1}));
@@ -110,9 +112,12 @@ void FullyShardedModel::reduce_gradients(const Unit& unit) {
   for (int64_t j = 0; j < n; ++j) {
     const auto& p = params_[unit.trainable[static_cast<size_t>(j)]];
     if (p.slot->grad().defined()) {
-      auto padded = at::zeros({world * p.chunk}, buffer.options());
-      padded.narrow(0, 0, p.numel).copy_(p.slot->grad().reshape({-1}));
-      buffer.narrow(1, offset, p.chunk).copy_(padded.view({world, p.chunk}));
+      // Rank r's slice of the flat gradient goes to row r (the buffer's zeros are the padding).
+      auto flat = p.slot->grad().reshape({-1});
+      for (int64_t r = 0; r < world && r * p.chunk < p.numel; ++r) {
+        const int64_t n = std::min(p.chunk, p.numel - r * p.chunk);
+        buffer.select(0, r).narrow(0, offset, n).copy_(flat.narrow(0, r * p.chunk, n));
+      }
       buffer.select(1, total + j).fill_(1.0);
     }
     offset += p.chunk;
