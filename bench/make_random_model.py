@@ -1,6 +1,6 @@
 """Writes an HF model folder (config.json + model.safetensors with random fp32 weights named as
-HF's LlamaForCausalLM) for benchmarks, so no download is needed. Needs only python3-torch.
-Usage: /usr/bin/python3 bench/make_random_model.py CONFIG.json OUT_DIR"""
+HF's LlamaForCausalLM) for benchmarks, so no download is needed. Needs only torch.
+Usage: .venv/bin/python3 bench/make_random_model.py CONFIG.json OUT_DIR"""
 import json, os, struct, sys
 import torch
 

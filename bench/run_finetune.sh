@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fine-tuning tokens/s and peak memory: `automodel <recipe>` (mock data, full and LoRA) next to
-# the PyTorch reference (bench/reference/llama_finetune.py) on the same model config, sequence
-# length, batch, optimizer and threads, in the same run.
+# two references on the same model config, sequence length, batch, optimizer and threads, in the
+# same run: plain PyTorch (bench/reference/llama_finetune.py) and HF transformers + PEFT
+# (bench/reference/hf_peft_finetune.py, what users would otherwise run); both use the venv's torch.
 # Usage: bench/run_finetune.sh [CONFIG.json] [SEQ] [STEPS]
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
@@ -13,14 +14,13 @@ BIN=build/apps/automodel/automodel
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 export OMP_WAIT_POLICY=PASSIVE
-OPENMP_BLAS=/usr/lib/x86_64-linux-gnu/openblas-openmp
-[ -e "$OPENMP_BLAS/libblas.so.3" ] && REFERENCE_LD_PATH=$OPENMP_BLAS
-/usr/bin/python3 bench/make_random_model.py "$CONFIG" "$WORK/model"
+PY=${AUTOMODEL_PYTHON:-.venv/bin/python3}
+"$PY" bench/make_random_model.py "$CONFIG" "$WORK/model"
 # Real data for the packed run: GSM8K with SmolLM2's tokenizer (vocab 49152, as the default config).
 TOKENIZER=tests/fixtures/tokenizers/smollm2_135m_instruct/tokenizer.json.gz
 gzip -dc "$TOKENIZER" > "$WORK/model/tokenizer.json"
-VOCAB=$(/usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['vocab_size'])" "$CONFIG")
-echo "config $CONFIG, seq $SEQ, batch 1, $STEPS timed steps after $WARMUP, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
+VOCAB=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['vocab_size'])" "$CONFIG")
+echo "config $CONFIG, seq $SEQ, batch 1, $STEPS timed steps after $WARMUP"
 MODES="full lora"
 [ "$VOCAB" = 49152 ] && MODES="$MODES lora-packed"  # the tokenizer's vocabulary must fit the model
 for MODE in $MODES; do
@@ -41,7 +41,7 @@ optimizer: {_target_: torch.optim.AdamW, lr: 1.0e-5, weight_decay: 0.0}
 checkpoint: {enabled: false, checkpoint_dir: $WORK/ckpt}
 YAML
   $BIN "$WORK/recipe.yaml" $PEFT > "$WORK/log.txt" 2>&1 || { cat "$WORK/log.txt"; exit 1; }
-  /usr/bin/python3 - "$WORK/ckpt/training.jsonl" "$WARMUP" "$MODE" "$SEQ" <<'PY'
+  "$PY" - "$WORK/ckpt/training.jsonl" "$WARMUP" "$MODE" "$SEQ" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])][int(sys.argv[2]):]
 seq = int(sys.argv[4])
@@ -53,10 +53,6 @@ PY
   rm -rf "$WORK/ckpt"
   [ "$MODE" = lora-packed ] && continue  # same shapes as the lora reference run above
   LORA=0; [ "$MODE" = lora ] && LORA=8
-  if /usr/bin/python3 -c "import torch" 2>/dev/null; then
-    LD_LIBRARY_PATH=${REFERENCE_LD_PATH:-} /usr/bin/python3 bench/reference/llama_finetune.py "$CONFIG" --seq "$SEQ" \
-      --steps "$STEPS" --warmup "$WARMUP" --lora "$LORA"
-  else
-    echo "pytorch    (skipped: Debian python3-torch is not installed)"
-  fi
+  "$PY" bench/reference/llama_finetune.py "$CONFIG" --seq "$SEQ" --steps "$STEPS" --warmup "$WARMUP" --lora "$LORA"
+  "$PY" bench/reference/hf_peft_finetune.py "$WORK/model" --seq "$SEQ" --steps "$STEPS" --warmup "$WARMUP" --lora "$LORA"
 done

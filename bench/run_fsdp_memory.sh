@@ -13,8 +13,9 @@ BIN=build/apps/automodel/automodel
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 export OMP_WAIT_POLICY=PASSIVE
-/usr/bin/python3 bench/make_random_model.py "$CONFIG" "$WORK/model"
-VOCAB=$(/usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['vocab_size'])" "$CONFIG")
+PY=${AUTOMODEL_PYTHON:-.venv/bin/python3}
+"$PY" bench/make_random_model.py "$CONFIG" "$WORK/model"
+VOCAB=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['vocab_size'])" "$CONFIG")
 cat > "$WORK/recipe.yaml" <<YAML
 model: {pretrained_model_name_or_path: $WORK/model, torch_dtype: fp32}
 dataset: {_target_: nemo_automodel.components.datasets.llm.mock_iterable_dataset.MockIterableDataset, vocab_size: $VOCAB, seq_len: $SEQ, num_samples: 64}
@@ -27,7 +28,7 @@ echo "config $CONFIG, seq $SEQ, global batch 2, $STEPS steps, $(nproc) cores"
 run() {  # label, extra arguments
   $BIN "$WORK/recipe.yaml" "${@:2}" > "$WORK/log.txt" 2>&1 || { cat "$WORK/log.txt"; exit 1; }
   grep -o "rank [0-9]*: training state [^,]*" "$WORK/log.txt" | sed "s/^/$1: /"
-  /usr/bin/python3 - "$WORK/ckpt/training.jsonl" "$1" "$((2 * SEQ))" <<'PY'
+  "$PY" - "$WORK/ckpt/training.jsonl" "$1" "$((2 * SEQ))" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 last = rows[-1]

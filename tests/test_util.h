@@ -6,6 +6,7 @@
 #include <cctype>
 #include <functional>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -15,6 +16,26 @@ namespace automodel::testing {
 inline std::filesystem::path source_dir() { return AUTOMODEL_SOURCE_DIR; }
 inline std::filesystem::path fixtures_dir() { return source_dir() / "tests" / "fixtures"; }
 inline std::string automodel_binary() { return AUTOMODEL_BINARY; }
+
+// The project's Python (.venv/bin/python3 from scripts/setup.sh, or AUTOMODEL_PYTHON): torch
+// and the oracles (transformers, peft, tokenizers, jinja2, ...) live there.
+inline std::string python() {
+  if (const char* p = std::getenv("AUTOMODEL_PYTHON")) return p;
+  return AUTOMODEL_TEST_PYTHON;
+}
+inline std::filesystem::path oracle_script(const std::string& name) { return source_dir() / "tests" / "oracles" / name; }
+
+// Oracles are required in CI (CI=true) or with AUTOMODEL_REQUIRE_ORACLES=1; elsewhere a missing
+// one skips the test with a message. Empty when `modules` (space-separated) all import.
+inline std::string missing_oracle(const std::string& modules);
+// In a test body: skip (or fail, in CI) when an oracle module is missing.
+#define AUTOMODEL_REQUIRE_ORACLE(modules)                                                              \
+  do {                                                                                                \
+    if (auto why = ::automodel::testing::missing_oracle(modules); !why.empty()) {                     \
+      if (::automodel::testing::oracles_required()) FAIL() << why << " (oracles are required in CI)"; \
+      GTEST_SKIP() << why;                                                                            \
+    }                                                                                                 \
+  } while (0)
 
 // A fresh directory removed when the object goes away.
 class TempDir {
@@ -50,6 +71,26 @@ inline CommandResult run_command(const std::string& command) {
   int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+inline bool oracles_required() {
+  auto on = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v && *v && std::string(v) != "0" && std::string(v) != "false";
+  };
+  return on("CI") || on("AUTOMODEL_REQUIRE_ORACLES");
+}
+
+inline std::string missing_oracle(const std::string& modules) {
+  std::string imports;
+  for (size_t b = 0, e; b < modules.size(); b = e + 1) {
+    e = modules.find(' ', b);
+    if (e == std::string::npos) e = modules.size();
+    if (e > b) imports += (imports.empty() ? "import " : ", ") + modules.substr(b, e - b);
+  }
+  auto r = run_command("'" + python() + "' -c '" + imports + "'");
+  if (r.exit_code == 0) return "";
+  return "oracle missing: " + python() + " cannot '" + imports + "' (scripts/setup.sh installs it): " + r.output;
 }
 
 // The message of the automodel::Error `f` throws, or "<no error>".

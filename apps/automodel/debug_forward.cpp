@@ -13,6 +13,7 @@
 #include "automodel/common/torch_util.h"
 #include "automodel/hf/safetensors.h"
 #include "automodel/hf/safetensors_writer.h"
+#include "automodel/models/common/attention.h"
 #include "automodel/models/common/loss.h"
 #include "automodel/models/registry.h"
 #include "commands.h"
@@ -22,6 +23,7 @@ namespace {
 
 struct DebugForwardArgs {
   std::string model, inputs, out, grads = "all", dtype = "fp32", device = "cpu";
+  std::string attn_implementation = "eager";  // as HF's parity fixtures are made
 };
 
 at::Tensor read_input(const hf::SafetensorsCheckpoint& in, const std::string& name, const std::string& file, bool required) {
@@ -42,6 +44,7 @@ int run_debug_forward(const DebugForwardArgs& args) {
   models::LoadOptions load;
   load.dtype = parse_compute_dtype(args.dtype);
   load.device = parse_device(args.device);
+  models::set_attention_impl(models::parse_attention_impl(args.attn_implementation));
   auto model = models::load_pretrained(args.model, load);
 
   auto inputs_file = hf::SafetensorsCheckpoint::open(args.inputs);
@@ -119,6 +122,8 @@ void add_debug_forward(CLI::App& debug, Runner& run) {
   cmd->add_option("--grads", args->grads, "all | none | NAME,NAME,...")->capture_default_str();
   cmd->add_option("--dtype", args->dtype, "fp32 | bf16 | fp16")->capture_default_str();
   cmd->add_option("--device", args->device, "cpu | cuda | cuda:N")->capture_default_str();
+  cmd->add_option("--attn-implementation", args->attn_implementation, "eager | sdpa (HF's names)")
+      ->capture_default_str();
   cmd->callback([args, &run] { run = [args] { return run_debug_forward(*args); }; });
 }
 

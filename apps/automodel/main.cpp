@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fmt/format.h>
 
+#include "automodel/common/build_info.h"
 #include "automodel/common/error.h"
 #include "automodel/common/torch_util.h"
 #include "commands.h"
@@ -37,7 +38,8 @@ int main(int argc, char** argv) {
   CLI::App app{"automodel: fine-tune Hugging Face LLMs from their model folders\n"
                "  automodel <recipe.yaml> [--section.key=value ...]   run a fine-tuning recipe"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "automodel 0.1.0");
+  // What users paste into a bug report: versions compiled in, GPUs visible, the CPU's ISA.
+  app.set_version_flag("--version", [] { return "automodel 0.1.0\n" + automodel::build_info(); });
   int threads = 0;
   app.add_option("--threads", threads, "CPU threads (default: all cores)");
 

@@ -2,7 +2,7 @@
 HF op order), the same mock token rows, optimizer (AdamW, fp32 state), clipping and LoRA
 (r, alpha on every *_proj, frozen base) as `automodel` runs them. It materialises full logits
 for the loss, as HF's ForCausalLMLoss does. Prints tok/s over the steps after warm-up and the
-peak RSS. Run with Debian's python3-torch: /usr/bin/python3 llama_finetune.py CONFIG.json [...]"""
+peak RSS. Run with the project's venv: .venv/bin/python3 llama_finetune.py CONFIG.json [...]"""
 import argparse, json, os, resource, sys, time
 import torch
 from torch import nn

@@ -1,7 +1,7 @@
 """PyTorch reference for bench/train_step_bench: the same Llama forward+backward (HF op order:
 eager attention, fp32 softmax, repeat_kv, rotate_half RoPE, fp32 RMSNorm, causal-LM loss) on the
 same config, sequence length, batch, dtype and thread count. Prints tok/s and peak RSS.
-Run with Debian's python3-torch: /usr/bin/python3 llama_train_step.py CONFIG.json [--seq ...]"""
+Run with the project's venv: .venv/bin/python3 llama_train_step.py CONFIG.json [--seq ...]"""
 import argparse, json, math, os, resource, time
 import torch
 import torch.nn.functional as F

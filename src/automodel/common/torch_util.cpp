@@ -6,7 +6,6 @@
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
 
-#include <cmath>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -17,16 +16,12 @@
 namespace automodel {
 namespace {
 
-// FP8 -> float, bit-exact per the OCP FP8 spec (E4M3FN: no inf, 0x7F/0xFF NaN).
-float decode_fp8(uint8_t bits, bool e4m3) {
-  const int exp_bits = e4m3 ? 4 : 5, man_bits = e4m3 ? 3 : 2, bias = e4m3 ? 7 : 15;
-  const float sign = (bits & 0x80) ? -1.f : 1.f;
-  const int exp = (bits >> man_bits) & ((1 << exp_bits) - 1);
-  const int man = bits & ((1 << man_bits) - 1);
-  if (e4m3 && exp == 15 && man == 7) return NAN;
-  if (!e4m3 && exp == 31) return man ? NAN : sign * INFINITY;
-  if (exp == 0) return sign * std::ldexp(static_cast<float>(man), 1 - bias - man_bits);
-  return sign * std::ldexp(1.f + static_cast<float>(man) / (1 << man_bits), exp - bias);
+// The storage type of the file's bytes: as to_scalar_type, except FP8, which LibTorch stores
+// natively (OCP FP8: E4M3FN without inf, E5M2 IEEE-like) and converts exactly to wider types.
+at::ScalarType storage_scalar_type(hf::DType dtype) {
+  if (dtype == hf::DType::F8_E4M3) return at::kFloat8_e4m3fn;
+  if (dtype == hf::DType::F8_E5M2) return at::kFloat8_e5m2;
+  return to_scalar_type(dtype);
 }
 
 }  // namespace
@@ -95,27 +90,16 @@ c10::Device parse_device(const std::string& name) {
 
 at::Tensor borrow_view(const hf::TensorView& view) {
   const auto& e = *view.entry;
-  AM_CHECK(e.dtype != hf::DType::F8_E4M3 && e.dtype != hf::DType::F8_E5M2,
-           "[safetensors] {}: '{}' is FP8 and cannot be borrowed without decoding", view.file->string(), e.name);
   // from_blob wants a mutable pointer; the tensor is only ever read (copied from).
   auto keep_alive = view.keep_alive;
   return at::from_blob(const_cast<std::byte*>(view.data), e.shape, [keep_alive](void*) {},
-                       at::TensorOptions().dtype(to_scalar_type(e.dtype)));
+                       at::TensorOptions().dtype(storage_scalar_type(e.dtype)));
 }
 
 void copy_view_into(const hf::TensorView& view, at::Tensor& dst) {
   const auto& e = *view.entry;
   AM_CHECK(dst.sizes().vec() == e.shape, "[load] {}: tensor '{}' has shape {}, expected {}", view.file->string(),
            e.name, format_shape(e.shape), format_shape(dst.sizes().vec()));
-  if (e.dtype == hf::DType::F8_E4M3 || e.dtype == hf::DType::F8_E5M2) {
-    auto decoded = at::empty(e.shape, at::TensorOptions().dtype(at::kFloat));
-    float* out = decoded.data_ptr<float>();
-    const auto* in = reinterpret_cast<const uint8_t*>(view.data);
-    bool e4m3 = e.dtype == hf::DType::F8_E4M3;
-    for (int64_t i = 0; i < e.numel(); ++i) out[i] = decode_fp8(in[i], e4m3);
-    dst.copy_(decoded);
-    return;
-  }
   dst.copy_(borrow_view(view));
 }
 

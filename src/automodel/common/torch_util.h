@@ -22,7 +22,7 @@ void copy_view_into(const hf::TensorView& view, at::Tensor& dst);
 // A new tensor of `type` on `device` holding the view's values.
 at::Tensor tensor_from_view(const hf::TensorView& view, at::ScalarType type, c10::Device device);
 // A CPU tensor sharing the mapped bytes without copying; it keeps the file mapped while alive.
-// The memory is read-only: never modify it in place. Not for F8.
+// The memory is read-only: never modify it in place. FP8 views keep their FP8 type.
 at::Tensor borrow_view(const hf::TensorView& view);
 
 // Uses all cores (LibTorch may start with 1 thread on small VMs); `threads` <= 0 means nproc.

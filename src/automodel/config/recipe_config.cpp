@@ -104,6 +104,7 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   c.model.name_or_path = model.get_string("pretrained_model_name_or_path");
   c.model.torch_dtype = model.get_string("torch_dtype", "auto");
   c.model.device = model.get_string("device", "auto");
+  c.model.attn_implementation = model.get_string("attn_implementation", c.model.attn_implementation);
 
   c.dataset = parse_dataset(f.child("dataset"), "dataset");
   if (f.has("validation_dataset")) c.validation_dataset = parse_dataset(f.child("validation_dataset"), "validation_dataset");

@@ -20,6 +20,7 @@ struct ModelSection {
   std::string name_or_path;
   std::string torch_dtype = "auto";  // compute dtype: auto (fp32 on CPU, bf16 on CUDA), fp32, bf16
   std::string device = "auto";       // auto (cuda when present), cpu, cuda, cuda:N
+  std::string attn_implementation = "sdpa";  // HF's names: sdpa (fused) or eager (the reference)
 };
 
 struct DatasetSection {

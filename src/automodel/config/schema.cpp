@@ -12,7 +12,7 @@ namespace automodel::config {
 namespace {
 
 // Keys each section accepts. Keys AutoModel has but which change nothing here (kernel choices
-// such as use_triton, attn_implementation) are accepted and documented in docs/recipes.md.
+// such as use_triton) are accepted and documented in docs/recipes.md.
 // An entry "*" accepts any key (free-form sections such as `ci`).
 const std::map<std::string, std::vector<std::string>>& section_keys() {
   static const std::vector<std::string> kDataset = {

@@ -5,6 +5,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef AUTOMODEL_WITH_NCCL
+#include <torch/csrc/distributed/c10d/NCCLUtils.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
@@ -21,6 +22,14 @@ bool nccl_available() {
   return true;
 #else
   return false;
+#endif
+}
+
+std::string nccl_version() {
+#ifdef AUTOMODEL_WITH_NCCL
+  return c10d::getNcclVersion();
+#else
+  return "";
 #endif
 }
 
@@ -62,7 +71,8 @@ std::shared_ptr<::gloo::transport::Device> gloo_device(const std::string& master
 ProcessGroup::ProcessGroup(const DistEnv& env, std::chrono::milliseconds timeout, c10::Device device)
     : env_(env), impl_(std::make_unique<Impl>()) {
   AM_CHECK(!device.is_cuda() || nccl_available(), "[dist] several processes on {} need NCCL, and this build has "
-           "none (the Debian LibTorch is CPU-only): build with scripts/build-cuda.sh, or train on CPU (Gloo)",
+           "none (it was built against a CPU-only LibTorch): build against the CUDA torch wheel (scripts/setup.sh), "
+           "or train on CPU (Gloo)",
            device.str());
   impl_->device = device;
   c10d::TCPStoreOptions options;

@@ -28,8 +28,10 @@ class PendingReduce {
   virtual void wait() = 0;
 };
 
-// Whether this build has NCCL process groups (a CUDA LibTorch; see scripts/build-cuda.sh).
+// Whether this build has NCCL process groups (built against a CUDA LibTorch, as scripts/setup.sh does).
 bool nccl_available();
+// The NCCL version this build's LibTorch uses ("2.27.3"), or "" without NCCL.
+std::string nccl_version();
 
 class ProcessGroup {
  public:

@@ -14,6 +14,7 @@
 #include <csignal>
 #include <nlohmann/json.hpp>
 
+#include "automodel/checkpoint/consolidate.h"
 #include "automodel/checkpoint/flat_shards.h"
 #include "automodel/checkpoint/run_dir.h"
 #include "automodel/checkpoint/training_state.h"
@@ -31,6 +32,7 @@
 #include "automodel/dist/process_group.h"
 #include "automodel/hf/model_config.h"
 #include "automodel/hf/model_source.h"
+#include "automodel/models/common/attention.h"
 #include "automodel/models/common/weights.h"
 #include "automodel/models/registry.h"
 #include "automodel/peft/lora.h"
@@ -61,6 +63,7 @@ Setup resolve_setup(const config::ModelSection& m) {
     s.compute = s.device.is_cuda() ? at::kBFloat16 : at::kFloat;
   else
     s.compute = parse_compute_dtype(m.torch_dtype);
+  models::set_attention_impl(models::parse_attention_impl(m.attn_implementation));
   return s;
 }
 
@@ -548,8 +551,10 @@ void Trainer::write_model(const fs::path& model_dir, bool consolidated) {
   if (c_.peft.enabled)
     peft::save_adapter(*model_, c_.peft, lora_targets_, c_.model.name_or_path, model_dir);
   else
-    models::save_weights(*model_, model_dir);
-  if (consolidated) models::save_weights(*model_, model_dir / "consolidated");
+    models::save_weights(*model_, model_dir);  // fp32 masters: what a resume continues from
+  if (consolidated)
+    models::save_tensors(checkpoint::in_dtype(models::hf_state_dict(*model_), checkpoint::hf_export_dtype(model_folder_)),
+                         model_dir / "consolidated", 5ull << 30, "model");
 }
 
 // fsdp2: model/ holds each rank's own shard (written by that rank, as the optimizer state) or
@@ -559,10 +564,11 @@ void Trainer::write_model_by_unit(const fs::path& model_dir, bool consolidated) 
   if (!c_.peft.enabled && !consolidated) return;
   std::optional<hf::ShardedSafetensorsWriter> merged;
   if (consolidated) merged.emplace(model_dir / "consolidated", fsdp_->num_units());
+  const auto dtype = checkpoint::hf_export_dtype(model_folder_);
   std::vector<std::pair<std::string, at::Tensor>> adapter;
   const std::string prefix = "base_model.model.";
   fsdp_->for_each_unit([&](const std::function<bool(const std::string&)>& in_unit) {
-    if (merged) models::write_tensors_shard(*merged, models::hf_state_dict(*model_, in_unit));
+    if (merged) models::write_tensors_shard(*merged, checkpoint::in_dtype(models::hf_state_dict(*model_, in_unit), dtype));
     if (c_.peft.enabled)
       for (auto& [key, tensor] : peft::adapter_tensors(*model_))
         if (in_unit(key.substr(prefix.size()))) adapter.emplace_back(key, tensor.clone());

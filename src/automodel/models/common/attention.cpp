@@ -2,9 +2,13 @@
 
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/matmul.h>
+#include <ATen/ops/scaled_dot_product_attention.h>
 #include <ATen/ops/softmax.h>
 
+#include <atomic>
 #include <limits>
+
+#include "automodel/common/error.h"
 
 namespace automodel::models {
 
@@ -17,7 +21,31 @@ at::Tensor attention_mask(const at::Tensor& q_pos, const at::Tensor& k_pos, cons
   return mask.unsqueeze(1);
 }
 
+namespace {
+std::atomic<AttentionImpl> g_attention_impl{AttentionImpl::kSdpa};
+}  // namespace
+
+void set_attention_impl(AttentionImpl impl) { g_attention_impl = impl; }
+AttentionImpl attention_impl() { return g_attention_impl; }
+
+AttentionImpl parse_attention_impl(const std::string& name) {
+  if (name == "eager") return AttentionImpl::kEager;
+  // HF's fused choices all mean "the fused kernel LibTorch has" here.
+  if (name == "sdpa" || name == "flash_attention_2" || name == "flash_attention_3" || name == "flex_attention")
+    return AttentionImpl::kSdpa;
+  AM_FAIL("[model] attn_implementation '{}': expected eager or sdpa (flash_attention_2/3 and flex_attention "
+          "run as sdpa)", name);
+}
+
 at::Tensor scaled_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
+                            double scale) {
+  if (g_attention_impl == AttentionImpl::kEager) return eager_attention(q, k, v, mask, scale);
+  // LibTorch's fused kernel (flash attention on CPU and CUDA): no (Tq x Tk) scores kept for
+  // backward; equal to the eager path up to summation order (tested).
+  return at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale, /*enable_gqa=*/true);
+}
+
+at::Tensor eager_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
                             double scale) {
   const int64_t B = q.size(0), Hq = q.size(1), Tq = q.size(2), D = q.size(3);
   const int64_t Hkv = k.size(1), Tk = k.size(2), group = Hq / Hkv;

@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace automodel::models {
@@ -15,10 +16,22 @@ namespace automodel::models {
 at::Tensor attention_mask(const at::Tensor& q_pos, const at::Tensor& k_pos, const at::Tensor& q_doc,
                           const at::Tensor& k_doc, std::optional<int64_t> sliding_window);
 
-// Eager attention as HF computes it (scores in the input dtype, softmax in fp32).
-// q: (B, Hq, Tq, D), k/v: (B, Hkv, Tk, D), mask: (B, 1, Tq, Tk) -> (B, Hq, Tq, D)
+// Which attention every model runs (HF's attn_implementation; process-wide like torch's SDP
+// backend switches): LibTorch's fused scaled_dot_product_attention (default) or the eager
+// reference below.
+enum class AttentionImpl { kSdpa, kEager };
+void set_attention_impl(AttentionImpl impl);
+AttentionImpl attention_impl();
+// "eager" | "sdpa" (HF's flash_attention_2/3 and flex_attention map to sdpa); else an error.
+AttentionImpl parse_attention_impl(const std::string& name);
+
+// q: (B, Hq, Tq, D), k/v: (B, Hkv, Tk, D), mask: bool (B, 1, Tq, Tk), true = visible
+// -> (B, Hq, Tq, D), with the implementation chosen above.
 at::Tensor scaled_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
                             double scale);
+// Eager attention as HF computes it (scores in the input dtype, softmax in fp32): the reference.
+at::Tensor eager_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
+                           double scale);
 
 // Keys/values of previous tokens for incremental decoding.
 struct KVCache {
