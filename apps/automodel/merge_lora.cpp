@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "automodel/checkpoint/consolidate.h"
 #include "automodel/checkpoint/run_dir.h"
 #include "automodel/checkpoint/training_state.h"
 #include "automodel/common/error.h"
@@ -28,10 +29,8 @@ struct MergeArgs {
 int run_merge(const MergeArgs& args) {
   auto folder = hf::resolve_model_folder(args.base);
   AM_CHECK(fs::absolute(args.out) != fs::absolute(folder), "[merge-lora] --out must differ from --base");
-  auto config = hf::load_model_config(folder);
   models::LoadOptions load;
-  if (config.dtype) load.dtype = to_scalar_type(*config.dtype);
-  if (load.dtype != at::kBFloat16 && load.dtype != at::kHalf) load.dtype = at::kFloat;
+  load.dtype = checkpoint::hf_export_dtype(folder);
   load.read_only_weights = true;  // only read: merged weights are new tensors
   auto model = models::load_pretrained(folder.string(), load);
   peft::load_adapter(*model, args.adapter);

@@ -38,7 +38,7 @@ fs::path base_model_of(const fs::path& checkpoint) {
 
 // fsdp2 slices of every trainable tensor, joined in groups of at most kMaxShardBytes (fp32, as
 // training holds them); shapes come from the base model's checkpoint.
-void join_fsdp_slices(const fs::path& checkpoint, const fs::path& base, const fs::path& out) {
+void join_fsdp_slices(const fs::path& checkpoint, const fs::path& base, const fs::path& out, at::ScalarType dtype) {
   FlatShardFiles slices(checkpoint / "model", "fsdp_shard", saved_shard_count(checkpoint));
   auto base_weights = hf::SafetensorsCheckpoint::open(base);
   std::vector<std::vector<std::pair<std::string, std::vector<int64_t>>>> groups(1);
@@ -64,12 +64,24 @@ void join_fsdp_slices(const fs::path& checkpoint, const fs::path& base, const fs
       for (auto d : shape) numel *= d;
       tensors.emplace_back(name, slices.slice(name, numel, 1, 0).view(shape));
     }
-    models::write_tensors_shard(writer, tensors);
+    models::write_tensors_shard(writer, in_dtype(std::move(tensors), dtype));
   }
   writer.finish();
 }
 
 }  // namespace
+
+at::ScalarType hf_export_dtype(const fs::path& base_folder) {
+  auto config = hf::load_model_config(base_folder);
+  auto dtype = config.dtype ? to_scalar_type(*config.dtype) : at::kFloat;
+  return dtype == at::kBFloat16 || dtype == at::kHalf ? dtype : at::kFloat;
+}
+
+std::vector<std::pair<std::string, at::Tensor>> in_dtype(std::vector<std::pair<std::string, at::Tensor>> named,
+                                                         at::ScalarType dtype) {
+  for (auto& [name, tensor] : named) tensor = tensor.to(dtype);
+  return named;
+}
 
 fs::path consolidate_checkpoint(const fs::path& checkpoint, const fs::path& out_arg) {
   AM_CHECK(fs::is_directory(checkpoint / "model"), "[consolidate] {} is not a training checkpoint (no model/ folder)",
@@ -82,11 +94,13 @@ fs::path consolidate_checkpoint(const fs::path& checkpoint, const fs::path& out_
   auto staging = out.parent_path() / fmt::format(".{}.tmp-{}", out.filename().string(), ::getpid());
   fs::remove_all(staging);
   fs::create_directories(staging);
+  const auto dtype = hf_export_dtype(base);
   try {
     if (fs::exists(model_dir / "fsdp_shard_rank0.safetensors")) {
-      join_fsdp_slices(checkpoint, base, staging);
+      join_fsdp_slices(checkpoint, base, staging, dtype);
     } else if (fs::exists(model_dir / "adapter_model.safetensors")) {
       models::LoadOptions load;
+      load.dtype = dtype;  // merged in fp32, rounded once to the base's dtype
       load.read_only_weights = true;  // merged weights are new tensors
       auto model = models::load_pretrained(base.string(), load);
       peft::load_adapter(*model, model_dir);
