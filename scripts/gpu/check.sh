@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The GPU checks, for a session lent a device machine: build against the CUDA LibTorch
-# (scripts/gpu/build.sh), HF parity of every fixture model on CUDA (fp32, against the golden
-# outputs HF transformers wrote on CPU), then a short LoRA fine-tune of stories260K on CUDA
-# (bf16 autocast) beside the same steps on CPU fp32. Results go to $OUT (or /tmp/gpu_check).
+# The GPU checks, for a session lent a device machine: build against the machine's CUDA LibTorch
+# (scripts/gpu/build.sh), the CTest label `cuda` (HF parity of every fixture model on CUDA, fp32,
+# against the golden outputs HF transformers wrote on CPU), then a short LoRA fine-tune of
+# stories260K on CUDA (bf16 autocast) beside the same steps on CPU fp32. Results go to $OUT (or /tmp/gpu_check).
 # Usage there: scripts/gpu/check.sh   (carry .deps, made here by scripts/gpu/fetch_deps.sh)
 set -uo pipefail
 cd "$(dirname "$(readlink -f "$0")")/../.." || exit 1
@@ -16,17 +16,10 @@ echo "[gpu] built in $((SECONDS - START)) s"
 BIN=build-cuda/apps/automodel/automodel
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 
-echo "[gpu] parity on CUDA, fp32 (max|diff| / max|expected|; forward target 1e-5, gradients 1e-4)"
-for dir in tests/fixtures/hf/*/; do
-  arch=$(basename "$dir")
-  [ -f "$dir/expected.safetensors" ] || continue
-  if ! $BIN debug forward --model "$dir" --inputs "$dir/expected.safetensors" --out "$OUT/$arch.safetensors" \
-      --device cuda > "$OUT/$arch.log" 2>&1; then
-    echo "$arch: $(tail -1 "$OUT/$arch.log")"
-    continue
-  fi
-  python3 scripts/gpu/compare_outputs.py "$dir/expected.safetensors" "$OUT/$arch.safetensors" "$arch"
-done
+echo "[gpu] CTest label cuda: HF parity of every fixture model on CUDA (fp32, golden tensors from CPU)"
+ctest --test-dir build-cuda -L cuda --output-on-failure > "$OUT/ctest_cuda.log" 2>&1
+tail -5 "$OUT/ctest_cuda.log"
+build-cuda/apps/automodel/automodel --version
 
 echo "[gpu] stories260K LoRA, 20 steps: CUDA bf16 vs CPU fp32"
 for device in cuda cpu; do

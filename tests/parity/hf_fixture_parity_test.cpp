@@ -4,17 +4,13 @@
 // Extra fixture roots can be added with AUTOMODEL_EXTRA_FIXTURES=dir1:dir2.
 #include <gtest/gtest.h>
 
-#include <ATen/TensorOperators.h>
-
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "automodel/common/atomic_file.h"
 #include "automodel/common/string_util.h"
-#include "automodel/common/torch_util.h"
 #include "automodel/hf/model_config.h"
-#include "automodel/hf/safetensors.h"
 #include "automodel/models/registry.h"
+#include "parity/debug_forward_parity.h"
 #include "test_util.h"
 
 namespace automodel {
@@ -50,25 +46,10 @@ TEST_P(HfFixtureParity, DebugForwardMatchesEveryExpectedTensor) {
   fs::path fixture = GetParam();
   TempDir tmp;
   auto out_path = tmp / "out.safetensors";
-  auto result = automodel::testing::run_command(automodel::testing::automodel_binary() + " debug forward --model " +
-                                                fixture.string() + " --inputs " + (fixture / "expected.safetensors").string() +
-                                                " --out " + out_path.string());
+  auto result = automodel::testing::run_debug_forward(fixture, fixture / "expected.safetensors", out_path);
   ASSERT_EQ(result.exit_code, 0) << result.output;
-  auto expected = hf::SafetensorsCheckpoint::open(fixture / "expected.safetensors");
-  auto got = hf::SafetensorsCheckpoint::open(out_path);
-  int compared = 0;
-  for (const auto& name : expected.names()) {
-    if (name == "input_ids" || name == "labels" || name == "attention_mask" || name == "position_ids") continue;
-    ASSERT_TRUE(got.contains(name)) << "debug forward did not write " << name;
-    auto want = borrow_view(expected.get(name)).to(at::kDouble);
-    auto have = borrow_view(got.get(name)).to(at::kDouble);
-    ASSERT_EQ(have.sizes(), want.sizes()) << name;
-    double denom = std::max(want.abs().max().item<double>(), 1e-30);
-    double rel = (have - want).abs().max().item<double>() / denom;
-    double tol = name.starts_with("grad.") ? 1e-4 : 1e-5;
-    EXPECT_LE(rel, tol) << fixture.filename().string() << ": " << name << " max|d|/max|expected| = " << rel;
-    ++compared;
-  }
+  int compared = automodel::testing::expect_every_tensor_matches(fixture / "expected.safetensors", out_path,
+                                                                 fixture.filename().string());
   EXPECT_GE(compared, 5) << "fixture has too few tensors to be meaningful";
 }
 
