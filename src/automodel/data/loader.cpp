@@ -68,6 +68,7 @@ Batch collate(const std::vector<const TrainingRow*>& rows, int32_t pad_id) {
       b.documents[base + t] = pad_doc;
     }
     b.real_tokens += static_cast<int64_t>(len);
+    b.row_lengths.push_back(static_cast<int32_t>(len));
     if (len && row.documents.back() > 0) b.packed = true;
   }
   for (auto t : b.targets) b.target_tokens += t != kIgnore;

@@ -16,6 +16,7 @@ namespace automodel::data {
 struct Batch {
   int64_t rows = 0, length = 0;
   std::vector<int32_t> ids, targets, positions, documents;
+  std::vector<int32_t> row_lengths;  // real (unpadded) tokens per row; padding follows them
   int64_t target_tokens = 0;  // targets != kIgnore
   int64_t real_tokens = 0;    // not padding
   bool packed = false;        // some row holds more than one document

@@ -5,6 +5,7 @@
 #include <ATen/autocast_mode.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/ops/arange.h>
 #include <ATen/ops/from_blob.h>
 #include <ATen/ops/tensor.h>
 #include <c10/core/DeviceGuard.h>
@@ -311,7 +312,11 @@ Trainer::MicroLoss Trainer::forward_loss(const data::Batch& b) {
   auto out = model_->forward(in);
   MicroLoss loss;
   loss.token_sum = train::linear_cross_entropy_sum(out.hidden, model_->output_embedding(), targets, c_.loss.chunk_len);
-  loss.aux = model_->auxiliary_loss(out);
+  // Padding is routed like any token; the load-balancing loss counts real tokens only (as HF
+  // with an attention mask), so it does not depend on how the batch is split or padded.
+  auto lengths = at::tensor(b.row_lengths, at::kInt).to(setup_.device).unsqueeze(1);
+  auto real_tokens = at::arange(b.length, lengths.options()).unsqueeze(0) < lengths;  // (B, T)
+  loss.aux = model_->auxiliary_loss(out, real_tokens);
   return loss;
 }
 

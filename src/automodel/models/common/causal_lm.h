@@ -47,8 +47,9 @@ class CausalLM : public Module {
   virtual std::string base_model_prefix() const = 0;
 
   // Extra loss terms HF adds to the LM loss (e.g. MoE load balancing when the config sets
-  // output_router_logits); undefined when there are none.
-  virtual at::Tensor auxiliary_loss(const ForwardOutput&) const { return {}; }
+  // output_router_logits); undefined when there are none. real_tokens: (B, T) bool, false at
+  // padding (HF's attention_mask), or undefined when there is none.
+  virtual at::Tensor auxiliary_loss(const ForwardOutput&, const at::Tensor& /*real_tokens*/ = {}) const { return {}; }
 
   // hidden: (..., H) -> logits (..., V)
   at::Tensor logits(const at::Tensor& hidden) const;

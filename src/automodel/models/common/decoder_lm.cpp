@@ -165,11 +165,11 @@ std::vector<std::string> DecoderLM::tied_aliases() const {
   return {};
 }
 
-at::Tensor DecoderLM::auxiliary_loss(const ForwardOutput& out) const {
+at::Tensor DecoderLM::auxiliary_loss(const ForwardOutput& out, const at::Tensor& real_tokens) const {
   if (!spec_.moe || spec_.moe->aux_loss_coef <= 0 || out.router_logits.empty()) return {};
   std::vector<at::Tensor> logits;
   for (const auto& [_, l] : out.router_logits) logits.push_back(l);
-  return load_balancing_loss(logits, spec_.moe->num_experts, spec_.moe->top_k) * spec_.moe->aux_loss_coef;
+  return load_balancing_loss(logits, spec_.moe->num_experts, spec_.moe->top_k, real_tokens) * spec_.moe->aux_loss_coef;
 }
 
 ForwardOutput DecoderLM::forward(const ModelInputs& inputs, const ForwardOptions& options) {

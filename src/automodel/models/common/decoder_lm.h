@@ -52,7 +52,7 @@ class DecoderLM : public CausalLM {
   int64_t num_layers() const override { return spec_.num_layers; }
   std::vector<std::string> tied_aliases() const override;
   std::string base_model_prefix() const override { return "model"; }
-  at::Tensor auxiliary_loss(const ForwardOutput& out) const override;
+  at::Tensor auxiliary_loss(const ForwardOutput& out, const at::Tensor& real_tokens = {}) const override;
   const DecoderSpec& spec() const { return spec_; }
 
  private:

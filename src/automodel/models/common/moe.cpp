@@ -31,8 +31,12 @@ SparseMoe::SparseMoe(int64_t hidden, const MoeOptions& options, Activation act, 
                                                 options.expert_names, tensor_options));
 }
 
-at::Tensor load_balancing_loss(const std::vector<at::Tensor>& router_logits, int64_t num_experts, int64_t top_k) {
+at::Tensor load_balancing_loss(const std::vector<at::Tensor>& router_logits, int64_t num_experts, int64_t top_k,
+                               const at::Tensor& real_tokens) {
   auto logits = at::cat(router_logits, 0);                          // (L*N, E)
+  if (real_tokens.defined())  // padding routes too, but HF's means are over real tokens only
+    logits = logits.index_select(0, real_tokens.reshape({-1}).repeat({static_cast<int64_t>(router_logits.size())})
+                                        .nonzero().squeeze(-1));
   auto probs = at::softmax(logits, -1);
   auto selected = std::get<1>(at::topk(probs, top_k, -1));          // (L*N, k)
   auto expert_mask = at::one_hot(selected, num_experts).to(at::kFloat);  // (L*N, k, E)

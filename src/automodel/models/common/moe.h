@@ -38,9 +38,11 @@ struct MoeOptions {
   double aux_loss_coef = 0;  // > 0: HF adds coef x load-balancing loss to the LM loss
 };
 
-// HF's load_balancing_loss_func over all layers' router logits (no padding mask):
+// HF's load_balancing_loss_func over all layers' router logits:
 // num_experts * sum_e(fraction of top-k slots routed to e * mean router probability of e).
-at::Tensor load_balancing_loss(const std::vector<at::Tensor>& router_logits, int64_t num_experts, int64_t top_k);
+// `real_tokens` (N bool, optional): only those rows count, as HF does when given an attention mask.
+at::Tensor load_balancing_loss(const std::vector<at::Tensor>& router_logits, int64_t num_experts, int64_t top_k,
+                               const at::Tensor& real_tokens = {});
 
 class SparseMoe : public Module {
  public:

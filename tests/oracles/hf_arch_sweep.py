@@ -1,0 +1,365 @@
+"""Oracle: live HF transformers references for every architecture the sweep knows.
+
+For each entry of ARCHS, in one process (transformers is imported once):
+  <out>/<model_type>/model/            tiny random model, save_pretrained (fp32 safetensors) +
+                                       the stories260K tokenizer (vocab 512)
+  <out>/<model_type>/expected.safetensors  inputs, logits, loss, hidden_states.i,
+                                       layer_output.i, router_logits.<module>, grad.<param>
+                                       (the format of tests/fixtures/hf/<arch>/)
+  <out>/<model_type>/meta.json         how it was made
+  <out>/<model_type>/train.json        3 steps of torch.optim.AdamW on HF's model (full
+                                       fine-tune) and on a PEFT LoRA model: losses, grad norms
+                                       and every setting the C++ side needs to run the same
+<out>/dataset.jsonl                    the training rows ({"text": ...})
+<out>/manifest.json                    {"model_types": [...], "versions": {...}}
+
+Usage: python3 hf_arch_sweep.py OUT_DIR [--only TYPE,TYPE]
+       python3 hf_arch_sweep.py --fingerprint   (versions only, without importing torch)
+"""
+import json
+import math
+import os
+import shutil
+import sys
+from importlib import metadata
+
+SEED = 1234
+INPUT_SEED = 4321
+BATCH, SEQ = 2, 24
+VOCAB = 512  # the stories260K tokenizer
+TOKENIZER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "stories260K")
+TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "tokenizer.model"]
+
+# Shared by the Llama-family entries: 2 layers, GQA 4 query / 2 kv heads.
+SMALL = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64, rms_norm_eps=1e-6,
+             bos_token_id=1, eos_token_id=2)
+ATTN = ["q_proj", "k_proj", "v_proj", "o_proj"]
+MLP = ["gate_proj", "up_proj", "down_proj"]
+
+# model_type -> how to build a tiny model with the features real checkpoints of that type use.
+# lora_targets: module leaf names given to PEFT and to our recipe (None: no LoRA run, with why).
+ARCHS = {
+    "llama": dict(
+        cls="LlamaForCausalLM", features=["GQA 4q/2kv", "untied head", "llama3 rope scaling"],
+        config=dict(SMALL, tie_word_embeddings=False,
+                    rope_scaling=dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0,
+                                      original_max_position_embeddings=16)),
+        lora_targets=ATTN + MLP),
+    "mistral": dict(
+        cls="MistralForCausalLM", features=["GQA 4q/1kv", "sliding window 8 on every layer", "untied head"],
+        config=dict(SMALL, num_key_value_heads=1, head_dim=16, sliding_window=8, tie_word_embeddings=False,
+                    rope_theta=1000000.0),
+        lora_targets=ATTN + MLP),
+    "qwen2": dict(
+        cls="Qwen2ForCausalLM", features=["q/k/v biases", "sliding window 8 on layers >= max_window_layers=1",
+                                          "tied head"],
+        config=dict(SMALL, use_sliding_window=True, sliding_window=8, max_window_layers=1, tie_word_embeddings=True,
+                    rope_theta=1000000.0),
+        lora_targets=ATTN + MLP),
+    "qwen3": dict(
+        cls="Qwen3ForCausalLM", features=["q/k RMSNorm", "head_dim 32 != hidden/heads", "yarn rope x4", "tied head"],
+        config=dict(SMALL, head_dim=32, tie_word_embeddings=True, rope_theta=1000000.0,
+                    rope_scaling=dict(rope_type="yarn", factor=4.0, original_max_position_embeddings=16)),
+        lora_targets=ATTN + MLP),
+    "gemma": dict(
+        cls="GemmaForCausalLM", features=["MQA 4q/1kv", "GeGLU (gelu_pytorch_tanh)", "(1+w) RMSNorm",
+                                          "sqrt(hidden) embedding scale", "tied head"],
+        config=dict(SMALL, num_key_value_heads=1, head_dim=16, hidden_act="gelu_pytorch_tanh",
+                    tie_word_embeddings=True),
+        lora_targets=ATTN + MLP),
+    "mixtral": dict(
+        cls="MixtralForCausalLM", features=["4 experts, top-2 routing", "router aux loss (output_router_logits)",
+                                            "GQA 4q/2kv", "untied head"],
+        config=dict(SMALL, intermediate_size=96, num_local_experts=4, num_experts_per_tok=2, sliding_window=None,
+                    output_router_logits=True, router_aux_loss_coef=0.02, router_jitter_noise=0.0,
+                    tie_word_embeddings=False, rope_theta=1000000.0, experts_implementation="eager"),
+        lora_targets=ATTN),
+    "gpt2": dict(
+        cls="GPT2LMHeadModel", features=["learned positions", "LayerNorm", "Conv1D", "gelu_new", "tied head"],
+        config=dict(vocab_size=VOCAB, n_embd=64, n_layer=2, n_head=4, n_positions=64, bos_token_id=1,
+                    eos_token_id=2, tie_word_embeddings=True, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0),
+        lora_targets=None,
+        lora_why="our LoRA wraps Linear modules only; GPT-2's c_attn/c_proj/c_fc are Conv1D"),
+}
+
+# The training runs (full fine-tune and LoRA). One micro-batch holds the whole dataset.
+TRAIN = dict(steps=3, lr=2e-3, betas=[0.9, 0.95], eps=1e-8, weight_decay=0.05, max_grad_norm=1.0, seed=SEED)
+LORA = dict(r=8, alpha=16.0, lr=1e-2)
+TEXTS = [
+    "Once upon a time, there was a little dog named Max.",
+    "Lily liked to play in the park with her red ball.",
+    "The sun was big and warm. Tom and his mom went to the sea to swim.",
+    "One day, a bird found a shiny stone near the tree.",
+    "They were happy and laughed all day.",
+]
+
+
+def versions():
+    def version(name):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None  # peft is optional: without it the LoRA references say why they are missing
+    return {name: version(name) for name in ("torch", "transformers", "peft", "safetensors", "tokenizers")}
+
+
+def main():
+    if sys.argv[1:] == ["--fingerprint"]:
+        print(json.dumps(versions(), sort_keys=True))
+        return
+    out_dir = sys.argv[1]
+    only = None
+    if len(sys.argv) > 3 and sys.argv[2] == "--only":
+        only = set(sys.argv[3].split(","))
+
+    import torch
+    import transformers
+    from transformers import AutoTokenizer
+
+    torch.set_num_threads(1)  # tiny tensors: threads only add overhead
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+    os.makedirs(out_dir, exist_ok=True)
+    tokenizer = AutoTokenizer.from_pretrained(TOKENIZER_DIR)
+    dataset = write_dataset(out_dir, tokenizer)
+    done = []
+    for model_type, spec in ARCHS.items():
+        if only and model_type not in only:
+            continue
+        arch_dir = os.path.join(out_dir, model_type)
+        os.makedirs(arch_dir, exist_ok=True)
+        model = build_model(transformers, spec)
+        model_dir = os.path.join(arch_dir, "model")
+        model.save_pretrained(model_dir, safe_serialization=True)
+        for name in TOKENIZER_FILES:
+            shutil.copyfile(os.path.join(TOKENIZER_DIR, name), os.path.join(model_dir, name))
+        names = write_forward_reference(torch, model, arch_dir)
+        check_reload(torch, model_dir, spec, arch_dir)
+        write_meta(model_type, spec, model, arch_dir, names)
+        train = {"full": train_reference(torch, model_dir, spec, dataset, lora=False)}
+        train["lora"] = train_reference(torch, model_dir, spec, dataset, lora=True)
+        with open(os.path.join(arch_dir, "train.json"), "w") as f:
+            json.dump(train, f, indent=1)
+        done.append(model_type)
+    with open(os.path.join(out_dir, "manifest.json"), "w") as f:
+        json.dump({"model_types": done, "versions": versions()}, f, indent=1)
+
+
+def write_dataset(out_dir, tokenizer):
+    """Rows as our TextDataset reads them; ids as it must tokenize them (bos .. eos)."""
+    path = os.path.join(out_dir, "dataset.jsonl")
+    with open(path, "w") as f:
+        for text in TEXTS:
+            f.write(json.dumps({"text": text}) + "\n")
+    rows = []
+    for text in TEXTS:
+        ids = tokenizer(text, add_special_tokens=True)["input_ids"]
+        if not ids or ids[-1] != tokenizer.eos_token_id:
+            ids.append(tokenizer.eos_token_id)
+        rows.append(ids)
+    return {"path": path, "rows": rows, "pad_id": tokenizer.eos_token_id}
+
+
+def build_model(transformers, spec):
+    """HF's own init under a seed, then larger seeded weights so every layer matters."""
+    import torch
+    cls = getattr(transformers, spec["cls"])
+    config = cls.config_class(**spec["config"], attn_implementation="eager")
+    torch.manual_seed(SEED)
+    model = cls(config).to(torch.float32)
+    g = torch.Generator().manual_seed(SEED)
+    conv1d = getattr(transformers.pytorch_utils, "Conv1D", ())
+    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
+    conv_weights = {id(m.weight) for m in model.modules() if isinstance(m, conv1d)}
+    with torch.no_grad():
+        for _, p in model.named_parameters():
+            noise = torch.randn(p.shape, generator=g, dtype=torch.float64).to(torch.float32)
+            if p.dim() == 1:
+                p.add_(0.1 * noise)  # norms (1 or 0) and biases
+            elif id(p) in embeddings:
+                p.copy_(2 * noise / math.sqrt(p.shape[-1]))
+            else:
+                fan_in = p.shape[0] if id(p) in conv_weights else p.shape[-1]
+                p.copy_(noise / math.sqrt(fan_in))
+    model.eval()
+    return model
+
+
+def decoder_layers(model):
+    base = model.base_model
+    return base.layers if hasattr(base, "layers") else base.h
+
+
+def final_norm(model):
+    base = model.base_model
+    return base.norm if hasattr(base, "norm") else base.ln_f
+
+
+def checkpoint_names(model, tensors):
+    """Our parameter names are the checkpoint's: undo transformers' load-time conversions
+    (e.g. v5's fused MoE experts) exactly as save_pretrained does."""
+    from transformers.core_model_loading import revert_weight_conversion
+    return revert_weight_conversion(model, dict(tensors))
+
+
+def write_forward_reference(torch, model, arch_dir):
+    from safetensors.torch import save_file
+    g = torch.Generator().manual_seed(INPUT_SEED)
+    input_ids = torch.randint(0, VOCAB, (BATCH, SEQ), generator=g, dtype=torch.int64)
+    labels = input_ids.clone()
+    labels[:, :6] = -100
+
+    captured = {}
+    hooks = []
+    layers = decoder_layers(model)
+
+    def first(x):
+        return x[0] if isinstance(x, (tuple, list)) else x
+
+    def pre_hook(_module, args, kwargs):
+        captured["hidden_states.0"] = (args[0] if args else kwargs["hidden_states"]).detach().clone()
+
+    hooks.append(layers[0].register_forward_pre_hook(pre_hook, with_kwargs=True))
+    for i, layer in enumerate(layers):
+        hooks.append(layer.register_forward_hook(
+            lambda _m, _a, out, i=i: captured.__setitem__(f"layer_output.{i}", first(out).detach().clone())))
+    hooks.append(final_norm(model).register_forward_hook(
+        lambda _m, _a, out: captured.__setitem__("final_norm", out.detach().clone())))
+    routers = {}  # layer index -> router module's checkpoint name
+    for i, layer in enumerate(layers):
+        for sub, module in layer.named_modules():
+            if type(module).__name__.endswith("Router"):
+                param = f"{model.base_model_prefix}.layers.{i}.{sub}.weight"
+                (renamed,) = checkpoint_names(model, {param: torch.zeros(1)}).keys()
+                routers[i] = renamed[: -len(".weight")]
+                hooks.append(module.register_forward_hook(
+                    lambda _m, _a, out, i=i: captured.__setitem__(f"router.{i}", first(out).detach().clone())))
+
+    for p in model.parameters():
+        p.grad = None
+    out = model(input_ids=input_ids, labels=labels, use_cache=False)
+    out.loss.backward()
+    for h in hooks:
+        h.remove()
+
+    L = len(layers)
+    tensors = {"input_ids": input_ids, "labels": labels, "logits": out.logits.detach(), "loss": out.loss.detach()}
+    tensors["hidden_states.0"] = captured["hidden_states.0"]
+    for i in range(L):
+        tensors[f"layer_output.{i}"] = captured[f"layer_output.{i}"]
+        if i + 1 < L:
+            tensors[f"hidden_states.{i + 1}"] = captured[f"layer_output.{i}"]
+    tensors[f"hidden_states.{L}"] = captured["final_norm"]  # HF's last entry: the final norm's output
+    for i, name in routers.items():
+        tensors[f"router_logits.{name}"] = captured[f"router.{i}"].reshape(-1, captured[f"router.{i}"].shape[-1])
+    grads = checkpoint_names(model, {n: p.grad.detach().clone() for n, p in model.named_parameters()})
+    for name, grad in grads.items():
+        tensors[f"grad.{name}"] = grad
+    tensors = {k: v.contiguous().clone() for k, v in tensors.items()}
+    save_file(tensors, os.path.join(arch_dir, "expected.safetensors"))
+    for p in model.parameters():
+        p.grad = None
+    return sorted(tensors)
+
+
+def load_saved(torch, model_dir, spec):
+    from transformers import AutoModelForCausalLM
+    extra = {"experts_implementation": "eager"} if "experts_implementation" in spec["config"] else {}
+    return AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="eager", **extra)
+
+
+def check_reload(torch, model_dir, spec, arch_dir):
+    """The saved folder is the model the references come from: reloaded, same logits."""
+    from safetensors.torch import load_file
+    expected = load_file(os.path.join(arch_dir, "expected.safetensors"))
+    with torch.no_grad():
+        logits = load_saved(torch, model_dir, spec).eval()(input_ids=expected["input_ids"], use_cache=False).logits
+    diff = (logits - expected["logits"]).abs().max().item()
+    if diff != 0.0:
+        raise SystemExit(f"{model_dir}: reloaded model's logits differ from the in-memory model's by {diff}")
+
+
+def write_meta(model_type, spec, model, arch_dir, names):
+    import torch
+    meta = {
+        "name": model_type, "model_class": spec["cls"], "model_type": model_type, "features": spec["features"],
+        "versions": versions(), "attn_implementation": "eager", "dtype": "float32",
+        "mode": "eval (dropout inactive), use_cache=False",
+        "seed": {"torch.manual_seed (HF init)": SEED, "reinit generator": SEED, "input generator": INPUT_SEED},
+        "weight_init": "HF init, then per parameter (named_parameters order, float64 randn from Generator(SEED)): "
+                       "1-D: init + 0.1*noise; nn.Embedding: 2*noise/sqrt(d); others: noise/sqrt(fan_in)",
+        "inputs": {"input_ids": f"int64 [{BATCH},{SEQ}] uniform in [0,{VOCAB}) from Generator({INPUT_SEED})",
+                   "labels": "input_ids with labels[:, :6] = -100"},
+        "loss": "HF's loss from forward(labels=...) (including the router aux loss where the config enables it)",
+        "hidden_states": "[0] input of layer 0, [i] output of layer i-1, last = final norm output",
+        "tied_lm_head": bool(model.config.tie_word_embeddings),
+        "num_threads": torch.get_num_threads(),
+        "tensor_names": names,
+    }
+    with open(os.path.join(arch_dir, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+
+
+def init_lora_like_automodel(torch, model, seed, targets):
+    """Our LoRA init (src/automodel/peft/lora.cpp): manual_seed(seed), then for each adapted
+    Linear in module order, lora_A ~ N(0, sqrt(2 / (in + r))) (xavier normal) and lora_B = 0."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            if name.rsplit(".", 1)[-1] not in targets or not hasattr(module, "lora_A"):
+                continue
+            a = module.lora_A["default"].weight  # (r, in)
+            a.normal_(0.0, math.sqrt(2.0 / (a.shape[0] + a.shape[1])))
+            module.lora_B["default"].weight.zero_()
+
+
+def train_reference(torch, model_dir, spec, dataset, lora):
+    """3 optimizer steps on the whole dataset as one batch: loss (CE only), pre-clip grad norm."""
+    settings = dict(TRAIN)
+    if lora:
+        if spec["lora_targets"] is None:
+            return {"skip": spec["lora_why"]}
+        try:
+            import peft
+        except ImportError as e:
+            return {"skip": f"peft is not installed: {e}"}
+        settings.update(lr=LORA["lr"], lora_r=LORA["r"], lora_alpha=LORA["alpha"], lora_targets=spec["lora_targets"])
+    model = load_saved(torch, model_dir, spec)
+    if lora:
+        config = peft.LoraConfig(r=LORA["r"], lora_alpha=LORA["alpha"], lora_dropout=0.0,
+                                 target_modules=spec["lora_targets"], bias="none", task_type="CAUSAL_LM")
+        model = peft.get_peft_model(model, config)
+        init_lora_like_automodel(torch, model, settings["seed"], spec["lora_targets"])
+    model.train()
+    rows = dataset["rows"]
+    length = max(len(r) for r in rows)
+    input_ids = torch.full((len(rows), length), dataset["pad_id"], dtype=torch.int64)
+    labels = torch.full((len(rows), length), -100, dtype=torch.int64)
+    attention_mask = torch.zeros((len(rows), length), dtype=torch.int64)
+    for i, r in enumerate(rows):
+        input_ids[i, : len(r)] = torch.tensor(r)
+        labels[i, : len(r)] = torch.tensor(r)
+        attention_mask[i, : len(r)] = 1
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=settings["lr"], betas=tuple(settings["betas"]), eps=settings["eps"],
+                            weight_decay=settings["weight_decay"])
+    steps = []
+    for _ in range(settings["steps"]):
+        out = model(input_ids=input_ids, attention_mask=attention_mask, labels=labels, use_cache=False)
+        aux = getattr(out, "aux_loss", None)
+        coef = getattr(model.config, "router_aux_loss_coef", 0.0)
+        ce = out.loss - coef * aux if aux is not None else out.loss
+        out.loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(params, settings["max_grad_norm"])
+        opt.step()
+        opt.zero_grad()
+        steps.append({"loss": ce.item(), "grad_norm": norm.item(),
+                      "aux_loss": aux.item() if aux is not None else None})
+    label_tokens = int((labels[:, 1:] != -100).sum())
+    return {"settings": settings, "dataset": os.path.basename(dataset["path"]), "rows": len(rows), "label_tokens": label_tokens,
+            "token_ids": rows, "steps": steps, "trainable_parameters": sum(p.numel() for p in params)}
+
+
+if __name__ == "__main__":
+    main()
