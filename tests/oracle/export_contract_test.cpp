@@ -155,6 +155,13 @@ void expect_same_ids(const nlohmann::json& report, const std::string& name,
   }
 }
 
+// Our `automodel merge-lora` of `adapter` onto `base` into `out`.
+void merge_lora(const fs::path& base, const fs::path& adapter, const fs::path& out) {
+  auto m = run_command(fmt::format("{} merge-lora --base {} --adapter {} --out {}", automodel_binary(), base.string(),
+                                   adapter.string(), out.string()));
+  ASSERT_EQ(m.exit_code, 0) << m.output;
+}
+
 TEST_F(ExportContract, FullFineTuneConsolidatedFolderGivesOurLogitsAndGreedyTokensInTransformers) {
   AUTOMODEL_REQUIRE_ORACLE("torch transformers peft");
   const auto& run = full();
@@ -181,9 +188,7 @@ TEST_F(ExportContract, LoraAdapterLoadsInPeftAndGivesOurMergedAndConsolidatedLog
   auto adapter = run.checkpoint / "model";
   TempDir work;
   auto merged = work / "merged";
-  auto m = run_command(fmt::format("{} merge-lora --base {} --adapter {} --out {}", automodel_binary(), stories(),
-                                   adapter.string(), merged.string()));
-  ASSERT_EQ(m.exit_code, 0) << m.output;
+  ASSERT_NO_FATAL_FAILURE(merge_lora(stories(), adapter, merged));
   debug_forward(merged, inputs(), work / "merged.safetensors");
   debug_forward(adapter / "consolidated", inputs(), work / "consolidated.safetensors");
   debug_forward(stories(), inputs(), work / "base.safetensors");
@@ -210,9 +215,7 @@ TEST_F(ExportContract, PeftMergeAndUnloadEqualsOurMergeLoraInTheBaseDtype) {
   auto adapter = run.checkpoint / "model";
   TempDir work;
   auto merged = work / "merged";
-  auto m = run_command(fmt::format("{} merge-lora --base {} --adapter {} --out {}", automodel_binary(), stories(),
-                                   adapter.string(), merged.string()));
-  ASSERT_EQ(m.exit_code, 0) << m.output;
+  ASSERT_NO_FATAL_FAILURE(merge_lora(stories(), adapter, merged));
   nlohmann::json merge;
   merge["name"] = "merged";
   merge["base"] = stories();
@@ -280,9 +283,7 @@ TEST_F(ExportContract, Bf16BaseStaysBf16InEveryFolderWeWrite) {
   auto adapter = lora_run->checkpoint / "model";
   expect_bf16_folder(adapter / "consolidated", "LoRA run: model/consolidated");
   auto merged = work / "merged";
-  auto m = run_command(fmt::format("{} merge-lora --base {} --adapter {} --out {}", automodel_binary(), base.string(),
-                                   adapter.string(), merged.string()));
-  ASSERT_EQ(m.exit_code, 0) << m.output;
+  ASSERT_NO_FATAL_FAILURE(merge_lora(base, adapter, merged));
   expect_bf16_folder(merged, "merge-lora output");
   // PEFT merges in bf16 as W + bf16(delta) (two roundings), ours rounds W + delta once (fp32
   // sum): they may differ by one bf16 spacing of the result, never more.
