@@ -26,7 +26,7 @@ inline std::string python() {
 inline std::filesystem::path oracle_script(const std::string& name) { return source_dir() / "tests" / "oracles" / name; }
 
 // Oracles are required in CI (CI=true) or with AUTOMODEL_REQUIRE_ORACLES=1; elsewhere a missing
-// one skips the test with a message. Empty when `modules` (space-separated) all import.
+// one skips the test with a message. Empty when `modules` (space-separated) are all installed.
 inline std::string missing_oracle(const std::string& modules);
 // In a test body: skip (or fail, in CI) when an oracle module is missing.
 #define AUTOMODEL_REQUIRE_ORACLE(modules)                                                              \
@@ -82,15 +82,13 @@ inline bool oracles_required() {
 }
 
 inline std::string missing_oracle(const std::string& modules) {
-  std::string imports;
-  for (size_t b = 0, e; b < modules.size(); b = e + 1) {
-    e = modules.find(' ', b);
-    if (e == std::string::npos) e = modules.size();
-    if (e > b) imports += (imports.empty() ? "import " : ", ") + modules.substr(b, e - b);
-  }
-  auto r = run_command("'" + python() + "' -c '" + imports + "'");
+  // find_spec locates a package without importing it (importing torch costs seconds per test);
+  // an oracle that is present but broken fails loudly in the test's own script.
+  auto r = run_command("'" + python() + "' -c 'import importlib.util, sys; "
+                       "missing = [m for m in sys.argv[1:] if importlib.util.find_spec(m) is None]; "
+                       "print(*missing); sys.exit(1 if missing else 0)' " + modules);
   if (r.exit_code == 0) return "";
-  return "oracle missing: " + python() + " cannot '" + imports + "' (scripts/setup.sh installs it): " + r.output;
+  return "oracle missing: " + python() + " has no '" + modules + "' (scripts/setup.sh installs it): " + r.output;
 }
 
 // The message of the automodel::Error `f` throws, or "<no error>".

@@ -42,11 +42,8 @@ std::vector<std::string> registered_model_types() {
 
 std::string quoted(const fs::path& p) { return "'" + p.string() + "'"; }
 
-std::string fnv_hex(const std::string& text) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
-  return fmt::format("{:016x}", h);
-}
+// A cache key: only ever compared with keys made by this same test binary.
+std::string key_hex(const std::string& text) { return fmt::format("{:016x}", std::hash<std::string>{}(text)); }
 
 // The script's output directory (or why there is none), generated at most once per key.
 struct Sweep {
@@ -83,7 +80,7 @@ Sweep generate_sweep() {
   }
   const fs::path root = fs::path(AUTOMODEL_BUILD_DIR) / "oracle_cache";
   fs::create_directories(root);
-  const std::string name = "hf_arch_sweep-" + fnv_hex(read_file(script) + versions.output + python);
+  const std::string name = "hf_arch_sweep-" + key_hex(read_file(script) + versions.output + python);
   s.dir = root / name;
   FileLock lock(root / "hf_arch_sweep.lock");
   if (!fs::exists(s.dir / "manifest.json")) {

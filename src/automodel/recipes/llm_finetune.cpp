@@ -314,8 +314,11 @@ Trainer::MicroLoss Trainer::forward_loss(const data::Batch& b) {
   loss.token_sum = train::linear_cross_entropy_sum(out.hidden, model_->output_embedding(), targets, c_.loss.chunk_len);
   // Padding is routed like any token; the load-balancing loss counts real tokens only (as HF
   // with an attention mask), so it does not depend on how the batch is split or padded.
-  auto lengths = at::tensor(b.row_lengths, at::kInt).to(setup_.device).unsqueeze(1);
-  auto real_tokens = at::arange(b.length, lengths.options()).unsqueeze(0) < lengths;  // (B, T)
+  at::Tensor real_tokens;  // (B, T) bool, only when the batch has padding
+  if (b.real_tokens < b.rows * b.length) {
+    auto lengths = at::tensor(b.row_lengths, at::kInt).to(setup_.device).unsqueeze(1);
+    real_tokens = at::arange(b.length, lengths.options()).unsqueeze(0) < lengths;
+  }
   loss.aux = model_->auxiliary_loss(out, real_tokens);
   return loss;
 }

@@ -105,5 +105,17 @@ TEST(MoeLoss, LoadBalancingLossMatchesHandComputedValue) {
   EXPECT_NEAR(load_balancing_loss({logits, logits}, 2, 1).item<double>(), 1.25, 1e-6);
 }
 
+TEST(MoeLoss, PaddingRowsDoNotCountInTheLoadBalancingLoss) {
+  // Two layers over (B=2, T=3) tokens whose last position of row 1 is padding: equal to the
+  // loss over the five real tokens alone, and different from counting the padding.
+  auto layer0 = at::randn({6, 4}), layer1 = at::randn({6, 4});
+  auto real = at::tensor(std::vector<uint8_t>{1, 1, 1, 1, 1, 0}).to(at::kBool).view({2, 3});
+  auto keep = at::tensor(std::vector<int64_t>{0, 1, 2, 3, 4});
+  auto masked = load_balancing_loss({layer0, layer1}, 4, 2, real).item<double>();
+  auto real_only = load_balancing_loss({layer0.index_select(0, keep), layer1.index_select(0, keep)}, 4, 2).item<double>();
+  EXPECT_NEAR(masked, real_only, 1e-6);
+  EXPECT_GT(std::abs(load_balancing_loss({layer0, layer1}, 4, 2).item<double>() - real_only), 1e-6);
+}
+
 }  // namespace
 }  // namespace automodel::models

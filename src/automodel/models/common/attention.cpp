@@ -26,7 +26,6 @@ std::atomic<AttentionImpl> g_attention_impl{AttentionImpl::kSdpa};
 }  // namespace
 
 void set_attention_impl(AttentionImpl impl) { g_attention_impl = impl; }
-AttentionImpl attention_impl() { return g_attention_impl; }
 
 AttentionImpl parse_attention_impl(const std::string& name) {
   if (name == "eager") return AttentionImpl::kEager;

@@ -21,7 +21,6 @@ at::Tensor attention_mask(const at::Tensor& q_pos, const at::Tensor& k_pos, cons
 // reference below.
 enum class AttentionImpl { kSdpa, kEager };
 void set_attention_impl(AttentionImpl impl);
-AttentionImpl attention_impl();
 // "eager" | "sdpa" (HF's flash_attention_2/3 and flex_attention map to sdpa); else an error.
 AttentionImpl parse_attention_impl(const std::string& name);
 

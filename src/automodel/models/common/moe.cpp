@@ -34,14 +34,21 @@ SparseMoe::SparseMoe(int64_t hidden, const MoeOptions& options, Activation act, 
 at::Tensor load_balancing_loss(const std::vector<at::Tensor>& router_logits, int64_t num_experts, int64_t top_k,
                                const at::Tensor& real_tokens) {
   auto logits = at::cat(router_logits, 0);                          // (L*N, E)
-  if (real_tokens.defined())  // padding routes too, but HF's means are over real tokens only
-    logits = logits.index_select(0, real_tokens.reshape({-1}).repeat({static_cast<int64_t>(router_logits.size())})
-                                        .nonzero().squeeze(-1));
   auto probs = at::softmax(logits, -1);
   auto selected = std::get<1>(at::topk(probs, top_k, -1));          // (L*N, k)
   auto expert_mask = at::one_hot(selected, num_experts).to(at::kFloat);  // (L*N, k, E)
-  auto tokens_per_expert = expert_mask.mean(0);                     // (k, E)
-  auto prob_per_expert = probs.mean(0);                             // (E)
+  at::Tensor tokens_per_expert, prob_per_expert;                    // (k, E), (E)
+  if (real_tokens.defined()) {
+    // Padding is routed too, but HF's means run over real tokens only: weighted means (no
+    // index selection, so no device->host sync on CUDA).
+    auto w = real_tokens.reshape({-1}).to(at::kFloat).repeat({static_cast<int64_t>(router_logits.size())});  // (L*N)
+    auto count = w.sum();
+    tokens_per_expert = (expert_mask * w.view({-1, 1, 1})).sum(0) / count;
+    prob_per_expert = (probs * w.view({-1, 1}).to(probs.scalar_type())).sum(0) / count;
+  } else {
+    tokens_per_expert = expert_mask.mean(0);
+    prob_per_expert = probs.mean(0);
+  }
   return (tokens_per_expert * prob_per_expert.unsqueeze(0)).sum() * static_cast<double>(num_experts);
 }
 
