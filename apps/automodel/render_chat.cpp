@@ -1,9 +1,11 @@
 // `automodel render-chat DIR --conversation FILE.json`: the exact text a model folder's chat
 // template renders for a conversation, and with --masks the supervised (assistant) spans.
+// Rendering reads only tokenizer_config.json (+ chat_template.jinja); --masks also tokenizes.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
@@ -29,8 +31,22 @@ nlohmann::json read_json(const std::string& path, const char* flag) {
 }
 
 int run_render_chat(const RenderChatArgs& args) {
-  auto loaded = tokenizer::load_tokenizer(hf::resolve_model_folder(args.model));
-  std::string source = args.template_file.empty() ? loaded.chat_template(args.template_name) : read_file(args.template_file);
+  const auto folder = hf::resolve_model_folder(args.model);
+  // The vocabulary is loaded only to tokenize (--masks): a folder with just the template renders.
+  std::optional<tokenizer::LoadedTokenizer> loaded;
+  if (args.masks) {
+    AM_CHECK(tokenizer::tokenizer_vocabulary_file(folder),
+             "[render-chat] {}: --masks tokenizes the rendered text and needs tokenizer.json or tokenizer.model, "
+             "found neither (rendering without --masks needs only tokenizer_config.json)",
+             folder.string());
+    loaded = tokenizer::load_tokenizer(folder);
+  }
+  const auto config = loaded ? loaded->config : tokenizer::load_tokenizer_config(folder);
+  AM_CHECK(!args.template_file.empty() || !config.chat_templates.empty(),
+           "[render-chat] {}: no chat template; expected 'chat_template' in tokenizer_config.json or a "
+           "chat_template.jinja file, found neither; pass --template-file",
+           folder.string());
+  std::string source = args.template_file.empty() ? config.chat_template(args.template_name) : read_file(args.template_file);
   tokenizer::ChatTemplate tmpl(source, args.template_file.empty() ? "chat_template" : args.template_file);
 
   // A conversation file is a list of messages or an object with "messages" (and extra variables).
@@ -41,14 +57,14 @@ int run_render_chat(const RenderChatArgs& args) {
   if (!args.tools.empty()) context["tools"] = read_json(args.tools, "--tools");
   if (args.add_generation_prompt) context["add_generation_prompt"] = true;
   else if (!context.contains("add_generation_prompt")) context["add_generation_prompt"] = false;
-  if (!context.contains("bos_token") && loaded.config.bos_token) context["bos_token"] = *loaded.config.bos_token;
-  if (!context.contains("eos_token") && loaded.config.eos_token) context["eos_token"] = *loaded.config.eos_token;
+  if (!context.contains("bos_token") && config.bos_token) context["bos_token"] = *config.bos_token;
+  if (!context.contains("eos_token") && config.eos_token) context["eos_token"] = *config.eos_token;
 
   if (!args.masks) {
     std::cout << tmpl.render(context).text;
     return 0;
   }
-  auto masked = tokenizer::render_with_assistant_masks(tmpl, loaded.tokenizer, context);
+  auto masked = tokenizer::render_with_assistant_masks(tmpl, loaded->tokenizer, context);
   nlohmann::json spans = nlohmann::json::array();
   for (const auto& s : masked.spans) {
     spans.push_back({{"message", s.message_index},
@@ -68,7 +84,7 @@ int run_render_chat(const RenderChatArgs& args) {
 void add_render_chat(CLI::App& app, Runner& run) {
   auto args = std::make_shared<RenderChatArgs>();
   auto* cmd = app.add_subcommand("render-chat", "Render a conversation with a model folder's chat template");
-  cmd->add_option("model", args->model, "HF model folder (or cached hub id) with tokenizer files")->required();
+  cmd->add_option("model", args->model, "HF model folder (or cached hub id) with tokenizer_config.json (--masks: also tokenizer.json)")->required();
   cmd->add_option("--conversation", args->conversation, "JSON: a list of messages or {\"messages\": [...], ...}")->required();
   cmd->add_option("--tools", args->tools, "JSON list of tool definitions");
   cmd->add_flag("--add-generation-prompt", args->add_generation_prompt, "end with the assistant prompt");

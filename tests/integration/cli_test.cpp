@@ -77,6 +77,47 @@ TEST(Cli, RenderChatPrintsTheTemplateAndMasks) {
   EXPECT_NE(bad.output.find("expected a list of messages"), std::string::npos) << bad.output;
 }
 
+// Rendering needs only tokenizer_config.json (template, bos/eos); the vocabulary only --masks.
+TEST(Cli, RenderChatNeedsOnlyTokenizerConfigToRender) {
+  TempDir full, config_only;
+  const auto fixture = automodel::testing::fixtures_dir() / "tokenizers" / "llama3_1";  // its template uses bos_token
+  write_file_atomic(full / "tokenizer.json", automodel::testing::read_fixture(fixture / "tokenizer.json.gz"));
+  for (const auto* dir : {&full, &config_only}) fs::copy_file(fixture / "tokenizer_config.json", *dir / "tokenizer_config.json");
+  write_file_atomic(full / "conv.json", R"([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
+                                            {"role": "assistant", "content": "Hello!"}])");
+  const std::string conv = " --add-generation-prompt --conversation " + (full / "conv.json").string();
+  auto expected = run_command(bin() + " render-chat " + full.path().string() + conv);
+  ASSERT_EQ(expected.exit_code, 0) << expected.output;
+  ASSERT_NE(expected.output.find("<|begin_of_text|><|start_header_id|>system"), std::string::npos) << expected.output;
+  auto rendered = run_command(bin() + " render-chat " + config_only.path().string() + conv);
+  ASSERT_EQ(rendered.exit_code, 0) << rendered.output;
+  EXPECT_EQ(rendered.output, expected.output);
+  // The same with the template in chat_template.jinja (as transformers saves it) beside a config
+  // that holds only the special tokens.
+  TempDir jinja;
+  auto config = nlohmann::json::parse(read_file(fixture / "tokenizer_config.json"));
+  write_file_atomic(jinja / "chat_template.jinja", config["chat_template"].get<std::string>());
+  write_file_atomic(jinja / "tokenizer_config.json",
+                    nlohmann::json{{"bos_token", config["bos_token"]}, {"eos_token", config["eos_token"]}}.dump());
+  auto from_jinja = run_command(bin() + " render-chat " + jinja.path().string() + conv);
+  ASSERT_EQ(from_jinja.exit_code, 0) << from_jinja.output;
+  EXPECT_EQ(from_jinja.output, expected.output);
+
+  auto masks = run_command(bin() + " render-chat " + config_only.path().string() + " --masks" + conv);
+  EXPECT_EQ(masks.exit_code, 1);
+  EXPECT_NE(masks.output.find(config_only.path().string() + ": --masks tokenizes the rendered text and needs "
+                              "tokenizer.json or tokenizer.model, found neither"),
+            std::string::npos)
+      << masks.output;
+  TempDir empty;
+  auto none = run_command(bin() + " render-chat " + empty.path().string() + conv);
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.output.find("no chat template; expected 'chat_template' in tokenizer_config.json or a "
+                             "chat_template.jinja file, found neither"),
+            std::string::npos)
+      << none.output;
+}
+
 TEST(Cli, GenerateFromTextPromptStreamsDecodedText) {
   auto r = run_command(bin() + " generate --model " + stories() + " --prompt 'Once upon a time' --max-new-tokens 12");
   ASSERT_EQ(r.exit_code, 0) << r.output;

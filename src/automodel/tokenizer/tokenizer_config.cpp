@@ -57,32 +57,46 @@ TokenizerConfig parse_tokenizer_config(const nlohmann::json& config, const std::
   return c;
 }
 
-const std::string& LoadedTokenizer::chat_template(const std::string& name) const {
-  auto it = config.chat_templates.find(name.empty() ? "default" : name);
-  if (it != config.chat_templates.end()) return it->second;
+const std::string& TokenizerConfig::chat_template(const std::string& name) const {
+  auto it = chat_templates.find(name.empty() ? "default" : name);
+  if (it != chat_templates.end()) return it->second;
   std::vector<std::string> names;
-  for (const auto& [n, _] : config.chat_templates) names.push_back(n);
+  for (const auto& [n, _] : chat_templates) names.push_back(n);
   AM_CHECK(!names.empty(), "[tokenizer] this tokenizer has no chat template; set one with the dataset's chat_template");
   AM_FAIL("[tokenizer] no chat template named '{}'; available: {}", name.empty() ? "default" : name, join(names, ", "));
 }
 
-LoadedTokenizer load_tokenizer(const fs::path& folder) {
-  auto json_path = folder / "tokenizer.json";
-  AM_CHECK(fs::exists(json_path) || fs::exists(folder / "tokenizer.model"),
-           "[tokenizer] {}: no tokenizer.json or tokenizer.model", folder.string());
-  LoadedTokenizer out{fs::exists(json_path) ? Tokenizer::from_file(json_path) : Tokenizer::from_sentencepiece(folder / "tokenizer.model"),
-                      {}, {}, {}, {}};
-  if (fs::exists(folder / "tokenizer_config.json")) {
-    auto path = folder / "tokenizer_config.json";
+TokenizerConfig load_tokenizer_config(const fs::path& folder) {
+  TokenizerConfig out;
+  if (auto path = folder / "tokenizer_config.json"; fs::exists(path)) {
     nlohmann::json config;
     try {
       config = nlohmann::json::parse(read_file(path));
     } catch (const nlohmann::json::exception& e) {
       AM_FAIL("[tokenizer] {}: not valid JSON ({})", path.string(), e.what());
     }
-    out.config = parse_tokenizer_config(config, path.string());
+    out = parse_tokenizer_config(config, path.string());
   }
-  if (fs::exists(folder / "chat_template.jinja")) out.config.chat_templates["default"] = read_file(folder / "chat_template.jinja");
+  if (fs::exists(folder / "chat_template.jinja")) out.chat_templates["default"] = read_file(folder / "chat_template.jinja");
+  // transformers saves named templates (a list in older configs) as one file each.
+  if (auto dir = folder / "additional_chat_templates"; fs::is_directory(dir))
+    for (const auto& entry : fs::directory_iterator(dir))
+      if (entry.is_regular_file() && entry.path().extension() == ".jinja")
+        out.chat_templates[entry.path().stem().string()] = read_file(entry.path());
+  return out;
+}
+
+std::optional<fs::path> tokenizer_vocabulary_file(const fs::path& folder) {
+  for (const char* name : {"tokenizer.json", "tokenizer.model"})
+    if (fs::exists(folder / name)) return folder / name;
+  return std::nullopt;
+}
+
+LoadedTokenizer load_tokenizer(const fs::path& folder) {
+  auto vocab = tokenizer_vocabulary_file(folder);
+  AM_CHECK(vocab, "[tokenizer] {}: no tokenizer.json or tokenizer.model", folder.string());
+  LoadedTokenizer out{vocab->filename() == "tokenizer.json" ? Tokenizer::from_file(*vocab) : Tokenizer::from_sentencepiece(*vocab),
+                      load_tokenizer_config(folder), {}, {}, {}};
   auto id_of = [&](const std::optional<std::string>& token) -> std::optional<int32_t> {
     return token ? out.tokenizer.token_to_id(*token) : std::nullopt;
   };

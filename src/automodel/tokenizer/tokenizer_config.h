@@ -1,5 +1,6 @@
 // tokenizer_config.json (and chat_template.jinja): special tokens, add_bos/eos_token, chat
-// templates (one string or a named list), model_max_length; plus loading a whole tokenizer folder.
+// templates (one string or a named list), model_max_length; plus loading a whole tokenizer folder
+// (or only its config: rendering a chat template needs no vocabulary).
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
@@ -20,9 +21,20 @@ struct TokenizerConfig {
   std::map<std::string, std::string> chat_templates;  // "default" plus named ones
   std::optional<int64_t> model_max_length;            // absent when the config uses HF's "infinite" sentinel
   bool clean_up_tokenization_spaces = false;           // transformers' decode post-processing
+
+  // The template to use: `name` or the default one; error listing the available ones.
+  const std::string& chat_template(const std::string& name = "") const;
 };
 
 TokenizerConfig parse_tokenizer_config(const nlohmann::json& config, const std::string& label);
+
+// What a folder says besides its vocabulary, as transformers reads it: tokenizer_config.json
+// (when present), chat_template.jinja (replaces the default template) and
+// additional_chat_templates/NAME.jinja (named templates). Needs no tokenizer.json.
+TokenizerConfig load_tokenizer_config(const std::filesystem::path& folder);
+
+// The folder's vocabulary: tokenizer.json, else tokenizer.model (SentencePiece); nullopt if neither.
+std::optional<std::filesystem::path> tokenizer_vocabulary_file(const std::filesystem::path& folder);
 
 // A model folder's tokenizer: tokenizer.json + tokenizer_config.json (+ chat_template.jinja).
 // Llama/Gemma-family classes rebuild the post-processor from add_bos_token/add_eos_token, as
@@ -31,8 +43,7 @@ struct LoadedTokenizer {
   Tokenizer tokenizer;
   TokenizerConfig config;
   std::optional<int32_t> bos_id, eos_id, pad_id;
-  // The template to use: `name` or the default one; error listing the available ones.
-  const std::string& chat_template(const std::string& name = "") const;
+  const std::string& chat_template(const std::string& name = "") const { return config.chat_template(name); }
 };
 
 LoadedTokenizer load_tokenizer(const std::filesystem::path& folder);

@@ -67,6 +67,23 @@ TEST(TokenizerConfig, ChatTemplatesFromStringNamedListAndJinjaFile) {
   }
 }
 
+TEST(TokenizerConfig, ConfigLoadsWithoutVocabularyWithNamedTemplateFiles) {
+  TempDir dir;
+  write_file_atomic(dir / "tokenizer_config.json", R"({"chat_template": "X", "bos_token": "<s>", "eos_token": "</s>"})");
+  fs::create_directories(dir / "additional_chat_templates");
+  write_file_atomic(dir / "additional_chat_templates" / "tool_use.jinja", "T");
+  auto c = load_tokenizer_config(dir.path());
+  EXPECT_EQ(c.chat_template(), "X");
+  EXPECT_EQ(c.chat_template("tool_use"), "T");
+  EXPECT_EQ(c.bos_token, "<s>");
+  EXPECT_EQ(c.eos_token, "</s>");
+  EXPECT_FALSE(tokenizer_vocabulary_file(dir.path()).has_value());
+  write_file_atomic(dir / "chat_template.jinja", "J");
+  EXPECT_EQ(load_tokenizer_config(dir.path()).chat_template(), "J");
+  write_file_atomic(dir / "tokenizer.model", "");
+  EXPECT_EQ(tokenizer_vocabulary_file(dir.path()), dir / "tokenizer.model");
+}
+
 TEST(TokenizerConfig, BadFieldsAreNamed) {
   try {
     parse_tokenizer_config(nlohmann::json::parse(R"({"add_bos_token": "yes"})"), "cfg.json");
