@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 
-#include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
 
 namespace fs = std::filesystem;
@@ -74,15 +73,6 @@ std::optional<fs::path> latest_checkpoint(const fs::path& checkpoint_dir) {
   AM_CHECK(fs::is_directory(target), "[checkpoint] {} points to {}, which does not exist", link.string(),
            target.string());
   return target;
-}
-
-void copy_model_metadata(const fs::path& source, const fs::path& dest) {
-  fs::create_directories(dest);
-  for (const char* name : {"config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
-                           "special_tokens_map.json", "tokenizer.model", "chat_template.jinja", "vocab.json",
-                           "merges.txt", "added_tokens.json"}) {
-    if (fs::is_regular_file(source / name)) fs::copy_file(source / name, dest / name, fs::copy_options::overwrite_existing);
-  }
 }
 
 }  // namespace automodel::checkpoint

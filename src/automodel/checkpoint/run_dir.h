@@ -21,8 +21,4 @@ std::filesystem::path commit_checkpoint(const std::filesystem::path& checkpoint_
 // checkpoint_dir/LATEST resolved, or nullopt when there is none.
 std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& checkpoint_dir);
 
-// Copies what a complete HF model folder needs besides weights (config.json,
-// generation_config.json, tokenizer files, chat template) from `source` into `dest`.
-void copy_model_metadata(const std::filesystem::path& source, const std::filesystem::path& dest);
-
 }  // namespace automodel::checkpoint

@@ -102,13 +102,4 @@ void load_parameters(models::CausalLM& model, const fs::path& path, const std::s
   }
 }
 
-void write_generation_config(const hf::ModelConfig& config, const fs::path& dir) {
-  auto path = dir / "generation_config.json";
-  if (fs::exists(path)) return;
-  nlohmann::json out = {{"_from_model_config", true}};
-  for (const char* key : {"bos_token_id", "eos_token_id", "pad_token_id", "decoder_start_token_id"})
-    if (config.json->contains(key) && !(*config.json)[key].is_null()) out[key] = (*config.json)[key];
-  write_file_atomic(path, out.dump(2) + "\n");
-}
-
 }  // namespace automodel::checkpoint

@@ -50,7 +50,4 @@ int64_t saved_shard_count(const std::filesystem::path& dir);
 void load_parameters(models::CausalLM& model, const std::filesystem::path& path, const std::string& file_prefix,
                      const std::string& filter);
 
-// generation_config.json as HF derives it from config.json when the source folder has none.
-void write_generation_config(const hf::ModelConfig& config, const std::filesystem::path& dir);
-
 }  // namespace automodel::checkpoint

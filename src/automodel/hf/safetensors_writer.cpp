@@ -84,7 +84,10 @@ ShardedSafetensorsWriter::ShardedSafetensorsWriter(fs::path dir, size_t num_shar
 
 fs::path ShardedSafetensorsWriter::write_shard(const std::vector<TensorToWrite>& tensors) {
   AM_CHECK(written_ < num_shards_, "[safetensors] {}: more shards than the {} announced", dir_.string(), num_shards_);
-  auto name = fmt::format("{}-{:05d}-of-{:05d}.safetensors", prefix_, ++written_, num_shards_);
+  ++written_;
+  // One shard is a plain `<prefix>.safetensors` without an index, as HF writes it.
+  auto name = num_shards_ == 1 ? prefix_ + ".safetensors"
+                               : fmt::format("{}-{:05d}-of-{:05d}.safetensors", prefix_, written_, num_shards_);
   write_safetensors(dir_ / name, tensors, metadata_);
   for (const auto& t : tensors) {
     entries_.emplace_back(t.name, name);
@@ -95,6 +98,10 @@ fs::path ShardedSafetensorsWriter::write_shard(const std::vector<TensorToWrite>&
 
 fs::path ShardedSafetensorsWriter::finish() {
   AM_CHECK(written_ == num_shards_, "[safetensors] {}: {} of {} shards written", dir_.string(), written_, num_shards_);
+  if (num_shards_ == 1) {
+    fs::remove(dir_ / (prefix_ + ".safetensors.index.json"));  // a stale one would shadow the file
+    return dir_ / (prefix_ + ".safetensors");
+  }
   std::sort(entries_.begin(), entries_.end());
   nlohmann::ordered_json weight_map = nlohmann::ordered_json::object();
   for (const auto& [tensor, file] : entries_) weight_map[tensor] = file;

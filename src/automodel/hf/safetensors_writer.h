@@ -33,7 +33,8 @@ std::vector<std::filesystem::path> write_sharded_safetensors(
     const std::map<std::string, std::string>& metadata = {{"format", "pt"}});
 
 // Writes `<prefix>-0000i-of-0000n.safetensors` one shard at a time (n known up front), then the
-// index: a model that never exists whole in memory (FSDP) is saved layer by layer.
+// index: a model that never exists whole in memory (FSDP) is saved layer by layer. n = 1 writes
+// `<prefix>.safetensors` and no index, as write_sharded_safetensors does.
 class ShardedSafetensorsWriter {
  public:
   ShardedSafetensorsWriter(std::filesystem::path dir, size_t num_shards, std::string prefix = "model",

@@ -15,8 +15,8 @@
 #include <csignal>
 #include <nlohmann/json.hpp>
 
-#include "automodel/checkpoint/consolidate.h"
 #include "automodel/checkpoint/flat_shards.h"
+#include "automodel/checkpoint/hf_export.h"
 #include "automodel/checkpoint/run_dir.h"
 #include "automodel/checkpoint/training_state.h"
 #include "automodel/common/error.h"
@@ -532,16 +532,12 @@ void Trainer::save(bool final_save) {
   last_checkpoint_ = checkpoint::commit_checkpoint(ckpt_dir, name, [&](const fs::path& dir) {
     auto model_dir = dir / "model";
     fs::create_directories(model_dir);
-    if (consolidated) fs::create_directories(model_dir / "consolidated");
     if (fsdp_)
       write_model_by_unit(model_dir, consolidated);
     else
       write_model(model_dir, consolidated);
-    if (!c_.peft.enabled && !fsdp_) checkpoint::copy_model_metadata(model_folder_, model_dir);
-    if (consolidated) {
-      checkpoint::copy_model_metadata(model_folder_, model_dir / "consolidated");
-      checkpoint::write_generation_config(model_->config(), model_dir / "consolidated");
-    }
+    // model/ of a full fine-tune is an HF folder of the fp32 master weights.
+    if (!c_.peft.enabled && !fsdp_) checkpoint::write_hf_metadata(model_folder_, model_dir, at::kFloat);
     checkpoint::save_training_state(dir, state_, *optimizer_, c_.tree, rank_rng, fsdp_ != nullptr, world());
     if (fsdp_)
       for (int r = 0; r < world(); ++r) {
@@ -560,9 +556,11 @@ void Trainer::write_model(const fs::path& model_dir, bool consolidated) {
     peft::save_adapter(*model_, c_.peft, lora_targets_, c_.model.name_or_path, model_dir);
   else
     models::save_weights(*model_, model_dir);  // fp32 masters: what a resume continues from
-  if (consolidated)
-    models::save_tensors(checkpoint::in_dtype(models::hf_state_dict(*model_), checkpoint::hf_export_dtype(model_folder_)),
-                         model_dir / "consolidated", 5ull << 30, "model");
+  if (consolidated) {
+    checkpoint::HfFolderWriter out(model_folder_, model_dir / "consolidated");
+    out.write(models::hf_state_dict(*model_));
+    out.commit();
+  }
 }
 
 // fsdp2: model/ holds each rank's own shard (written by that rank, as the optimizer state) or
@@ -570,18 +568,20 @@ void Trainer::write_model(const fs::path& model_dir, bool consolidated) {
 // a time, one safetensors shard per unit (+ index), so no rank ever holds the whole model.
 void Trainer::write_model_by_unit(const fs::path& model_dir, bool consolidated) {
   if (!c_.peft.enabled && !consolidated) return;
-  std::optional<hf::ShardedSafetensorsWriter> merged;
-  if (consolidated) merged.emplace(model_dir / "consolidated", fsdp_->num_units());
-  const auto dtype = checkpoint::hf_export_dtype(model_folder_);
+  std::optional<checkpoint::HfFolderWriter> merged;
+  if (consolidated) {
+    merged.emplace(model_folder_, model_dir / "consolidated");
+    merged->begin_shards(fsdp_->num_units());
+  }
   std::vector<std::pair<std::string, at::Tensor>> adapter;
   const std::string prefix = "base_model.model.";
   fsdp_->for_each_unit([&](const std::function<bool(const std::string&)>& in_unit) {
-    if (merged) models::write_tensors_shard(*merged, checkpoint::in_dtype(models::hf_state_dict(*model_, in_unit), dtype));
+    if (merged) merged->write_shard(models::hf_state_dict(*model_, in_unit));
     if (c_.peft.enabled)
       for (auto& [key, tensor] : peft::adapter_tensors(*model_))
         if (in_unit(key.substr(prefix.size()))) adapter.emplace_back(key, tensor.clone());
   });
-  if (merged) merged->finish();
+  if (merged) merged->commit();
   if (c_.peft.enabled) peft::save_adapter(adapter, c_.peft, lora_targets_, c_.model.name_or_path, model_dir);
 }
 
