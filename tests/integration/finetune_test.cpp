@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "automodel/common/atomic_file.h"
+#include "automodel/data/rows.h"
 #include "automodel/hf/safetensors.h"
 #include "automodel/models/registry.h"
 #include "automodel/peft/lora.h"
@@ -178,6 +179,71 @@ TEST(Finetune, ConfigTyposNameTheKeyAndTheNearestValidOne) {
   auto missing = run_command(testing::automodel_binary() + " " + (dir / "nope.yaml").string());
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.output.find("does not exist"), std::string::npos) << missing.output;
+}
+
+// OpenAI-messages rows from the OpenAssistant trees: each prompt and its best-ranked replies.
+fs::path oasst_messages(const TempDir& dir) {
+  auto out = dir / "oasst.jsonl";
+  std::ofstream w(out);
+  for (const auto& row : data::read_rows((testing::fixtures_dir() / "datasets" / "oasst" / "en_100_tree.jsonl.gz").string(), "")) {
+    nlohmann::json messages = nlohmann::json::array();
+    for (const auto* node = &row.value["prompt"]; node != nullptr;) {
+      messages.push_back({{"role", (*node)["role"] == "prompter" ? "user" : "assistant"}, {"content", (*node)["text"]}});
+      const auto& replies = (*node)["replies"];
+      node = replies.is_array() && !replies.empty() ? &replies[0] : nullptr;
+    }
+    if (messages.back()["role"] == "user") messages.erase(messages.size() - 1);
+    if (messages.size() >= 2) w << nlohmann::json({{"messages", messages}}).dump() << "\n";
+  }
+  return out;
+}
+
+// AutoModel's recipe shapes with `seq_length` shorter than most rows and `truncation: true`: a
+// column-mapped GSM8K one and an OpenAssistant chat one both train (no row is an error; rows
+// cut inside the prompt are skipped with a note) and their validation loss falls.
+TEST(Finetune, TruncatingRecipesOfBothDatasetShapesTrainAndValidationLossFalls) {
+  const std::string steps = "--step_scheduler.max_steps=12 --step_scheduler.val_every_steps=6 --peft=null";
+  {
+    TempDir dir;
+    auto cut = "--dataset.seq_length=96 --dataset.truncation=true --dataset.skip_invalid_samples=false "
+               "--validation_dataset.seq_length=96 --validation_dataset.truncation=longest_first "
+               "--validation_dataset.skip_invalid_samples=false ";
+    auto r = train(write_recipe(dir), cut + steps);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("left with no token in the loss after truncation"), std::string::npos) << r.output;
+    auto val = read_jsonl(dir / "ckpt" / "validation.jsonl");
+    ASSERT_GE(val.size(), 2u);
+    EXPECT_LT(val.back()["val_loss"].get<double>(), val.front()["val_loss"].get<double>());
+  }
+  {
+    TempDir dir;
+    auto messages = oasst_messages(dir).string();
+    auto chat = fmt::format(R"(
+dataset:
+  _target_: nemo_automodel.components.datasets.llm.chat_dataset.ChatDataset
+  path_or_dataset_id: {0}
+  seq_length: 128
+  truncation: true
+  padding: do_not_pad
+  chat_template: "{{% for m in messages %}}<|{{{{ m.role }}}}|>\n{{{{ m.content }}}}</s>\n{{% endfor %}}"
+validation_dataset:
+  _target_: nemo_automodel.components.datasets.llm.chat_dataset.ChatDataset
+  path_or_dataset_id: {0}
+  seq_length: 128
+  truncation: true
+  limit_dataset_samples: 16
+  chat_template: "{{% for m in messages %}}<|{{{{ m.role }}}}|>\n{{{{ m.content }}}}</s>\n{{% endfor %}}"
+)", messages);
+    auto recipe = write_recipe(dir);
+    std::string text = read_file(recipe);
+    text = text.substr(0, text.find("dataset:")) + text.substr(text.find("step_scheduler:")) + chat;
+    std::ofstream(recipe) << text;
+    auto r = train(recipe, steps);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    auto val = read_jsonl(dir / "ckpt" / "validation.jsonl");
+    ASSERT_GE(val.size(), 2u);
+    EXPECT_LT(val.back()["val_loss"].get<double>(), val.front()["val_loss"].get<double>());
+  }
 }
 
 TEST(Finetune, GenerateWithAnAdapterMatchesTheMergedModel) {

@@ -97,7 +97,13 @@ def nemo_samples(section, tokenizer_dir):
     dataset = build_nemo_dataset(section, tokenizer)
     samples = []
     for i in range(len(dataset)):
-        s = dataset[i]
+        if hasattr(dataset, "column_mapping") and hasattr(dataset, "_apply_tokenizer"):
+            # Row i itself: NeMo's __getitem__ would return the next row instead when truncation
+            # leaves row i without a label (the test expects ours to skip exactly those).
+            row = dataset.dataset[i]
+            s = dataset._apply_tokenizer({dest: row[src] for dest, src in dataset.column_mapping.items() if src in row})
+        else:
+            s = dataset[i]
         samples.append({"input_ids": list(map(int, s["input_ids"])), "labels": list(map(int, s["labels"]))})
     return samples
 
@@ -143,6 +149,26 @@ CASES = {
     # use_hf_chat_template is set (default False).
     "column_mapped_llama3_1": ("llama3_1", {
         "_target_": COLUMN_MAPPED, "path_or_dataset_id": GSM8K, "column_mapping": QA, "limit_dataset_samples": 8}),
+    # AutoModel's truncation (HF tokenizers' right truncation to seq_length): rows cut inside the
+    # answer, and rows cut inside the prompt (no label left: ours skips them).
+    "column_mapped_truncated_stories260K": ("stories260K", {
+        "_target_": COLUMN_MAPPED, "path_or_dataset_id": GSM8K, "column_mapping": QA, "limit_dataset_samples": 16,
+        "seq_length": 96, "truncation": True}),
+    "column_mapped_truncated_llama3_1": ("llama3_1", {
+        "_target_": COLUMN_MAPPED, "path_or_dataset_id": GSM8K, "column_mapping": QA, "limit_dataset_samples": 16,
+        "seq_length": 80, "truncation": "longest_first"}),
+    "column_mapped_hf_template_llama3_1": ("llama3_1", {
+        "_target_": COLUMN_MAPPED, "path_or_dataset_id": GSM8K, "column_mapping": QA, "limit_dataset_samples": 8,
+        "use_hf_chat_template": True}),
+    "column_mapped_hf_template_truncated_qwen3": ("qwen3", {
+        "_target_": COLUMN_MAPPED, "path_or_dataset_id": "{squad}/train.jsonl",
+        "column_mapping": {"context": "context", "question": "question", "answer": "answer"},
+        "limit_dataset_samples": 8, "use_hf_chat_template": True, "seq_length": 64, "truncation": True}),
+    "chat_truncated_llama3_1": ("llama3_1", {
+        "_target_": CHAT, "path_or_dataset_id": "{messages}", "seq_length": 160, "truncation": True}),
+    "squad_truncated_stories260K": ("stories260K", {
+        "_target_": SQUAD, "dataset_name": "{squad}", "split": "train", "limit_dataset_samples": 8,
+        "seq_length": 112, "truncation": True}),
     "chat_llama3_1": ("llama3_1", {"_target_": CHAT, "path_or_dataset_id": "{messages}"}),
     "chat_phi3_mini": ("phi3_mini", {"_target_": CHAT, "path_or_dataset_id": "{messages}"}),
     "chat_qwen3_single_turn": ("qwen3", {"_target_": CHAT, "path_or_dataset_id": "{single_turn}"}),

@@ -24,6 +24,37 @@ Component target_of(const JsonFields& f, const std::string& section, Component f
   return f.has("_target_") ? resolve_target(section, f.get_string("_target_"), f.where("_target_")) : fallback;
 }
 
+// HF tokenizers' truncation strategies for one sequence: true / longest_first / only_first cut
+// it; false / do_not_truncate / none leave it whole.
+bool parse_truncation(const JsonFields& f) {
+  if (!f.has("truncation")) return false;
+  const auto& v = f.raw("truncation");
+  if (v.is_boolean()) return v.get<bool>();
+  auto mode = f.get_string("truncation");
+  AM_CHECK(mode != "only_second", "[config] {}: 'only_second' truncates the second of a pair of sequences; dataset "
+           "rows are one sequence (use true, longest_first or only_first)", f.where("truncation"));
+  AM_CHECK(mode == "longest_first" || mode == "only_first" || mode == "do_not_truncate",
+           "[config] {}: expected true, false, longest_first, only_first or do_not_truncate, found '{}'",
+           f.where("truncation"), mode);
+  return mode != "do_not_truncate";
+}
+
+// HF's padding strategies: only max_length changes anything here (every batch padded to the
+// length); longest / true / do_not_pad / false all pad to the batch's longest row, as AutoModel's
+// collater does.
+bool parse_pad_to_max_length(const JsonFields& f, int64_t seq_length) {
+  if (!f.has("padding")) return false;
+  const auto& v = f.raw("padding");
+  if (v.is_boolean()) return false;
+  auto mode = f.get_string("padding");
+  AM_CHECK(mode == "max_length" || mode == "longest" || mode == "do_not_pad",
+           "[config] {}: expected true, false, longest, max_length or do_not_pad, found '{}'", f.where("padding"),
+           mode);
+  AM_CHECK(mode != "max_length" || seq_length > 0, "[config] {}: padding: max_length needs seq_length (the length "
+           "to pad to)", f.where("padding"));
+  return mode == "max_length";
+}
+
 DatasetSection parse_dataset(const JsonFields& f, const std::string& section) {
   DatasetSection d;
   d.label = section;
@@ -41,6 +72,12 @@ DatasetSection parse_dataset(const JsonFields& f, const std::string& section) {
     }
   }
   d.seq_length = f.get_int("seq_length", 0);
+  AM_CHECK(d.seq_length >= 0, "[config] {} must be >= 0", f.where("seq_length"));
+  d.truncation = parse_truncation(f);
+  d.pad_to_max_length = parse_pad_to_max_length(f, d.seq_length);
+  d.pad_to_multiple_of = f.get_int("pad_seq_len_divisible", 1);
+  AM_CHECK(d.pad_to_multiple_of >= 1, "[config] {} must be >= 1", f.where("pad_seq_len_divisible"));
+  d.use_hf_chat_template = f.get_bool("use_hf_chat_template", false);
   d.answer_only_loss_mask = f.get_bool("answer_only_loss_mask", true);
   d.chat_template = f.get_string("chat_template", "");
   if (f.has("tokenizer")) {
@@ -59,7 +96,6 @@ DatasetSection parse_dataset(const JsonFields& f, const std::string& section) {
     AM_CHECK(!d.path.empty(), "[config] {}: set path_or_dataset_id (a local .jsonl/.json/.csv file)",
              f.where("path_or_dataset_id"));
   }
-  AM_CHECK(d.seq_length >= 0, "[config] {} must be >= 0", f.where("seq_length"));
   return d;
 }
 

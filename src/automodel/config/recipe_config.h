@@ -30,6 +30,14 @@ struct DatasetSection {
   std::string split;
   std::map<std::string, std::string> column_mapping;  // our role -> the file's column name
   int64_t seq_length = 0;                             // 0 = no limit besides packing
+  // truncation: true / longest_first / only_first cut a row to seq_length (else the tokenizer's
+  // model_max_length) on the tokenizer's truncation_side, as HF tokenizers do; off by default.
+  bool truncation = false;
+  // padding: max_length pads every batch to seq_length (the packing size when packing); longest
+  // / do_not_pad / true / false pad to the longest row of the batch, as AutoModel's collater.
+  bool pad_to_max_length = false;
+  int64_t pad_to_multiple_of = 1;  // pad_seq_len_divisible
+  bool use_hf_chat_template = false;  // column-mapped rows through the tokenizer's chat template
   bool answer_only_loss_mask = true;
   std::string chat_template;  // overrides the tokenizer's template
   std::string tokenizer;      // tokenizer folder; default: the model's

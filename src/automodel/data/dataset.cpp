@@ -44,6 +44,8 @@ TokenizedDataset build_dataset(const config::DatasetSection& section, const toke
     SampleFormatter formatter(section, tokenizer);
     std::vector<Sample> samples(rows.size());
     std::vector<std::string> errors(rows.size());
+    enum class Drop : uint8_t { kNone, kUnsupervised, kLongerThanPack };
+    std::vector<Drop> dropped(rows.size(), Drop::kNone);
     std::atomic<size_t> next{0};
     Progress progress("tokenizing " + section.label, static_cast<double>(rows.size()), "rows");
     std::mutex progress_mutex;
@@ -55,8 +57,9 @@ TokenizedDataset build_dataset(const config::DatasetSection& section, const toke
           try {
             samples[i] = formatter.format(rows[i].value);
             if (max_tokens > 0 && static_cast<int64_t>(samples[i].ids.size()) > max_tokens)
-              throw InvalidSample(fmt::format("{} tokens, more than packed_sequence_size {}", samples[i].ids.size(),
-                                              max_tokens));
+              dropped[i] = Drop::kLongerThanPack;
+          } catch (const NothingLeftToLearn&) {
+            dropped[i] = Drop::kUnsupervised;
           } catch (const InvalidSample& e) {
             errors[i] = e.what();
           }
@@ -73,6 +76,10 @@ TokenizedDataset build_dataset(const config::DatasetSection& section, const toke
     progress.finish();
     out.stats.rows = rows.size();
     for (size_t i = 0; i < rows.size(); ++i) {
+      if (dropped[i] != Drop::kNone) {
+        ++(dropped[i] == Drop::kUnsupervised ? out.stats.unsupervised_after_truncation : out.stats.longer_than_pack);
+        continue;
+      }
       if (!errors[i].empty()) {
         auto where = fmt::format("{} {}", section.path, rows[i].position());
         AM_CHECK(section.skip_invalid_samples,
@@ -89,8 +96,9 @@ TokenizedDataset build_dataset(const config::DatasetSection& section, const toke
     out.stats.tokens += static_cast<int64_t>(s.ids.size());
     out.stats.target_tokens += count_targets(s);
   }
-  AM_CHECK(!out.samples.empty(), "[data] {} ({}): no usable samples ({} rows, {} skipped{})", section.path,
-           section.label, out.stats.rows, out.stats.skipped,
+  AM_CHECK(!out.samples.empty(), "[data] {} ({}): no usable samples ({} rows: {} invalid, {} without a token in the "
+           "loss after truncation, {} longer than packed_sequence_size{})", section.path, section.label, out.stats.rows,
+           out.stats.skipped, out.stats.unsupervised_after_truncation, out.stats.longer_than_pack,
            out.stats.first_skip_reason.empty() ? "" : "; first: " + out.stats.first_skip_reason);
   return out;
 }

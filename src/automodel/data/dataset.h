@@ -14,6 +14,9 @@ namespace automodel::data {
 
 struct DatasetStats {
   size_t rows = 0, samples = 0, skipped = 0;
+  // Dropped with a note, never an error: rows that truncation left without a token in the loss,
+  // and samples longer than the packing size (as AutoModel's drop_long_samples).
+  size_t unsupervised_after_truncation = 0, longer_than_pack = 0;
   int64_t tokens = 0, target_tokens = 0;
   std::string first_skip_reason;  // "line 12: missing field 'answer'"
 };

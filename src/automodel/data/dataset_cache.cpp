@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 namespace automodel::data {
 namespace {
 
-constexpr char kMagic[8] = {'A', 'M', 'D', 'S', 'E', 'T', '0', '1'};
+constexpr char kMagic[8] = {'A', 'M', 'D', 'S', 'E', 'T', '0', '2'};
 
 struct Fnv {
   uint64_t h = 1469598103934665603ull;
@@ -63,7 +63,7 @@ std::string tokenizer_fingerprint(const fs::path& folder) {
 
 std::string dataset_cache_key(const config::DatasetSection& s, const std::string& tokenizer_fp, int64_t max_tokens) {
   Fnv f;
-  f.add("format 1");
+  f.add("format 2");  // 2: AutoModel 0.7 prompt-completion and whole-turn masks
   f.add(tokenizer_fp);
   // The data itself (not its name or date): editing the file changes the key.
   auto rows = fs::is_regular_file(s.path) ? read_file(s.path) : std::string();
@@ -75,7 +75,8 @@ std::string dataset_cache_key(const config::DatasetSection& s, const std::string
                              {"columns", s.column_mapping},           {"seq_length", s.seq_length},
                              {"answer_only", s.answer_only_loss_mask}, {"template", s.chat_template},
                              {"limit", s.limit_samples},              {"skip", s.skip_invalid_samples},
-                             {"text_column", s.text_column},          {"max_tokens", max_tokens}};
+                             {"text_column", s.text_column},          {"max_tokens", max_tokens},
+                             {"truncation", s.truncation},            {"hf_template", s.use_hf_chat_template}};
   f.add(settings.dump());
   return f.hex();
 }
@@ -86,9 +87,9 @@ std::optional<TokenizedDataset> load_cached_dataset(const fs::path& file) {
   Reader r(data);
   char magic[8];
   TokenizedDataset out;
-  int64_t rows, samples, skipped, reason_len;
+  int64_t rows, samples, skipped, unsupervised, too_long, reason_len;
   if (!r.bytes(magic, 8) || std::memcmp(magic, kMagic, 8) != 0 || !r.i64(rows) || !r.i64(samples) ||
-      !r.i64(skipped) || !r.i64(out.stats.tokens) || !r.i64(out.stats.target_tokens) || !r.i64(reason_len) ||
+      !r.i64(skipped) || !r.i64(unsupervised) || !r.i64(too_long) || !r.i64(out.stats.tokens) || !r.i64(out.stats.target_tokens) || !r.i64(reason_len) ||
       reason_len < 0 || samples < 0)
     return std::nullopt;
   out.stats.first_skip_reason.resize(static_cast<size_t>(reason_len));
@@ -96,6 +97,8 @@ std::optional<TokenizedDataset> load_cached_dataset(const fs::path& file) {
   out.stats.rows = static_cast<size_t>(rows);
   out.stats.samples = static_cast<size_t>(samples);
   out.stats.skipped = static_cast<size_t>(skipped);
+  out.stats.unsupervised_after_truncation = static_cast<size_t>(unsupervised);
+  out.stats.longer_than_pack = static_cast<size_t>(too_long);
   out.samples.resize(static_cast<size_t>(samples));
   for (auto& s : out.samples) {
     int64_t n;
@@ -114,6 +117,8 @@ void save_cached_dataset(const fs::path& file, const TokenizedDataset& d) {
   put_i64(out, static_cast<int64_t>(d.stats.rows));
   put_i64(out, static_cast<int64_t>(d.stats.samples));
   put_i64(out, static_cast<int64_t>(d.stats.skipped));
+  put_i64(out, static_cast<int64_t>(d.stats.unsupervised_after_truncation));
+  put_i64(out, static_cast<int64_t>(d.stats.longer_than_pack));
   put_i64(out, d.stats.tokens);
   put_i64(out, d.stats.target_tokens);
   put_i64(out, static_cast<int64_t>(d.stats.first_skip_reason.size()));

@@ -32,10 +32,21 @@ class SampleFormatter {
 
  private:
   Sample format_chat(const nlohmann::json& row) const;
-  Sample format_prompt_answer(const std::string& prompt, const std::string& answer) const;
+  Sample format_messages(const nlohmann::json& messages, const nlohmann::json& row) const;
+  Sample format_prompt_completion(const std::string& prompt, const std::string& answer) const;
+  Sample format_context_ending(const std::string& context, const std::string& ending) const;
+  // Keeps the first (or, with truncation_side left, the last) `truncate_to_` tokens.
+  void truncate(std::vector<int32_t>& ids, std::vector<uint8_t>& supervised) const;
   const config::DatasetSection& section_;
   const tokenizer::LoadedTokenizer& tokenizer_;
   std::unique_ptr<tokenizer::ChatTemplate> template_;  // null: plain prompt + answer
+  size_t truncate_to_ = 0;  // 0: no truncation
+};
+
+// A row truncation left without a token in the loss: skipped and counted, not an error.
+class NothingLeftToLearn : public InvalidSample {
+ public:
+  using InvalidSample::InvalidSample;
 };
 
 // ShareGPT {"from": "human", "value": ...} turns -> OpenAI {"role": "user", "content": ...}.

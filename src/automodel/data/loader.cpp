@@ -9,10 +9,16 @@
 namespace automodel::data {
 
 DataLoader::DataLoader(std::vector<TrainingRow> rows, int64_t batch_size, bool shuffle, uint64_t seed, int32_t pad_id,
-                       bool drop_last)
+                       bool drop_last, BatchShape shape)
     : rows_(std::move(rows)), batch_size_(batch_size), shuffle_(shuffle), seed_(seed), pad_id_(pad_id),
-      drop_last_(drop_last) {
+      drop_last_(drop_last), shape_(shape) {
   AM_CHECK(batch_size_ > 0, "[data] batch size must be > 0, found {}", batch_size_);
+  AM_CHECK(shape_.multiple > 0, "[data] pad_seq_len_divisible must be > 0, found {}", shape_.multiple);
+}
+
+int64_t BatchShape::length_for(int64_t longest) const {
+  int64_t n = std::max(longest, min_length);
+  return (n + multiple - 1) / multiple * multiple;
 }
 
 int64_t DataLoader::batches_per_epoch() const {
@@ -41,13 +47,14 @@ Batch DataLoader::batch(int64_t epoch, int64_t index) const {
   std::vector<const TrainingRow*> rows;
   for (int64_t i = index * batch_size_; i < std::min<int64_t>((index + 1) * batch_size_, idx.size()); ++i)
     rows.push_back(&rows_[idx[static_cast<size_t>(i)]]);
-  return collate(rows, pad_id_);
+  return collate(rows, pad_id_, shape_);
 }
 
-Batch collate(const std::vector<const TrainingRow*>& rows, int32_t pad_id) {
+Batch collate(const std::vector<const TrainingRow*>& rows, int32_t pad_id, BatchShape shape) {
   Batch b;
   b.rows = static_cast<int64_t>(rows.size());
   for (const auto* r : rows) b.length = std::max<int64_t>(b.length, static_cast<int64_t>(r->ids.size()));
+  b.length = shape.length_for(b.length);
   auto n = static_cast<size_t>(b.rows * b.length);
   b.ids.assign(n, pad_id);
   b.targets.assign(n, kIgnore);

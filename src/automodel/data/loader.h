@@ -22,10 +22,18 @@ struct Batch {
   bool packed = false;        // some row holds more than one document
 };
 
+// How long a batch is beyond its longest row (AutoModel's padding: max_length and
+// pad_seq_len_divisible): at least `min_length`, rounded up to a multiple of `multiple`.
+struct BatchShape {
+  int64_t min_length = 0;
+  int64_t multiple = 1;
+  int64_t length_for(int64_t longest) const;
+};
+
 class DataLoader {
  public:
   DataLoader(std::vector<TrainingRow> rows, int64_t batch_size, bool shuffle, uint64_t seed, int32_t pad_id,
-             bool drop_last);
+             bool drop_last, BatchShape shape = {});
   int64_t batches_per_epoch() const;
   Batch batch(int64_t epoch, int64_t index) const;
   size_t num_rows() const { return rows_.size(); }
@@ -39,10 +47,11 @@ class DataLoader {
   uint64_t seed_;
   int32_t pad_id_;
   bool drop_last_;
+  BatchShape shape_;
   mutable int64_t order_epoch_ = -1;
   mutable std::vector<size_t> order_;
 };
 
-Batch collate(const std::vector<const TrainingRow*>& rows, int32_t pad_id);
+Batch collate(const std::vector<const TrainingRow*>& rows, int32_t pad_id, BatchShape shape = {});
 
 }  // namespace automodel::data

@@ -97,6 +97,12 @@ data::DataLoader make_loader(const config::DatasetSection& section, const tokeni
   log_info("{}: {} samples from {} rows, {} tokens ({} in the loss){}", section.label, st.samples, st.rows,
            human_count(static_cast<double>(st.tokens)), human_count(static_cast<double>(st.target_tokens)),
            st.skipped ? fmt::format("; skipped {} invalid (first: {})", st.skipped, st.first_skip_reason) : "");
+  if (st.unsupervised_after_truncation)
+    log_info("{}: skipped {} row(s) left with no token in the loss after truncation", section.label,
+             st.unsupervised_after_truncation);
+  if (st.longer_than_pack)
+    log_info("{}: dropped {} sample(s) longer than packed_sequence_size {} (as AutoModel's drop_long_samples)",
+             section.label, st.longer_than_pack, pack_size);
   std::vector<data::TrainingRow> rows;
   if (pack_size > 0) {
     rows = data::pack_samples(dataset.samples, pack_size);
@@ -105,7 +111,10 @@ data::DataLoader make_loader(const config::DatasetSection& section, const tokeni
     for (const auto& s : dataset.samples) rows.push_back(data::to_row(s));
   }
   int32_t pad = tok ? tok->pad_id.value_or(tok->eos_id.value_or(0)) : 0;
-  return data::DataLoader(std::move(rows), batch_size, shuffle, seed, pad, drop_last);
+  data::BatchShape shape;
+  if (section.pad_to_max_length) shape.min_length = pack_size > 0 ? pack_size : section.seq_length;
+  shape.multiple = section.pad_to_multiple_of;
+  return data::DataLoader(std::move(rows), batch_size, shuffle, seed, pad, drop_last, shape);
 }
 
 at::Tensor to_tensor(const std::vector<int32_t>& v, int64_t rows, int64_t len, c10::Device device) {

@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
+#include <optional>
+
 #include "automodel/common/error.h"
 
 namespace automodel::tokenizer {
@@ -118,10 +121,52 @@ bool prefix_span(const ChatTemplate& tmpl, const Tokenizer& tokenizer, const nlo
   return true;
 }
 
+// Token spans of the whole-turn rule (see AssistantMaskRule::kWholeTurn) for the assistant
+// messages `assistant`, or nothing when a prefix render does not tokenize to a prefix of `ids`
+// (a prefix may end in the end-of-sequence token where the whole continues: templates close an
+// unfinished conversation so).
+std::optional<std::vector<std::pair<size_t, size_t>>> whole_turn_token_spans(const ChatTemplate& tmpl,
+                                                                             const Tokenizer& tokenizer,
+                                                                             const nlohmann::json& context,
+                                                                             const std::vector<int32_t>& ids,
+                                                                             const std::vector<size_t>& assistant) {
+  std::optional<int32_t> eos;
+  if (context.contains("eos_token") && context["eos_token"].is_string())
+    eos = tokenizer.token_to_id(context["eos_token"].get<std::string>());
+  const size_t n = context["messages"].size();
+  std::map<size_t, size_t> length = {{n, ids.size()}};  // tokens of render(messages[:k])
+  auto prefix_length = [&](size_t k) -> std::optional<size_t> {
+    if (auto it = length.find(k); it != length.end()) return it->second;
+    nlohmann::json prefix = context;
+    auto& messages = prefix["messages"];
+    messages.erase(messages.begin() + static_cast<long>(k), messages.end());
+    prefix["add_generation_prompt"] = false;
+    std::vector<int32_t> prefix_ids;
+    try {
+      prefix_ids = tokenizer.encode(tmpl.render(prefix).text, /*add_special_tokens=*/false);
+    } catch (const Error&) {
+      return std::nullopt;  // e.g. a template that needs a user message first
+    }
+    size_t m = prefix_ids.size();
+    bool consistent = m <= ids.size() && std::equal(prefix_ids.begin(), prefix_ids.end(), ids.begin());
+    if (!consistent && m > 1 && m <= ids.size() && eos && prefix_ids.back() == *eos)
+      consistent = std::equal(prefix_ids.begin(), prefix_ids.end() - 1, ids.begin());
+    if (!consistent) return std::nullopt;
+    return length[k] = m;
+  };
+  std::vector<std::pair<size_t, size_t>> spans;
+  for (size_t k : assistant) {
+    auto start = prefix_length(k), end = prefix_length(k + 1);
+    if (!start || !end) return std::nullopt;
+    spans.emplace_back(*start, std::max(*start, *end));
+  }
+  return spans;
+}
+
 }  // namespace
 
 MaskedConversation render_with_assistant_masks(const ChatTemplate& tmpl, const Tokenizer& tokenizer,
-                                               const nlohmann::json& context) {
+                                               const nlohmann::json& context, AssistantMaskRule rule) {
   AM_CHECK(context.is_object() && context.contains("messages") && context["messages"].is_array(),
            "[chat template] the conversation needs a 'messages' list");
   MaskedConversation out;
@@ -136,7 +181,21 @@ MaskedConversation render_with_assistant_masks(const ChatTemplate& tmpl, const T
              "[chat template] the template marks {} {{% generation %}} block(s) for {} assistant message(s)",
              rendered.generation_spans.size(), assistant.size());
     for (size_t k = 0; k < assistant.size(); ++k) spans.push_back({assistant[k], rendered.generation_spans[k]});
-  } else {
+  } else if (rule == AssistantMaskRule::kWholeTurn) {
+    out.ids = tokenizer.encode(out.text, /*add_special_tokens=*/false);
+    if (auto token_spans = whole_turn_token_spans(tmpl, tokenizer, context, out.ids, assistant)) {
+      auto offsets = tokenizer.offsets(out.text, out.ids);
+      out.supervised.assign(out.ids.size(), 0);
+      for (size_t i = 0; i < assistant.size(); ++i) {
+        auto [first, end] = (*token_spans)[i];
+        AM_CHECK(end > first, "[chat template] assistant message {} adds no token to the render", assistant[i]);
+        std::fill(out.supervised.begin() + static_cast<long>(first), out.supervised.begin() + static_cast<long>(end), 1);
+        out.spans.push_back({assistant[i], {offsets[first].first, offsets[end - 1].second}, {first, end}});
+      }
+      return out;
+    }
+  }
+  if (spans.empty()) {
     for (size_t k : assistant) {
       std::pair<size_t, size_t> span;
       AM_CHECK(prefix_span(tmpl, tokenizer, context, out.text, k, span) || sentinel_span(tmpl, tokenizer, context, out.text, k, span),

@@ -29,9 +29,22 @@ struct MaskedConversation {
   std::vector<AssistantSpan> spans;
 };
 
+// Which tokens of an assistant turn are supervised when the template has no {% generation %}
+// blocks (with them, the blocks decide).
+enum class AssistantMaskRule {
+  // The assistant content and its end-of-turn token.
+  kContentAndEndOfTurn,
+  // NeMo AutoModel's rule: every token the turn adds to the render (role header, content,
+  // end-of-turn and what follows it up to the next message): from the tokens of
+  // render(messages[:k]) to those of render(messages[:k + 1]). Falls back to the content rule
+  // for templates whose prefix renders are not prefixes of the whole (they rewrite history).
+  kWholeTurn,
+};
+
 // Renders `context` (messages, tools, ...) and computes the mask. Errors (one line, naming the
 // message) when an assistant turn cannot be located or would have no supervised token.
 MaskedConversation render_with_assistant_masks(const ChatTemplate& chat_template, const Tokenizer& tokenizer,
-                                               const nlohmann::json& context);
+                                               const nlohmann::json& context,
+                                               AssistantMaskRule rule = AssistantMaskRule::kContentAndEndOfTurn);
 
 }  // namespace automodel::tokenizer

@@ -194,6 +194,18 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_t
   return ids;
 }
 
+std::vector<int32_t> Tokenizer::encode_truncated(std::string_view text, bool add_special_tokens, size_t max_length,
+                                                bool keep_end) const {
+  auto ids = encode(text, false);
+  std::vector<int32_t> specials;
+  if (add_special_tokens && post_processor_) post_processor_->process(specials);  // their count, whatever the text
+  size_t keep = max_length - std::min(max_length, specials.size());
+  if (ids.size() > keep) ids.erase(keep_end ? ids.begin() : ids.begin() + static_cast<long>(keep),
+                                   keep_end ? ids.end() - static_cast<long>(keep) : ids.end());
+  if (add_special_tokens && post_processor_) post_processor_->process(ids);
+  return ids;
+}
+
 std::vector<std::vector<int32_t>> Tokenizer::encode_batch(const std::vector<std::string>& texts, bool add_special_tokens,
                                                           int threads) const {
   std::vector<std::vector<int32_t>> out(texts.size());

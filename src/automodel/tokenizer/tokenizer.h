@@ -44,6 +44,11 @@ class Tokenizer {
 
   // Input must be valid UTF-8 (an error names the byte offset otherwise).
   std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = false) const;
+  // As HF tokenizers truncate one sequence: the text's own tokens are cut so that they and the
+  // special tokens the post-processor adds are at most `max_length`; `keep_end` keeps the last
+  // ones (truncation_side "left"), else the first.
+  std::vector<int32_t> encode_truncated(std::string_view text, bool add_special_tokens, size_t max_length,
+                                        bool keep_end = false) const;
   // Encodes on `threads` threads (0 = all cores); results are in input order.
   std::vector<std::vector<int32_t>> encode_batch(const std::vector<std::string>& texts, bool add_special_tokens = false,
                                                  int threads = 0) const;

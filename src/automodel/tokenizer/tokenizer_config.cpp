@@ -50,6 +50,10 @@ TokenizerConfig parse_tokenizer_config(const nlohmann::json& config, const std::
     }
   }
   c.clean_up_tokenization_spaces = field_or(config, "clean_up_tokenization_spaces", false, label);
+  auto side = field_or<std::string>(config, "truncation_side", "right", label);
+  AM_CHECK(side == "right" || side == "left", "[tokenizer] {}: field 'truncation_side' must be \"right\" or "
+           "\"left\", found \"{}\"", label, side);
+  c.truncate_left = side == "left";
   if (config.contains("model_max_length") && config["model_max_length"].is_number()) {
     double v = config["model_max_length"].get<double>();
     if (v < 1e18) c.model_max_length = static_cast<int64_t>(v);  // HF writes 1e30 for "no limit"

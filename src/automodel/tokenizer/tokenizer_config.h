@@ -20,6 +20,7 @@ struct TokenizerConfig {
   std::optional<bool> add_bos_token, add_eos_token;
   std::map<std::string, std::string> chat_templates;  // "default" plus named ones
   std::optional<int64_t> model_max_length;            // absent when the config uses HF's "infinite" sentinel
+  bool truncate_left = false;                          // truncation_side: "left" keeps a row's last tokens
   bool clean_up_tokenization_spaces = false;           // transformers' decode post-processing
 
   // The template to use: `name` or the default one; error listing the available ones.

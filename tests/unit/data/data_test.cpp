@@ -87,21 +87,39 @@ TEST(Rows, JsonFilesAreReadAsLinesArraysDataFieldsOrColumns) {
   EXPECT_NE(msg.find("columns of equal length"), std::string::npos) << msg;
 }
 
-TEST(Formats, InstructionSupervisesTheAnswerAndEosOnly) {
+// AutoModel's prompt-completion rule: "question " + answer tokenized as one text (no EOS added
+// unless the tokenizer adds one), supervised after as many tokens as the prompt alone has.
+TEST(Formats, InstructionRowsFollowAutoModelsPromptCompletionRule) {
   auto s = section(Component::kColumnMappedDataset, "x");
   s.column_mapping = {{"question", "q"}, {"answer", "a"}};
   SampleFormatter f(s, stories_tokenizer());
   auto sample = f.format({{"q", "Lily has 3 cats."}, {"a", "She has 3."}});
   const auto& tok = stories_tokenizer().tokenizer;
-  auto prompt = tok.encode("Lily has 3 cats.", true);
-  auto answer = tok.encode(" She has 3.", false);
-  ASSERT_EQ(sample.ids.size(), prompt.size() + answer.size() + 1);
-  EXPECT_EQ(sample.ids.back(), 2);  // </s>
-  // targets[t] predicts ids[t+1]: ignored up to the last prompt token, then the answer + EOS.
-  for (size_t t = 0; t + 1 < prompt.size(); ++t) EXPECT_EQ(sample.targets[t], kIgnore) << t;
-  for (size_t t = prompt.size() - 1; t + 1 < sample.ids.size(); ++t) EXPECT_EQ(sample.targets[t], sample.ids[t + 1]);
+  EXPECT_EQ(sample.ids, tok.encode("Lily has 3 cats. She has 3.", true));
+  EXPECT_NE(sample.ids.back(), 2);  // no </s>
+  auto prompt_tokens = tok.encode("Lily has 3 cats. ", false).size();
+  // targets[t] predicts ids[t+1]: ignored before position prompt_tokens, then every token.
+  for (size_t t = 0; t + 1 < prompt_tokens; ++t) EXPECT_EQ(sample.targets[t], kIgnore) << t;
+  for (size_t t = prompt_tokens - 1; t + 1 < sample.ids.size(); ++t) EXPECT_EQ(sample.targets[t], sample.ids[t + 1]);
   EXPECT_EQ(sample.targets.back(), kIgnore);
-  EXPECT_EQ(count_targets(sample), static_cast<int64_t>(answer.size() + 1));
+  EXPECT_EQ(count_targets(sample), static_cast<int64_t>(sample.ids.size() - prompt_tokens));
+}
+
+TEST(Formats, TruncationCutsOnTheRightAndDropsRowsCutInsideThePrompt) {
+  auto s = section(Component::kColumnMappedDataset, "x");
+  s.column_mapping = {{"question", "q"}, {"answer", "a"}};
+  s.seq_length = 12;
+  const nlohmann::json row = {{"q", "Lily"}, {"a", "She has three cats and two dogs in the big house."}};
+  EXPECT_THROW(SampleFormatter(s, stories_tokenizer()).format(row), InvalidSample);  // too long, no truncation
+  s.truncation = true;
+  auto sample = SampleFormatter(s, stories_tokenizer()).format(row);
+  auto whole = stories_tokenizer().tokenizer.encode("Lily She has three cats and two dogs in the big house.", true);
+  ASSERT_GT(whole.size(), 12u);
+  EXPECT_EQ(sample.ids, std::vector<int32_t>(whole.begin(), whole.begin() + 12));  // BOS + the first 11
+  EXPECT_EQ(sample.targets.back(), kIgnore);
+  EXPECT_GT(count_targets(sample), 0);
+  const nlohmann::json long_prompt = {{"q", "Lily went to the park with her mom and saw a big red ball."}, {"a", "Yes."}};
+  EXPECT_THROW(SampleFormatter(s, stories_tokenizer()).format(long_prompt), NothingLeftToLearn);
 }
 
 TEST(Formats, ChatSupervisesAssistantTurnsThroughTheTemplate) {
@@ -115,12 +133,12 @@ TEST(Formats, ChatSupervisesAssistantTurnsThroughTheTemplate) {
   auto sample = f.format(row);
   auto supervised = count_targets(sample);
   EXPECT_GT(supervised, 0);
-  // Only "Once." and </s> are in the loss: decode the supervised target tokens.
+  // The whole assistant turn is in the loss (AutoModel's rule): its header, "Once." and </s>
+  // (trim_blocks drops the newline after {% endif %}).
   std::vector<int32_t> picked;
   for (auto t : sample.targets)
     if (t != kIgnore) picked.push_back(t);
-  EXPECT_EQ(stories_tokenizer().tokenizer.decode(picked, true), "Once.");
-  EXPECT_EQ(picked.back(), 2);
+  EXPECT_EQ(stories_tokenizer().tokenizer.decode(picked, false), "assistant:\nOnce.</s>");
 }
 
 TEST(Formats, InvalidRowsGiveReasons) {
