@@ -27,6 +27,7 @@ for device in cuda cpu; do
   $BIN recipes/quickstart/stories260k_gsm8k_lora.yaml --model.device=$device --model.torch_dtype=$dtype \
     --step_scheduler.max_steps=20 --checkpoint.checkpoint_dir="$OUT/ckpt_$device" > "$OUT/finetune_$device.log" 2>&1 ||
     { echo "$device: $(tail -1 "$OUT/finetune_$device.log")"; continue; }
+  grep -m1 "mfu against" "$OUT/finetune_$device.log" | sed "s/^/$device: /"  # the peak MFU uses (GPU: datasheet)
   grep -E "^step (1|10|20) " "$OUT/finetune_$device.log" | sed "s/^/$device: /"
 done
 echo "[gpu] done in $((SECONDS - START)) s"

@@ -258,5 +258,28 @@ TEST(Finetune, GenerateWithAnAdapterMatchesTheMergedModel) {
   EXPECT_EQ(g1.output, g2.output);
 }
 
+// MFU on CPU against the measured matmul peak, probed once and cached in the user's cache folder.
+TEST(Finetune, CpuTrainingLogsMfuAsANumberAgainstTheCachedMeasuredPeak) {
+  TempDir dir;
+  const auto recipe = write_recipe(dir);
+  const std::string run = "env -u AUTOMODEL_CACHE_DIR XDG_CACHE_HOME=" + (dir / "cache").string() + " " +
+                          testing::automodel_binary() + " " + recipe + " --step_scheduler.max_steps=1";
+  auto r = run_command(run);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto cache = dir / "cache" / "automodel" / "peak_flops.json";
+  EXPECT_NE(r.output.find("mfu against measured CPU peak "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("measured now, cached in " + cache.string()), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("| mfu - |"), std::string::npos) << r.output;
+  auto steps = read_jsonl(dir / "ckpt" / "training.jsonl");
+  ASSERT_EQ(steps.size(), 1u);
+  ASSERT_TRUE(steps[0]["mfu"].is_number()) << steps[0].dump();
+  EXPECT_GT(steps[0]["mfu"].get<double>(), 0.0);
+  // The next run on this machine reads the cache.
+  fs::remove_all(dir / "ckpt");
+  auto second = run_command(run);
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_NE(second.output.find("threads; cached in " + cache.string() + ")"), std::string::npos) << second.output;
+}
+
 }  // namespace
 }  // namespace automodel

@@ -41,6 +41,7 @@
 #include "automodel/train/linear_cross_entropy.h"
 #include "automodel/train/lr_schedule.h"
 #include "automodel/train/metrics.h"
+#include "automodel/train/peak_flops.h"
 
 namespace fs = std::filesystem;
 
@@ -409,6 +410,8 @@ FinetuneSummary Trainer::run() {
   train::LrSchedule schedule(c_.lr_scheduler, c_.optimizer.lr, total_steps_);
   std::optional<train::MetricsLog> log;
   if (leader()) log.emplace(ckpt_dir, total_steps_, state_.step);
+  // MFU's denominator (per process): benchmark.peak_tflops, the GPU's datasheet or the measured CPU peak.
+  const double peak_tflops = leader() ? train::resolve_peak_tflops(c_.peak_tflops, setup_.device, setup_.compute) : 0;
   train::MetricsLog* log_ptr = log ? &*log : nullptr;
   // A baseline before the first step, so the log shows what fine-tuning changed.
   if (val_loader_ && state_.step == 0) run_validation(log_ptr, summary);
@@ -478,7 +481,8 @@ FinetuneSummary Trainer::run() {
     m.grad_norm = grad_norm;
     m.lr = lr;
     m.tps = static_cast<double>(real_tokens) / seconds;
-    if (c_.peak_tflops > 0) m.mfu = 100.0 * m.tps * flops_per_token_ / (c_.peak_tflops * 1e12);
+    // tps counts every process's tokens, so the peak is that of all of them.
+    if (peak_tflops > 0) m.mfu = 100.0 * m.tps * flops_per_token_ / (peak_tflops * 1e12 * static_cast<double>(world()));
     m.mem_gib = train::peak_memory_gib();
     m.num_label_tokens = label_tokens;
     if (log) log->log_step(m);
