@@ -3,7 +3,11 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <map>
+#include <mutex>
+
 #include "automodel/common/error.h"
+#include "automodel/tokenizer/regex_properties.h"
 
 namespace automodel::tokenizer {
 
@@ -14,16 +18,36 @@ struct Regex::Impl {
   }
 };
 
+namespace {
+
+// The pattern with its Unicode properties spelled out from our tables (PCRE2's are older),
+// cached: a tokenizer's few patterns are rewritten once per process.
+std::string expanded(const std::string& pattern, const std::string& where) {
+  static std::mutex mutex;
+  static std::map<std::string, std::string> cache;
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = cache.find(pattern); it != cache.end()) return it->second;
+  }
+  std::string out = expand_unicode_properties(pattern, where);
+  std::lock_guard lock(mutex);
+  return cache.emplace(pattern, std::move(out)).first->second;
+}
+
+}  // namespace
+
 Regex::Regex(const std::string& pattern, const std::string& where) : impl_(std::make_unique<Impl>()) {
   int error = 0;
   PCRE2_SIZE offset = 0;
-  impl_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+  const std::string compiled = expanded(pattern, where);
+  impl_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(compiled.data()), compiled.size(),
                               PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK, &error, &offset, nullptr);
   if (!impl_->code) {
     PCRE2_UCHAR message[256];
     pcre2_get_error_message(error, message, sizeof(message));
-    AM_FAIL("[tokenizer] {}: invalid regex at offset {}: {} (pattern {})", where, offset,
-            reinterpret_cast<char*>(message), pattern);
+    // The offset is into the expanded pattern; name the pattern as written.
+    AM_FAIL("[tokenizer] {}: invalid regex: {} (at offset {} of the pattern with Unicode properties expanded; "
+            "pattern {})", where, reinterpret_cast<char*>(message), offset, pattern);
   }
   pcre2_jit_compile(impl_->code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter if JIT is unavailable
 }

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "automodel/common/error.h"
+#include "automodel/tokenizer/unicode_properties.h"
 
 namespace automodel::tokenizer {
 
@@ -96,38 +97,30 @@ std::string utf8_lossy(std::string_view bytes) {
   return out;
 }
 
-namespace {
-utf8proc_category_t category(char32_t cp) { return utf8proc_category(static_cast<utf8proc_int32_t>(cp)); }
-}  // namespace
-
 bool is_whitespace(char32_t c) {
   return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
          c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
+// Categories come from our generated tables (unicode_properties.h), the version HF tokenizers uses.
 bool is_alphabetic(char32_t c) {
-  switch (category(c)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_NL: return true;
+  switch (general_category(c)) {
+    case GeneralCategory::kLu: case GeneralCategory::kLl: case GeneralCategory::kLt:
+    case GeneralCategory::kLm: case GeneralCategory::kLo: case GeneralCategory::kNl: return true;
     default: return false;
   }
 }
 
-bool is_numeric(char32_t c) {
-  auto cat = category(c);
-  return cat == UTF8PROC_CATEGORY_ND || cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_NO;
+bool is_numeric(char32_t c) { return rust_is_numeric(c); }
+
+bool is_punctuation(char32_t c) { return category_name(general_category(c))[0] == 'P'; }
+
+bool is_control(char32_t c) {
+  auto cat = general_category(c);
+  return cat == GeneralCategory::kCc || cat == GeneralCategory::kCf || cat == GeneralCategory::kCo;
 }
 
-bool is_punctuation(char32_t c) {
-  switch (category(c)) {
-    case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD: case UTF8PROC_CATEGORY_PS: case UTF8PROC_CATEGORY_PE:
-    case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_PF: case UTF8PROC_CATEGORY_PO: return true;
-    default: return false;
-  }
-}
-
-bool is_control(char32_t c) { return category(c) == UTF8PROC_CATEGORY_CC; }
-bool is_combining_mark(char32_t c) { return category(c) == UTF8PROC_CATEGORY_MN; }
+bool is_combining_mark(char32_t c) { return category_name(general_category(c))[0] == 'M'; }
 
 bool is_cjk(char32_t c) {
   return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||

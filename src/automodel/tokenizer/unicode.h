@@ -1,5 +1,6 @@
 // UTF-8 helpers for the tokenizer pipeline: validation, code point iteration, and the Unicode
-// properties normalizers and pre-tokenizers need (via utf8proc).
+// properties normalizers and pre-tokenizers need (categories from unicode_properties.h,
+// normalization and case mapping via utf8proc).
 #pragma once
 
 #include <cstdint>
@@ -22,10 +23,10 @@ std::string utf8_lossy(std::string_view bytes);
 
 bool is_whitespace(char32_t cp);     // Rust char::is_whitespace
 bool is_alphabetic(char32_t cp);     // Unicode Alphabetic
-bool is_numeric(char32_t cp);        // Rust char::is_numeric (Nd, Nl, No)
+bool is_numeric(char32_t cp);        // Rust char::is_numeric (Nd, Nl, No; Unicode 17.0)
 bool is_punctuation(char32_t cp);    // Unicode P* categories
-bool is_control(char32_t cp);        // Cc (Bert cleaning)
-bool is_combining_mark(char32_t cp); // Mn (StripAccents)
+bool is_control(char32_t cp);        // Cc, Cf, Co: Bert cleaning drops these (HF's is_other, not Cn)
+bool is_combining_mark(char32_t cp); // M* (StripAccents, HF's is_combining_mark)
 bool is_cjk(char32_t cp);            // Bert's CJK ranges
 
 enum class NormalForm { kNFC, kNFD, kNFKC, kNFKD };

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Generates src/automodel/tokenizer/unicode_tables.inc: the Unicode property tables of the
+versions Hugging Face tokenizers uses, so tokenizer patterns and pre-tokenizers classify every
+character as tokenizers 0.23 does, whatever the system's PCRE2/utf8proc know.
+
+  - General_Category of Unicode 16.0: what tokenizers' regex engine (Oniguruma 6.9.10, bundled
+    by the onig_sys crate) uses for \\p{..}, \\d, \\w in pre-tokenizer / normalizer patterns.
+  - Script of Unicode 16.0 (\\p{Han}, \\p{Hiragana}, ...), same engine.
+  - Numeric (Nd|Nl|No) of Unicode 17.0: Rust's char::is_numeric as compiled into the wheel
+    (rustc 1.95), used by the Digits pre-tokenizer.
+Both were checked against tokenizers 0.23.3 over every code point (tests/oracle/
+unicode_properties_live_oracle_test.cpp keeps checking it).
+
+Data comes from PyPI packages: unicodedata2 (the UCD of one Unicode version per release) and
+fonttools, whose fontTools/unicodedata/Scripts.py is generated from Scripts.txt (4.56.0 carries
+Scripts-16.0.0.txt). Each is installed into a temporary folder with pip and read in a child
+process, so the project venv needs nothing. The output is committed; builds never run this.
+
+  python scripts/gen_unicode_tables.py            # rewrites the .inc file
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+REGEX_UCD = "16.0.0"  # Oniguruma 6.9.10 (Unicode 16.0)
+RUST_STD_UCD = "17.0.1"  # rustc 1.95 core::unicode (Unicode 17.0)
+SCRIPTS_FONTTOOLS = "4.56.0"  # ships Scripts-16.0.0.txt
+
+CATEGORIES = ["Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd", "Ps", "Pe", "Pi",
+              "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Cn"]
+
+# Other_Alphabetic code points outside L/M/N (PropList.txt: circled, parenthesized and squared
+# Latin letters, So). unicodedata2 has no PropList; these make \w's Alphabetic part exact.
+OTHER_ALPHABETIC_SYMBOLS = [(0x24B6, 0x24E9), (0x1F130, 0x1F149), (0x1F150, 0x1F169), (0x1F170, 0x1F189)]
+
+DUMP = """
+import json, sys, unicodedata2 as ud
+runs = []
+for cp in range(0x110000):
+    cat = ud.category(chr(cp))
+    if cat == "Cn":
+        continue
+    if runs and runs[-1][1] == cp - 1 and runs[-1][2] == cat:
+        runs[-1][1] = cp
+    else:
+        runs.append([cp, cp, cat])
+json.dump({"version": ud.unidata_version, "runs": runs}, sys.stdout)
+"""
+
+
+DUMP_SCRIPTS = """
+import json, os, re, sys
+path = os.path.join(sys.argv[1], "fontTools", "unicodedata", "Scripts.py")
+ns = {}
+exec(open(path, encoding="utf-8").read(), ns)  # plain data: RANGES, VALUES, NAMES
+version = re.search(r"Scripts-([0-9.]+)\\.txt", open(path, encoding="utf-8").read()).group(1)
+starts, values = ns["RANGES"], ns["VALUES"]
+runs = [[starts[i], (starts[i + 1] if i + 1 < len(starts) else 0x110000) - 1, values[i]] for i in range(len(starts))]
+json.dump({"version": version, "names": ns["NAMES"], "runs": runs}, sys.stdout)
+"""
+
+
+def run_with(package, code):
+    with tempfile.TemporaryDirectory() as target:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--only-binary=:all:", "--target",
+                        target, package], check=True)
+        env = dict(os.environ, PYTHONPATH=target)
+        out = subprocess.run([sys.executable, "-c", code, target], check=True, capture_output=True, text=True, env=env)
+    return json.loads(out.stdout)
+
+
+def category_runs(version):
+    data = run_with(f"unicodedata2=={version}", DUMP)
+    return data["version"], data["runs"]
+
+
+def merge(ranges):
+    out = []
+    for lo, hi in sorted(ranges):
+        if out and out[-1][1] + 1 >= lo:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return out
+
+
+def rows(items, per_line):
+    lines = []
+    for i in range(0, len(items), per_line):
+        lines.append("    " + " ".join(items[i:i + per_line]))
+    return "\n".join(lines)
+
+
+def main():
+    regex_version, regex_runs = category_runs(REGEX_UCD)
+    rust_version, rust_runs = category_runs(RUST_STD_UCD)
+    numeric = merge([(lo, hi) for lo, hi, cat in rust_runs if cat in ("Nd", "Nl", "No")])
+    scripts = run_with(f"fonttools=={SCRIPTS_FONTTOOLS}", DUMP_SCRIPTS)
+    assert scripts["version"] == regex_version, (scripts["version"], regex_version)
+    codes = sorted(scripts["names"])  # index = position in kScriptNames
+    index = {code: i for i, code in enumerate(codes)}
+    script_items = [f"{{0x{lo:X}, 0x{hi:X}, {index[code]}}}," for lo, hi, code in scripts["runs"] if code != "Zzzz"]
+    name_items = [f'{{"{code}", "{scripts["names"][code]}"}},' for code in codes]
+    cat_items = [f"{{0x{lo:X}, 0x{hi:X}, k{cat}}}," for lo, hi, cat in regex_runs]
+    num_items = [f"{{0x{lo:X}, 0x{hi:X}}}," for lo, hi in numeric]
+    sym_items = [f"{{0x{lo:X}, 0x{hi:X}}}," for lo, hi in OTHER_ALPHABETIC_SYMBOLS]
+    text = f"""// Generated by scripts/gen_unicode_tables.py from unicodedata2 {REGEX_UCD} and {RUST_STD_UCD}; do not edit.
+// Included once, by unicode_properties.cpp, inside namespace automodel::tokenizer::detail.
+
+inline constexpr const char* kRegexUnicodeVersion = "{regex_version}";
+inline constexpr const char* kRustStdUnicodeVersion = "{rust_version}";
+
+// General_Category (Unicode {regex_version}) as runs of equal category; code points in no run are Cn.
+inline constexpr CategoryRun kCategoryRuns[] = {{
+{rows(cat_items, 4)}
+}};
+
+// Script (Unicode {scripts["version"]}) as runs; unlisted code points are Unknown (Zzzz).
+inline constexpr ScriptRun kScriptRuns[] = {{
+{rows(script_items, 4)}
+}};
+
+// ISO 15924 code and long name (PropertyValueAliases) of each script index above.
+inline constexpr ScriptName kScriptNames[] = {{
+{rows(name_items, 3)}
+}};
+
+// Nd|Nl|No of Unicode {rust_version} (Rust's char::is_numeric).
+inline constexpr CodePointRange kRustNumericRanges[] = {{
+{rows(num_items, 5)}
+}};
+
+// Other_Alphabetic code points of category So (PropList.txt); part of \\w.
+inline constexpr CodePointRange kOtherAlphabeticSymbols[] = {{
+{rows(sym_items, 5)}
+}};
+"""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "automodel", "tokenizer",
+                        "unicode_tables.inc")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(f"wrote {os.path.normpath(path)}: {len(regex_runs)} category runs (Unicode {regex_version}), "
+          f"{len(script_items)} script runs, {len(numeric)} numeric ranges (Unicode {rust_version})")
+
+
+if __name__ == "__main__":
+    main()
