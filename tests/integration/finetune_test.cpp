@@ -246,6 +246,25 @@ validation_dataset:
   }
 }
 
+// Keys without effect are said once at start; grad_acc_steps is checked against the batch sizes
+// and the process count, naming all three.
+TEST(Finetune, KeysWithoutEffectAreReportedOnceAndGradAccStepsIsChecked) {
+  TempDir dir;
+  auto recipe = write_recipe(dir);
+  auto r = train(recipe, "--step_scheduler.max_steps=1 --dataloader.num_workers=4 --step_scheduler.grad_acc_steps=1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string note = "accepted, no effect here: dataloader.num_workers (";
+  auto at = r.output.find(note);
+  EXPECT_NE(at, std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find(note, at + 1), std::string::npos) << "reported twice:\n" << r.output;
+  r = train(recipe, "--step_scheduler.grad_acc_steps=3");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("grad_acc_steps is 3 but global_batch_size / (local_batch_size x data-parallel size) = "
+                          "4 / (4 x 1) = 1"),
+            std::string::npos)
+      << r.output;
+}
+
 TEST(Finetune, GenerateWithAnAdapterMatchesTheMergedModel) {
   TempDir dir;
   ASSERT_EQ(train(write_recipe(dir, kLora), "--step_scheduler.max_steps=4").exit_code, 0);

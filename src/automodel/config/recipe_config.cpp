@@ -3,6 +3,7 @@
 #include <csignal>
 #include <limits>
 #include <map>
+#include <set>
 
 #include "automodel/common/error.h"
 #include "automodel/common/string_util.h"
@@ -129,7 +130,9 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   c.label = label;
   c.tree = tree;
   auto root = std::make_shared<const nlohmann::json>(std::move(tree));
+  auto read = std::make_shared<std::set<std::string>>();
   JsonFields f(root, label);
+  f.record_reads(read);
   auto section = [&](const std::string& name) {
     return f.has(name) ? f.child(name) : JsonFields(std::make_shared<const nlohmann::json>(nlohmann::json::object()),
                                                    label, name + ".");
@@ -174,6 +177,16 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
            label, s.global_batch_size, s.local_batch_size);
   AM_CHECK(s.num_epochs > 0 || s.max_steps > 0, "[config] {}: step_scheduler needs num_epochs > 0 or max_steps > 0",
            label);
+  s.grad_acc_steps = ss.get_optional_int("grad_acc_steps");
+  AM_CHECK(!s.grad_acc_steps || *s.grad_acc_steps > 0, "[config] {} must be > 0", ss.where("grad_acc_steps"));
+  // AutoModel sets the loader's batch size from local_batch_size; a different one is a mistake.
+  for (const char* loader : {"dataloader", "validation_dataloader"}) {
+    auto dl = section(loader);
+    if (auto batch = dl.get_optional_int("batch_size"))
+      AM_CHECK(*batch == s.local_batch_size, "[config] {} is {} but step_scheduler.local_batch_size is {}; batches "
+               "hold local_batch_size rows (remove batch_size or make them equal)", dl.where("batch_size"), *batch,
+               s.local_batch_size);
+  }
 
   auto opt = section("optimizer");
   auto kind = target_of(opt, "optimizer", Component::kAdamW);
@@ -189,6 +202,8 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
     c.optimizer.beta2 = betas[1];
   }
   AM_CHECK(!opt.get_bool("amsgrad", false), "[config] {}: amsgrad is not supported", opt.where("amsgrad"));
+  AM_CHECK(!opt.get_bool("maximize", false), "[config] {}: maximize is not supported (training minimizes the loss)",
+           opt.where("maximize"));
 
   if (f.has("lr_scheduler")) {
     auto lr = f.child("lr_scheduler");
@@ -213,6 +228,10 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   AM_CHECK(c.loss.chunk_len >= 0, "[config] {} must be >= 0 (0 = automatic)", loss.where("chunk_len"));
   AM_CHECK(loss.get_int("ignore_index", -100) == -100, "[config] {}: only -100 is supported",
            loss.where("ignore_index"));
+  // AutoModel's loop divides summed token losses by the step's label tokens, which needs "sum".
+  AM_CHECK(loss.get_string("reduction", "sum") == "sum", "[config] {}: expected sum (the loss is summed over tokens "
+           "and divided by the optimizer step's label tokens), found '{}'", loss.where("reduction"),
+           loss.get_string("reduction", "sum"));
 
   if (f.has("peft")) {
     auto p = f.child("peft");
@@ -254,14 +273,12 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   AM_CHECK(format == "safetensors" || format == "torch_save", "[config] {}: expected safetensors or torch_save, "
            "found '{}'", ck.where("model_save_format"), format);
   // torch_save is PyTorch's own (DCP) format; checkpoints here are always HF safetensors.
-  if (format == "torch_save") c.ignored.push_back("'checkpoint.model_save_format: torch_save' (saved as safetensors)");
+  if (format == "torch_save")
+    c.ignored.push_back("accepted, no effect here: checkpoint.model_save_format: torch_save (saved as safetensors)");
 
   auto packed = section("packed_sequence");
   c.packed_sequence_size = packed.get_int("packed_sequence_size", 0);
   AM_CHECK(c.packed_sequence_size >= 0, "[config] {} must be >= 0", packed.where("packed_sequence_size"));
-  AM_CHECK(!packed.get_bool("split_across_pack", false),
-           "[config] {}: split_across_pack is not supported (documents are never split)",
-           packed.where("split_across_pack"));
 
   auto dist = section("distributed");
   // Newer AutoModel recipes put the strategy's options in distributed_config (FSDP2Config, ...).
@@ -285,10 +302,15 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   c.timeout_minutes = section("dist_env").get_double("timeout_minutes", c.timeout_minutes);
   AM_CHECK(c.timeout_minutes > 0, "[config] dist_env.timeout_minutes must be > 0");
   reject_parallelism(dist);
+  for (const auto* fields : {&dist, &options})
+    AM_CHECK(!fields->get_bool("sequence_parallel", false), "[config] {}: sequence parallelism needs tensor "
+             "parallelism (tp_size > 1), which is not supported yet; set it to false", fields->where("sequence_parallel"));
   c.activation_checkpointing = activation_checkpointing(options.has("activation_checkpointing") ? options : dist);
   c.max_grad_norm = section("clip_grad_norm").get_double("max_norm", 1.0);
   c.seed = static_cast<uint64_t>(f.get_int("seed", section("rng").get_int("seed", 42)));
   c.peak_tflops = section("benchmark").get_double("peak_tflops", 0.0);
+  auto without_effect = keys_without_effect(*root, *read);
+  c.ignored.insert(c.ignored.end(), without_effect.begin(), without_effect.end());
   return c;
 }
 

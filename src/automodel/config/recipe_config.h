@@ -59,6 +59,8 @@ struct StepSchedulerSection {
   int64_t max_steps = -1;  // -1: num_epochs over the data
   int64_t val_every_steps = -1, ckpt_every_steps = -1;
   int preemption_signal = 0;  // e.g. SIGUSR1: checkpoint at the next step boundary and exit
+  // When set, must equal global / (local x data-parallel size): checked once the process count is known.
+  std::optional<int64_t> grad_acc_steps;
 };
 
 struct OptimizerSection {
@@ -109,7 +111,8 @@ struct CheckpointSection {
 struct RecipeConfig {
   std::string label;     // the recipe file
   nlohmann::json tree;   // after overrides, for config.yaml in checkpoints
-  std::vector<std::string> ignored;  // options read but not acted on here (logged at start)
+  // "accepted, no effect here: KEY (reason)" and unknown options, logged once at start.
+  std::vector<std::string> ignored;
   ModelSection model;
   DatasetSection dataset;
   std::optional<DatasetSection> validation_dataset;

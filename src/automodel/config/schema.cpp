@@ -11,63 +11,117 @@
 namespace automodel::config {
 namespace {
 
-// Keys each section accepts. Keys AutoModel has but which change nothing here (kernel choices
-// such as use_triton) are accepted and documented in docs/recipes.md.
-// An entry "*" accepts any key (free-form sections such as `ci`).
-const std::map<std::string, std::vector<std::string>>& section_keys() {
-  static const std::vector<std::string> kDataset = {
-      "_target_", "path_or_dataset_id", "path_or_dataset", "dataset_name", "data_files", "split",
-      "column_mapping", "seq_length", "answer_only_loss_mask", "padding", "truncation", "chat_template",
-      "limit_dataset_samples", "num_samples_limit", "skip_invalid_samples", "tokenizer", "text_column",
-      "vocab_size", "seq_len", "num_samples", "batch_size", "seed", "start_of_turn_token", "pad_seq_len_divisible"};
-  static const std::vector<std::string> kDataloader = {"_target_", "collate_fn", "shuffle", "batch_size",
-                                                       "num_workers", "drop_last", "pin_memory",
-                                                       "persistent_workers", "prefetch_factor"};
-  static const std::map<std::string, std::vector<std::string>> keys = {
-      {"recipe", {}},
-      {"seed", {}},
+KeySpec effect(std::string name) { return {std::move(name), KeyUse::kEffect, ""}; }
+KeySpec validated(std::string name) { return {std::move(name), KeyUse::kValidated, ""}; }
+KeySpec no_effect(std::string name, std::string reason) { return {std::move(name), KeyUse::kNoEffect, std::move(reason)}; }
+
+constexpr const char* kKernelChoice = "a kernel choice; this build has its own kernels";
+constexpr const char* kLoaderWorkers = "rows are tokenized up front on every core and batches built in memory";
+
+}  // namespace
+
+// Keys each section accepts and what each does here. A key read only in some setups (the mock
+// dataset's vocab_size, ...) is reported as having no effect when a recipe sets it elsewhere.
+// A section whose only entry is "*" takes any key (informational sections).
+const std::map<std::string, std::vector<KeySpec>>& recipe_keys() {
+  static const std::vector<KeySpec> kDataset = {
+      validated("_target_"), effect("path_or_dataset_id"), effect("path_or_dataset"), effect("dataset_name"),
+      effect("data_files"), effect("split"), effect("column_mapping"), effect("seq_length"),
+      effect("answer_only_loss_mask"), effect("padding"), effect("truncation"), effect("chat_template"),
+      effect("use_hf_chat_template"), effect("limit_dataset_samples"), effect("num_samples_limit"),
+      effect("skip_invalid_samples"), effect("tokenizer"), effect("text_column"), effect("vocab_size"),
+      effect("seq_len"), effect("num_samples"), effect("seed"), effect("pad_seq_len_divisible"),
+      no_effect("batch_size", "the mock dataset yields rows; batches follow step_scheduler.local_batch_size"),
+      no_effect("start_of_turn_token", "assistant turns are located through the chat template")};
+  auto dataloader = [](KeySpec shuffle) {
+    return std::vector<KeySpec>{
+        validated("_target_"), validated("collate_fn"), std::move(shuffle), validated("batch_size"),
+        no_effect("num_workers", kLoaderWorkers), no_effect("pin_memory", kLoaderWorkers),
+        no_effect("persistent_workers", kLoaderWorkers), no_effect("prefetch_factor", kLoaderWorkers),
+        no_effect("drop_last", "training always drops a last partial batch, validation never does")};
+  };
+  static const std::map<std::string, std::vector<KeySpec>> keys = {
+      {"recipe", {no_effect("recipe", "this binary runs AutoModel's LLM fine-tuning recipe")}},
+      {"seed", {effect("seed")}},
       {"model",
-       {"_target_", "pretrained_model_name_or_path", "torch_dtype", "trust_remote_code", "attn_implementation",
-        "force_hf", "use_liger_kernel", "revision", "device", "output_hidden_states"}},
+       {validated("_target_"), effect("pretrained_model_name_or_path"), effect("torch_dtype"),
+        effect("attn_implementation"), effect("device"),
+        no_effect("trust_remote_code", "no Python runs here; architectures are built in"),
+        no_effect("force_hf", "the built-in implementation is the HF one"),
+        no_effect("use_liger_kernel", kKernelChoice),
+        no_effect("revision", "models load from local folders or the HF cache as they are"),
+        no_effect("output_hidden_states", "training does not return hidden states")}},
       {"dataset", kDataset},
       {"validation_dataset", kDataset},
-      {"dataloader", kDataloader},
-      {"validation_dataloader", kDataloader},
+      {"dataloader", dataloader(effect("shuffle"))},
+      {"validation_dataloader", dataloader(no_effect("shuffle", "validation reads the whole set in order"))},
       {"step_scheduler",
-       {"global_batch_size", "local_batch_size", "num_epochs", "max_steps", "val_every_steps", "ckpt_every_steps",
-        "grad_acc_steps", "preemption_signal"}},
-      {"optimizer", {"_target_", "lr", "weight_decay", "betas", "eps", "foreach", "fused", "amsgrad", "maximize"}},
+       {effect("global_batch_size"), effect("local_batch_size"), effect("num_epochs"), effect("max_steps"),
+        effect("val_every_steps"), effect("ckpt_every_steps"), validated("grad_acc_steps"),
+        effect("preemption_signal")}},
+      {"optimizer",
+       {validated("_target_"), effect("lr"), effect("weight_decay"), effect("betas"), effect("eps"),
+        no_effect("foreach", kKernelChoice), no_effect("fused", kKernelChoice), validated("amsgrad"),
+        validated("maximize")}},
       {"lr_scheduler",
-       {"lr_decay_style", "lr_warmup_steps", "lr_decay_steps", "min_lr", "init_lr", "wsd_decay_steps",
-        "lr_wsd_decay_style"}},
-      {"loss_fn", {"_target_", "fp32_upcast", "ignore_index", "reduction", "chunk_len"}},
+       {effect("lr_decay_style"), effect("lr_warmup_steps"), effect("lr_decay_steps"), effect("min_lr"),
+        effect("init_lr"), effect("wsd_decay_steps"), effect("lr_wsd_decay_style")}},
+      {"loss_fn",
+       {validated("_target_"), no_effect("fp32_upcast", "the loss is always computed in fp32"),
+        validated("ignore_index"), validated("reduction"), effect("chunk_len")}},
       {"peft",
-       {"_target_", "target_modules", "exclude_modules", "match_all_linear", "dim", "alpha", "dropout",
-        "dropout_position", "lora_A_init", "use_triton", "use_dora", "lora_dtype", "use_memory_efficient_lora",
-        "peft_fn"}},
+       {validated("_target_"), effect("target_modules"), effect("exclude_modules"), effect("match_all_linear"),
+        effect("dim"), effect("alpha"), effect("dropout"), effect("dropout_position"), effect("lora_A_init"),
+        no_effect("use_triton", kKernelChoice), validated("use_dora"),
+        no_effect("lora_dtype", "LoRA weights are trained in fp32 (the master weights' dtype)"),
+        no_effect("use_memory_efficient_lora", kKernelChoice),
+        no_effect("peft_fn", "LoRA layers are applied by this build")}},
       {"checkpoint",
-       {"enabled", "checkpoint_dir", "model_save_format", "save_consolidated", "restore_from",
-        "dequantize_base_checkpoint", "model_cache_dir", "model_repo_id", "is_peft"}},
+       {effect("enabled"), effect("checkpoint_dir"), validated("model_save_format"), effect("save_consolidated"),
+        effect("restore_from"), no_effect("dequantize_base_checkpoint", "FP8 base weights are always dequantized on load"),
+        no_effect("model_cache_dir", "models are read from their folder or the HF cache"),
+        no_effect("model_repo_id", "checkpoints name their base model in config.yaml"),
+        no_effect("is_peft", "follows the peft section")}},
       {"distributed",
-       {"_target_", "strategy", "dp_size", "dp_replicate_size", "tp_size", "pp_size", "cp_size", "ep_size",
-        "sequence_parallel", "activation_checkpointing", "bucket_cap_mb", "reshard_after_forward"}},
-      {"dist_env", {"backend", "timeout_minutes"}},
-      {"packed_sequence", {"packed_sequence_size", "split_across_pack"}},
-      {"rng", {"_target_", "seed", "ranked"}},
-      {"clip_grad_norm", {"max_norm"}},
+       {effect("_target_"), effect("strategy"), validated("dp_size"), validated("dp_replicate_size"),
+        validated("tp_size"), validated("pp_size"), validated("cp_size"), validated("ep_size"),
+        validated("sequence_parallel"), effect("activation_checkpointing"), effect("bucket_cap_mb"),
+        effect("reshard_after_forward")}},
+      {"dist_env",
+       {no_effect("backend", "the backend follows the device: NCCL on GPUs, Gloo on CPUs"),
+        effect("timeout_minutes")}},
+      {"packed_sequence",
+       {effect("packed_sequence_size"),
+        no_effect("split_across_pack", "AutoModel 0.7 ignores it too: documents are never split")}},
+      {"rng",
+       {validated("_target_"), effect("seed"),
+        no_effect("ranked", "every rank draws from the same seeded generators, as its data shard differs")}},
+      {"clip_grad_norm", {effect("max_norm")}},
       {"distributed_config",  // AutoModel's newer split: strategy options beside `distributed`
-       {"_target_", "sequence_parallel", "activation_checkpointing", "activation_checkpointing_scope",
-        "reshard_after_forward", "tp_plan", "patch_is_packed_sequence", "mp_policy", "offload_policy",
-        "autocast_dtype", "defer_fsdp_grad_sync", "enable_async_tensor_parallel", "enable_compile",
-        "enable_fsdp2_prefetch", "fsdp2_backward_prefetch_depth", "fsdp2_forward_prefetch_depth",
-        "find_unused_parameters", "bucket_cap_mb", "backend"}},
-      // Informational or performance-only sections: any keys (the ones used are read by name).
-      {"benchmark", {"*"}},
-      {"compile", {"*"}},
-      {"ci", {"*"}},
+       {effect("_target_"), validated("sequence_parallel"), effect("activation_checkpointing"),
+        no_effect("activation_checkpointing_scope", "checkpointing recomputes whole layers"),
+        effect("reshard_after_forward"), no_effect("tp_plan", "tensor parallelism is not supported yet"),
+        no_effect("patch_is_packed_sequence", "packed rows always attend within their documents"),
+        no_effect("mp_policy", "the compute dtype is model.torch_dtype; weights and optimizer state stay fp32"),
+        no_effect("offload_policy", "CPU offload is not supported"),
+        no_effect("autocast_dtype", "the compute dtype is model.torch_dtype"),
+        no_effect("defer_fsdp_grad_sync", "gradients are reduced once per optimizer step"),
+        no_effect("enable_async_tensor_parallel", "tensor parallelism is not supported yet"),
+        no_effect("enable_compile", "no torch.compile; kernels are built ahead of time"),
+        no_effect("enable_fsdp2_prefetch", kKernelChoice), no_effect("fsdp2_backward_prefetch_depth", kKernelChoice),
+        no_effect("fsdp2_forward_prefetch_depth", kKernelChoice),
+        no_effect("find_unused_parameters", "every trainable parameter gets a gradient"),
+        effect("bucket_cap_mb"), no_effect("backend", "the backend follows the device: NCCL on GPUs, Gloo on CPUs")}},
+      // Informational or performance-only sections: any keys (those used are read by name; the
+      // rest are reported as having no effect).
+      {"benchmark", {effect("*")}},
+      {"compile", {effect("*")}},
+      {"ci", {effect("*")}},
   };
   return keys;
 }
+
+namespace {
 
 // Integrations that do not change what is trained (experiment loggers, launchers): accepted
 // with any content and ignored, with a note.
@@ -88,7 +142,8 @@ bool free_form(const std::string& section, const std::string& key) {
   return key == "column_mapping" || key == "tokenizer" || section == "ci";
 }
 
-std::vector<std::string> names_of(const std::map<std::string, std::vector<std::string>>& m) {
+template <typename Map>
+std::vector<std::string> names_of(const Map& m) {
   std::vector<std::string> out;
   for (const auto& [k, _] : m) out.push_back(k);
   return out;
@@ -149,7 +204,7 @@ Component resolve_target(const std::string& section, const std::string& name, co
 }
 
 std::vector<std::string> validate_schema(const nlohmann::json& tree, const std::string& label) {
-  const auto& sections = section_keys();
+  const auto& sections = recipe_keys();
   std::vector<std::string> ignored;
   // The model section first: an unsupported model kind is the error that matters most.
   std::vector<std::string> order;
@@ -159,7 +214,7 @@ std::vector<std::string> validate_schema(const nlohmann::json& tree, const std::
   for (const auto& section : order) {
     const auto& body = tree[section];
     if (integration_sections().count(section)) {
-      ignored.push_back(fmt::format("section '{}' (integrations are not part of this build)", section));
+      ignored.push_back(fmt::format("accepted, no effect here: {} (integrations are not part of this build)", section));
       continue;
     }
     if (unsupported_feature_sections().count(section)) {
@@ -178,8 +233,9 @@ std::vector<std::string> validate_schema(const nlohmann::json& tree, const std::
       ignored.push_back(fmt::format("section '{}' (unknown here)", section));
       continue;
     }
-    const auto& keys = it->second;
-    if (keys.empty()) {
+    std::vector<std::string> keys;
+    for (const auto& spec : it->second) keys.push_back(spec.name);
+    if (keys.size() == 1 && keys.front() == section) {  // a value (seed: 42), not a section
       AM_CHECK(!body.is_object(), "[config] {}: '{}' takes a value, not a section", label, section);
       continue;
     }
@@ -205,6 +261,34 @@ std::vector<std::string> validate_schema(const nlohmann::json& tree, const std::
     }
   }
   return ignored;
+}
+
+std::vector<std::string> keys_without_effect(const nlohmann::json& tree, const std::set<std::string>& read) {
+  std::vector<std::string> out;
+  auto note = [&](const std::string& key, const std::string& reason) {
+    out.push_back(fmt::format("accepted, no effect here: {} ({})", key, reason));
+  };
+  for (const auto& [section, body] : tree.items()) {
+    auto it = recipe_keys().find(section);
+    if (it == recipe_keys().end() || body.is_null()) continue;
+    const auto& specs = it->second;
+    if (specs.size() == 1 && specs.front().name == section) {  // a value
+      if (specs.front().use == KeyUse::kNoEffect) note(section, specs.front().reason);
+      continue;
+    }
+    if (!body.is_object()) continue;
+    for (const auto& [key, value] : body.items()) {
+      if (value.is_null()) continue;
+      const KeySpec* spec = nullptr;
+      for (const auto& s : specs)
+        if (s.name == key || s.name == "*") spec = &s;
+      if (spec == nullptr) continue;  // unknown: reported by validate_schema
+      auto name = section + "." + key;
+      if (spec->use == KeyUse::kNoEffect) note(name, spec->reason);
+      else if (spec->use == KeyUse::kEffect && !read.count(name)) note(name, "not used with the rest of this recipe");
+    }
+  }
+  return out;
 }
 
 }  // namespace automodel::config

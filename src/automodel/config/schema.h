@@ -4,6 +4,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,28 @@ struct TargetEntry {
   std::string section;  // where it may appear ("dataset" also covers validation_dataset)
   Component component;
 };
+
+// What a recipe key does here (issue: no key accepted without effect).
+enum class KeyUse {
+  kEffect,     // read and acted on
+  kValidated,  // read and checked against what this build does (e.g. amsgrad must be false)
+  kNoEffect,   // accepted and reported at start with `reason`
+};
+
+struct KeySpec {
+  std::string name;
+  KeyUse use;
+  std::string reason;  // for kNoEffect
+};
+
+// Every section and its keys. A value section (seed: 42) lists itself as its one key; a section
+// whose one key is "*" takes any key.
+const std::map<std::string, std::vector<KeySpec>>& recipe_keys();
+
+// "accepted, no effect here: KEY (reason)" for every key of `tree` the schema accepts that did not
+// take effect: kNoEffect keys, and keys that are read only in other setups (absent from `read`,
+// the "section.key" names the parser read).
+std::vector<std::string> keys_without_effect(const nlohmann::json& tree, const std::set<std::string>& read);
 
 const std::vector<TargetEntry>& target_table();
 // Resolves `name` (the full dotted name, or its last part) for `section`; error names the

@@ -23,6 +23,7 @@ std::string JsonFields::where(const std::string& key) const {
 }
 
 bool JsonFields::has(const std::string& key) const {
+  if (reads_) reads_->insert(prefix_ + key);
   auto it = object_->find(key);
   return it != object_->end() && !it->is_null();
 }
@@ -30,6 +31,7 @@ bool JsonFields::has(const std::string& key) const {
 const nlohmann::json& JsonFields::raw(const std::string& key) const { return require(key); }
 
 const nlohmann::json& JsonFields::require(const std::string& key) const {
+  if (reads_) reads_->insert(prefix_ + key);
   auto it = object_->find(key);
   AM_CHECK(it != object_->end() && !it->is_null(), "[config] {} is required but missing", where(key));
   return *it;

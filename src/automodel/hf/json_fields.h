@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ class JsonFields {
   std::optional<int64_t> get_optional_int(const std::string& key) const;
   std::optional<double> get_optional_double(const std::string& key) const;
 
+  // Records the full name ("a.b") of every field looked up from now on, here and in children.
+  void record_reads(std::shared_ptr<std::set<std::string>> into) { reads_ = std::move(into); }
+
   // "<file>: field 'a.b'" for messages.
   std::string where(const std::string& key) const;
   const std::string& label() const { return label_; }
@@ -43,6 +47,7 @@ class JsonFields {
   std::shared_ptr<const nlohmann::json> root_;
   const nlohmann::json* object_;
   std::string label_, prefix_;
+  std::shared_ptr<std::set<std::string>> reads_;
 };
 
 }  // namespace automodel::hf

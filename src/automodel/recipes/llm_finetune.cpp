@@ -232,7 +232,7 @@ void Trainer::build() {
     if (!leader()) set_log_level(LogLevel::kWarn);  // one rank logs
     check_same_recipe();
   }
-  if (!c_.ignored.empty()) log_info("recipe options not used by this build: {}", join(c_.ignored, "; "));
+  for (const auto& note : c_.ignored) log_info("{}", note);
   AM_CHECK(!c_.dp_size || *c_.dp_size == world(),
            "[config] {}: distributed.dp_size is {} but {} process(es) run; set it to {} or none", c_.label,
            c_.dp_size.value_or(0), world(), world());
@@ -241,6 +241,10 @@ void Trainer::build() {
            "processes ({})",
            c_.label, ss.global_batch_size, ss.local_batch_size, world());
   grad_acc_ = ss.global_batch_size / (ss.local_batch_size * world());
+  AM_CHECK(!ss.grad_acc_steps || *ss.grad_acc_steps == grad_acc_,
+           "[config] {}: step_scheduler.grad_acc_steps is {} but global_batch_size / (local_batch_size x data-parallel "
+           "size) = {} / ({} x {}) = {}; remove grad_acc_steps or make them agree",
+           c_.label, ss.grad_acc_steps.value_or(0), ss.global_batch_size, ss.local_batch_size, world(), grad_acc_);
   train_loader_.emplace(make_loader(c_.dataset, tok, tokenizer_fp, c_.packed_sequence_size, ss.local_batch_size,
                                     c_.dataloader.shuffle, c_.seed, /*drop_last=*/true));
   int64_t per_epoch = train_loader_->batches_per_epoch() / (grad_acc_ * world());

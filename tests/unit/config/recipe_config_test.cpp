@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
+#include <set>
 
 #include "automodel/common/error.h"
 #include "automodel/config/overrides.h"
@@ -111,12 +113,137 @@ TEST(Schema, OptionsFarFromKnownNamesAreReportedAsUnusedNotRejected) {
   tree["dataset"]["trust_remote_code_for_hub"] = true;
   auto c = parse_recipe(tree, "r.yaml");
   EXPECT_DOUBLE_EQ(c.peak_tflops, 989);
-  const std::vector<std::string> expected = {"section 'wandb' (integrations are not part of this build)",
-                                             "section 'moe_router_settings' (unknown here)",
-                                             "'dataset.trust_remote_code_for_hub' (unknown here)"};
+  const std::vector<std::string> expected = {
+      "accepted, no effect here: wandb (integrations are not part of this build)",
+      "section 'moe_router_settings' (unknown here)", "'dataset.trust_remote_code_for_hub' (unknown here)",
+      "accepted, no effect here: benchmark.cadence (not used with the rest of this recipe)",
+      "accepted, no effect here: benchmark.description (not used with the rest of this recipe)"};
   for (const auto& note : expected)
     EXPECT_NE(std::find(c.ignored.begin(), c.ignored.end(), note), c.ignored.end()) << note;
   EXPECT_EQ(c.ignored.size(), expected.size());
+}
+
+// Two recipes that set every key the schema accepts (the mock dataset reads keys the
+// column-mapped one does not, and distributed_config's activation_checkpointing overrides
+// distributed's).
+std::vector<nlohmann::json> recipes_with_every_key() {
+  auto a = parse_yaml(R"(
+recipe: TrainFinetuneRecipeForNextTokenPrediction
+seed: 1
+model: {_target_: nemo_automodel.NeMoAutoModelForCausalLM.from_pretrained, pretrained_model_name_or_path: m,
+  torch_dtype: bf16, attn_implementation: eager, device: cpu, trust_remote_code: true, force_hf: true,
+  use_liger_kernel: false, revision: main, output_hidden_states: false}
+dataset: &data {_target_: nemo_automodel.components.datasets.llm.column_mapped_text_instruction_dataset.ColumnMappedTextInstructionDataset,
+  path_or_dataset_id: d.jsonl, path_or_dataset: d.jsonl, dataset_name: d.jsonl, data_files: d.jsonl, split: train,
+  column_mapping: {question: q, answer: a}, seq_length: 128, answer_only_loss_mask: true, padding: max_length,
+  truncation: true, chat_template: "{{ x }}", use_hf_chat_template: true, limit_dataset_samples: 10,
+  num_samples_limit: 10, skip_invalid_samples: true, tokenizer: tok, text_column: text, pad_seq_len_divisible: 8,
+  batch_size: 2, start_of_turn_token: "<s>", vocab_size: 10, seq_len: 8, num_samples: 4, seed: 3}
+validation_dataset: *data
+dataloader: &loader {_target_: torchdata.stateful_dataloader.StatefulDataLoader,
+  collate_fn: nemo_automodel.components.datasets.utils.default_collater, shuffle: true, batch_size: 2,
+  num_workers: 2, pin_memory: true, persistent_workers: true, prefetch_factor: 2, drop_last: true}
+validation_dataloader: *loader
+step_scheduler: {global_batch_size: 4, local_batch_size: 2, num_epochs: 1, max_steps: 10, val_every_steps: 5,
+  ckpt_every_steps: 5, grad_acc_steps: 2, preemption_signal: SIGUSR1}
+optimizer: {_target_: torch.optim.AdamW, lr: 1.0e-4, weight_decay: 0.0, betas: [0.9, 0.99], eps: 1.0e-8,
+  foreach: true, fused: false, amsgrad: false, maximize: false}
+lr_scheduler: {lr_decay_style: cosine, lr_warmup_steps: 1, lr_decay_steps: 10, min_lr: 1.0e-5, init_lr: 0.0,
+  wsd_decay_steps: 2, lr_wsd_decay_style: linear}
+loss_fn: {_target_: nemo_automodel.components.loss.masked_ce.MaskedCrossEntropy, fp32_upcast: true,
+  ignore_index: -100, reduction: sum, chunk_len: 128}
+peft: {_target_: nemo_automodel.components._peft.lora.PeftConfig, target_modules: ["*_proj"], exclude_modules: [],
+  match_all_linear: false, dim: 8, alpha: 16, dropout: 0.1, dropout_position: post, lora_A_init: xavier,
+  use_triton: false, use_dora: false, lora_dtype: bf16, use_memory_efficient_lora: false, peft_fn: x}
+checkpoint: {enabled: true, checkpoint_dir: c, model_save_format: safetensors, save_consolidated: final,
+  restore_from: LATEST, dequantize_base_checkpoint: false, model_cache_dir: x, model_repo_id: x, is_peft: true}
+distributed: {_target_: nemo_automodel.components.distributed.fsdp2.FSDP2Manager, strategy: fsdp2, dp_size: none,
+  dp_replicate_size: 1, tp_size: 1, pp_size: 1, cp_size: 1, ep_size: 1, sequence_parallel: false,
+  activation_checkpointing: true, bucket_cap_mb: 25, reshard_after_forward: true}
+dist_env: {backend: nccl, timeout_minutes: 10}
+packed_sequence: {packed_sequence_size: 256, split_across_pack: false}
+rng: {_target_: nemo_automodel.components.training.rng.StatefulRNG, seed: 1, ranked: true}
+clip_grad_norm: {max_norm: 1.0}
+distributed_config: {_target_: nemo_automodel.components.distributed.config.FSDP2Config, sequence_parallel: false,
+  activation_checkpointing_scope: x, reshard_after_forward: true, tp_plan: x, patch_is_packed_sequence: true,
+  mp_policy: x, offload_policy: x, autocast_dtype: x, defer_fsdp_grad_sync: true, enable_async_tensor_parallel: false,
+  enable_compile: false, enable_fsdp2_prefetch: true, fsdp2_backward_prefetch_depth: 1, fsdp2_forward_prefetch_depth: 1,
+  find_unused_parameters: false, bucket_cap_mb: 25, backend: nccl}
+benchmark: {peak_tflops: 100}
+compile: {"*": x}
+ci: {"*": x}
+)", "every_key.yaml");
+  auto b = a;
+  for (const char* section : {"dataset", "validation_dataset"})
+    b[section]["_target_"] = "nemo_automodel.components.datasets.llm.mock_iterable_dataset.MockIterableDataset";
+  b["distributed_config"]["activation_checkpointing"] = true;
+  return {a, b};
+}
+
+// Issue 11 §2: every key the schema accepts takes effect (read by the parser in some recipe),
+// is validated (a bad value is an error), or is reported at start as having no effect, with a
+// reason; a recipe setting it never passes silently.
+TEST(Schema, EveryAcceptedKeyTakesEffectIsValidatedOrIsReportedAsWithoutEffect) {
+  auto recipes = recipes_with_every_key();
+  std::map<std::string, size_t> reported;  // note -> recipes reporting it
+  for (const auto& tree : recipes)
+    for (const auto& note : parse_recipe(tree, "every_key.yaml").ignored) ++reported[note];
+  auto is_reported = [&](const std::string& key, size_t times) {
+    for (const auto& [note, n] : reported)
+      if (note.starts_with("accepted, no effect here: " + key + " (") && n >= times) return true;
+    return false;
+  };
+  // A bad value of each validated key (grad_acc_steps needs the process count: CLI test).
+  const std::map<std::string, nlohmann::json> bad = {
+      {"model._target_", "x.Bad"}, {"dataset._target_", "x.Bad"}, {"validation_dataset._target_", "x.Bad"},
+      {"dataloader._target_", "x.Bad"}, {"dataloader.collate_fn", "x.Bad"}, {"dataloader.batch_size", 3},
+      {"validation_dataloader._target_", "x.Bad"}, {"validation_dataloader.collate_fn", "x.Bad"},
+      {"validation_dataloader.batch_size", 3}, {"optimizer._target_", "x.Bad"}, {"optimizer.amsgrad", true},
+      {"optimizer.maximize", true}, {"loss_fn._target_", "x.Bad"}, {"loss_fn.ignore_index", 0},
+      {"loss_fn.reduction", "mean"}, {"peft._target_", "x.Bad"}, {"peft.use_dora", true},
+      {"checkpoint.model_save_format", "pickle"}, {"distributed.dp_size", "all"},
+      {"distributed.dp_replicate_size", 2}, {"distributed.tp_size", 2}, {"distributed.pp_size", 2},
+      {"distributed.cp_size", 2}, {"distributed.ep_size", 2}, {"distributed.sequence_parallel", true},
+      {"distributed_config.sequence_parallel", true}, {"rng._target_", "x.Bad"},
+      {"step_scheduler.grad_acc_steps", nullptr}};
+  size_t keys = 0;
+  for (const auto& [section, specs] : recipe_keys()) {
+    std::set<std::string> names;
+    for (const auto& spec : specs) {
+      const bool value_section = specs.size() == 1 && spec.name == section;
+      const auto key = value_section ? section : section + "." + spec.name;
+      SCOPED_TRACE(key);
+      EXPECT_TRUE(names.insert(spec.name).second) << "listed twice";
+      EXPECT_EQ(spec.reason.empty(), spec.use != KeyUse::kNoEffect) << "a reason exactly for keys without effect";
+      ++keys;
+      if (spec.name == "*") continue;  // free-form: covered by the benchmark/compile keys above
+      auto setting = std::count_if(recipes.begin(), recipes.end(), [&](const nlohmann::json& t) {
+        return value_section ? t.contains(section) : t[section].contains(spec.name);
+      });
+      ASSERT_GT(setting, 0) << "recipes_with_every_key() must set it";
+      switch (spec.use) {
+        case KeyUse::kEffect:
+          EXPECT_FALSE(is_reported(key, static_cast<size_t>(setting))) << "read by no recipe: it takes no effect";
+          break;
+        case KeyUse::kNoEffect:
+          EXPECT_TRUE(is_reported(key, static_cast<size_t>(setting))) << "not reported as without effect";
+          break;
+        case KeyUse::kValidated: {
+          EXPECT_FALSE(is_reported(key, 1));
+          auto it = bad.find(key);
+          ASSERT_NE(it, bad.end()) << "a validated key needs a bad value here";
+          if (it->second.is_null()) break;
+          auto tree = recipes[0];
+          tree[section][spec.name] = it->second;
+          EXPECT_THROW(parse_recipe(tree, "every_key.yaml"), Error) << "accepted " << it->second.dump();
+          break;
+        }
+      }
+    }
+  }
+  EXPECT_GT(keys, 150u);
+  EXPECT_TRUE(is_reported("compile.*", 2));  // free-form sections report what they do not read
+  EXPECT_FALSE(is_reported("benchmark.peak_tflops", 1));
 }
 
 TEST(Schema, EnabledFeaturesThisBuildLacksAreErrorsAndDisabledOnesAreFine) {
