@@ -20,6 +20,7 @@ namespace {
 struct RenderChatArgs {
   std::string model, conversation, tools, template_name, template_file;
   bool add_generation_prompt = false, masks = false;
+  std::string mask_rule = "whole-turn";
 };
 
 nlohmann::json read_json(const std::string& path, const char* flag) {
@@ -64,7 +65,12 @@ int run_render_chat(const RenderChatArgs& args) {
     std::cout << tmpl.render(context).text;
     return 0;
   }
-  auto masked = tokenizer::render_with_assistant_masks(tmpl, loaded->tokenizer, context);
+  AM_CHECK(args.mask_rule == "whole-turn" || args.mask_rule == "content", "[render-chat] --mask-rule: expected "
+           "whole-turn or content, found '{}'", args.mask_rule);
+  auto masked = tokenizer::render_with_assistant_masks(tmpl, loaded->tokenizer, context,
+                                                       args.mask_rule == "content"
+                                                           ? tokenizer::AssistantMaskRule::kContentAndEndOfTurn
+                                                           : tokenizer::AssistantMaskRule::kWholeTurn);
   nlohmann::json spans = nlohmann::json::array();
   for (const auto& s : masked.spans) {
     spans.push_back({{"message", s.message_index},
@@ -89,6 +95,9 @@ void add_render_chat(CLI::App& app, Runner& run) {
   cmd->add_option("--tools", args->tools, "JSON list of tool definitions");
   cmd->add_flag("--add-generation-prompt", args->add_generation_prompt, "end with the assistant prompt");
   cmd->add_flag("--masks", args->masks, "print the supervised assistant spans (characters and tokens) as JSON");
+  cmd->add_option("--mask-rule", args->mask_rule,
+                  "with --masks: whole-turn (what chat datasets train on, as AutoModel: header, content, end of "
+                  "turn) or content (content and end-of-turn token only)");
   cmd->add_option("--template-name", args->template_name, "a named template from tokenizer_config.json");
   cmd->add_option("--template-file", args->template_file, "use this Jinja file instead of the folder's template");
   cmd->callback([args, &run] { run = [args] { return run_render_chat(*args); }; });

@@ -69,8 +69,12 @@ TEST(Cli, RenderChatPrintsTheTemplateAndMasks) {
   ASSERT_EQ(masks.exit_code, 0) << masks.output;
   auto j = nlohmann::json::parse(masks.output);
   ASSERT_EQ(j["spans"].size(), 1u);
-  EXPECT_EQ(j["spans"][0]["text"], "Hello!<|im_end|>");
+  EXPECT_EQ(j["spans"][0]["text"], "<|im_start|>assistant\nHello!<|im_end|>\n");  // what training supervises
   EXPECT_EQ(j["spans"][0]["message"], 1);
+  auto content = run_command(bin() + " render-chat " + dir.path().string() + " --masks --mask-rule content --conversation " +
+                             (dir / "conv.json").string());
+  ASSERT_EQ(content.exit_code, 0) << content.output;
+  EXPECT_EQ(nlohmann::json::parse(content.output)["spans"][0]["text"], "Hello!<|im_end|>");
   write_file_atomic(dir / "bad.json", R"({"msgs": []})");
   auto bad = run_command(bin() + " render-chat " + dir.path().string() + " --conversation " + (dir / "bad.json").string());
   EXPECT_EQ(bad.exit_code, 1);
