@@ -1,5 +1,6 @@
 #include "automodel/data/dataset_cache.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -58,6 +59,13 @@ std::string tokenizer_fingerprint(const fs::path& folder) {
   for (const char* name : {"tokenizer.json", "tokenizer_config.json", "tokenizer.model", "chat_template.jinja",
                            "special_tokens_map.json"})
     f.add(fs::is_regular_file(folder / name) ? read_file(folder / name) : std::string("-"));
+  // Named templates as transformers saves them (additional_chat_templates/<name>.jinja), in name order.
+  std::vector<fs::path> named;
+  if (fs::is_directory(folder / "additional_chat_templates"))
+    for (const auto& entry : fs::directory_iterator(folder / "additional_chat_templates"))
+      if (entry.is_regular_file()) named.push_back(entry.path());
+  std::sort(named.begin(), named.end());
+  for (const auto& file : named) f.add(file.filename().string() + read_file(file));
   return f.hex();
 }
 
