@@ -52,14 +52,15 @@ int run_render_chat(const RenderChatArgs& args) {
 
   // A conversation file is a list of messages or an object with "messages" (and extra variables).
   auto conversation = read_json(args.conversation, "--conversation");
-  nlohmann::json context = conversation.is_array() ? nlohmann::json{{"messages", conversation}} : conversation;
-  AM_CHECK(context.is_object() && context.contains("messages") && context["messages"].is_array(),
+  nlohmann::json given = conversation.is_array() ? nlohmann::json{{"messages", conversation}} : conversation;
+  AM_CHECK(given.is_object() && given.contains("messages") && given["messages"].is_array(),
            "[render-chat] --conversation {}: expected a list of messages or {{\"messages\": [...]}}", args.conversation);
-  if (!args.tools.empty()) context["tools"] = read_json(args.tools, "--tools");
-  if (args.add_generation_prompt) context["add_generation_prompt"] = true;
-  else if (!context.contains("add_generation_prompt")) context["add_generation_prompt"] = false;
-  if (!context.contains("bos_token") && config.bos_token) context["bos_token"] = *config.bos_token;
-  if (!context.contains("eos_token") && config.eos_token) context["eos_token"] = *config.eos_token;
+  auto context = tokenizer::chat_template_context(config, given["messages"],
+                                                  args.tools.empty() ? nlohmann::json() : read_json(args.tools, "--tools"),
+                                                  args.add_generation_prompt);
+  for (const auto& [key, value] : given.items())  // the file's own variables win (but not over --tools / the flag)
+    if (!(key == "tools" && !args.tools.empty()) && !(key == "add_generation_prompt" && args.add_generation_prompt))
+      context[key] = value;
 
   if (!args.masks) {
     std::cout << tmpl.render(context).text;

@@ -174,17 +174,11 @@ std::string tokenizer_for(const std::string& template_name) {
   return "qwen3";
 }
 
-// The variables transformers passes to the template: the conversation, tools (None when not
-// given), documents (None), add_generation_prompt, and the tokenizer's special tokens.
+// The variables transformers passes to the template, built by the product's own function (the
+// oracle builds its own from messages, tools and add_generation_prompt).
 json transformers_context(const json& random, const TokenizerConfig& config) {
-  json ctx = {{"messages", random["messages"]},
-              {"tools", random.contains("tools") ? random["tools"] : json(nullptr)},
-              {"documents", nullptr},
-              {"add_generation_prompt", random["add_generation_prompt"]}};
-  for (auto [key, value] : {std::pair{"bos_token", &config.bos_token}, std::pair{"eos_token", &config.eos_token},
-                            std::pair{"unk_token", &config.unk_token}, std::pair{"pad_token", &config.pad_token}})
-    if (*value) ctx[key] = **value;
-  return ctx;
+  return chat_template_context(config, random["messages"], random.contains("tools") ? random["tools"] : json(nullptr),
+                               random["add_generation_prompt"].get<bool>());
 }
 
 json oracle_case(const fs::path& folder, const json& tmpl, const json& ctx, bool masks, std::time_t now) {

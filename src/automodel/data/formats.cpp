@@ -150,10 +150,16 @@ Sample SampleFormatter::format_messages(const nlohmann::json& messages, const nl
     }
   }
   if (!has_assistant && section_.answer_only_loss_mask) throw InvalidSample("no assistant turn to learn from");
-  nlohmann::json context = {{"messages", messages}, {"add_generation_prompt", false}};
-  if (row.is_object() && row.contains("tools")) context["tools"] = row["tools"];
-  if (tokenizer_.config.bos_token) context["bos_token"] = *tokenizer_.config.bos_token;
-  if (tokenizer_.config.eos_token) context["eos_token"] = *tokenizer_.config.eos_token;
+  // Tools as AutoModel reads them: a list, or a JSON string of one; an empty list is none.
+  nlohmann::json tools = row.is_object() && row.contains("tools") ? row["tools"] : nlohmann::json();
+  if (tools.is_string()) {
+    tools = nlohmann::json::parse(tools.get<std::string>(), nullptr, false);
+    if (tools.is_discarded()) throw InvalidSample("'tools' is a string but not valid JSON");
+  }
+  if (!tools.is_null() && !tools.is_array())
+    throw InvalidSample(fmt::format("'tools' must be a list (or a JSON string of one), found {}", tools.type_name()));
+  if (tools.is_array() && tools.empty()) tools = nullptr;
+  auto context = tokenizer::chat_template_context(tokenizer_.config, messages, tools, false);
   tokenizer::MaskedConversation rendered;
   try {
     rendered = tokenizer::render_with_assistant_masks(*template_, tokenizer_.tokenizer, context,

@@ -22,6 +22,18 @@ std::optional<std::string> special_token(const nlohmann::json& config, const cha
 
 }  // namespace
 
+nlohmann::json chat_template_context(const TokenizerConfig& config, const nlohmann::json& messages,
+                                     const nlohmann::json& tools, bool add_generation_prompt) {
+  nlohmann::json context = {{"messages", messages},
+                            {"tools", tools},
+                            {"documents", nullptr},
+                            {"add_generation_prompt", add_generation_prompt}};
+  for (auto [key, value] : {std::pair{"bos_token", &config.bos_token}, std::pair{"eos_token", &config.eos_token},
+                            std::pair{"unk_token", &config.unk_token}, std::pair{"pad_token", &config.pad_token}})
+    if (*value) context[key] = **value;
+  return context;
+}
+
 TokenizerConfig parse_tokenizer_config(const nlohmann::json& config, const std::string& label) {
   AM_CHECK(config.is_object(), "[tokenizer] {}: expected a JSON object", label);
   TokenizerConfig c;

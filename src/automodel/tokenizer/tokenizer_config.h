@@ -29,6 +29,12 @@ struct TokenizerConfig {
 
 TokenizerConfig parse_tokenizer_config(const nlohmann::json& config, const std::string& label);
 
+// The variables transformers' apply_chat_template gives a template: `messages`, `tools` and
+// `documents` (None when not given: templates test `tools is not none`), add_generation_prompt
+// and the tokenizer's special tokens (bos/eos/unk/pad_token). Extra variables go on top.
+nlohmann::json chat_template_context(const TokenizerConfig& config, const nlohmann::json& messages,
+                                     const nlohmann::json& tools, bool add_generation_prompt);
+
 // What a folder says besides its vocabulary, as transformers reads it: tokenizer_config.json
 // (when present), chat_template.jinja (replaces the default template) and
 // additional_chat_templates/NAME.jinja (named templates). Needs no tokenizer.json.

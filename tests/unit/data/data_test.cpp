@@ -141,6 +141,23 @@ TEST(Formats, ChatSupervisesAssistantTurnsThroughTheTemplate) {
   EXPECT_EQ(stories_tokenizer().tokenizer.decode(picked, false), "assistant:\nOnce.</s>");
 }
 
+// As transformers: `tools` and `documents` are defined and None unless the row has tools (a
+// list, or a JSON string of one, as AutoModel reads them), so `tools is not none` is false.
+TEST(Formats, ChatTemplatesSeeToolsAndDocumentsAsNoneLikeTransformers) {
+  auto s = section(Component::kChatDataset, "x");
+  s.chat_template = "{% if tools is not none %}[tools {{ tools | length }}]{% endif %}{% if documents is none %}[nodoc]"
+                    "{% endif %}{% for m in messages %}{{ m.role }}: {{ m.content }}{{ eos_token }}{% endfor %}";
+  SampleFormatter f(s, stories_tokenizer());
+  nlohmann::json row = {{"messages", {{{"role", "user"}, {"content", "Hi"}}, {{"role", "assistant"}, {"content", "Yo"}}}}};
+  auto text = [&](const nlohmann::json& r) { return stories_tokenizer().tokenizer.decode(f.format(r).ids, false); };
+  EXPECT_EQ(text(row).find("[tools"), std::string::npos) << text(row);
+  EXPECT_NE(text(row).find("[nodoc]"), std::string::npos) << text(row);
+  row["tools"] = "[{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]";
+  EXPECT_NE(text(row).find("[tools 1]"), std::string::npos) << text(row);
+  row["tools"] = nlohmann::json::array();
+  EXPECT_EQ(text(row).find("[tools"), std::string::npos) << text(row);
+}
+
 TEST(Formats, InvalidRowsGiveReasons) {
   auto s = section(Component::kChatDataset, "x");
   s.chat_template = "{% for m in messages %}{{ m.content }}{% endfor %}";
