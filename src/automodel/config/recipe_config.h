@@ -13,6 +13,7 @@
 
 #include "automodel/config/overrides.h"
 #include "automodel/config/schema.h"
+#include "automodel/config/tracker_sections.h"
 
 namespace automodel::config {
 
@@ -133,6 +134,7 @@ struct RecipeConfig {
   double timeout_minutes = 30;            // dist_env.timeout_minutes
   uint64_t seed = 42;
   double peak_tflops = 0;  // for MFU; 0 = look up the device
+  std::optional<TensorBoardSection> tensorboard;  // experiment trackers: on when the section is present
 };
 
 RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label);

@@ -112,6 +112,8 @@ const std::map<std::string, std::vector<KeySpec>>& recipe_keys() {
         no_effect("fsdp2_forward_prefetch_depth", kKernelChoice),
         no_effect("find_unused_parameters", "every trainable parameter gets a gradient"),
         effect("bucket_cap_mb"), no_effect("backend", "the backend follows the device: NCCL on GPUs, Gloo on CPUs")}},
+      // Experiment trackers (config/tracker_sections.h).
+      {"tensorboard", {effect("log_dir"), effect("name")}},
       // Informational or performance-only sections: any keys (those used are read by name; the
       // rest are reported as having no effect).
       {"benchmark", {effect("*")}},
@@ -126,7 +128,7 @@ namespace {
 // Integrations that do not change what is trained (experiment loggers, launchers): accepted
 // with any content and ignored, with a note.
 const std::set<std::string>& integration_sections() {
-  static const std::set<std::string> names = {"wandb", "mlflow", "tensorboard", "comet", "slurm", "skypilot",
+  static const std::set<std::string> names = {"wandb", "mlflow", "comet", "slurm", "skypilot",
                                               "lepton", "nemo_run", "k8s", "kubernetes", "profiling", "nsys"};
   return names;
 }

@@ -42,6 +42,7 @@
 #include "automodel/train/lr_schedule.h"
 #include "automodel/train/metrics.h"
 #include "automodel/train/peak_flops.h"
+#include "automodel/train/trackers/trackers.h"
 
 namespace fs = std::filesystem;
 
@@ -413,7 +414,10 @@ FinetuneSummary Trainer::run() {
   state_.local_batch_size = local_batch;
   train::LrSchedule schedule(c_.lr_scheduler, c_.optimizer.lr, total_steps_);
   std::optional<train::MetricsLog> log;
-  if (leader()) log.emplace(ckpt_dir, total_steps_, state_.step);
+  if (leader()) {
+    log.emplace(ckpt_dir, total_steps_, state_.step);
+    for (auto& sink : train::make_trackers(c_, state_.step)) log->add_sink(std::move(sink));
+  }
   // MFU's denominator (per process): benchmark.peak_tflops, the GPU's datasheet or the measured CPU peak.
   const double peak_tflops = leader() ? train::resolve_peak_tflops(c_.peak_tflops, setup_.device, setup_.compute) : 0;
   train::MetricsLog* log_ptr = log ? &*log : nullptr;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <exception>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -48,6 +49,23 @@ MetricsLog::MetricsLog(const fs::path& dir, int64_t total_steps, int64_t resume_
 
 MetricsLog::~MetricsLog() {
   if (tty_) std::fputs("\n", stderr);
+  const bool ok = std::uncaught_exceptions() == 0;
+  to_sinks([ok](MetricSink& s) { s.finish(ok); });
+}
+
+void MetricsLog::add_sink(std::unique_ptr<MetricSink> sink) { sinks_.push_back(std::move(sink)); }
+
+template <typename F>
+void MetricsLog::to_sinks(const F& f) {
+  for (auto it = sinks_.begin(); it != sinks_.end();) {
+    try {
+      f(**it);
+      ++it;
+    } catch (const std::exception& e) {
+      log_warn("[{}] tracker stopped, training continues without it: {}", (*it)->name(), e.what());
+      it = sinks_.erase(it);
+    }
+  }
 }
 
 void MetricsLog::append(const fs::path& file, const std::string& line) {
@@ -62,6 +80,7 @@ void MetricsLog::log_step(const StepMetrics& m) {
                       {"tps_per_gpu", m.tps},   {"mfu", m.mfu ? nlohmann::json(*m.mfu) : nlohmann::json()},
                       {"mem", m.mem_gib},       {"num_label_tokens", m.num_label_tokens}};
   append(train_file_, j.dump());
+  to_sinks([&m](MetricSink& s) { s.log_step(m); });
   auto line = fmt::format("step {} | epoch {} | loss {:.4f} | grad_norm {:.4f} | lr {:.2e} | tps {:.0f} | mfu {} | "
                           "mem {:.2f} GiB",
                           m.step, m.epoch, m.loss, m.grad_norm, m.lr, m.tps,
@@ -82,6 +101,8 @@ void MetricsLog::log_step(const StepMetrics& m) {
 void MetricsLog::log_validation(int64_t step, int64_t epoch, double val_loss, int64_t num_label_tokens) {
   nlohmann::json j = {{"step", step}, {"epoch", epoch}, {"val_loss", val_loss}, {"num_label_tokens", num_label_tokens}};
   append(val_file_, j.dump());
+  const ValidationMetrics v{step, epoch, val_loss, num_label_tokens};
+  to_sinks([&v](MetricSink& s) { s.log_validation(v); });
   fmt::print(stderr, "{}validation | step {} | epoch {} | val_loss {:.4f} | label tokens {}\n", tty_ ? "\r\033[K" : "",
              step, epoch, val_loss, num_label_tokens);
 }

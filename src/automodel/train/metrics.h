@@ -6,31 +6,31 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <optional>
+#include <memory>
 #include <string>
+#include <vector>
+
+#include "automodel/train/metric_sink.h"
 
 namespace automodel::train {
-
-struct StepMetrics {
-  int64_t step = 0;  // 1-based optimizer step just finished
-  int64_t epoch = 0;
-  double loss = 0, grad_norm = 0, lr = 0;
-  double tps = 0;                // real (non-padding) tokens per second
-  std::optional<double> mfu;     // percent; unknown peak -> none
-  double mem_gib = 0;            // peak resident memory
-  int64_t num_label_tokens = 0;
-};
 
 class MetricsLog {
  public:
   // Files go in `dir` (created); lines with step > `resume_step` are dropped from existing ones.
   MetricsLog(const std::filesystem::path& dir, int64_t total_steps, int64_t resume_step);
+  // Trackers are told the run's outcome here: failed when destroyed while an exception unwinds.
   ~MetricsLog();
   void log_step(const StepMetrics& m);
   void log_validation(int64_t step, int64_t epoch, double val_loss, int64_t num_label_tokens);
+  // Every later step and validation also goes to `sink`.
+  void add_sink(std::unique_ptr<MetricSink> sink);
 
  private:
   void append(const std::filesystem::path& file, const std::string& line);
+  // Calls `f` on each sink; one that throws is warned about once and dropped.
+  template <typename F>
+  void to_sinks(const F& f);
+  std::vector<std::unique_ptr<MetricSink>> sinks_;
   std::filesystem::path train_file_, val_file_;
   int64_t total_steps_, first_step_;
   std::chrono::steady_clock::time_point start_;

@@ -170,6 +170,7 @@ distributed_config: {_target_: nemo_automodel.components.distributed.config.FSDP
   enable_compile: false, enable_fsdp2_prefetch: true, fsdp2_backward_prefetch_depth: 1, fsdp2_forward_prefetch_depth: 1,
   find_unused_parameters: false, bucket_cap_mb: 25, backend: nccl}
 benchmark: {peak_tflops: 100}
+tensorboard: {log_dir: tb, name: run1}
 compile: {"*": x}
 ci: {"*": x}
 )", "every_key.yaml");

@@ -1,0 +1,14 @@
+#include "automodel/train/trackers/trackers.h"
+
+#include "automodel/config/recipe_config.h"
+#include "automodel/train/trackers/tensorboard.h"
+
+namespace automodel::train {
+
+std::vector<std::unique_ptr<MetricSink>> make_trackers(const config::RecipeConfig& c, int64_t resume_step) {
+  std::vector<std::unique_ptr<MetricSink>> sinks;
+  if (c.tensorboard) sinks.push_back(make_tensorboard_sink(*c.tensorboard, resume_step));
+  return sinks;
+}
+
+}  // namespace automodel::train
