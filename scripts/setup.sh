@@ -15,6 +15,7 @@ PACKAGES=(
   libgloo-dev  # Gloo's headers: ProcessGroupGloo.hpp includes them, the torch wheel does not ship them
   nlohmann-json3-dev libyaml-cpp-dev zlib1g-dev libcli11-dev libfmt-dev libpcre2-dev libutf8proc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libcurl4-openssl-dev  # HTTP: MLflow's REST API
   python3 python3-venv
 )
 

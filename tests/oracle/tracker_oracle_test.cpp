@@ -1,11 +1,16 @@
 // Experiment trackers read back by their own official readers: TensorBoard's EventAccumulator
-// (tests/oracles/tensorboard_events.py) finds every scalar of training.jsonl / validation.jsonl
-// at every step, also across a resumed run.
+// (tests/oracles/tensorboard_events.py) and MLflow's MlflowClient (tests/oracles/mlflow_runs.py,
+// against the file store and a real `mlflow server` on loopback) find every scalar of
+// training.jsonl / validation.jsonl at every step.
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <csignal>
 #include <map>
+#include <random>
 #include <nlohmann/json.hpp>
 
 #include "integration/finetune_util.h"
@@ -93,6 +98,96 @@ TEST(TensorBoardOracle, UnwritableLogDirIsAnErrorAtStartNamingTheKey) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("tensorboard.log_dir"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find((dir / "file" / "tb").string()), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("step 1 |"), std::string::npos) << "trained before failing:\n" << r.output;
+}
+
+// The runs of `experiment` as MlflowClient reads them from `uri`.
+nlohmann::json mlflow_runs(const std::string& uri, const std::string& experiment) {
+  auto r = run_command("'" + testing::python() + "' '" + testing::oracle_script("mlflow_runs.py").string() + "' '" +
+                       uri + "' '" + experiment + "'");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  auto last = r.output.substr(r.output.rfind('\n', r.output.size() - 2) + 1);
+  return r.exit_code == 0 ? nlohmann::json::parse(last) : nlohmann::json::array();
+}
+
+// One run, finished, with the recipe as params, config.yaml, the tags, and every jsonl scalar at
+// every step (MLflow keeps doubles: equal exactly).
+void expect_mlflow_run(const nlohmann::json& runs, const fs::path& ckpt) {
+  ASSERT_EQ(runs.size(), 1u) << runs.dump();
+  const auto& run = runs[0];
+  EXPECT_EQ(run["status"], "FINISHED");
+  EXPECT_EQ(run["run_name"], "r1");
+  EXPECT_EQ(run["tags"]["team"], "llm");
+  EXPECT_EQ(run["params"]["step_scheduler.max_steps"], "4");
+  EXPECT_EQ(run["params"]["optimizer.lr"], "0.003");
+  EXPECT_EQ(run["params"]["dataset.column_mapping"], "{'answer': 'answer', 'question': 'question'}");
+  EXPECT_EQ(run["params"]["dataset.skip_invalid_samples"], "True");
+  EXPECT_NE(std::find(run["artifacts"].begin(), run["artifacts"].end(), "config.yaml"), run["artifacts"].end())
+      << run["artifacts"];
+  std::map<std::string, std::map<int64_t, double>> expected;
+  for (const auto* file : {"training.jsonl", "validation.jsonl"})
+    for (const auto& line : read_jsonl(ckpt / file))
+      for (const auto& [key, value] : line.items()) {
+        if (key == "step" || key == "epoch" || value.is_null()) continue;
+        if (std::string(file) == "validation.jsonl" && key != "val_loss") continue;
+        expected[key][line["step"].get<int64_t>()] = value.get<double>();
+      }
+  EXPECT_EQ(run["metrics"].size(), expected.size()) << run["metrics"].dump();
+  for (const auto& [key, steps] : expected) {
+    SCOPED_TRACE(key);
+    ASSERT_TRUE(run["metrics"].contains(key));
+    std::map<int64_t, double> got;
+    for (const auto& p : run["metrics"][key]) got[p[0].get<int64_t>()] = p[1].get<double>();
+    EXPECT_EQ(got, steps);
+  }
+}
+
+constexpr const char* kMlflow = "mlflow:\n  experiment_name: exp1\n  run_name: r1\n  tags: {{team: llm}}\n  tracking_uri: {}\n";
+
+TEST(MlflowOracle, FileStoreRunReadsBackThroughMlflowClient) {
+  AUTOMODEL_REQUIRE_ORACLE("mlflow");
+  TempDir dir;
+  auto uri = "file:" + (dir / "mlruns").string();
+  auto r = train(write_recipe(dir, fmt::format(kMlflow, uri)),
+                 "--step_scheduler.max_steps=4 --step_scheduler.val_every_steps=2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  expect_mlflow_run(mlflow_runs(uri, "exp1"), dir / "ckpt");
+}
+
+// `mlflow server` from PyPI on a loopback port (sqlite backend, proxied artifacts): the run is
+// recorded through the REST API and read back by the client from the server.
+TEST(MlflowOracle, ServerOnLoopbackRecordsTheRunThroughTheRestApi) {
+  AUTOMODEL_REQUIRE_ORACLE("mlflow");
+  TempDir dir;
+  std::random_device rd;
+  const int port = 20000 + static_cast<int>(rd() % 20000);
+  auto started = run_command("'" + testing::python() + "' '" + testing::oracle_script("mlflow_runs.py").string() +
+                             "' serve '" + (dir / "server").string() + "' " + std::to_string(port) + " > '" +
+                             (dir / "server.log").string() + "' 2>&1 & echo $!");
+  const pid_t server = static_cast<pid_t>(std::stol(started.output));
+  struct Stop {
+    pid_t pid;
+    ~Stop() { ::kill(pid, SIGTERM); }
+  } stop{server};
+  const auto uri = fmt::format("http://127.0.0.1:{}", port);
+  bool up = false;
+  for (int i = 0; i < 120 && !up; ++i) {
+    up = run_command("curl -sf -m 2 " + uri + "/health").exit_code == 0;
+    if (!up) ::usleep(500000);
+  }
+  ASSERT_TRUE(up) << "mlflow server did not start:\n" << testing::read_fixture(dir / "server.log");
+  auto r = train(write_recipe(dir, fmt::format(kMlflow, uri)),
+                 "--step_scheduler.max_steps=4 --step_scheduler.val_every_steps=2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  expect_mlflow_run(mlflow_runs(uri, "exp1"), dir / "ckpt");
+}
+
+TEST(MlflowOracle, UnreachableServerIsAnErrorAtStartNamingTheKey) {
+  TempDir dir;
+  auto r = train(write_recipe(dir, fmt::format(kMlflow, "http://127.0.0.1:9")));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("mlflow.tracking_uri"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("http://127.0.0.1:9"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("step 1 |"), std::string::npos) << "trained before failing:\n" << r.output;
 }
 

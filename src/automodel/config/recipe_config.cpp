@@ -310,6 +310,7 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   c.seed = static_cast<uint64_t>(f.get_int("seed", section("rng").get_int("seed", 42)));
   c.peak_tflops = section("benchmark").get_double("peak_tflops", 0.0);
   if (root->contains("tensorboard")) c.tensorboard = parse_tensorboard(f, c.checkpoint.checkpoint_dir);
+  if (root->contains("mlflow")) c.mlflow = parse_mlflow(f, (*root)["mlflow"]);
   auto without_effect = keys_without_effect(*root, *read);
   c.ignored.insert(c.ignored.end(), without_effect.begin(), without_effect.end());
   return c;

@@ -135,6 +135,7 @@ struct RecipeConfig {
   uint64_t seed = 42;
   double peak_tflops = 0;  // for MFU; 0 = look up the device
   std::optional<TensorBoardSection> tensorboard;  // experiment trackers: on when the section is present
+  std::optional<MlflowSection> mlflow;
 };
 
 RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label);

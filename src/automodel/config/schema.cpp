@@ -114,6 +114,9 @@ const std::map<std::string, std::vector<KeySpec>>& recipe_keys() {
         effect("bucket_cap_mb"), no_effect("backend", "the backend follows the device: NCCL on GPUs, Gloo on CPUs")}},
       // Experiment trackers (config/tracker_sections.h).
       {"tensorboard", {effect("log_dir"), effect("name")}},
+      {"mlflow",
+       {effect("experiment_name"), effect("run_name"), effect("tracking_uri"), effect("artifact_location"),
+        effect("tags"), effect("resume"), effect("description"), effect("flatten_depth")}},
       // Informational or performance-only sections: any keys (those used are read by name; the
       // rest are reported as having no effect).
       {"benchmark", {effect("*")}},
@@ -128,7 +131,7 @@ namespace {
 // Integrations that do not change what is trained (experiment loggers, launchers): accepted
 // with any content and ignored, with a note.
 const std::set<std::string>& integration_sections() {
-  static const std::set<std::string> names = {"wandb", "mlflow", "comet", "slurm", "skypilot",
+  static const std::set<std::string> names = {"wandb", "comet", "slurm", "skypilot",
                                               "lepton", "nemo_run", "k8s", "kubernetes", "profiling", "nsys"};
   return names;
 }
@@ -141,7 +144,7 @@ const std::set<std::string>& unsupported_feature_sections() {
 
 // Nested maps whose keys are free-form (column names, tokenizer options).
 bool free_form(const std::string& section, const std::string& key) {
-  return key == "column_mapping" || key == "tokenizer" || section == "ci";
+  return key == "column_mapping" || key == "tokenizer" || key == "tags" || section == "ci";
 }
 
 template <typename Map>

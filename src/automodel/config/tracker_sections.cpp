@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "automodel/common/error.h"
@@ -26,6 +27,37 @@ TensorBoardSection parse_tensorboard(const hf::JsonFields& root, const std::stri
   AM_CHECK(!s.log_dir.empty(), "[config] {}: expected a folder, found an empty string", f.where("log_dir"));
   AM_CHECK(std::filesystem::path(s.name).is_relative(), "[config] {}: expected a sub-folder name, found the absolute "
            "path '{}' (set log_dir instead)", f.where("name"), s.name);
+  return s;
+}
+
+MlflowSection parse_mlflow(const hf::JsonFields& root, const nlohmann::json& body) {
+  auto f = section(root, "mlflow");
+  MlflowSection s;
+  s.experiment_name = f.get_string("experiment_name", s.experiment_name);
+  s.run_name = f.get_string("run_name", "");
+  const char* env_uri = std::getenv("MLFLOW_TRACKING_URI");
+  s.tracking_uri = f.get_string("tracking_uri", env_uri ? env_uri : "");
+  const auto& uri = s.tracking_uri;
+  AM_CHECK(uri.empty() || uri.starts_with("file:") || uri.starts_with("http://") || uri.starts_with("https://") ||
+               (uri.find("://") == std::string::npos && !uri.starts_with("databricks")),
+           "[config] {}: expected an http(s):// server, a file: URI or a folder, found '{}' (other stores such as "
+           "sqlite: or databricks are not supported here; run `mlflow server --backend-store-uri ...` in front of "
+           "them)", f.has("tracking_uri") ? f.where("tracking_uri") : "MLFLOW_TRACKING_URI", uri);
+  s.artifact_location = f.get_string("artifact_location", "");
+  if (f.has("tags")) {
+    const auto& tags = f.raw("tags");
+    AM_CHECK(tags.is_object(), "[config] {}: expected a mapping of tag names to values, found {}", f.where("tags"),
+             tags.type_name());
+    for (const auto& [k, v] : tags.items()) s.tags[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  }
+  s.resume = f.get_bool("resume", true);
+  if (f.has("description")) s.description = f.get_string("description");
+  if (f.has("flatten_depth")) {
+    s.flatten_depth = f.get_int("flatten_depth");
+    AM_CHECK(*s.flatten_depth >= 0, "[config] {} must be >= 0 (or null: fully flattened)", f.where("flatten_depth"));
+  } else if (body.is_object() && body.contains("flatten_depth")) {
+    s.flatten_depth.reset();  // null: fully flattened, as AutoModel's max_depth=None
+  }
   return s;
 }
 

@@ -171,6 +171,8 @@ distributed_config: {_target_: nemo_automodel.components.distributed.config.FSDP
   find_unused_parameters: false, bucket_cap_mb: 25, backend: nccl}
 benchmark: {peak_tflops: 100}
 tensorboard: {log_dir: tb, name: run1}
+mlflow: {experiment_name: e, run_name: r, tracking_uri: "file:./mlruns", artifact_location: a, tags: {k: v},
+  resume: true, description: d, flatten_depth: 2}
 compile: {"*": x}
 ci: {"*": x}
 )", "every_key.yaml");
