@@ -38,9 +38,9 @@ TokenizedDataset build_dataset(const config::DatasetSection& section, const toke
   if (section.kind == config::Component::kMockDataset) return mock_dataset(section);
   TokenizedDataset out;
   {
-    auto rows = read_rows(section.path, section.split);
-    if (section.limit_samples >= 0 && static_cast<size_t>(section.limit_samples) < rows.size())
-      rows.resize(static_cast<size_t>(section.limit_samples));
+    // limit_dataset_samples: Parquet and Arrow files stop reading there.
+    auto rows = read_rows(section.path, section.split,
+                          section.limit_samples >= 0 ? static_cast<size_t>(section.limit_samples) : SIZE_MAX);
     SampleFormatter formatter(section, tokenizer);
     std::vector<Sample> samples(rows.size());
     std::vector<std::string> errors(rows.size());

@@ -8,6 +8,7 @@
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/logging.h"
 #include "automodel/data/rows.h"
+#include "automodel/data/split_files.h"
 
 namespace fs = std::filesystem;
 
@@ -73,11 +74,12 @@ std::string dataset_cache_key(const config::DatasetSection& s, const std::string
   Fnv f;
   f.add("format 2");  // 2: AutoModel 0.7 prompt-completion and whole-turn masks
   f.add(tokenizer_fp);
-  // The data itself (not its name or date): editing the file changes the key.
+  // The data itself (not its name or date): editing the file changes the key. For a folder, the
+  // files read_rows reads for the split (shards under data/ or <split>/ included).
   auto rows = fs::is_regular_file(s.path) ? read_file(s.path) : std::string();
   if (fs::is_directory(s.path))
-    for (const auto& entry : fs::directory_iterator(s.path))
-      if (entry.is_regular_file()) f.add(entry.path().filename().string() + read_file(entry.path()));
+    for (const auto& file : split_files(s.path, s.split))
+      f.add(fs::relative(file, s.path).string() + read_file(file));
   f.add(rows);
   nlohmann::json settings = {{"kind", static_cast<int>(s.kind)},   {"split", s.split},
                              {"columns", s.column_mapping},           {"seq_length", s.seq_length},

@@ -5,6 +5,8 @@
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
 #include "automodel/common/string_util.h"
+#include "automodel/data/arrow_rows.h"
+#include "automodel/data/split_files.h"
 
 namespace fs = std::filesystem;
 
@@ -170,36 +172,54 @@ std::vector<Row> parse_csv(const std::string& text, const std::string& label) {
   return rows;
 }
 
-std::vector<Row> read_rows(const std::string& path, const std::string& split) {
-  fs::path file = path;
-  if (fs::is_directory(file)) {
-    std::vector<std::string> tried;
-    bool found = false;
-    for (const char* ext : {".jsonl", ".json", ".csv", ".jsonl.gz", ".json.gz", ".csv.gz"}) {
-      auto candidate = file / ((split.empty() ? "train" : split) + ext);
-      tried.push_back(candidate.string());
-      if (fs::is_regular_file(candidate)) {
-        file = candidate;
-        found = true;
-        break;
-      }
-    }
-    AM_CHECK(found, "[data] {} is a folder without a split file; looked for: {}", path, join(tried, ", "));
-  }
-  AM_CHECK(fs::is_regular_file(file),
-           "[data] dataset '{}' is not a local file or folder (hub dataset ids must be downloaded to a .jsonl, "
-           ".json or .csv file first)",
-           path);
+namespace {
+
+// One file's rows, by its extension.
+std::vector<Row> read_file_rows(const fs::path& file, size_t limit) {
+  auto ext = dataset_extension(file);
+  if (ext == ".parquet") return read_parquet_rows(file, limit);
+  if (ext == ".arrow") return read_arrow_ipc_rows(file, limit);
+  AM_CHECK(!ext.empty(), "[data] {}: unsupported file type '{}'; supported: {}", file.string(),
+           file.extension().string(), join(dataset_extensions(), ", "));
   auto text = read_text(file);
-  auto ext = (file.extension() == ".gz" ? file.stem() : file).extension().string();
-  if (ext == ".csv") return parse_csv(text, file.string());
-  if (ext == ".json") {  // as HF datasets: JSON Lines of objects, else one JSON document
-    if (auto lines = jsonl_objects(text)) return std::move(*lines);
-    return parse_json_rows(text, file.string());
+  std::vector<Row> rows;
+  if (starts_with(ext, ".csv")) {
+    rows = parse_csv(text, file.string());
+  } else if (starts_with(ext, ".jsonl")) {
+    rows = parse_jsonl(text, file.string());
+  } else if (auto lines = jsonl_objects(text)) {  // .json as HF datasets: JSON Lines of objects,
+    rows = std::move(*lines);
+  } else {  // else one JSON document
+    rows = parse_json_rows(text, file.string());
   }
-  AM_CHECK(ext == ".jsonl", "[data] {}: unsupported file type '{}'; supported: .jsonl, .json, .csv (optionally .gz)", file.string(),
-           ext);
-  return parse_jsonl(text, file.string());
+  if (rows.size() > limit) rows.resize(limit);
+  return rows;
+}
+
+}  // namespace
+
+std::vector<Row> read_rows(const std::string& path, const std::string& split, size_t limit) {
+  fs::path file = path;
+  if (!fs::is_directory(file)) {
+    AM_CHECK(fs::is_regular_file(file),
+             "[data] dataset '{}' is not a local file or folder (hub dataset ids must be downloaded first: a "
+             ".jsonl, .json, .csv, .parquet or .arrow file, or a folder of them)",
+             path);
+    return read_file_rows(file, limit);
+  }
+  auto files = split_files(file, split);
+  if (files.size() == 1) return read_file_rows(files[0], limit);
+  // Shards: rows keep their position within their own file.
+  std::vector<Row> rows;
+  for (const auto& shard : files) {
+    if (rows.size() >= limit) break;
+    auto name = std::make_shared<const std::string>(fs::relative(shard, file).string());
+    for (auto& row : read_file_rows(shard, limit - rows.size())) {
+      row.file = name;
+      rows.push_back(std::move(row));
+    }
+  }
+  return rows;
 }
 
 }  // namespace automodel::data
