@@ -78,9 +78,9 @@ int run_recipe(const std::string& path, const std::vector<std::string>& args) {
     }
   init_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / local_world));
   auto summary = recipes::run_llm_finetune(recipe);
-  log_info("done: {} steps{}", summary.steps,
+  log_info("{}: {} steps{}", summary.stop_signal ? "stopped" : "done", summary.steps,
            summary.last_checkpoint.empty() ? "" : ", last checkpoint " + summary.last_checkpoint.string());
-  return 0;
+  return summary.stop_signal ? 128 + summary.stop_signal : 0;  // as a shell reports a process ended by it
 }
 
 }  // namespace automodel::cli

@@ -147,6 +147,89 @@ TEST(Finetune, ResumeAfterSigkillReproducesTheUninterruptedLossesBitForBit) {
     EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
 }
 
+// Starts a run in the background, waits until training.jsonl has `steps` lines, then runs
+// `then` (a shell snippet; $PID is the run) and waits for the run; returns its exit status.
+testing::CommandResult run_then(const std::string& recipe, const std::string& args, const fs::path& jsonl, int steps,
+                                const std::string& then) {
+  return run_command("bash -c '" + testing::automodel_binary() + " " + recipe + " " + args +
+                     " > run.log 2>&1 & PID=$!; for i in $(seq 600); do [ $(cat " + jsonl.string() +
+                     " 2>/dev/null | wc -l) -ge " + std::to_string(steps) + " ] && break; sleep 0.05; done; " + then +
+                     "; wait $PID; STATUS=$?; cat run.log; rm -f run.log; exit $STATUS'");
+}
+
+// SIGTERM (what Slurm, Kubernetes and `kill` send) finishes the step, saves, exits 143 naming
+// the checkpoint; the resumed run reproduces the uninterrupted losses bit for bit.
+TEST(Finetune, SigtermSavesACheckpointAndTheResumeIsBitExact) {
+  TempDir ref, run;
+  const std::string args = "--step_scheduler.max_steps=40 --dataloader.shuffle=true";
+  auto r = train(write_recipe(ref, kLora), args);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto recipe = write_recipe(run, kLora);
+  auto stopped = run_then(recipe, args, run / "ckpt" / "training.jsonl", 3, "kill -TERM $PID");
+  EXPECT_EQ(stopped.exit_code, 143) << stopped.output;
+  EXPECT_NE(stopped.output.find("SIGTERM: stopped after step"), std::string::npos) << stopped.output;
+  ASSERT_TRUE(fs::is_symlink(run / "ckpt" / "LATEST")) << stopped.output;
+  auto saved = read_jsonl(run / "ckpt" / "training.jsonl").size();
+  EXPECT_EQ(fs::read_symlink(run / "ckpt" / "LATEST"), fmt::format("epoch_0_step_{}", saved));
+  EXPECT_LT(saved, 40u);
+  auto done = train(recipe, args);
+  ASSERT_EQ(done.exit_code, 0) << done.output;
+  expect_identical_steps(read_jsonl(run / "ckpt" / "training.jsonl"), read_jsonl(ref / "ckpt" / "training.jsonl"));
+  // A second SIGTERM does not wait for the step: the process ends at once.
+  TempDir twice;
+  auto killed = run_then(write_recipe(twice, kLora), "--step_scheduler.max_steps=400", twice / "ckpt" / "training.jsonl",
+                         1, "kill -TERM $PID; kill -TERM $PID");
+  EXPECT_EQ(killed.exit_code, 143) << killed.output;
+}
+
+// One run per checkpoint_dir: a second one is refused at start naming the holder; the first is
+// unaffected.
+TEST(Finetune, ASecondRunOnTheSameCheckpointDirIsRefused) {
+  TempDir dir;
+  auto recipe = write_recipe(dir, kLora);
+  auto first = run_then(recipe, "--step_scheduler.max_steps=400", dir / "ckpt" / "training.jsonl", 1,
+                        testing::automodel_binary() + " " + recipe + " > second.log 2>&1; echo second exit $?; "
+                        "cat second.log; kill -INT $PID");
+  EXPECT_NE(first.output.find("second exit 1"), std::string::npos) << first.output;
+  EXPECT_NE(first.output.find("is in use by another run (pid"), std::string::npos) << first.output;
+  EXPECT_EQ(first.exit_code, 130) << first.output;  // the first stopped on its SIGINT, after a checkpoint
+  EXPECT_NE(first.output.find("SIGINT: stopped after step"), std::string::npos) << first.output;
+}
+
+// A run whose loss turns non-finite stops with an error naming the step and never saves what
+// it would have written; a non-finite lr is refused at start.
+TEST(Finetune, NonFiniteLossStopsTheRunWithoutANonFiniteCheckpoint) {
+  TempDir dir;
+  auto recipe = write_recipe(dir, kLora);
+  auto r = train(recipe, "--optimizer.lr=1.0e+30 --step_scheduler.max_steps=6 --step_scheduler.ckpt_every_steps=1 "
+                         "--checkpoint.save_consolidated=false");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(r.output.find("the loss is nan") != std::string::npos ||
+              r.output.find("the loss is inf") != std::string::npos ||
+              r.output.find("weights are not finite") != std::string::npos)
+      << r.output;
+  for (const auto& entry : fs::directory_iterator(dir / "ckpt")) {
+    auto adapter = entry.path() / "model" / "adapter_model.safetensors";
+    if (!fs::exists(adapter)) continue;
+    auto file = hf::SafetensorsCheckpoint::open(adapter);
+    for (const auto& name : file.names())
+      EXPECT_TRUE(at::isfinite(borrow_view(file.get(name))).all().item<bool>()) << adapter << " " << name;
+  }
+  auto inf = train(recipe, "--optimizer.lr=.inf");
+  EXPECT_EQ(inf.exit_code, 1);
+  EXPECT_NE(inf.output.find("optimizer.lr': expected a finite learning rate"), std::string::npos) << inf.output;
+}
+
+// An output folder that cannot be written fails before any data or model is loaded.
+TEST(Finetune, AnUnwritableCheckpointDirFailsBeforeLoading) {
+  TempDir dir;
+  write_file_atomic(dir / "file", "x");
+  auto r = train(write_recipe(dir), "--checkpoint.checkpoint_dir=" + (dir / "file" / "ckpt").string());
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("cannot be created"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("tokeniz"), std::string::npos) << r.output;
+}
+
 TEST(Finetune, AFullDiskDuringASaveLeavesThePreviousCheckpointIntact) {
   TempDir dir;
   auto recipe = write_recipe(dir, kLora);

@@ -1,5 +1,6 @@
 #include "automodel/config/recipe_config.h"
 
+#include <cmath>
 #include <csignal>
 #include <limits>
 #include <map>
@@ -194,6 +195,11 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   c.optimizer.lr = opt.get_double("lr", c.optimizer.lr);
   c.optimizer.weight_decay = opt.get_double("weight_decay", kind == Component::kAdamW ? 0.01 : 0.0);
   c.optimizer.eps = opt.get_double("eps", c.optimizer.eps);
+  AM_CHECK(std::isfinite(c.optimizer.lr) && c.optimizer.lr >= 0, "[config] {}: expected a finite learning rate >= 0, "
+           "found {}", opt.where("lr"), c.optimizer.lr);
+  AM_CHECK(std::isfinite(c.optimizer.weight_decay) && std::isfinite(c.optimizer.eps) && c.optimizer.eps > 0,
+           "[config] {}: weight_decay must be finite and eps finite and > 0 (found {} and {})", opt.where("eps"),
+           c.optimizer.weight_decay, c.optimizer.eps);
   if (opt.has("betas")) {
     auto betas = opt.get_double_list("betas");
     AM_CHECK(betas.size() == 2, "[config] {}: expected two values [beta1, beta2], found {}", opt.where("betas"),

@@ -7,14 +7,17 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/ops/arange.h>
 #include <ATen/ops/from_blob.h>
+#include <ATen/ops/isfinite.h>
 #include <ATen/ops/tensor.h>
 #include <c10/core/DeviceGuard.h>
 #include <torch/csrc/autograd/autograd.h>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <nlohmann/json.hpp>
 
+#include "automodel/checkpoint/dir_lock.h"
 #include "automodel/checkpoint/flat_shards.h"
 #include "automodel/checkpoint/hf_export.h"
 #include "automodel/checkpoint/run_dir.h"
@@ -42,16 +45,13 @@
 #include "automodel/train/lr_schedule.h"
 #include "automodel/train/metrics.h"
 #include "automodel/train/peak_flops.h"
+#include "automodel/train/stop_signals.h"
 #include "automodel/train/trackers/trackers.h"
 
 namespace fs = std::filesystem;
 
 namespace automodel::recipes {
 namespace {
-
-// Set from the preemption signal handler; read at step boundaries.
-volatile std::sig_atomic_t g_preempted = 0;
-void on_preemption_signal(int) { g_preempted = 1; }
 
 struct Setup {
   c10::Device device = c10::Device(c10::kCPU);
@@ -172,8 +172,10 @@ class Trainer {
   void load_model_shards(const fs::path& dir);
   void write_model(const fs::path& model_dir, bool consolidated);
   void write_model_by_unit(const fs::path& model_dir, bool consolidated);
-  // True on every rank once any rank got the preemption signal (agreed with an all-reduce).
-  bool preemption_requested();
+  // The stop signal any rank received (agreed with an all-reduce), or 0.
+  int agreed_stop_signal();
+  // Whether every trainable parameter is finite on every rank.
+  bool parameters_finite();
 
   const config::RecipeConfig& c_;
   Setup setup_;
@@ -193,6 +195,7 @@ class Trainer {
   std::unique_ptr<dist::FullyShardedModel> fsdp_;  // fsdp2 with several processes
   std::unique_ptr<dist::GradientSynchronizer> ddp_;  // ddp with several processes
   std::vector<std::string> trainable_names_;
+  std::optional<checkpoint::CheckpointDirLock> dir_lock_;  // rank 0: one run per checkpoint_dir
   int64_t world() const { return env_.world_size; }
   bool leader() const { return env_.rank == 0; }
 };
@@ -211,6 +214,14 @@ void Trainer::check_same_recipe() {
 }
 
 void Trainer::build() {
+  // First: a checkpoint_dir that another run holds, or that cannot be written, fails before any
+  // data or model is loaded.
+  if (leader()) {
+    dir_lock_.emplace(c_.checkpoint.checkpoint_dir);
+    if (!dir_lock_->taken_over_from().empty())
+      log_info("{}: taking over from a run that ended without releasing it ({})", c_.checkpoint.checkpoint_dir,
+               dir_lock_->taken_over_from());
+  }
   model_folder_ = hf::resolve_model_folder(c_.model.name_or_path);
   bool mock_only = c_.dataset.kind == config::Component::kMockDataset &&
                    (!c_.validation_dataset || c_.validation_dataset->kind == config::Component::kMockDataset);
@@ -424,7 +435,7 @@ FinetuneSummary Trainer::run() {
   // A baseline before the first step, so the log shows what fine-tuning changed.
   if (val_loader_ && state_.step == 0) run_validation(log_ptr, summary);
   model_->set_training(true);
-  if (c_.step_scheduler.preemption_signal) std::signal(c_.step_scheduler.preemption_signal, on_preemption_signal);
+  train::install_stop_handlers(c_.step_scheduler.preemption_signal);
   const int64_t per_epoch = train_loader_->batches_per_epoch();
   while (state_.step < total_steps_) {
     auto start = std::chrono::steady_clock::now();
@@ -477,6 +488,13 @@ FinetuneSummary Trainer::run() {
     }
     double grad_norm = fsdp_ ? fsdp_->clip_grad_norm(c_.max_grad_norm)
                              : train::clip_grad_norm(optimizer_->params(), c_.max_grad_norm);
+    // Loss and norm are already agreed across ranks: every rank stops here together, before the
+    // update, so no checkpoint ever holds what a non-finite step would write.
+    AM_CHECK(std::isfinite(loss) && std::isfinite(grad_norm),
+             "[train] step {}: the loss is {} and the gradient norm {}; stopped before the update (no checkpoint "
+             "written{}); lower optimizer.lr or check the data", state_.step + 1, std::isnan(loss) ? "nan" : fmt::format("{}", loss),
+             std::isnan(grad_norm) ? "nan" : fmt::format("{}", grad_norm),
+             last_checkpoint_.empty() ? "" : "; the last good one is " + last_checkpoint_.string());
     double lr = schedule.at(state_.step);
     optimizer_->step(lr);
     optimizer_->zero_grad();
@@ -502,11 +520,15 @@ FinetuneSummary Trainer::run() {
     }
     bool periodic = c_.step_scheduler.ckpt_every_steps > 0 && state_.step % c_.step_scheduler.ckpt_every_steps == 0;
     if (c_.checkpoint.enabled && (last || periodic)) save(last);
-    if (!last && preemption_requested()) {
+    if (int signal = last ? 0 : agreed_stop_signal()) {
       if (c_.checkpoint.enabled && !periodic) save(false);
-      log_info("preempted: stopped after step {}{}; run the same command to resume", state_.step,
-               c_.checkpoint.enabled ? " with a checkpoint" : " (checkpointing is off: nothing saved)");
-      summary.preempted = true;
+      const bool preempted = signal == c_.step_scheduler.preemption_signal;
+      log_info("{}: stopped after step {}{}; run the same command to resume",
+               preempted ? "preempted" : train::signal_name(signal), state_.step,
+               !c_.checkpoint.enabled ? " (checkpointing is off: nothing saved)"
+                                      : ", checkpoint " + last_checkpoint_.string());
+      summary.preempted = preempted;
+      if (!preempted) summary.stop_signal = signal;
       break;
     }
   }
@@ -515,18 +537,29 @@ FinetuneSummary Trainer::run() {
   return summary;
 }
 
-bool Trainer::preemption_requested() {
-  if (!c_.step_scheduler.preemption_signal) return false;
-  double flag = g_preempted ? 1.0 : 0.0;
+int Trainer::agreed_stop_signal() {
+  int signal = train::received_stop_signal();
+  if (group_)  // the lowest-ranked one any rank got: every rank stops at the same step
+    for (const auto& got : group_->all_gather(at::tensor({static_cast<int64_t>(signal)}, at::kLong)))
+      if (signal == 0) signal = static_cast<int>(got.item<int64_t>());
+  return signal;
+}
+
+bool Trainer::parameters_finite() {
+  double bad = 0;
+  for (const auto& p : optimizer_->params()) bad += at::isfinite(*p.tensor).all().item<bool>() ? 0 : 1;
   if (group_) {
-    auto t = at::tensor({flag}, at::kDouble);
+    auto t = at::tensor({bad}, at::kDouble);
     group_->all_reduce_sum(t);
-    flag = t.item<double>();
+    bad = t.item<double>();
   }
-  return flag > 0;
+  return bad == 0;
 }
 
 void Trainer::save(bool final_save) {
+  // An update can overflow (an infinite lr, say): such weights are never saved; LATEST stays.
+  AM_CHECK(parameters_finite(), "[train] step {}: the updated weights are not finite; not saving them (LATEST stays "
+           "at {}); lower optimizer.lr", state_.step, last_checkpoint_.empty() ? "none" : last_checkpoint_.string());
   auto name = checkpoint::checkpoint_name(state_.epoch, state_.step);
   std::vector<at::Tensor> rank_rng;
   if (group_) rank_rng = group_->all_gather(at::detail::getDefaultCPUGenerator().get_state());

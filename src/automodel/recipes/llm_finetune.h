@@ -15,7 +15,8 @@ struct FinetuneSummary {
   std::vector<double> losses;      // per optimizer step run in this process
   std::vector<double> val_losses;  // per validation
   std::filesystem::path last_checkpoint;
-  bool preempted = false;  // stopped early on the preemption signal
+  bool preempted = false;  // stopped early on the preemption signal (exit 0)
+  int stop_signal = 0;     // stopped early on SIGTERM/SIGINT (the process exits 128 + signal)
 };
 
 FinetuneSummary run_llm_finetune(const config::RecipeConfig& config);
