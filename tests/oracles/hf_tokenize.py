@@ -3,13 +3,16 @@
 Two references, so the C++ Tokenizer is checked on both of its entry points:
   raw  - tokenizers.Tokenizer.from_file(tokenizer.json): the bare tokenizer.json pipeline
          (Tokenizer::from_file / from_json);
+  sentencepiece - sentencepiece.SentencePieceProcessor(tokenizer.model) (BOS prepended for
+         "special"), compared with Tokenizer::from_sentencepiece;
   auto - transformers.AutoTokenizer.from_pretrained(folder): the folder as transformers loads it,
          tokenizer_config.json applied (add_bos_token / add_eos_token, special tokens, the
          tokenizer class's own rules) - compared with load_tokenizer(folder).
 Each is asked with add_special_tokens=False ("plain") and True ("special").
 
 Compare mode:  python hf_tokenize.py IN.json OUT.json
-  IN:  {"tokenizer_json": path or null, "folder": path or null, "texts": [str, ...]}
+  IN:  {"tokenizer_json": path or null, "folder": path or null, "sentencepiece_model": path or null,
+        "texts": [str, ...]}
   OUT: {"raw": {"plain": [[id, ...], ...], "special": [...]},         (with a tokenizer_json)
         "auto": {"class": str, "plain": [...], "special": [...]}}   (with a folder)
 Benchmark mode:  python hf_tokenize.py --time TOKENIZER_JSON TEXTS.jsonl
@@ -42,6 +45,15 @@ def encode_auto(folder, texts):
     }
 
 
+def encode_sentencepiece(model_file, texts):
+    """SentencePiece itself on a tokenizer.model (what Tokenizer::from_sentencepiece converts)."""
+    import sentencepiece
+
+    sp = sentencepiece.SentencePieceProcessor(model_file=model_file)
+    plain = sp.encode(texts)
+    return {"plain": plain, "special": [([sp.bos_id()] if sp.bos_id() >= 0 else []) + ids for ids in plain]}
+
+
 def compare_mode(in_path, out_path):
     with open(in_path, encoding="utf-8") as f:
         request = json.load(f)
@@ -51,6 +63,8 @@ def compare_mode(in_path, out_path):
         out["raw"] = encode_raw(request["tokenizer_json"], texts)
     if request.get("folder"):
         out["auto"] = encode_auto(request["folder"], texts)
+    if request.get("sentencepiece_model"):
+        out["sentencepiece"] = encode_sentencepiece(request["sentencepiece_model"], texts)
     for side in out.values():
         for key in ("plain", "special"):
             if len(side[key]) != len(texts):
