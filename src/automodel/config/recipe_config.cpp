@@ -122,9 +122,32 @@ bool activation_checkpointing(const JsonFields& f) {
   return true;
 }
 
+// YAML readers pass bytes through unchecked, and nlohmann throws a raw type_error when a string
+// that is not UTF-8 is printed (error messages, config.yaml): reject it here, naming the field.
+void check_utf8(const nlohmann::json& v, const std::string& label, const std::string& path) {
+  auto check = [&](const std::string& s, const std::string& where) {
+    try {
+      (void)nlohmann::json(s).dump();
+    } catch (const nlohmann::json::type_error&) {
+      AM_FAIL("[config] {}: {} is not valid UTF-8 (save the recipe as UTF-8)", label, where);
+    }
+  };
+  if (v.is_string()) {
+    check(v.get_ref<const std::string&>(), "field '" + path + "'");
+  } else if (v.is_object()) {
+    for (const auto& [key, item] : v.items()) {
+      check(key, "a key under '" + path + "'");
+      check_utf8(item, label, path.empty() ? key : path + "." + key);
+    }
+  } else if (v.is_array()) {
+    for (size_t i = 0; i < v.size(); ++i) check_utf8(v[i], label, path + "[" + std::to_string(i) + "]");
+  }
+}
+
 }  // namespace
 
 RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
+  check_utf8(tree, label, "");
   auto ignored = validate_schema(tree, label);
   RecipeConfig c;
   c.ignored = std::move(ignored);

@@ -18,6 +18,7 @@
 #include "automodel/common/error.h"
 #include "automodel/common/string_util.h"
 #include "automodel/common/torch_util.h"
+#include "automodel/hf/adapter_config.h"
 #include "automodel/hf/safetensors.h"
 #include "automodel/models/common/layers.h"
 #include "automodel/models/common/weights.h"
@@ -133,16 +134,9 @@ void load_adapter(models::CausalLM& model, const fs::path& dir) {
   auto config_path = dir / "adapter_config.json";
   AM_CHECK(fs::is_regular_file(config_path), "[peft] {} not found: --adapter must be a PEFT adapter folder",
            config_path.string());
-  auto config = nlohmann::json::parse(read_file(config_path), nullptr, false);
-  AM_CHECK(config.is_object() && config.contains("r") && config.contains("lora_alpha"),
-           "[peft] {}: expected a LoRA adapter_config.json with 'r' and 'lora_alpha'", config_path.string());
-  AM_CHECK(config.value("peft_type", "LORA") == "LORA", "[peft] {}: peft_type {} is not supported (LORA only)",
-           config_path.string(), config["peft_type"].dump());
-  AM_CHECK(!config.value("use_dora", false), "[peft] {}: DoRA adapters are not supported", config_path.string());
-  auto rank = config["r"].get<int64_t>();
-  auto alpha = config["lora_alpha"].get<double>();
-  // rsLoRA scales by alpha / sqrt(r); attach_lora divides by r.
-  if (config.value("use_rslora", false)) alpha *= std::sqrt(static_cast<double>(rank));
+  auto config = hf::parse_adapter_config(read_file(config_path), config_path.string());
+  auto rank = config.r;
+  auto alpha = config.effective_alpha();  // attach_lora divides by r; rsLoRA wants alpha / sqrt(r)
   auto file = hf::SafetensorsCheckpoint::open(dir / "adapter_model.safetensors");
   std::map<std::string, models::Linear*> linears;
   for (auto& [name, linear] : linear_modules(model)) linears[name] = linear;
