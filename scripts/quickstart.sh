@@ -24,3 +24,7 @@ echo "[quickstart] after fine-tuning (base + LoRA adapter in $FINAL):"
 $BIN generate --model "$MODEL" --adapter "$FINAL" --prompt "$PROMPT" --max-new-tokens 60
 echo
 echo "[quickstart] checkpoints in $AUTOMODEL_CHECKPOINT_DIR; merged HF model in $FINAL/consolidated"
+CURVES="$AUTOMODEL_CHECKPOINT_DIR/training_curves.png"
+if [ -f "$CURVES" ]; then  # drawn at the end of training (PLplot); the log says why when it is not
+  echo "[quickstart] training curves (loss with val loss, lr, grad norm, tps): $CURVES (and ${CURVES%.png}.svg)"
+fi

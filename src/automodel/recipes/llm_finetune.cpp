@@ -45,6 +45,7 @@
 #include "automodel/train/lr_schedule.h"
 #include "automodel/train/metrics.h"
 #include "automodel/train/peak_flops.h"
+#include "automodel/train/plots/training_plots.h"
 #include "automodel/train/stop_signals.h"
 #include "automodel/train/trackers/trackers.h"
 
@@ -428,6 +429,7 @@ FinetuneSummary Trainer::run() {
   if (leader()) {
     log.emplace(ckpt_dir, total_steps_, state_.step);
     for (auto& sink : train::make_trackers(c_, state_.step)) log->add_sink(std::move(sink));
+    log->add_sink(train::make_plot_sink(ckpt_dir));  // pictures when the run ends, however it ends
   }
   // MFU's denominator (per process): benchmark.peak_tflops, the GPU's datasheet or the measured CPU peak.
   const double peak_tflops = leader() ? train::resolve_peak_tflops(c_.peak_tflops, setup_.device, setup_.compute) : 0;
