@@ -1,5 +1,7 @@
 // libFuzzer target: arbitrary bytes as a chat template, parsed and rendered with a small
-// conversation. Must either render or throw automodel::Error. Build and run: scripts/fuzz.sh
+// conversation. Must either render or throw automodel::Error: the sandbox's budgets (jinja/limits.h)
+// turn recursion, huge numbers, long loops and big values into errors, so any other exception,
+// signal, timeout or out-of-memory is a finding. Build and run: scripts/fuzz.sh chat_template
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>

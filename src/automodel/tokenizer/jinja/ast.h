@@ -23,6 +23,7 @@ struct Expr {
   std::vector<std::pair<std::string, ExprPtr>> kwargs;
   ExprPtr a, b, c;                 // operands (kCond: a if b else c)
   bool negated = false;            // "is not"
+  int depth = 1;                   // height of this subtree (bounded at parse time)
 };
 
 struct Node;

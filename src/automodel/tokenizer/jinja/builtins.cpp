@@ -8,6 +8,8 @@
 #include <set>
 
 #include "automodel/common/error.h"
+#include "automodel/tokenizer/jinja/arithmetic.h"
+#include "automodel/tokenizer/jinja/limits.h"
 #include "automodel/tokenizer/unicode.h"
 
 namespace automodel::tokenizer::jinja {
@@ -58,6 +60,7 @@ std::vector<std::string> py_split(const std::string& s, const Value& sep, int64_
         break;
       }
       while (k < cps.size() && !is_space_cp(cps[k])) append_utf8(word, cps[k++]);
+      check_list_size(out.size() + 1, "split");
       out.push_back(word);
     }
     return out;
@@ -67,8 +70,9 @@ std::vector<std::string> py_split(const std::string& s, const Value& sep, int64_
   size_t start = 0;
   while (true) {
     if (maxsplit >= 0 && static_cast<int64_t>(out.size()) == maxsplit) break;
-    size_t p = s.find(delim, start);
+    size_t p = find_text(s, delim, start);
     if (p == std::string::npos) break;
+    check_list_size(out.size() + 2, "split");
     out.push_back(s.substr(start, p - start));
     start = p + delim.size();
   }
@@ -100,11 +104,13 @@ std::string py_case(const std::string& s, int mode) {  // 0 upper, 1 lower, 2 ti
 
 std::string py_replace(const std::string& s, const std::string& from, const std::string& to, int64_t count) {
   std::string out;
+  auto grow = [&](size_t extra) { check_string_size(out.size() + extra, "replace"); };
   if (from.empty()) {  // Python inserts `to` between every character
     auto cps = decode_utf8(s);
     int64_t n = 0;
     for (size_t k = 0; k <= cps.size(); ++k) {
       if (count < 0 || n < count) {
+        grow(to.size() + 4);
         out += to;
         ++n;
       }
@@ -115,13 +121,17 @@ std::string py_replace(const std::string& s, const std::string& from, const std:
   size_t start = 0;
   int64_t n = 0;
   while (count < 0 || n < count) {
-    size_t p = s.find(from, start);
+    size_t p = find_text(s, from, start);
     if (p == std::string::npos) break;
+    grow(p - start + to.size());
     out += s.substr(start, p - start) + to;
     start = p + from.size();
     ++n;
   }
-  return out + s.substr(start);
+  grow(s.size() - start);
+  out += s.substr(start);
+  charge_string(out.size());
+  return out;
 }
 
 // str.format with "{}", "{0}", "{name}" and "{{"/"}}" escapes.
@@ -138,16 +148,24 @@ std::string py_format(const std::string& fmt_string, CallArgs& args) {
     std::string field = fmt_string.substr(k + 1, close - k - 1);
     Value v;
     if (field.empty()) v = args.get(auto_index++, "");
-    else if (std::all_of(field.begin(), field.end(), ::isdigit)) v = args.get(std::stoul(field), "");
+    else if (std::all_of(field.begin(), field.end(), ::isdigit))
+      v = args.get(field.size() > 9 ? static_cast<size_t>(-1) : std::stoul(field), "");
     else v = args.get(static_cast<size_t>(-1), field);
-    out += v.str();
+    std::string text = v.str();
+    check_string_size(out.size() + text.size(), "format");
+    out += text;
     k = close;
   }
   return out;
 }
 
 Value method(const Value& self, std::function<Value(const Value&, CallArgs&)> body) {
-  return Value::function([self, body](CallArgs& args) { return body(self, args); });
+  Value m = Value::function([self, body](CallArgs& args) { return body(self, args); });
+  // A bound method holds its object: it nests like a container holding it.
+  m.depth = self.depth + 1;
+  m.holds_namespace = self.holds_namespace;
+  if (m.depth > kMaxValueDepth) limit_error(fmt::format("RecursionError: lists and dicts nested deeper than {}", kMaxValueDepth));
+  return m;
 }
 
 Value string_method(const Value& self, const std::string& name) {
@@ -163,8 +181,9 @@ Value string_method(const Value& self, const std::string& name) {
     if (name == "rstrip") return Value::string(py_strip(str, a.get(0, "chars", Value::none()), false, true));
     if (name == "split" || name == "rsplit") {
       ValueList parts;
-      for (auto& p : py_split(str, a.get(0, "sep", Value::none()), a.get(1, "maxsplit", Value::integer(-1)).i))
-        parts.push_back(Value::string(p));
+      auto pieces = py_split(str, a.get(0, "sep", Value::none()), a.get(1, "maxsplit", Value::integer(-1)).i);
+      charge_items(pieces.size(), str.size());
+      for (auto& p : pieces) parts.push_back(Value::string(std::move(p)));
       return Value::make_list(std::move(parts));
     }
     if (name == "startswith" || name == "endswith") {
@@ -186,22 +205,29 @@ Value string_method(const Value& self, const std::string& name) {
     if (name == "join") {
       std::string out;
       auto items = iterate(a.get(0, "iterable"));
-      for (size_t k = 0; k < items.size(); ++k) out += (k ? str : "") + items[k].str();
+      for (size_t k = 0; k < items.size(); ++k) {
+        std::string text = items[k].str();
+        check_string_size(out.size() + (k ? str.size() : 0) + text.size(), "join");
+        out += (k ? str : "") + text;
+      }
+      charge_string(out.size());
       return Value::string(out);
     }
     if (name == "find") {
-      size_t p = str.find(a.get(0, "sub").str());
+      size_t p = find_text(str, a.get(0, "sub").str());
       return Value::integer(p == std::string::npos ? -1 : static_cast<int64_t>(decode_utf8(str.substr(0, p)).size()));
     }
     if (name == "count") {
       std::string sub = a.get(0, "sub").str();
       int64_t n = 0;
-      for (size_t p = str.find(sub); !sub.empty() && p != std::string::npos; p = str.find(sub, p + sub.size())) ++n;
+      for (size_t p = find_text(str, sub); !sub.empty() && p != std::string::npos; p = find_text(str, sub, p + sub.size())) ++n;
       return Value::integer(n);
     }
     if (name == "splitlines") {
       ValueList lines;
-      for (auto& l : py_split(str, Value::string("\n"), -1)) lines.push_back(Value::string(l));
+      auto pieces = py_split(str, Value::string("\n"), -1);
+      charge_items(pieces.size(), str.size());
+      for (auto& l : pieces) lines.push_back(Value::string(std::move(l)));
       if (!lines.empty() && lines.back().s.empty()) lines.pop_back();
       return Value::make_list(std::move(lines));
     }
@@ -235,6 +261,30 @@ std::string html_escape(const std::string& s) {
   return out;
 }
 
+size_t find_text(const std::string& haystack, const std::string& needle, size_t from) {
+  if (from > haystack.size()) return std::string::npos;
+  size_t n = haystack.size() - from, m = needle.size();
+  // Short needles or small inputs: the library's search is fast and its worst case small.
+  if (m <= 32 || n * m <= 100'000'000) {
+    charge_steps(n >> 12);
+    return haystack.find(needle, from);
+  }
+  // Knuth-Morris-Pratt: linear in both lengths whatever the input.
+  charge_steps((n + m) >> 10);
+  std::vector<size_t> fail(m, 0);
+  for (size_t i = 1, k = 0; i < m; ++i) {
+    while (k && needle[i] != needle[k]) k = fail[k - 1];
+    if (needle[i] == needle[k]) ++k;
+    fail[i] = k;
+  }
+  for (size_t i = from, k = 0; i < haystack.size(); ++i) {
+    while (k && haystack[i] != needle[k]) k = fail[k - 1];
+    if (haystack[i] == needle[k]) ++k;
+    if (k == m) return i + 1 - m;
+  }
+  return std::string::npos;
+}
+
 Value length_of(const Value& v) {
   if (v.lazy) fail("TypeError: object of type 'generator' has no len()");
   switch (v.kind) {
@@ -248,15 +298,26 @@ Value length_of(const Value& v) {
 
 std::vector<Value> iterate(const Value& v) {
   switch (v.kind) {
-    case Value::Kind::kList: return *v.list;
+    case Value::Kind::kList: {
+      // The copy duplicates string items: charge them so repeated loops over big lists stop.
+      uint64_t bytes = 0;
+      for (const auto& x : *v.list) bytes += x.s.size();
+      charge_items(v.list->size(), bytes);
+      return *v.list;
+    }
     case Value::Kind::kDict: {
+      charge_items(v.dict->items.size());
       std::vector<Value> keys;
       for (auto& [k, _] : v.dict->items) keys.push_back(k);
       return keys;
     }
     case Value::Kind::kString: {
+      auto cps = decode_utf8(v.s);
+      check_list_size(cps.size(), "iterating over a string");
+      charge_items(cps.size(), v.s.size());
       std::vector<Value> chars;
-      for (char32_t c : decode_utf8(v.s)) chars.push_back(Value::string(encode_utf8(c)));
+      chars.reserve(cps.size());
+      for (char32_t c : cps) chars.push_back(Value::string(encode_utf8(c)));
       return chars;
     }
     case Value::Kind::kUndefined: return {};
@@ -313,12 +374,16 @@ Value get_item(const Value& obj, const Value& key) {
   if (obj.is_undefined()) undefined_error(obj);
   if (obj.lazy) fail("TypeError: 'generator' object is not subscriptable");
   if ((obj.is_list() || obj.is_string()) && (key.kind == Value::Kind::kInt || key.kind == Value::Kind::kBool)) {
-    auto items = obj.is_list() ? *obj.list : iterate(obj);
-    int64_t idx = key.kind == Value::Kind::kBool ? key.b : key.i;
-    int64_t n = static_cast<int64_t>(items.size());
+    // jinja2's getitem turns Python's OverflowError for a huge index into undefined.
+    if (key.big) return Value::undefined(fmt::format("{} object has no element {}", obj.type_name(), key.str()));
+    int64_t idx = to_index(key);
+    std::vector<char32_t> cps;
+    if (obj.is_string()) cps = decode_utf8(obj.s);  // by code point, without a Value per character
+    int64_t n = static_cast<int64_t>(obj.is_list() ? obj.list->size() : cps.size());
     if (idx < 0) idx += n;
-    if (idx < 0 || idx >= n) return Value::undefined(fmt::format("{} object has no element {}", obj.type_name(), key.i));
-    return items[static_cast<size_t>(idx)];
+    if (idx < 0 || idx >= n) return Value::undefined(fmt::format("{} object has no element {}", obj.type_name(), key.str()));
+    if (obj.is_list()) return (*obj.list)[static_cast<size_t>(idx)];
+    return Value::string(encode_utf8(cps[static_cast<size_t>(idx)]));
   }
   if (obj.is_mapping()) {
     if (const Value* v = obj.dict->find(key)) return *v;
@@ -331,18 +396,25 @@ Value make_globals(std::time_t now) {
   ValueDict g;
   g.set("range", Value::function([](CallArgs& a) {
     int64_t start = 0, stop = 0, step = 1;
-    if (a.positional.size() == 1) stop = a.positional[0].i;
+    for (const auto& p : a.positional)
+      if (!p.is_int()) fail(fmt::format("TypeError: '{}' object cannot be interpreted as an integer", p.type_name()));
+    if (a.positional.size() == 1) stop = to_index(a.positional[0]);
     else if (a.positional.size() >= 2) {
-      start = a.positional[0].i;
-      stop = a.positional[1].i;
-      if (a.positional.size() > 2) step = a.positional[2].i;
+      start = to_index(a.positional[0]);
+      stop = to_index(a.positional[1]);
+      if (a.positional.size() > 2) step = to_index(a.positional[2]);
     }
     if (step == 0) fail("ValueError: range() arg 3 must not be zero");
-    // Bounded: templates iterate over small ranges; a huge one is a bug, not a render.
-    double count = std::ceil(static_cast<double>(stop - start) / static_cast<double>(step));
-    if (count > 1e6) fail(fmt::format("OverflowError: range of {} items exceeds the limit of 1,000,000", count));
+    // jinja2's sandbox refuses ranges of more than MAX_RANGE items.
+    __int128 span = static_cast<__int128>(stop) - start;  // exact: int64 differences overflow
+    __int128 count = step > 0 ? (span + step - 1) / step : (span + step + 1) / step;
+    if (count > kMaxRange)
+      fail(fmt::format("OverflowError: Range too big. The sandbox blocks ranges larger than MAX_RANGE ({}).", kMaxRange));
+    size_t items = count > 0 ? static_cast<size_t>(count) : 0;
+    charge_items(items);
     ValueList out;
-    for (int64_t k = start; step > 0 ? k < stop : k > stop; k += step) out.push_back(Value::integer(k));
+    out.reserve(items);
+    for (size_t k = 0; k < items; ++k) out.push_back(Value::integer(start + static_cast<int64_t>(k) * step));
     return Value::make_list(std::move(out));
   }));
   g.set("namespace", Value::function([](CallArgs& a) {

@@ -22,5 +22,7 @@ Value make_globals(std::time_t now);
 std::string html_escape(const std::string& s);  // markupsafe.escape
 Value length_of(const Value& v);  // len(), error for unsized values
 std::vector<Value> iterate(const Value& v);  // for-loop items (dict -> keys, str -> characters)
+// haystack.find(needle, from) in linear time (std::string::find is quadratic on hostile input).
+size_t find_text(const std::string& haystack, const std::string& needle, size_t from = 0);
 
 }  // namespace automodel::tokenizer::jinja

@@ -2,13 +2,17 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
 #include "automodel/common/error.h"
+#include "automodel/tokenizer/jinja/arithmetic.h"
 #include "automodel/tokenizer/jinja/ast.h"
 #include "automodel/tokenizer/jinja/builtins.h"
+#include "automodel/tokenizer/jinja/limits.h"
 #include "automodel/tokenizer/jinja/parser.h"
 #include "automodel/tokenizer/unicode.h"
 
@@ -20,86 +24,16 @@ namespace {
 
 using Frame = std::unordered_map<std::string, Value>;
 
-Value arithmetic(const std::string& op, const Value& a, const Value& b) {
-  using K = Value::Kind;
-  if (a.is_undefined()) fail("UndefinedError: " + (a.s.empty() ? "value is undefined" : a.s));
-  if (b.is_undefined()) fail("UndefinedError: " + (b.s.empty() ? "value is undefined" : b.s));
-  if (op == "+") {
-    if (a.is_string() && b.is_string()) {
-      if (!a.safe && !b.safe) return Value::string(a.s + b.s);
-      // Markup + str escapes the plain side (transformers' tojson returns a plain str).
-      Value v = Value::string((a.safe ? a.s : html_escape(a.s)) + (b.safe ? b.s : html_escape(b.s)));
-      v.safe = true;
-      return v;
-    }
-    if (a.is_list() && b.is_list()) {
-      ValueList out = *a.list;
-      out.insert(out.end(), b.list->begin(), b.list->end());
-      return Value::make_list(std::move(out));
-    }
-  }
-  if (op == "%" && a.is_string()) {  // Python printf-style formatting, as the format filter
-    CallArgs args;
-    if (b.is_list()) args.positional = *b.list;
-    else args.positional.push_back(b);
-    return apply_filter("format", a, args);
-  }
-  if (op == "*") {
-    const Value* seq = a.is_string() || a.is_list() ? &a : (b.is_string() || b.is_list() ? &b : nullptr);
-    const Value* count = seq == &a ? &b : &a;
-    if (seq && count->kind == K::kInt) {
-      double size = static_cast<double>(count->i) * static_cast<double>(seq->is_string() ? seq->s.size() : seq->list->size());
-      if (size > 1e7) fail("MemoryError: repetition result exceeds 10,000,000 items");
-      if (seq->is_string()) {
-        std::string out;
-        for (int64_t k = 0; k < count->i; ++k) out += seq->s;
-        return Value::string(out);
-      }
-      ValueList out;
-      for (int64_t k = 0; k < count->i; ++k) out.insert(out.end(), seq->list->begin(), seq->list->end());
-      return Value::make_list(std::move(out));
-    }
-  }
-  if (!a.is_number() || !b.is_number())
-    fail(fmt::format("TypeError: unsupported operand type(s) for {}: '{}' and '{}'", op, a.type_name(), b.type_name()));
-  bool ints = a.kind != K::kFloat && b.kind != K::kFloat;
-  int64_t ia = a.kind == K::kBool ? a.b : a.i, ib = b.kind == K::kBool ? b.b : b.i;
-  double fa = a.as_double(), fb = b.as_double();
-  if (op == "+") return ints ? Value::integer(ia + ib) : Value::number(fa + fb);
-  if (op == "-") return ints ? Value::integer(ia - ib) : Value::number(fa - fb);
-  if (op == "*") return ints ? Value::integer(ia * ib) : Value::number(fa * fb);
-  if (op == "/") {
-    if (fb == 0) fail("ZeroDivisionError: division by zero");
-    return Value::number(fa / fb);
-  }
-  if (op == "//" || op == "%") {
-    if (fb == 0) fail("ZeroDivisionError: integer division or modulo by zero");
-    if (ints) {
-      int64_t q = ia / ib, r = ia % ib;
-      if (r != 0 && ((r < 0) != (ib < 0))) {
-        --q;
-        r += ib;
-      }
-      return Value::integer(op == "//" ? q : r);
-    }
-    double q = std::floor(fa / fb);
-    return Value::number(op == "//" ? q : fa - q * fb);
-  }
-  if (op == "**") {
-    if (ints && ib >= 0) {
-      int64_t r = 1;
-      for (int64_t k = 0; k < ib; ++k) r *= ia;
-      return Value::integer(r);
-    }
-    return Value::number(std::pow(fa, fb));
-  }
-  fail("unknown operator " + op);
-}
-
 bool contains(const Value& container, const Value& item) {
   if (container.is_string()) {
     if (!item.is_string()) fail(fmt::format("TypeError: 'in <string>' requires string as left operand, not {}", item.type_name()));
-    return container.s.find(item.s) != std::string::npos;
+    return find_text(container.s, item.s) != std::string::npos;
+  }
+  if (container.is_list()) {  // no copy of the list
+    charge_steps(container.list->size());
+    for (const auto& v : *container.list)
+      if (values_equal(v, item)) return true;
+    return false;
   }
   if (container.is_mapping()) return container.dict->find(item) != nullptr;
   if (container.is_undefined()) return false;  // Undefined iterates as empty
@@ -109,29 +43,44 @@ bool contains(const Value& container, const Value& item) {
 }
 
 Value slice(const Value& target, const Value& start_v, const Value& stop_v, const Value& step_v) {
-  std::vector<Value> items = target.is_list() ? *target.list : iterate(target);
-  int64_t n = static_cast<int64_t>(items.size());
-  int64_t step = step_v.is_none() || step_v.is_undefined() ? 1 : step_v.i;
+  // Strings slice by code point; lists are indexed in place (no copy of the whole list).
+  std::vector<char32_t> cps;
+  if (target.is_string()) cps = decode_utf8(target.s);
+  else if (!target.is_list()) cps.clear();
+  std::vector<Value> other = target.is_string() || target.is_list() ? std::vector<Value>() : iterate(target);
+  const ValueList& items = target.is_list() ? *target.list : other;
+  int64_t n = static_cast<int64_t>(target.is_string() ? cps.size() : items.size());
+  // Python clamps out-of-range bounds, so a bound beyond 64 bits acts as +-infinity.
+  auto as_bound = [](const Value& v) { return v.big ? v.i : (v.kind == Value::Kind::kBool ? int64_t{v.b} : v.i); };
+  int64_t step = step_v.is_none() || step_v.is_undefined() ? 1 : as_bound(step_v);
   if (step == 0) fail("ValueError: slice step cannot be zero");
+  if (step == std::numeric_limits<int64_t>::min()) step = -std::numeric_limits<int64_t>::max();
   auto norm = [&](const Value& v, int64_t fallback) {
     if (v.is_none() || v.is_undefined()) return fallback;
-    int64_t x = v.i;
-    if (x < 0) x += n;
+    int64_t x = as_bound(v);
+    if (x < 0) x = x < -n ? -n - 1 : x + n;
     if (step > 0) return std::clamp<int64_t>(x, 0, n);
     return std::clamp<int64_t>(x, -1, n - 1);
   };
   int64_t start = norm(start_v, step > 0 ? 0 : n - 1), stop = norm(stop_v, step > 0 ? n : -1);
-  std::vector<Value> out;
-  for (int64_t k = start; step > 0 ? k < stop : k > stop; k += step) out.push_back(items[static_cast<size_t>(k)]);
+  std::vector<size_t> picked;
+  // k moves toward stop and stays within [-1, n]: no overflow even for huge steps.
+  for (int64_t k = start; step > 0 ? k < stop : k > stop;) {
+    picked.push_back(static_cast<size_t>(k));
+    if (step > 0 ? stop - k <= step : k - stop <= -step) break;
+    k += step;
+  }
+  charge_items(picked.size());
   if (target.is_string()) {
     std::string s;
-    for (auto& v : out) s += v.s;
+    for (size_t k : picked) append_utf8(s, cps[k]);
     return Value::string(s);
   }
+  ValueList out;
+  out.reserve(picked.size());
+  for (size_t k : picked) out.push_back(items[k]);
   return Value::make_list(std::move(out));
 }
-
-constexpr size_t kMaxOutputBytes = 64u << 20;
 
 class Renderer {
  public:
@@ -178,11 +127,37 @@ class Renderer {
     return (*callee.fn)(args);
   }
 
+  // Macro and caller() bodies: recursion is how templates walk nested data, within bounds.
+  struct CallDepth {
+    int& depth;
+    explicit CallDepth(int& d, const std::string& name) : depth(d) {
+      if (++depth > kMaxCallDepth) {
+        --depth;
+        fail(fmt::format("RecursionError: macro calls nested deeper than {} (calling '{}')", kMaxCallDepth, name));
+      }
+    }
+    ~CallDepth() { --depth; }
+  };
+
+  void append(const std::string& text) {
+    if (out_->size() + text.size() > kMaxOutputBytes)
+      fail(fmt::format("MemoryError: rendered text exceeds the limit of {} MiB", kMaxOutputBytes >> 20));
+    *out_ += text;
+  }
+
+  // Strings are copied on every use: a big one used in a loop is charged like a new one.
+  static Value copied(Value v) {
+    if (v.s.size() > 256) charge_string(v.s.size());
+    return v;
+  }
+
   Value eval(const Expr& e) {
     using K = Expr::Kind;
+    budget_.step();
+    if (e.kind != K::kLiteral && e.kind != K::kName) budget_.check_stack();
     switch (e.kind) {
       case K::kLiteral: return e.literal;
-      case K::kName: return lookup(e.name);
+      case K::kName: return copied(lookup(e.name));
       case K::kList: {
         ValueList items;
         for (const auto& a : e.args) items.push_back(eval(*a));
@@ -193,8 +168,8 @@ class Renderer {
         for (size_t k = 0; k + 1 < e.args.size(); k += 2) d.set(eval(*e.args[k]), eval(*e.args[k + 1]));
         return Value::make_dict(std::move(d));
       }
-      case K::kAttr: return get_attribute(eval(*e.a), e.name);
-      case K::kItem: return get_item(eval(*e.a), eval(*e.b));
+      case K::kAttr: return copied(get_attribute(eval(*e.a), e.name));
+      case K::kItem: return copied(get_item(eval(*e.a), eval(*e.b)));
       case K::kSlice: {
         auto bound = [&](size_t k) { return e.args[k] ? eval(*e.args[k]) : Value::none(); };
         return slice(eval(*e.a), bound(0), bound(1), bound(2));
@@ -210,12 +185,7 @@ class Renderer {
         CallArgs args = eval_args(e);
         return Value::boolean(apply_test(e.name, target, args) != e.negated);
       }
-      case K::kNeg: {
-        Value v = eval(*e.a);
-        if (v.kind == Value::Kind::kInt) return Value::integer(-v.i);
-        if (v.kind == Value::Kind::kFloat) return Value::number(-v.f);
-        fail(fmt::format("TypeError: bad operand type for unary -: '{}'", v.type_name()));
-      }
+      case K::kNeg: return negate(eval(*e.a));
       case K::kNot: return Value::boolean(!eval(*e.a).truthy());
       case K::kAnd: {
         Value a = eval(*e.a);
@@ -232,7 +202,12 @@ class Renderer {
       case K::kBinary: {
         Value a = eval(*e.a), b = eval(*e.b);
         const std::string& op = e.name;
-        if (op == "~") return Value::string(a.str() + b.str());
+        if (op == "~") {
+          std::string left = a.str(), right = b.str();
+          check_string_size(left.size() + right.size(), "'~'");
+          charge_string(left.size() + right.size());
+          return Value::string(left + right);
+        }
         if (op == "==") return Value::boolean(values_equal(a, b));
         if (op == "!=") return Value::boolean(!values_equal(a, b));
         if (op == "<") return Value::boolean(compare_values(a, b) < 0);
@@ -241,7 +216,7 @@ class Renderer {
         if (op == ">=") return Value::boolean(compare_values(a, b) >= 0);
         if (op == "in") return Value::boolean(contains(b, a));
         if (op == "not in") return Value::boolean(!contains(b, a));
-        return arithmetic(op, a, b);
+        return binary_arithmetic(op, a, b);
       }
     }
     fail("unknown expression");
@@ -297,6 +272,12 @@ class Renderer {
         }
       }
       (*frame)["kwargs"] = Value::make_dict(std::move(kwargs));
+      // Arguments are copied a few times per call (strings are values): charge them so deep
+      // recursion with big arguments stops on the memory budget, not on the machine's.
+      size_t bytes = 0;
+      for (const auto& [name, v] : *frame) bytes += v.s.size();
+      charge_string(4 * bytes);
+      CallDepth guard(call_depth_, n.targets[0]);
       return Value::string(capture_in({root, frame}, n.body));
     });
   }
@@ -349,6 +330,7 @@ class Renderer {
     if (items.empty()) return exec_body(n.else_body) == Flow::kNormal ? Flow::kNormal : Flow::kNormal;
     const int64_t length = static_cast<int64_t>(items.size());
     for (int64_t k = 0; k < length; ++k) {
+      budget_.step(16);  // a loop iteration builds its frame and `loop` object
       auto frame = std::make_shared<Frame>();
       bind(*frame, items[static_cast<size_t>(k)]);
       ValueDict loop;
@@ -386,12 +368,11 @@ class Renderer {
   Flow exec(const Node& n) {
     using K = Node::Kind;
     if (n.line) line_ = n.line;
+    budget_.step();
+    budget_.check_stack();
     switch (n.kind) {
-      case K::kText: *out_ += n.text; return Flow::kNormal;
-      case K::kPrint:
-        *out_ += eval(*n.expr).str();
-        if (out_->size() > kMaxOutputBytes) fail("MemoryError: rendered text exceeds 64 MiB");
-        return Flow::kNormal;
+      case K::kText: append(n.text); return Flow::kNormal;
+      case K::kPrint: append(eval(*n.expr).str()); return Flow::kNormal;
       case K::kIf:
         for (const auto& [cond, body] : n.branches)
           if (!cond || eval(*cond).truthy()) return exec_body(body);
@@ -402,6 +383,10 @@ class Renderer {
         if (!n.attr.empty()) {
           Value ns = lookup(n.targets[0]);
           if (ns.kind != Value::Kind::kNamespace) fail("TemplateRuntimeError: cannot assign attribute on non-namespace object");
+          // Namespaces are the only mutable values: keeping them out of each other rules out
+          // cycles and unbounded nesting built by mutation.
+          if (v.holds_namespace) fail("SecurityError: a namespace cannot be stored inside a namespace in the template sandbox");
+          if (v.depth + 1 > kMaxValueDepth) fail(fmt::format("RecursionError: lists and dicts nested deeper than {}", kMaxValueDepth));
           ns.dict->set(n.attr, v);
         } else if (n.targets.size() == 1) {
           assign(n.targets[0], v);
@@ -434,17 +419,18 @@ class Renderer {
             (*frame)[n.params[k].first] = v;
           }
           frames.push_back(frame);
+          CallDepth guard(call_depth_, "caller");
           return Value::string(capture_in(std::move(frames), n.body));
         });
         Value callee = eval(*n.expr->a);
         CallArgs args = eval_args(*n.expr);
         args.keyword.emplace_back("caller", caller);
-        *out_ += call(callee, args).str();
+        append(call(callee, args).str());
         return Flow::kNormal;
       }
       case K::kFilterBlock: {
         Value v = Value::string(capture(n.body));
-        *out_ += eval_filter(*n.expr, &v).str();
+        append(eval_filter(*n.expr, &v).str());
         return Flow::kNormal;
       }
       case K::kGeneration: {
@@ -465,6 +451,8 @@ class Renderer {
   std::string* out_ = nullptr;
   bool capturing_ = false;
   int line_ = 0;
+  int call_depth_ = 0;
+  RenderBudget budget_;  // installed for this thread while the renderer lives
 };
 
 }  // namespace
@@ -477,17 +465,26 @@ ChatTemplate::ChatTemplate(ChatTemplate&&) noexcept = default;
 
 RenderResult ChatTemplate::render(const nlohmann::json& context, std::optional<std::time_t> now) const {
   AM_CHECK(context.is_object(), "[chat template] {}: the render context must be a JSON object", label_);
-  jinja::Frame root;
-  for (const auto& [k, v] : context.items()) root[k] = jinja::from_json(v);
-  jinja::Renderer renderer(jinja::make_globals(now.value_or(std::time(nullptr))), std::move(root));
   RenderResult result;
+  int line = 0;
   try {
-    renderer.render(body_, result);
+    jinja::Frame root;
+    for (const auto& [k, v] : context.items()) root[k] = jinja::from_json(v);
+    jinja::Renderer renderer(jinja::make_globals(now.value_or(std::time(nullptr))), std::move(root));
+    try {
+      renderer.render(body_, result);
+    } catch (...) {
+      line = renderer.line();
+      throw;
+    }
+  } catch (const std::bad_alloc&) {
+    // A backstop: the sandbox's limits should stop any template well before memory runs out.
+    throw Error(fmt::format("[chat template] {}: line {}: MemoryError: out of memory while rendering", label_, line));
   } catch (const Error& e) {
     std::string message = e.what();
     const std::string prefix = "[chat template] ";
     if (message.starts_with(prefix)) message = message.substr(prefix.size());
-    throw Error(fmt::format("[chat template] {}: line {}: {}", label_, renderer.line(), message));
+    throw Error(fmt::format("[chat template] {}: line {}: {}", label_, line, message));
   }
   return result;
 }

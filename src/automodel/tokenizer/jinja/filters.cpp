@@ -3,10 +3,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <set>
 
 #include "automodel/common/error.h"
+#include "automodel/tokenizer/jinja/arithmetic.h"
+#include "automodel/tokenizer/jinja/big_int.h"
 #include "automodel/tokenizer/jinja/builtins.h"
+#include "automodel/tokenizer/jinja/limits.h"
 #include "automodel/tokenizer/jinja/parser.h"
 #include "automodel/tokenizer/unicode.h"
 
@@ -34,15 +38,25 @@ Value lookup_path(const Value& v, const Value& path) {
   while (true) {
     size_t dot = p.find('.', start);
     part = p.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    bool numeric = !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit);
+    // jinja2 turns an all-digit part into an int index; one beyond 18 digits stays a key.
+    bool numeric = !part.empty() && part.size() <= 18 && std::all_of(part.begin(), part.end(), ::isdigit);
     cur = numeric ? get_item(cur, Value::integer(std::stoll(part))) : get_item(cur, Value::string(part));
     if (dot == std::string::npos) return cur;
     start = dot + 1;
   }
 }
 
+// A width argument turned into a count of characters, bounded by the string limit.
+size_t pad_width(const Value& width, const char* what) {
+  if (!width.is_int()) fail(fmt::format("TypeError: {} width must be an integer, found {}", what, width.type_name()));
+  if (width.big ? width.big->negative() : width.i < 0) return 0;
+  size_t n = width.big ? SIZE_MAX : static_cast<size_t>(width.i);
+  check_string_size(n, what);
+  return n;
+}
+
 std::string indent_text(const std::string& s, const Value& width, bool first, bool blank) {
-  std::string pad = width.is_string() ? width.s : std::string(static_cast<size_t>(width.is_undefined() ? 4 : width.i), ' ');
+  std::string pad = width.is_string() ? width.s : std::string(width.is_undefined() ? 4 : pad_width(width, "indent"), ' ');
   std::string out;
   size_t start = 0;
   bool is_first = true;
@@ -51,7 +65,9 @@ std::string indent_text(const std::string& s, const Value& width, bool first, bo
     std::string line = s.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
     bool add = is_first ? first : (blank || !line.empty());
     if (is_first && !first) add = false;
-    out += (add && !(line.empty() && !blank && !is_first) ? pad : "") + line;
+    bool padded = add && !(line.empty() && !blank && !is_first);
+    check_string_size(out.size() + (padded ? pad.size() : 0) + line.size() + 1, "indent");
+    out += (padded ? pad : "") + line;
     if (nl == std::string::npos) break;
     out += '\n';
     start = nl + 1;
@@ -61,8 +77,7 @@ std::string indent_text(const std::string& s, const Value& width, bool first, bo
 }
 
 Value sum_values(const Value& a, const Value& b) {
-  if (a.kind == Value::Kind::kInt && b.kind == Value::Kind::kInt) return Value::integer(a.i + b.i);
-  if (a.is_number() && b.is_number()) return Value::number(a.as_double() + b.as_double());
+  if (a.is_number() && b.is_number()) return binary_arithmetic("+", a, b);
   fail(fmt::format("TypeError: unsupported operand type(s) for +: '{}' and '{}'", a.type_name(), b.type_name()));
 }
 
@@ -118,7 +133,12 @@ Value apply_filter(const std::string& name, const Value& t, CallArgs& a) {
   }
   if (name == "tojson") {
     Value indent = a.get(0, "indent", Value::none());
-    return Value::string(to_json(t, indent.is_none() ? -1 : static_cast<int>(indent.i), a.get(99, "sort_keys", Value::boolean(false)).truthy()));
+    int width = -1;
+    if (!indent.is_none()) {
+      if (!indent.is_int()) fail(fmt::format("TypeError: tojson indent must be an integer, found {}", indent.type_name()));
+      width = static_cast<int>(std::min<size_t>(pad_width(indent, "tojson indent"), kMaxStringBytes));
+    }
+    return Value::string(to_json(t, width, a.get(99, "sort_keys", Value::boolean(false)).truthy()));
   }
   if (name == "default" || name == "d") {
     bool boolean = a.get(1, "boolean", Value::boolean(false)).truthy();
@@ -135,8 +155,12 @@ Value apply_filter(const std::string& name, const Value& t, CallArgs& a) {
     std::string sep = a.get(0, "d", Value::string("")).str(), out;
     Value attribute = a.get(1, "attribute", Value::none());
     auto items = iterate(t);
-    for (size_t k = 0; k < items.size(); ++k)
-      out += (k ? sep : "") + (attribute.is_none() ? items[k] : lookup_path(items[k], attribute)).str();
+    for (size_t k = 0; k < items.size(); ++k) {
+      std::string text = (attribute.is_none() ? items[k] : lookup_path(items[k], attribute)).str();
+      check_string_size(out.size() + (k ? sep.size() : 0) + text.size(), "join");
+      out += (k ? sep : "") + text;
+    }
+    charge_string(out.size());
     return Value::string(out);
   }
   if (name == "list") return Value::make_list(iterate(t));
@@ -235,36 +259,46 @@ Value apply_filter(const std::string& name, const Value& t, CallArgs& a) {
     Value fallback = a.get(0, "default", Value::integer(0));
     if (t.kind == Value::Kind::kInt) return t;
     if (t.kind == Value::Kind::kBool) return Value::integer(t.b);
-    if (t.kind == Value::Kind::kFloat) return Value::integer(static_cast<int64_t>(t.f));
+    if (t.kind == Value::Kind::kFloat) return int_from_double(t.f);
     if (t.is_string()) {
-      try {
-        size_t used = 0;
-        std::string s = t.s;
-        s.erase(0, s.find_first_not_of(" \t\n"));
-        int64_t v = std::stoll(s, &used);
-        if (s.find_first_not_of(" \t\n", used) == std::string::npos) return Value::integer(v);
-        return Value::integer(static_cast<int64_t>(std::stod(s)));
-      } catch (const std::exception&) {
+      // int(str) like Python: optional sign, digits and '_' between them, surrounding spaces;
+      // else jinja2 retries int(float(str)).
+      std::string s = t.s;
+      s.erase(0, s.find_first_not_of(" \t\n\r\f\v"));
+      s.erase(s.find_last_not_of(" \t\n\r\f\v") + 1);
+      bool neg = !s.empty() && s[0] == '-';
+      std::string digits = !s.empty() && (s[0] == '-' || s[0] == '+') ? s.substr(1) : s;
+      bool ok = !digits.empty() && std::isdigit(static_cast<unsigned char>(digits.front())) &&
+                std::isdigit(static_cast<unsigned char>(digits.back()));
+      for (size_t k = 0; ok && k < digits.size(); ++k)
+        ok = std::isdigit(static_cast<unsigned char>(digits[k])) || (digits[k] == '_' && std::isdigit(static_cast<unsigned char>(digits[k + 1])));
+      if (ok) {
+        digits.erase(std::remove(digits.begin(), digits.end(), '_'), digits.end());
+        auto v = int_from_digits(digits);
+        if (!v) fail(fmt::format("ValueError: Exceeds the limit ({} digits) for integer string conversion", kMaxIntLiteralDigits));
+        return neg ? negate(*v) : *v;
       }
+      char* end = nullptr;
+      double d = std::strtod(s.c_str(), &end);
+      if (!s.empty() && end == s.c_str() + s.size() && s.find_first_of("xXpP") == std::string::npos) return int_from_double(d);
     }
     return fallback;
   }
   if (name == "float") {
     if (t.is_number()) return Value::number(t.as_double());
     if (t.is_string()) {
-      try {
-        return Value::number(std::stod(t.s));
-      } catch (const std::exception&) {
-      }
+      std::string s = t.s;
+      s.erase(0, s.find_first_not_of(" \t\n\r\f\v"));
+      s.erase(s.find_last_not_of(" \t\n\r\f\v") + 1);
+      char* end = nullptr;
+      double d = std::strtod(s.c_str(), &end);
+      if (!s.empty() && end == s.c_str() + s.size() && s.find_first_of("xXpP") == std::string::npos) return Value::number(d);
     }
     return a.get(0, "default", Value::number(0.0));
   }
-  if (name == "abs") {
-    if (t.kind == Value::Kind::kInt) return Value::integer(std::llabs(t.i));
-    return Value::number(std::fabs(t.as_double()));
-  }
+  if (name == "abs") return absolute(t);
   if (name == "round") {
-    int64_t precision = a.get(0, "precision", Value::integer(0)).i;
+    int64_t precision = std::clamp<int64_t>(a.get(0, "precision", Value::integer(0)).i, -400, 400);
     std::string method = a.get(1, "method", Value::string("common")).str();
     double scale = std::pow(10.0, static_cast<double>(precision)), x = t.as_double() * scale;
     double r = method == "ceil" ? std::ceil(x) : method == "floor" ? std::floor(x) : std::nearbyint(x);
@@ -275,16 +309,21 @@ Value apply_filter(const std::string& name, const Value& t, CallArgs& a) {
                                      a.get(2, "blank", Value::boolean(false)).truthy()));
   }
   if (name == "center") {
-    int64_t width = a.get(0, "width", Value::integer(80)).i;
+    Value width_value = a.get(0, "width", Value::integer(80));
     std::string s = t.str();
     int64_t len = static_cast<int64_t>(decode_utf8(s).size());
+    if (width_value.is_int() && !width_value.big && width_value.i <= len) return Value::string(s);
+    auto width = static_cast<int64_t>(pad_width(width_value, "center"));
     if (len >= width) return Value::string(s);
+    check_string_size(static_cast<size_t>(width - len) + s.size(), "center");
+    charge_string(static_cast<size_t>(width - len) + s.size());
     int64_t total = width - len, left = total / 2 + (total & width & 1);
     return Value::string(std::string(static_cast<size_t>(left), ' ') + s + std::string(static_cast<size_t>(total - left), ' '));
   }
   if (name == "batch") {
     int64_t size = a.get(0, "linecount").i;
     if (size <= 0) fail("ValueError: batch size must be positive");
+    if (!a.get(1, "fill_with", Value::none()).is_none()) check_list_size(static_cast<size_t>(size), "batch fill_with");
     Value fill = a.get(1, "fill_with", Value::none());
     ValueList out, cur;
     for (auto& v : iterate(t)) {
@@ -310,13 +349,18 @@ Value apply_filter(const std::string& name, const Value& t, CallArgs& a) {
         char spec = f[++k];
         if (spec == '%') out += '%';
         else if (spec == 's') out += a.get(arg++, "").str();
-        else if (spec == 'd') out += std::to_string(static_cast<int64_t>(a.get(arg++, "").as_double()));
-        else if (spec == 'r') out += a.get(arg++, "").repr();
+        else if (spec == 'd') {
+          Value v = a.get(arg++, "");
+          if (!v.is_number()) fail(fmt::format("TypeError: %d format: a real number is required, not {}", v.type_name()));
+          out += (v.kind == Value::Kind::kFloat ? int_from_double(v.f) : Value::integer(v.as_big())).str();
+        } else if (spec == 'r') out += a.get(arg++, "").repr();
         else fail(fmt::format("format: unsupported conversion '%{}'", spec));
       } else {
         out += f[k];
       }
+      check_string_size(out.size(), "format");
     }
+    charge_string(out.size());
     return Value::string(out);
   }
   fail(fmt::format("no filter named '{}'", name));
@@ -340,11 +384,13 @@ bool apply_test(const std::string& name, const Value& v, CallArgs& a) {
   if (name == "callable") return v.kind == K::kFunction;
   if (name == "even" || name == "odd") {
     if (v.kind != K::kInt) fail(fmt::format("TypeError: test '{}' needs an integer, found {}", name, v.type_name()));
-    return (v.i % 2 == 0) == (name == "even");
+    bool odd = v.big ? v.big->is_odd() : (v.i % 2 != 0);
+    return odd == (name == "odd");
   }
   if (name == "divisibleby") {
-    int64_t d = a.get(0, "num").i;
-    return d != 0 && v.kind == K::kInt && v.i % d == 0;
+    // value % num == 0, with Python's ZeroDivisionError for num == 0.
+    Value r = binary_arithmetic("%", v, a.get(0, "num"));
+    return r.is_number() && r.as_double() == 0;
   }
   if (name == "lower") return v.is_string() && to_lower(v.s) == v.s;
   if (name == "upper") {
@@ -360,7 +406,7 @@ bool apply_test(const std::string& name, const Value& v, CallArgs& a) {
   if (name == "gt" || name == ">") return compare_values(v, other) > 0;
   if (name == "ge" || name == ">=") return compare_values(v, other) >= 0;
   if (name == "in") {
-    if (other.is_string()) return v.is_string() && other.s.find(v.s) != std::string::npos;
+    if (other.is_string()) return v.is_string() && find_text(other.s, v.s) != std::string::npos;
     if (other.is_mapping()) return other.dict->find(v) != nullptr;
     for (auto& x : iterate(other))
       if (values_equal(x, v)) return true;

@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <cstdlib>
 
 #include "automodel/common/error.h"
+#include "automodel/tokenizer/jinja/arithmetic.h"
+#include "automodel/tokenizer/jinja/limits.h"
 
 namespace automodel::tokenizer::jinja {
 namespace {
@@ -20,19 +23,6 @@ struct Segment {
 struct Position {
   int line, column;
 };
-
-Position position_of(const std::string& src, size_t offset) {
-  Position p{1, 1};
-  for (size_t i = 0; i < offset && i < src.size(); ++i) {
-    if (src[i] == '\n') {
-      ++p.line;
-      p.column = 1;
-    } else {
-      ++p.column;
-    }
-  }
-  return p;
-}
 
 [[noreturn]] void syntax_error(const std::string& label, Position p, const std::string& message) {
   throw Error(fmt::format("[chat template] {}: syntax error at line {}, column {}: {}", label, p.line, p.column, message));
@@ -58,7 +48,31 @@ void rstrip_all(std::string& s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
 }
 
+// Line and column of increasing offsets in one pass (a position per tag from the start would be
+// quadratic in the template's size).
+struct PositionCursor {
+  const std::string& src;
+  size_t offset = 0;
+  Position p{1, 1};
+  Position at(size_t target) {
+    if (target < offset) {
+      offset = 0;
+      p = {1, 1};
+    }
+    for (; offset < target && offset < src.size(); ++offset) {
+      if (src[offset] == '\n') {
+        ++p.line;
+        p.column = 1;
+      } else {
+        ++p.column;
+      }
+    }
+    return p;
+  }
+};
+
 std::vector<Segment> split_segments(const std::string& src, const std::string& label) {
+  PositionCursor position{src};
   std::vector<Segment> out;
   std::string text;
   bool strip_next = false;  // "-" on the previous tag's close
@@ -108,7 +122,7 @@ std::vector<Segment> split_segments(const std::string& src, const std::string& l
         chunk.erase(from);
     }
     text += chunk;
-    Position p = position_of(src, open);
+    Position p = position.at(open);
     size_t body_start = open + 2 + ((modifier == '-' || modifier == '+') ? 1 : 0);
     const char* close = type == '{' ? "}}" : (type == '%' ? "%}" : "#}");
     size_t end = type == '#' ? src.find("#}", body_start) : find_close(src, body_start, close);
@@ -168,8 +182,7 @@ std::vector<Segment> split_segments(const std::string& src, const std::string& l
 struct Token {
   enum class Kind { kName, kString, kInt, kFloat, kOp, kEnd } kind;
   std::string text;
-  int64_t int_value = 0;
-  double float_value = 0;
+  Value number;  // kInt / kFloat
   size_t offset = 0;
 };
 
@@ -186,31 +199,43 @@ std::vector<Token> tokenize(const std::string& src, const std::string& label, Po
     if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
       size_t b = i;
       while (i < src.size() && (std::isalnum(static_cast<unsigned char>(src[i])) || src[i] == '_')) ++i;
-      out.push_back({Token::Kind::kName, src.substr(b, i - b), 0, 0, b});
+      out.push_back({Token::Kind::kName, src.substr(b, i - b), Value(), b});
       continue;
     }
     if (std::isdigit(static_cast<unsigned char>(c))) {
       size_t b = i;
+      auto digit_at = [&](size_t k) { return k < src.size() && std::isdigit(static_cast<unsigned char>(src[k])); };
       while (i < src.size() && (std::isdigit(static_cast<unsigned char>(src[i])) || src[i] == '_')) ++i;
       bool is_float = false;
-      if (i + 1 < src.size() && src[i] == '.' && std::isdigit(static_cast<unsigned char>(src[i + 1]))) {
+      if (i + 1 < src.size() && src[i] == '.' && digit_at(i + 1)) {
         is_float = true;
         ++i;
-        while (i < src.size() && std::isdigit(static_cast<unsigned char>(src[i]))) ++i;
+        while (i < src.size() && (std::isdigit(static_cast<unsigned char>(src[i])) || src[i] == '_')) ++i;
       }
+      // An exponent needs digits ("1e" is the int 1 followed by the name e, as jinja2 lexes it).
       if (i < src.size() && (src[i] == 'e' || src[i] == 'E')) {
-        is_float = true;
-        ++i;
-        if (i < src.size() && (src[i] == '+' || src[i] == '-')) ++i;
-        while (i < src.size() && std::isdigit(static_cast<unsigned char>(src[i]))) ++i;
+        size_t k = i + 1;
+        if (k < src.size() && (src[k] == '+' || src[k] == '-')) ++k;
+        if (digit_at(k)) {
+          is_float = true;
+          i = k;
+          while (i < src.size() && (std::isdigit(static_cast<unsigned char>(src[i])) || src[i] == '_')) ++i;
+        }
       }
       std::string num;
       for (char d : src.substr(b, i - b))
         if (d != '_') num += d;
-      Token t{is_float ? Token::Kind::kFloat : Token::Kind::kInt, num, 0, 0, b};
-      if (is_float) t.float_value = std::stod(num);
-      else t.int_value = std::stoll(num);
-      out.push_back(t);
+      Token t{is_float ? Token::Kind::kFloat : Token::Kind::kInt, num, Value(), b};
+      if (is_float) {
+        t.number = Value::number(std::strtod(num.c_str(), nullptr));  // beyond the double range: inf, as Python
+      } else {
+        auto v = int_from_digits(num);
+        if (!v)
+          syntax_error(label, where(b), fmt::format("integer literal of {} digits exceeds Python's limit of {} digits",
+                                                     num.size(), kMaxIntLiteralDigits));
+        t.number = *v;
+      }
+      out.push_back(std::move(t));
       continue;
     }
     if (c == '\'' || c == '"') {
@@ -236,7 +261,7 @@ std::vector<Token> tokenize(const std::string& src, const std::string& label, Po
       }
       if (i >= src.size()) syntax_error(label, where(b), "unterminated string literal");
       ++i;
-      out.push_back({Token::Kind::kString, value, 0, 0, b});
+      out.push_back({Token::Kind::kString, value, Value(), b});
       continue;
     }
     static const char* kOps[] = {"//", "**", "==", "!=", "<=", ">=", "+", "-", "*", "/", "%", "~", "<", ">", "=", "(",
@@ -245,7 +270,7 @@ std::vector<Token> tokenize(const std::string& src, const std::string& label, Po
     for (const char* op : kOps) {
       size_t len = std::char_traits<char>::length(op);
       if (src.compare(i, len, op) == 0) {
-        out.push_back({Token::Kind::kOp, op, 0, 0, i});
+        out.push_back({Token::Kind::kOp, op, Value(), i});
         i += len;
         matched = true;
         break;
@@ -253,7 +278,7 @@ std::vector<Token> tokenize(const std::string& src, const std::string& label, Po
     }
     if (!matched) syntax_error(label, where(i), fmt::format("unexpected character '{}'", c));
   }
-  out.push_back({Token::Kind::kEnd, "", 0, 0, src.size()});
+  out.push_back({Token::Kind::kEnd, "", Value(), src.size()});
   return out;
 }
 
@@ -265,6 +290,29 @@ class ExprParser {
       : label_(label), base_(base), tokens_(tokenize(src, label, base)) {}
 
   ExprPtr parse_expression() { return parse_conditional(); }
+
+  // Recursion of the parser itself (parentheses, unary operators, nested literals).
+  struct Nesting {
+    ExprParser& p;
+    explicit Nesting(ExprParser& parser) : p(parser) {
+      if (++p.depth_ > 2 * kMaxExprDepth) p.fail(fmt::format("expression nested too deeply (more than {} levels)", kMaxExprDepth));
+    }
+    ~Nesting() { --p.depth_; }
+  };
+  // Every node with operands: the tree's height is bounded, so evaluating and freeing it (both
+  // recursive) stay within the stack whatever the chain (a|f|f..., x[0][0]..., 1+1+...).
+  ExprPtr sized(ExprPtr e) {
+    int d = 0;
+    for (const Expr* c : {e->a.get(), e->b.get(), e->c.get()})
+      if (c) d = std::max(d, c->depth);
+    for (const auto& c : e->args)
+      if (c) d = std::max(d, c->depth);
+    for (const auto& kv : e->kwargs)
+      if (kv.second) d = std::max(d, kv.second->depth);
+    e->depth = d + 1;
+    if (e->depth > kMaxExprDepth) fail(fmt::format("expression nested too deeply (more than {} levels)", kMaxExprDepth));
+    return e;
+  }
   const Token& peek(size_t k = 0) const { return tokens_[std::min(pos_ + k, tokens_.size() - 1)]; }
   bool at_end() const { return peek().kind == Token::Kind::kEnd; }
   bool is_op(const char* op, size_t k = 0) const { return peek(k).kind == Token::Kind::kOp && peek(k).text == op; }
@@ -293,6 +341,7 @@ class ExprParser {
   }
 
   ExprPtr parse_conditional() {
+    Nesting guard(*this);
     auto value = parse_or();
     while (is_name("if")) {
       next();
@@ -303,7 +352,7 @@ class ExprParser {
         next();
         e->c = parse_conditional();
       }
-      value = std::move(e);
+      value = sized(std::move(e));
     }
     return value;
   }
@@ -314,7 +363,7 @@ class ExprParser {
       auto e = make(Expr::Kind::kOr);
       e->a = std::move(left);
       e->b = parse_and();
-      left = std::move(e);
+      left = sized(std::move(e));
     }
     return left;
   }
@@ -325,16 +374,17 @@ class ExprParser {
       auto e = make(Expr::Kind::kAnd);
       e->a = std::move(left);
       e->b = parse_not();
-      left = std::move(e);
+      left = sized(std::move(e));
     }
     return left;
   }
   ExprPtr parse_not() {
     if (is_name("not")) {
+      Nesting guard(*this);
       next();
       auto e = make(Expr::Kind::kNot);
       e->a = parse_not();
-      return e;
+      return sized(std::move(e));
     }
     return parse_compare();
   }
@@ -360,7 +410,7 @@ class ExprParser {
       e->name = op;
       e->a = std::move(left);
       e->b = parse_math1();
-      left = std::move(e);
+      left = sized(std::move(e));
     }
   }
   ExprPtr binary(ExprPtr left, const std::string& op, ExprPtr right) {
@@ -368,7 +418,7 @@ class ExprParser {
     e->name = op;
     e->a = std::move(left);
     e->b = std::move(right);
-    return e;
+    return sized(std::move(e));
   }
   ExprPtr parse_math1() {
     auto left = parse_concat();
@@ -403,13 +453,7 @@ class ExprParser {
     return left;
   }
   ExprPtr parse_unary(bool with_filter) {
-    // Bounded nesting: deeply nested input is an error, not a stack overflow.
-    struct Depth {
-      int& d;
-      explicit Depth(int& depth) : d(depth) { ++d; }
-      ~Depth() { --d; }
-    } guard(depth_);
-    if (depth_ > kMaxDepth) fail("expression nested too deeply");
+    Nesting guard(*this);  // deeply nested input is an error, not a stack overflow
     ExprPtr node;
     if (is_op("-") || is_op("+")) {
       bool neg = next().text == "-";
@@ -417,6 +461,7 @@ class ExprParser {
       if (neg) {
         node = make(Expr::Kind::kNeg);
         node->a = std::move(operand);
+        node = sized(std::move(node));
       } else {
         node = std::move(operand);
       }
@@ -424,6 +469,7 @@ class ExprParser {
       next();
       node = make(Expr::Kind::kNot);
       node->a = parse_unary(false);
+      node = sized(std::move(node));
     } else {
       node = parse_postfix(parse_primary());
     }
@@ -441,7 +487,7 @@ class ExprParser {
     if (t.kind == Token::Kind::kInt || t.kind == Token::Kind::kFloat) {
       auto e = make(Expr::Kind::kLiteral);
       auto tok = next();
-      e->literal = tok.kind == Token::Kind::kInt ? Value::integer(tok.int_value) : Value::number(tok.float_value);
+      e->literal = tok.number;
       return e;
     }
     if (t.kind == Token::Kind::kName) {
@@ -474,7 +520,7 @@ class ExprParser {
           e->args.push_back(parse_expression());
         }
         expect_op(")");
-        return e;
+        return sized(std::move(e));
       }
       expect_op(")");
       return first;
@@ -488,7 +534,7 @@ class ExprParser {
         next();
       }
       expect_op("]");
-      return e;
+      return sized(std::move(e));
     }
     if (is_op("{")) {
       next();
@@ -501,7 +547,7 @@ class ExprParser {
         next();
       }
       expect_op("}");
-      return e;
+      return sized(std::move(e));
     }
     fail(at_end() ? "unexpected end of expression" : fmt::format("unexpected '{}'", t.text));
   }
@@ -527,15 +573,15 @@ class ExprParser {
         if (peek().kind == Token::Kind::kInt) {  // jinja2: foo.0 is foo[0]
           auto e = make(Expr::Kind::kItem);
           e->b = make(Expr::Kind::kLiteral);
-          e->b->literal = Value::integer(next().int_value);
+          e->b->literal = next().number;
           e->a = std::move(node);
-          node = std::move(e);
+          node = sized(std::move(e));
           continue;
         }
         auto e = make(Expr::Kind::kAttr);
         e->name = expect_name();
         e->a = std::move(node);
-        node = std::move(e);
+        node = sized(std::move(e));
       } else if (is_op("[")) {
         next();
         ExprPtr start, stop, step;
@@ -560,12 +606,12 @@ class ExprParser {
         } else {
           e->b = std::move(start);
         }
-        node = std::move(e);
+        node = sized(std::move(e));
       } else if (is_op("(")) {
         auto e = make(Expr::Kind::kCall);
         e->a = std::move(node);
         parse_call_args(*e);
-        node = std::move(e);
+        node = sized(std::move(e));
       } else {
         return node;
       }
@@ -582,7 +628,7 @@ class ExprParser {
     e->name = name;
     e->a = std::move(target);
     if (is_op("(")) parse_call_args(*e);
-    return e;
+    return sized(std::move(e));
   }
   ExprPtr parse_filters(ExprPtr node) {
     while (true) {
@@ -611,14 +657,13 @@ class ExprParser {
                                   !is_name("if") && !is_name("is") && !is_name("in") && !is_name("not")))) {
           e->args.push_back(parse_primary());  // "is divisibleby 3", "is sameas none"
         }
-        node = std::move(e);
+        node = sized(std::move(e));
       } else {
         return node;
       }
     }
   }
 
-  static constexpr int kMaxDepth = 200;
   std::string label_;
   Position base_;
   std::vector<Token> tokens_;
@@ -658,7 +703,8 @@ class TemplateParser {
       explicit Depth(int& depth) : d(depth) { ++d; }
       ~Depth() { --d; }
     } guard(depth_);
-    if (depth_ > 100 && pos_ > 0) fail_at(segments_[pos_ - 1], "blocks nested too deeply");
+    if (depth_ > kMaxBlockDepth && pos_ > 0)
+      fail_at(segments_[pos_ - 1], fmt::format("blocks nested too deeply (more than {} levels)", kMaxBlockDepth));
     while (pos_ < segments_.size()) {
       const Segment& s = segments_[pos_++];
       if (s.kind == Segment::Kind::kText) {

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "automodel/common/error.h"
+#include "automodel/tokenizer/jinja/big_int.h"
+#include "automodel/tokenizer/jinja/limits.h"
 #include "automodel/tokenizer/unicode.h"
 
 namespace automodel::tokenizer::jinja {
@@ -35,10 +37,62 @@ void ValueDict::set(const Value& key, Value value) {
   items.emplace_back(key, std::move(value));
 }
 
+namespace {
+// Containers record their nesting so no template can build a structure deep enough to overflow
+// the stack of the recursive walkers (repr, tojson, ==) or of the destructors.
+template <typename Items, typename Each>
+void record_nesting(Value& v, const Items& items, Each each) {
+  if (items.size() > kMaxListItems)
+    limit_error(fmt::format("MemoryError: a {} of {} items, more than the limit of {}", v.type_name(), items.size(), kMaxListItems));
+  int depth = 0;
+  bool ns = false;
+  for (const auto& item : items)
+    each(item, [&](const Value& x) {
+      depth = std::max(depth, x.depth);
+      ns = ns || x.holds_namespace;
+    });
+  if (depth + 1 > kMaxValueDepth)
+    limit_error(fmt::format("RecursionError: lists and dicts nested deeper than {}", kMaxValueDepth));
+  v.depth = depth + 1;
+  v.holds_namespace = ns || v.kind == Value::Kind::kNamespace;
+}
+void record_list(Value& v) {
+  record_nesting(v, *v.list, [](const Value& x, auto&& f) { f(x); });
+}
+void record_dict(Value& v) {
+  record_nesting(v, v.dict->items, [](const auto& kv, auto&& f) {
+    f(kv.first);
+    f(kv.second);
+  });
+}
+}  // namespace
+
+Value Value::integer(const BigInt& x) {
+  if (x.fits_int64()) return integer(x.to_int64_saturated());
+  Value v = integer(x.to_int64_saturated());
+  v.big = std::make_shared<const BigInt>(x);
+  return v;
+}
+
+double Value::as_double() const {
+  if (kind == Kind::kFloat) return f;
+  if (kind == Kind::kBool) return b ? 1.0 : 0.0;
+  if (!big) return static_cast<double>(i);
+  double d = big->to_double();
+  if (std::isinf(d)) limit_error("OverflowError: int too large to convert to float");
+  return d;
+}
+
+BigInt Value::as_big() const {
+  if (big) return *big;
+  return BigInt(kind == Kind::kBool ? static_cast<int64_t>(b) : i);
+}
+
 Value Value::make_list(ValueList items) {
   Value v;
   v.kind = Kind::kList;
   v.list = std::make_shared<ValueList>(std::move(items));
+  record_list(v);
   return v;
 }
 Value Value::generator(ValueList items) {
@@ -50,11 +104,13 @@ Value Value::make_dict(ValueDict items) {
   Value v;
   v.kind = Kind::kDict;
   v.dict = std::make_shared<ValueDict>(std::move(items));
+  record_dict(v);
   return v;
 }
 Value Value::make_namespace(ValueDict items) {
   Value v = make_dict(std::move(items));
   v.kind = Kind::kNamespace;
+  v.holds_namespace = true;
   return v;
 }
 Value Value::function(Function f) {
@@ -68,7 +124,7 @@ bool Value::truthy() const {
   switch (kind) {
     case Kind::kUndefined: case Kind::kNone: return false;
     case Kind::kBool: return b;
-    case Kind::kInt: return i != 0;
+    case Kind::kInt: return i != 0;  // a big int is never zero
     case Kind::kFloat: return f != 0;
     case Kind::kString: return !s.empty();
     case Kind::kList: return lazy || !list->empty();  // a Python generator is always truthy
@@ -144,22 +200,44 @@ std::string repr_string(const std::string& s) {
 }
 }  // namespace
 
-std::string Value::repr() const {
-  switch (kind) {
-    case Kind::kString: return repr_string(s);
-    case Kind::kList: {
-      std::string out = "[";
-      for (size_t k = 0; k < list->size(); ++k) out += (k ? ", " : "") + (*list)[k].repr();
-      return out + "]";
-    }
-    case Kind::kDict: {
-      std::string out = "{";
-      for (size_t k = 0; k < dict->items.size(); ++k)
-        out += (k ? ", " : "") + dict->items[k].first.repr() + ": " + dict->items[k].second.repr();
-      return out + "}";
-    }
-    default: return str();
+namespace {
+// Shared sub-lists make a small value print enormously ([L] * 1000): grow with checks.
+void repr_into(const Value& v, std::string& out, int depth) {
+  if (depth > 2 * kMaxValueDepth + 2) limit_error("RecursionError: maximum recursion depth exceeded while getting the repr");
+  check_string_size(out.size(), "printing a list or dict");
+  switch (v.kind) {
+    case Value::Kind::kString: out += repr_string(v.s); return;
+    case Value::Kind::kList:
+      out += "[";
+      for (size_t k = 0; k < v.list->size(); ++k) {
+        if (k) out += ", ";
+        repr_into((*v.list)[k], out, depth + 1);
+      }
+      out += "]";
+      return;
+    case Value::Kind::kDict:
+      out += "{";
+      for (size_t k = 0; k < v.dict->items.size(); ++k) {
+        if (k) out += ", ";
+        repr_into(v.dict->items[k].first, out, depth + 1);
+        out += ": ";
+        repr_into(v.dict->items[k].second, out, depth + 1);
+      }
+      out += "}";
+      return;
+    default: break;
   }
+  out += v.str();
+}
+}  // namespace
+
+std::string Value::repr() const {
+  if (kind != Kind::kList && kind != Kind::kDict) return kind == Kind::kString ? repr_string(s) : str();
+  std::string out;
+  repr_into(*this, out, 0);
+  check_string_size(out.size(), "printing a list or dict");
+  charge_string(out.size());
+  return out;
 }
 
 std::string Value::str() const {
@@ -167,7 +245,17 @@ std::string Value::str() const {
     case Kind::kUndefined: return "";
     case Kind::kNone: return "None";
     case Kind::kBool: return b ? "True" : "False";
-    case Kind::kInt: return std::to_string(i);
+    case Kind::kInt: {
+      if (!big) return std::to_string(i);
+      // Python refuses to print ints of more than 4300 digits (sys.int_max_str_digits).
+      std::string digits = big->to_string();
+      size_t n = digits.size() - (big->negative() ? 1 : 0);
+      if (n > static_cast<size_t>(kMaxIntLiteralDigits))
+        limit_error(fmt::format("ValueError: Exceeds the limit ({} digits) for integer string conversion; use "
+                                "sys.set_int_max_str_digits() to increase the limit",
+                                kMaxIntLiteralDigits));
+      return digits;
+    }
     case Kind::kFloat: return format_float(f);
     case Kind::kString: return s;
     case Kind::kFunction: return "<function>";
@@ -186,20 +274,57 @@ Value CallArgs::get(size_t index, const std::string& name, Value fallback) const
   return fallback;
 }
 
+namespace {
+// Python compares int with float exactly (10 ** 30 != 1e30); 2 means unordered (NaN).
+int compare_numbers(const Value& a, const Value& b) {
+  auto small = [](const Value& v) { return v.kind == Value::Kind::kBool ? int64_t{v.b} : v.i; };
+  if (a.is_int() && b.is_int()) {
+    if (!a.big && !b.big) return small(a) < small(b) ? -1 : (small(a) > small(b) ? 1 : 0);
+    return compare(a.as_big(), b.as_big());
+  }
+  if (!a.is_int() && !b.is_int()) {
+    if (std::isnan(a.f) || std::isnan(b.f)) return 2;
+    return a.f < b.f ? -1 : (a.f > b.f ? 1 : 0);
+  }
+  bool swapped = !a.is_int();
+  const Value& n = swapped ? b : a;
+  double f = swapped ? a.f : b.f;
+  int c;
+  if (std::isnan(f)) return 2;
+  if (std::isinf(f)) {
+    c = f > 0 ? -1 : 1;
+  } else if (!n.big && small(n) > -(int64_t{1} << 53) && small(n) < (int64_t{1} << 53)) {
+    auto d = static_cast<double>(small(n));  // exact
+    c = d < f ? -1 : (d > f ? 1 : 0);
+  } else {
+    double whole = std::floor(f);
+    c = compare(n.as_big(), BigInt::from_double(whole));
+    if (c == 0 && f > whole) c = -1;
+  }
+  return swapped ? -c : c;
+}
+}  // namespace
+
 bool values_equal(const Value& a, const Value& b) {
   using K = Value::Kind;
-  if (a.is_number() && b.is_number()) return a.as_double() == b.as_double();
+  if (a.is_number() && b.is_number()) return compare_numbers(a, b) == 0;
   if (a.kind != b.kind) return false;
   switch (a.kind) {
     case K::kUndefined: case K::kNone: return true;
-    case K::kString: return a.s == b.s;
+    case K::kString:
+      charge_steps(std::min(a.s.size(), b.s.size()) >> 12);
+      return a.s == b.s;
     case K::kList:
+      if (a.list == b.list) return true;  // shared lists: as Python's identity check
       if (a.list->size() != b.list->size()) return false;
+      charge_steps(a.list->size());
       for (size_t k = 0; k < a.list->size(); ++k)
         if (!values_equal((*a.list)[k], (*b.list)[k])) return false;
       return true;
     case K::kDict: case K::kNamespace:
+      if (a.dict == b.dict) return true;
       if (a.dict->items.size() != b.dict->items.size()) return false;
+      charge_steps(a.dict->items.size());
       for (const auto& [k, v] : a.dict->items) {
         const Value* o = b.dict->find(k);
         if (!o || !values_equal(v, *o)) return false;
@@ -210,7 +335,10 @@ bool values_equal(const Value& a, const Value& b) {
 }
 
 int compare_values(const Value& a, const Value& b) {
-  if (a.is_number() && b.is_number()) return a.as_double() < b.as_double() ? -1 : (a.as_double() > b.as_double() ? 1 : 0);
+  if (a.is_number() && b.is_number()) {
+    int c = compare_numbers(a, b);
+    return c == 2 ? 0 : c;  // NaN: neither < nor >, as Python's comparisons all answer False
+  }
   if (a.is_string() && b.is_string()) return a.s.compare(b.s) < 0 ? -1 : (a.s == b.s ? 0 : 1);
   if (a.is_list() && b.is_list()) {
     for (size_t k = 0; k < std::min(a.list->size(), b.list->size()); ++k)
@@ -221,22 +349,28 @@ int compare_values(const Value& a, const Value& b) {
                           b.type_name()));
 }
 
-Value from_json(const nlohmann::json& j) {
+Value from_json(const nlohmann::json& j, int depth) {
+  if (depth >= kMaxValueDepth)
+    limit_error(fmt::format("RecursionError: template variables nested deeper than {} levels", kMaxValueDepth));
   switch (j.type()) {
     case nlohmann::json::value_t::null: return Value::none();
     case nlohmann::json::value_t::boolean: return Value::boolean(j.get<bool>());
-    case nlohmann::json::value_t::number_integer:
-    case nlohmann::json::value_t::number_unsigned: return Value::integer(j.get<int64_t>());
+    case nlohmann::json::value_t::number_integer: return Value::integer(j.get<int64_t>());
+    case nlohmann::json::value_t::number_unsigned: {
+      uint64_t u = j.get<uint64_t>();
+      if (u <= static_cast<uint64_t>(INT64_MAX)) return Value::integer(static_cast<int64_t>(u));
+      return Value::integer(BigInt(static_cast<int64_t>(u >> 1)).shifted_left(1) + BigInt(static_cast<int64_t>(u & 1)));
+    }
     case nlohmann::json::value_t::number_float: return Value::number(j.get<double>());
     case nlohmann::json::value_t::string: return Value::string(j.get<std::string>());
     case nlohmann::json::value_t::array: {
       ValueList items;
-      for (const auto& e : j) items.push_back(from_json(e));
+      for (const auto& e : j) items.push_back(from_json(e, depth + 1));
       return Value::make_list(std::move(items));
     }
     case nlohmann::json::value_t::object: {
       ValueDict d;
-      for (const auto& [k, v] : j.items()) d.items.emplace_back(Value::string(k), from_json(v));
+      for (const auto& [k, v] : j.items()) d.items.emplace_back(Value::string(k), from_json(v, depth + 1));
       return Value::make_dict(std::move(d));
     }
     default: return Value::none();
@@ -265,13 +399,18 @@ std::string json_string(const std::string& s) {
 
 void dump(const Value& v, int indent, bool sort_keys, int depth, std::string& out) {
   using K = Value::Kind;
+  // Values nest at most about 2 * kMaxValueDepth (namespaces hold no namespaces); the output
+  // grows by whole items, so checking before each keeps it within the string limit.
+  if (depth > 2 * kMaxValueDepth + 2) limit_error("ValueError: Circular reference detected");
+  if (indent >= 0) check_string_size(out.size() + static_cast<size_t>(indent) * static_cast<size_t>(depth + 1) + 1, "tojson");
+  else if (out.size() > kMaxStringBytes) check_string_size(out.size(), "tojson");
   std::string nl = indent >= 0 ? "\n" + std::string(static_cast<size_t>(indent * (depth + 1)), ' ') : "";
   std::string nl_end = indent >= 0 ? "\n" + std::string(static_cast<size_t>(indent * depth), ' ') : "";
   const char* item_sep = indent >= 0 ? "," : ", ";
   switch (v.kind) {
     case K::kUndefined: case K::kNone: out += "null"; return;
     case K::kBool: out += v.b ? "true" : "false"; return;
-    case K::kInt: out += std::to_string(v.i); return;
+    case K::kInt: out += v.str(); return;
     case K::kFloat: out += std::isfinite(v.f) ? format_float(v.f) : (std::isnan(v.f) ? "NaN" : (v.f > 0 ? "Infinity" : "-Infinity")); return;
     case K::kString: out += json_string(v.s); return;
     case K::kList:
@@ -308,6 +447,8 @@ void dump(const Value& v, int indent, bool sort_keys, int depth, std::string& ou
 std::string to_json(const Value& v, int indent, bool sort_keys) {
   std::string out;
   dump(v, indent, sort_keys, 0, out);
+  check_string_size(out.size(), "tojson");
+  charge_string(out.size());
   return out;
 }
 

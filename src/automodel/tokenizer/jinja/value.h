@@ -13,6 +13,7 @@
 
 namespace automodel::tokenizer::jinja {
 
+class BigInt;
 struct Value;
 struct CallArgs;
 using ValueList = std::vector<Value>;
@@ -33,7 +34,10 @@ struct Value {
   bool safe = false;  // str marked safe (jinja2 Markup): `+` escapes plain strings joined to it
   bool lazy = false;  // list produced by a jinja2 generator filter (map, select, ...): no len/tojson/[]
   bool b = false;
-  int64_t i = 0;
+  int64_t i = 0;                      // int value; saturated at INT64_MIN/MAX when `big` is set
+  std::shared_ptr<const BigInt> big;  // an int beyond 64 bits (Python ints are unbounded)
+  int depth = 0;                      // nesting of lists/dicts (bounded by the sandbox)
+  bool holds_namespace = false;       // a namespace, or a container with one inside
   double f = 0;
   std::string s;                      // string, or the name of an undefined value
   std::shared_ptr<ValueList> list;    // shared: lists alias like Python's
@@ -44,6 +48,7 @@ struct Value {
   static Value none() { Value v; v.kind = Kind::kNone; return v; }
   static Value boolean(bool x) { Value v; v.kind = Kind::kBool; v.b = x; return v; }
   static Value integer(int64_t x) { Value v; v.kind = Kind::kInt; v.i = x; return v; }
+  static Value integer(const BigInt& x);  // plain int64 when it fits
   static Value number(double x) { Value v; v.kind = Kind::kFloat; v.f = x; return v; }
   static Value string(std::string x) { Value v; v.kind = Kind::kString; v.s = std::move(x); return v; }
   static Value make_list(ValueList items = {});
@@ -58,7 +63,10 @@ struct Value {
   bool is_number() const { return kind == Kind::kInt || kind == Kind::kFloat || kind == Kind::kBool; }
   bool is_list() const { return kind == Kind::kList; }
   bool is_mapping() const { return kind == Kind::kDict || kind == Kind::kNamespace; }
-  double as_double() const { return kind == Kind::kFloat ? f : static_cast<double>(kind == Kind::kBool ? b : i); }
+  bool is_int() const { return kind == Kind::kInt || kind == Kind::kBool; }
+  // Python's float(x): an int beyond the double range is an OverflowError.
+  double as_double() const;
+  BigInt as_big() const;  // int or bool
 
   bool truthy() const;
   std::string str() const;   // Python str()
@@ -74,9 +82,10 @@ struct CallArgs {
 };
 
 bool values_equal(const Value& a, const Value& b);
-// <0, 0, >0 like Python ordering; error for unorderable types.
+// <0, 0, >0 like Python ordering (ints exactly); error for unorderable types.
 int compare_values(const Value& a, const Value& b);
-Value from_json(const nlohmann::json& j);
+// Nesting beyond kMaxValueDepth is an error.
+Value from_json(const nlohmann::json& j, int depth = 0);
 // json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=sort_keys) as Python writes it.
 std::string to_json(const Value& v, int indent = -1, bool sort_keys = false);
 // Python's float repr: shortest round-trip, always with a '.' or exponent.
