@@ -9,6 +9,7 @@
 
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
+#include "automodel/common/json_parse.h"
 #include "automodel/hf/model_source.h"
 #include "automodel/tokenizer/assistant_mask.h"
 #include "automodel/tokenizer/tokenizer_config.h"
@@ -24,11 +25,7 @@ struct RenderChatArgs {
 };
 
 nlohmann::json read_json(const std::string& path, const char* flag) {
-  try {
-    return nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    AM_FAIL("[render-chat] {} {}: not valid JSON ({})", flag, path, e.what());
-  }
+  return parse_json(read_file(path), fmt::format("{} {}", flag, path));
 }
 
 int run_render_chat(const RenderChatArgs& args) {

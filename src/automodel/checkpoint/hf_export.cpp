@@ -8,6 +8,7 @@
 
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
+#include "automodel/common/json_parse.h"
 #include "automodel/common/torch_util.h"
 #include "automodel/hf/model_config.h"
 #include "automodel/hf/safetensors_writer.h"
@@ -36,11 +37,7 @@ const char* config_dtype_name(at::ScalarType dtype) {
 }
 
 nlohmann::ordered_json read_json(const fs::path& path) {
-  try {
-    return nlohmann::ordered_json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    AM_FAIL("[export] {}: not valid JSON ({})", path.string(), e.what());
-  }
+  return parse_ordered_json(read_file(path), path.string());
 }
 
 // Sets the dtype field(s) of a config object; true when something changed. transformers v4

@@ -8,6 +8,7 @@
 #include "automodel/checkpoint/flat_shards.h"
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
+#include "automodel/common/json_parse.h"
 #include "automodel/common/torch_util.h"
 #include "automodel/config/yaml_json.h"
 #include "automodel/hf/safetensors.h"
@@ -47,7 +48,7 @@ nlohmann::json read_checkpoint_json(const fs::path& dir, const fs::path& relativ
   auto path = dir / relative;
   AM_CHECK(fs::is_regular_file(path), "[checkpoint] {} is missing: {} is not a complete checkpoint", path.string(),
            dir.string());
-  auto j = nlohmann::json::parse(read_file(path), nullptr, false);
+  auto j = parse_json_or_discarded(read_file(path), path.string());
   AM_CHECK(j.is_object(), "[checkpoint] {}: not a JSON object", path.string());
   return j;
 }

@@ -6,6 +6,7 @@
 
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
+#include "automodel/common/json_parse.h"
 #include "automodel/tokenizer/assistant_mask.h"
 
 namespace automodel::data {
@@ -153,7 +154,7 @@ Sample SampleFormatter::format_messages(const nlohmann::json& messages, const nl
   // Tools as AutoModel reads them: a list, or a JSON string of one; an empty list is none.
   nlohmann::json tools = row.is_object() && row.contains("tools") ? row["tools"] : nlohmann::json();
   if (tools.is_string()) {
-    tools = nlohmann::json::parse(tools.get<std::string>(), nullptr, false);
+    tools = parse_json_or_discarded(tools.get<std::string>(), "the row's 'tools' string");
     if (tools.is_discarded()) throw InvalidSample("'tools' is a string but not valid JSON");
   }
   if (!tools.is_null() && !tools.is_array())

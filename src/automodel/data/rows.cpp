@@ -4,6 +4,7 @@
 
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
+#include "automodel/common/json_parse.h"
 #include "automodel/common/string_util.h"
 #include "automodel/data/arrow_rows.h"
 #include "automodel/data/split_files.h"
@@ -45,11 +46,11 @@ void for_each_line(const std::string& text, Fn&& fn) {
 }
 
 // Every non-blank line a JSON object, or nothing.
-std::optional<std::vector<Row>> jsonl_objects(const std::string& text) {
+std::optional<std::vector<Row>> jsonl_objects(const std::string& text, const std::string& label) {
   std::vector<Row> rows;
   bool all_objects = true;
   for_each_line(text, [&](std::string_view body, size_t line) {
-    auto value = nlohmann::json::parse(body, nullptr, false);
+    auto value = parse_json_or_discarded(body, label, line);
     all_objects = value.is_object();
     if (all_objects) rows.push_back({std::move(value), line});
     return all_objects;
@@ -90,7 +91,7 @@ std::vector<Row> rows_of_document(nlohmann::json value, const std::string& label
 std::vector<Row> parse_jsonl(const std::string& text, const std::string& label) {
   std::vector<Row> rows;
   for_each_line(text, [&](std::string_view body, size_t line) {
-    auto value = nlohmann::json::parse(body, nullptr, false);
+    auto value = parse_json_or_discarded(body, label, line);
     AM_CHECK(!value.is_discarded(), "[data] {} line {}: not valid JSON", label, line);
     rows.push_back({std::move(value), line});
     return true;
@@ -99,7 +100,7 @@ std::vector<Row> parse_jsonl(const std::string& text, const std::string& label) 
 }
 
 std::vector<Row> parse_json_rows(const std::string& text, const std::string& label) {
-  auto value = nlohmann::json::parse(text, nullptr, false);
+  auto value = parse_json_or_discarded(text, label);
   AM_CHECK(!value.is_discarded(), "[data] {}: not valid JSON", label);
   return rows_of_document(std::move(value), label);
 }
@@ -187,7 +188,7 @@ std::vector<Row> read_file_rows(const fs::path& file, size_t limit) {
     rows = parse_csv(text, file.string());
   } else if (starts_with(ext, ".jsonl")) {
     rows = parse_jsonl(text, file.string());
-  } else if (auto lines = jsonl_objects(text)) {  // .json as HF datasets: JSON Lines of objects,
+  } else if (auto lines = jsonl_objects(text, file.string())) {  // .json as HF datasets: JSON Lines of objects,
     rows = std::move(*lines);
   } else {  // else one JSON document
     rows = parse_json_rows(text, file.string());

@@ -4,6 +4,7 @@
 
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
+#include "automodel/common/json_parse.h"
 
 namespace automodel::hf {
 namespace fs = std::filesystem;
@@ -29,13 +30,7 @@ ModelConfig model_config_from_json(const nlohmann::json& object, const std::stri
 }
 
 ModelConfig parse_model_config(const std::string& text, const std::string& label) {
-  nlohmann::json object;
-  try {
-    object = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    AM_FAIL("[config] {}: not valid JSON ({})", label, e.what());
-  }
-  return model_config_from_json(object, label);
+  return model_config_from_json(parse_json(text, label), label);
 }
 
 ModelConfig load_model_config(const fs::path& path) {

@@ -12,6 +12,7 @@
 
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
+#include "automodel/common/json_parse.h"
 
 namespace automodel::hf {
 namespace fs = std::filesystem;
@@ -87,12 +88,7 @@ SafetensorsCheckpoint SafetensorsCheckpoint::open(const fs::path& path, bool pop
 
   std::unordered_map<std::string, std::string> expected_shard;  // tensor -> shard file name
   if (!index_path.empty()) {
-    nlohmann::json index;
-    try {
-      index = nlohmann::json::parse(read_file(index_path));
-    } catch (const nlohmann::json::exception& e) {
-      AM_FAIL("[safetensors] {}: not valid JSON ({})", index_path.string(), e.what());
-    }
+    auto index = parse_json(read_file(index_path), index_path.string());
     AM_CHECK(index.is_object() && index.contains("weight_map") && index["weight_map"].is_object(),
              "[safetensors] {}: expected an object with 'weight_map'", index_path.string());
     std::vector<std::string> shard_names;

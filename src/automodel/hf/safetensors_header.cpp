@@ -6,6 +6,7 @@
 #include <set>
 
 #include "automodel/common/error.h"
+#include "automodel/common/json_parse.h"
 #include "automodel/common/string_util.h"
 
 namespace automodel::hf {
@@ -83,6 +84,7 @@ SafetensorsHeader parse_safetensors_header(std::string_view header_json, uint64_
     }
     return true;
   };
+  check_json_depth(header_json, label);
   json root;
   try {
     root = json::parse(header_json.begin(), header_json.end(), on_event);

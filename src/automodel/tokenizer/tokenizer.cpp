@@ -6,6 +6,7 @@
 
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
+#include "automodel/common/json_parse.h"
 #include "automodel/tokenizer/decoder.h"
 #include "automodel/tokenizer/json_util.h"
 #include "automodel/tokenizer/model.h"
@@ -54,13 +55,7 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
 Tokenizer Tokenizer::from_file(const std::filesystem::path& path) {
-  nlohmann::json spec;
-  try {
-    spec = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    AM_FAIL("[tokenizer] {}: not valid JSON ({})", path.string(), e.what());
-  }
-  return from_json(spec, path.string());
+  return from_json(parse_json(read_file(path), path.string()), path.string());
 }
 
 Tokenizer Tokenizer::from_json(const nlohmann::json& spec, const std::string& label) {

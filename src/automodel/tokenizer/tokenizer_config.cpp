@@ -4,6 +4,7 @@
 
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
+#include "automodel/common/json_parse.h"
 #include "automodel/common/string_util.h"
 #include "automodel/tokenizer/json_util.h"
 
@@ -85,13 +86,7 @@ const std::string& TokenizerConfig::chat_template(const std::string& name) const
 TokenizerConfig load_tokenizer_config(const fs::path& folder) {
   TokenizerConfig out;
   if (auto path = folder / "tokenizer_config.json"; fs::exists(path)) {
-    nlohmann::json config;
-    try {
-      config = nlohmann::json::parse(read_file(path));
-    } catch (const nlohmann::json::exception& e) {
-      AM_FAIL("[tokenizer] {}: not valid JSON ({})", path.string(), e.what());
-    }
-    out = parse_tokenizer_config(config, path.string());
+    out = parse_tokenizer_config(parse_json(read_file(path), path.string()), path.string());
   }
   if (fs::exists(folder / "chat_template.jinja")) out.chat_templates["default"] = read_file(folder / "chat_template.jinja");
   // transformers saves named templates (a list in older configs) as one file each.
