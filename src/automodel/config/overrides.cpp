@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "automodel/common/error.h"
+#include "automodel/common/json_parse.h"
 #include "automodel/common/string_util.h"
 #include "automodel/config/yaml_json.h"
 
@@ -32,6 +33,9 @@ std::vector<Override> parse_override_args(const std::vector<std::string>& args) 
 
 void apply_override(nlohmann::json& tree, const Override& override_) {
   auto parts = split(override_.path, '.');
+  AM_CHECK(parts.size() <= static_cast<size_t>(kMaxJsonDepth),
+           "[config] override --{:.60}...: the key has {} dotted parts, expected at most {}", override_.path,
+           parts.size(), kMaxJsonDepth);
   auto value = parse_yaml_value(override_.value, "--" + override_.path);
   nlohmann::json* node = &tree;
   for (size_t i = 0; i + 1 < parts.size(); ++i) {

@@ -9,6 +9,7 @@
 #include "automodel/common/error.h"
 #include "automodel/common/string_util.h"
 #include "automodel/config/yaml_json.h"
+#include "automodel/hf/dtype.h"
 #include "automodel/hf/json_fields.h"
 
 namespace automodel::config {
@@ -166,6 +167,9 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   target_of(model, "model", Component::kCausalLM);
   c.model.name_or_path = model.get_string("pretrained_model_name_or_path");
   c.model.torch_dtype = model.get_string("torch_dtype", "auto");
+  AM_CHECK(c.model.torch_dtype == "auto" || hf::parse_compute_dtype_alias(c.model.torch_dtype),
+           "[config] {}: expected auto, {}; found '{}'", model.where("torch_dtype"), hf::kComputeDtypeNames,
+           c.model.torch_dtype);
   c.model.device = model.get_string("device", "auto");
   c.model.attn_implementation = model.get_string("attn_implementation", c.model.attn_implementation);
 

@@ -1,40 +1,61 @@
 #include "automodel/config/yaml_json.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <regex>
 
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
+#include "automodel/common/json_parse.h"
 
 namespace automodel::config {
 namespace {
 
-nlohmann::json to_json(const YAML::Node& node, const std::string& label) {
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return nullptr;
-    case YAML::NodeType::Scalar:
-      // yaml-cpp tags quoted scalars "!" and plain ones "?".
-      return node.Tag() == "!" ? nlohmann::json(node.Scalar()) : parse_plain_scalar(node.Scalar());
-    case YAML::NodeType::Sequence: {
-      auto out = nlohmann::json::array();
-      for (const auto& item : node) out.push_back(to_json(item, label));
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      auto out = nlohmann::json::object();
-      for (const auto& kv : node) {
-        AM_CHECK(kv.first.IsScalar(), "[config] {} line {}: mapping keys must be plain names", label,
-                 kv.first.Mark().line + 1);
-        out[kv.first.Scalar()] = to_json(kv.second, label);
+// Aliases are expanded into copies, so a 1 KB "alias bomb" (10 levels of 10 aliases) would grow
+// to 10^10 values: the expansion is counted and bounded, as is the nesting.
+class YamlToJson {
+ public:
+  explicit YamlToJson(const std::string& label) : label_(label) {}
+
+  nlohmann::json convert(const YAML::Node& node, int depth = 1) {
+    AM_CHECK(++values_ <= kMaxYamlValues,
+             "[config] {}: the YAML expands to more than {} values (aliases are expanded into copies: an alias "
+             "repeated inside aliases multiplies); expected a recipe of at most {} values",
+             label_, kMaxYamlValues, kMaxYamlValues);
+    AM_CHECK(depth <= kMaxJsonDepth, "[config] {} line {}: nesting depth exceeds the limit of {} levels", label_,
+             node.Mark().line + 1, kMaxJsonDepth);
+    switch (node.Type()) {
+      case YAML::NodeType::Null:
+      case YAML::NodeType::Undefined:
+        return nullptr;
+      case YAML::NodeType::Scalar:
+        // yaml-cpp tags quoted scalars "!" and plain ones "?".
+        return node.Tag() == "!" ? nlohmann::json(node.Scalar()) : parse_plain_scalar(node.Scalar());
+      case YAML::NodeType::Sequence: {
+        auto out = nlohmann::json::array();
+        for (const auto& item : node) out.push_back(convert(item, depth + 1));
+        return out;
       }
-      return out;
+      case YAML::NodeType::Map: {
+        auto out = nlohmann::json::object();
+        for (const auto& kv : node) {
+          AM_CHECK(kv.first.IsScalar(), "[config] {} line {}: mapping keys must be plain names", label_,
+                   kv.first.Mark().line + 1);
+          out[kv.first.Scalar()] = convert(kv.second, depth + 1);
+        }
+        return out;
+      }
     }
+    return nullptr;
   }
-  return nullptr;
-}
+
+ private:
+  const std::string& label_;
+  size_t values_ = 0;
+};
+
+nlohmann::json to_json(const YAML::Node& node, const std::string& label) { return YamlToJson(label).convert(node); }
 
 void emit(YAML::Emitter& out, const nlohmann::json& value) {
   if (value.is_object()) {
@@ -85,6 +106,10 @@ nlohmann::json parse_yaml(const std::string& text, const std::string& label) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's own guard (its message would only say "bad file").
+    AM_FAIL("[config] {} line {}: nesting depth exceeds the YAML parser's limit of {} levels", label, e.mark.line + 1,
+            e.depth() - 1);
   } catch (const YAML::Exception& e) {
     AM_FAIL("[config] {} line {} column {}: invalid YAML: {}", label, e.mark.line + 1, e.mark.column + 1, e.msg);
   }
@@ -100,6 +125,8 @@ nlohmann::json parse_yaml_value(const std::string& text, const std::string& labe
     return parse_plain_scalar(text);
   try {
     return to_json(YAML::Load(text), label);
+  } catch (const YAML::DeepRecursion& e) {
+    AM_FAIL("[config] {}: nesting depth exceeds the YAML parser's limit of {} levels", label, e.depth() - 1);
   } catch (const YAML::Exception& e) {
     AM_FAIL("[config] {}: '{}' is not a valid YAML value: {}", label, text, e.msg);
   }

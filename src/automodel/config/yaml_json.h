@@ -10,6 +10,9 @@
 
 namespace automodel::config {
 
+// Values a recipe may expand to (aliases count once per use): real recipes have a few hundred.
+inline constexpr size_t kMaxYamlValues = 1'000'000;
+
 nlohmann::json parse_yaml(const std::string& text, const std::string& label);
 nlohmann::json load_yaml_file(const std::filesystem::path& path);
 // Types one plain (unquoted) scalar: "8" -> 8, "1e-8" -> 1e-8, "None" -> null, "x" -> "x".

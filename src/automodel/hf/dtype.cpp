@@ -45,4 +45,10 @@ std::optional<DType> parse_dtype_alias(std::string_view name) {
   return parse_dtype(name);
 }
 
+std::optional<DType> parse_compute_dtype_alias(std::string_view name) {
+  auto dtype = parse_dtype_alias(name);
+  if (dtype == DType::F32 || dtype == DType::BF16 || dtype == DType::F16) return dtype;
+  return std::nullopt;
+}
+
 }  // namespace automodel::hf
