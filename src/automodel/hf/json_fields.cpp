@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+
 #include "automodel/common/error.h"
 
 namespace automodel::hf {
@@ -48,10 +50,15 @@ JsonFields JsonFields::child(const std::string& key) const {
 
 int64_t JsonFields::get_int(const std::string& key) const {
   const auto& v = require(key);
-  // Accept 8.0 for integers (some exporters write floats) but not 8.5.
-  if (v.is_number_float() && v.get<double>() == static_cast<double>(static_cast<int64_t>(v.get<double>())))
-    return static_cast<int64_t>(v.get<double>());
+  // Accept 8.0 for integers (some exporters write floats) but not 8.5; the range test comes
+  // first because casting an out-of-range double is undefined.
+  if (v.is_number_float()) {
+    double d = v.get<double>();
+    if (d >= -9.2e18 && d <= 9.2e18 && d == std::trunc(d)) return static_cast<int64_t>(d);
+  }
   AM_CHECK(v.is_number_integer(), "[config] {}: expected an integer, found {}", where(key), found(v));
+  AM_CHECK(!v.is_number_unsigned() || v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX),
+           "[config] {}: expected an integer that fits in 64 bits, found {}", where(key), found(v));
   return v.get<int64_t>();
 }
 
@@ -93,6 +100,28 @@ std::vector<std::string> JsonFields::get_string_list(const std::string& key) con
     out.push_back(e.get<std::string>());
   }
   return out;
+}
+
+int64_t JsonFields::check_int(const std::string& key, int64_t value, int64_t min, int64_t max) const {
+  AM_CHECK(value >= min && value <= max, "[config] {}: expected an integer in [{}, {}], found {}", where(key), min, max,
+           value);
+  return value;
+}
+
+double JsonFields::check_positive(const std::string& key, double value) const {
+  AM_CHECK(std::isfinite(value) && value > 0, "[config] {}: expected a finite number > 0, found {}", where(key), value);
+  return value;
+}
+
+double JsonFields::check_finite(const std::string& key, double value) const {
+  AM_CHECK(std::isfinite(value), "[config] {}: expected a finite number, found {}", where(key), value);
+  return value;
+}
+
+void JsonFields::check_divisible(const std::string& key, int64_t value, const std::string& divisor_key,
+                                 int64_t divisor) const {
+  AM_CHECK(divisor > 0 && value % divisor == 0, "[config] {}: expected a multiple of {}{} ({}), found {}", where(key),
+           prefix_, divisor_key, divisor, value);
 }
 
 int64_t JsonFields::get_int(const std::string& key, int64_t fallback) const { return has(key) ? get_int(key) : fallback; }

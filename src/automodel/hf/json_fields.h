@@ -35,6 +35,14 @@ class JsonFields {
   std::optional<int64_t> get_optional_int(const std::string& key) const;
   std::optional<double> get_optional_double(const std::string& key) const;
 
+  // Range checks for a value read from (or defaulted for) `key`; each returns the value. Errors
+  // read "<file>: field 'k': expected an integer in [1, 4096], found -1".
+  int64_t check_int(const std::string& key, int64_t value, int64_t min, int64_t max) const;
+  double check_positive(const std::string& key, double value) const;  // finite and > 0
+  double check_finite(const std::string& key, double value) const;
+  // `value` is a multiple of `divisor` (read from `divisor_key`).
+  void check_divisible(const std::string& key, int64_t value, const std::string& divisor_key, int64_t divisor) const;
+
   // Records the full name ("a.b") of every field looked up from now on, here and in children.
   void record_reads(std::shared_ptr<std::set<std::string>> into) { reads_ = std::move(into); }
 

@@ -15,6 +15,15 @@
 
 namespace automodel::hf {
 
+// Bounds on sizes read from config.json: far above any released model, so that a typo or a hostile
+// file fails with a message naming the field before anything is allocated.
+inline constexpr int64_t kMaxVocabSize = int64_t{1} << 24;  // largest released: ~256K
+inline constexpr int64_t kMaxWidth = int64_t{1} << 20;      // hidden, intermediate, head_dim: ~50K
+inline constexpr int64_t kMaxLayers = 4096;                 // ~130
+inline constexpr int64_t kMaxHeads = 4096;                  // ~128
+inline constexpr int64_t kMaxPositions = int64_t{1} << 28;  // ~10M
+inline constexpr int64_t kMaxExperts = 16384;               // ~384
+
 struct ModelConfig {
   std::string label;  // the file it came from, for messages
   std::shared_ptr<const nlohmann::json> json;

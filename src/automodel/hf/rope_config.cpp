@@ -3,9 +3,11 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 
 #include "automodel/common/error.h"
 #include "automodel/common/string_util.h"
+#include "automodel/hf/model_config.h"
 
 namespace automodel::hf {
 
@@ -15,8 +17,10 @@ std::vector<std::string> supported_rope_types() {
 
 RopeConfig parse_rope_config(const JsonFields& config, int64_t head_dim) {
   RopeConfig rope;
-  rope.max_position_embeddings = config.get_int("max_position_embeddings", 2048);
+  rope.max_position_embeddings =
+      config.check_int("max_position_embeddings", config.get_int("max_position_embeddings", 2048), 1, kMaxPositions);
   double partial = config.get_double("partial_rotary_factor", 1.0);
+  const JsonFields* partial_from = &config;
   std::optional<JsonFields> params;
   if (config.has("rope_parameters")) {
     params = config.child("rope_parameters");
@@ -24,17 +28,24 @@ RopeConfig parse_rope_config(const JsonFields& config, int64_t head_dim) {
     // v5 per-layer-type dicts ({"full_attention": {...}, ...}) are not used by these architectures.
     AM_CHECK(!params->has("full_attention"), "[config] {}: per-layer-type rope parameters are not supported",
              config.where("rope_parameters"));
-    rope.theta = params->get_double("rope_theta", config.get_double("rope_theta", 10000.0));
-    partial = params->get_double("partial_rotary_factor", partial);
+    rope.theta = params->has("rope_theta") ? params->check_positive("rope_theta", params->get_double("rope_theta"))
+                                           : config.check_positive("rope_theta", config.get_double("rope_theta", 10000.0));
+    if (params->has("partial_rotary_factor")) {
+      partial = params->get_double("partial_rotary_factor");
+      partial_from = &*params;
+    }
   } else {
-    rope.theta = config.get_double("rope_theta", 10000.0);
+    rope.theta = config.check_positive("rope_theta", config.get_double("rope_theta", 10000.0));
     if (config.has("rope_scaling")) params = config.child("rope_scaling");
   }
+  AM_CHECK(partial > 0 && partial <= 1, "[config] {}: expected a number in (0, 1], found {}",
+           partial_from->where("partial_rotary_factor"), partial);
   rope.dim = static_cast<int64_t>(static_cast<double>(head_dim) * partial);
   AM_CHECK(rope.dim > 0 && rope.dim % 2 == 0, "[config] {}: rotary dim {} (head_dim {} x partial_rotary_factor {}) must be even and > 0",
            config.label(), rope.dim, head_dim, partial);
   if (config.has("original_max_position_embeddings"))
-    rope.original_max_position_embeddings = config.get_int("original_max_position_embeddings");
+    rope.original_max_position_embeddings = config.check_int(
+        "original_max_position_embeddings", config.get_int("original_max_position_embeddings"), 1, kMaxPositions);
   if (!params) return rope;
 
   std::string key = params->has("rope_type") ? "rope_type" : "type";
@@ -44,16 +55,29 @@ RopeConfig parse_rope_config(const JsonFields& config, int64_t head_dim) {
     throw NotSupportedError(fmt::format("[config] {}: rope type '{}' is not supported; supported: {}",
                                         params->where(key), rope.type, join(types, ", ")));
   }
-  rope.factor = params->get_optional_double("factor");
-  rope.attention_factor = params->get_optional_double("attention_factor");
+  // Scaling parameters divide or take logs: zero, negative or non-finite values give garbage.
+  auto positive = [&](const char* key) -> std::optional<double> {
+    if (!params->has(key)) return std::nullopt;
+    return params->check_positive(key, params->get_double(key));
+  };
+  rope.factor = positive("factor");
+  rope.attention_factor = positive("attention_factor");
   if (params->has("original_max_position_embeddings"))
-    rope.original_max_position_embeddings = params->get_int("original_max_position_embeddings");
-  rope.low_freq_factor = params->get_double("low_freq_factor", 1.0);
-  rope.high_freq_factor = params->get_double("high_freq_factor", 4.0);
-  rope.beta_fast = params->get_optional_double("beta_fast");
-  rope.beta_slow = params->get_optional_double("beta_slow");
-  rope.mscale = params->get_optional_double("mscale");
-  rope.mscale_all_dim = params->get_optional_double("mscale_all_dim");
+    rope.original_max_position_embeddings = params->check_int(
+        "original_max_position_embeddings", params->get_int("original_max_position_embeddings"), 1, kMaxPositions);
+  rope.low_freq_factor = positive("low_freq_factor").value_or(1.0);
+  rope.high_freq_factor = positive("high_freq_factor").value_or(4.0);
+  // HF reads 0 as "unset" for these ("or 32"; mscale 0 disables it).
+  auto non_negative = [&](const char* key) -> std::optional<double> {
+    if (!params->has(key)) return std::nullopt;
+    double v = params->get_double(key);
+    AM_CHECK(std::isfinite(v) && v >= 0, "[config] {}: expected a finite number >= 0, found {}", params->where(key), v);
+    return v;
+  };
+  rope.beta_fast = non_negative("beta_fast");
+  rope.beta_slow = non_negative("beta_slow");
+  rope.mscale = non_negative("mscale");
+  rope.mscale_all_dim = non_negative("mscale_all_dim");
   rope.truncate = params->get_bool("truncate", true);
   if (rope.type == "longrope") {
     rope.long_factor = params->get_double_list("long_factor");
@@ -62,12 +86,20 @@ RopeConfig parse_rope_config(const JsonFields& config, int64_t head_dim) {
       AM_CHECK(static_cast<int64_t>(list->size()) == rope.dim / 2,
                "[config] {}: longrope factors need {} entries (rotary dim / 2), found {}",
                params->where(list == &rope.long_factor ? "long_factor" : "short_factor"), rope.dim / 2, list->size());
+    for (auto* list : {&rope.long_factor, &rope.short_factor})
+      for (double f : *list)
+        params->check_positive(list == &rope.long_factor ? "long_factor" : "short_factor", f);
   }
   if (rope.type == "linear" || rope.type == "dynamic" || rope.type == "llama3")
     AM_CHECK(rope.factor.has_value(), "[config] {} is required for rope type '{}'", params->where("factor"), rope.type);
-  if (rope.type == "llama3")
+  if (rope.type == "llama3") {
     AM_CHECK(rope.original_max_position_embeddings.has_value(), "[config] {} is required for rope type 'llama3'",
              params->where("original_max_position_embeddings"));
+    // llama3 smooths between the two wavelengths: (x - low) / (high - low).
+    AM_CHECK(rope.high_freq_factor > rope.low_freq_factor,
+             "[config] {}: expected a number greater than low_freq_factor ({}), found {}",
+             params->where("high_freq_factor"), rope.low_freq_factor, rope.high_freq_factor);
+  }
   if (rope.type == "yarn" && !rope.v5_semantics)
     AM_CHECK(rope.factor.has_value(), "[config] {} is required for rope type 'yarn'", params->where("factor"));
   return rope;

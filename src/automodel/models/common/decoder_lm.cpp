@@ -12,32 +12,37 @@
 
 namespace automodel::models {
 
+// Every size is range-checked before it is used: a bad config.json fails here, naming the field,
+// rather than as a huge allocation or a shape error deep in LibTorch.
 DecoderSpec read_decoder_spec(const hf::JsonFields& c) {
+  using namespace hf;  // the kMax* bounds
   DecoderSpec s;
-  s.vocab_size = c.get_int("vocab_size");
-  s.hidden_size = c.get_int("hidden_size");
-  s.intermediate_size = c.get_int("intermediate_size");
-  s.num_layers = c.get_int("num_hidden_layers");
-  s.num_heads = c.get_int("num_attention_heads");
-  s.num_kv_heads = c.get_int("num_key_value_heads", s.num_heads);
-  AM_CHECK(s.num_heads > 0 && s.num_kv_heads > 0 && s.num_heads % s.num_kv_heads == 0,
-           "[config] {}: num_attention_heads ({}) must be a positive multiple of num_key_value_heads ({})",
-           c.label(), s.num_heads, s.num_kv_heads);
-  s.head_dim = c.get_int("head_dim", s.hidden_size / s.num_heads);
-  s.norm_eps = c.get_double("rms_norm_eps", 1e-6);
+  s.vocab_size = c.check_int("vocab_size", c.get_int("vocab_size"), 1, kMaxVocabSize);
+  s.hidden_size = c.check_int("hidden_size", c.get_int("hidden_size"), 1, kMaxWidth);
+  s.intermediate_size = c.check_int("intermediate_size", c.get_int("intermediate_size"), 1, kMaxWidth);
+  s.num_layers = c.check_int("num_hidden_layers", c.get_int("num_hidden_layers"), 1, kMaxLayers);
+  s.num_heads = c.check_int("num_attention_heads", c.get_int("num_attention_heads"), 1, kMaxHeads);
+  s.num_kv_heads = c.check_int("num_key_value_heads", c.get_int("num_key_value_heads", s.num_heads), 1, s.num_heads);
+  c.check_divisible("num_attention_heads", s.num_heads, "num_key_value_heads", s.num_kv_heads);
+  if (c.has("head_dim")) {
+    s.head_dim = c.check_int("head_dim", c.get_int("head_dim"), 1, kMaxWidth);
+  } else {
+    c.check_divisible("hidden_size", s.hidden_size, "num_attention_heads", s.num_heads);
+    s.head_dim = s.hidden_size / s.num_heads;
+  }
+  s.norm_eps = c.check_positive("rms_norm_eps", c.get_double("rms_norm_eps", 1e-6));
   s.act = parse_activation(c.get_string("hidden_act", "silu"), c.where("hidden_act"));
   s.qkv_bias = s.o_bias = c.get_bool("attention_bias", false);
   s.mlp_bias = c.get_bool("mlp_bias", false);
   s.tie_word_embeddings = c.get_bool("tie_word_embeddings", false);
   s.rope = hf::parse_rope_config(c, s.head_dim);
   s.sliding_window.assign(s.num_layers, std::nullopt);
-  for (auto [key, value] : {std::pair<const char*, int64_t>{"vocab_size", s.vocab_size},
-                            {"hidden_size", s.hidden_size},
-                            {"intermediate_size", s.intermediate_size},
-                            {"num_hidden_layers", s.num_layers},
-                            {"head_dim", s.head_dim}})
-    AM_CHECK(value > 0, "[config] {} must be > 0, found {}", c.where(key), value);
   return s;
+}
+
+std::optional<int64_t> read_sliding_window(const hf::JsonFields& c) {
+  if (!c.has("sliding_window")) return std::nullopt;
+  return c.check_int("sliding_window", c.get_int("sliding_window"), 1, hf::kMaxPositions);
 }
 
 void reject_unsupported(const hf::JsonFields& config, const std::vector<std::string>& keys) {

@@ -37,6 +37,8 @@ struct DecoderSpec {
 
 // Reads the fields Llama-family configs share (sizes, eps, activation, rope, tying).
 DecoderSpec read_decoder_spec(const hf::JsonFields& config);
+// `sliding_window` (>= 1) when set and not null.
+std::optional<int64_t> read_sliding_window(const hf::JsonFields& config);
 // Config features these decoders do not implement: an error naming the first one set.
 void reject_unsupported(const hf::JsonFields& config, const std::vector<std::string>& keys);
 

@@ -167,15 +167,15 @@ Architecture gpt2_architecture() {
   arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
     auto c = config.fields();
     Gpt2Spec s;
-    s.vocab_size = c.get_int("vocab_size", 50257);
-    s.n_positions = c.get_int("n_positions", 1024);
-    s.n_embd = c.get_int("n_embd", 768);
-    s.n_layer = c.get_int("n_layer", 12);
-    s.n_head = c.get_int("n_head", 12);
-    s.n_inner = c.has("n_inner") ? c.get_int("n_inner") : 4 * s.n_embd;
-    AM_CHECK(s.n_head > 0 && s.n_embd % s.n_head == 0, "[config] {}: n_embd ({}) must be divisible by n_head ({})",
-             c.label(), s.n_embd, s.n_head);
-    s.eps = c.get_double("layer_norm_epsilon", 1e-5);
+    using namespace hf;  // the kMax* bounds: checked before anything is allocated
+    s.vocab_size = c.check_int("vocab_size", c.get_int("vocab_size", 50257), 1, kMaxVocabSize);
+    s.n_positions = c.check_int("n_positions", c.get_int("n_positions", 1024), 1, kMaxPositions);
+    s.n_embd = c.check_int("n_embd", c.get_int("n_embd", 768), 1, kMaxWidth);
+    s.n_layer = c.check_int("n_layer", c.get_int("n_layer", 12), 1, kMaxLayers);
+    s.n_head = c.check_int("n_head", c.get_int("n_head", 12), 1, kMaxHeads);
+    c.check_divisible("n_embd", s.n_embd, "n_head", s.n_head);
+    s.n_inner = c.check_int("n_inner", c.get_int("n_inner", 4 * s.n_embd), 1, kMaxWidth);
+    s.eps = c.check_positive("layer_norm_epsilon", c.get_double("layer_norm_epsilon", 1e-5));
     s.act = parse_activation(c.get_string("activation_function", "gelu_new"), c.where("activation_function"));
     s.scale_attn_weights = c.get_bool("scale_attn_weights", true);
     s.scale_by_inverse_layer_idx = c.get_bool("scale_attn_by_inverse_layer_idx", false);

@@ -11,7 +11,7 @@ Architecture mistral_architecture() {
   arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
     auto c = config.fields();
     auto spec = read_decoder_spec(c);
-    if (c.has("sliding_window")) spec.sliding_window.assign(spec.num_layers, c.get_int("sliding_window"));
+    spec.sliding_window.assign(spec.num_layers, read_sliding_window(c));
     return std::make_unique<DecoderLM>(config, spec, options);
   };
   arch.tiny_config_json = R"({"model_type": "mistral", "vocab_size": 96, "hidden_size": 32, "intermediate_size": 48,

@@ -12,15 +12,16 @@ Architecture mixtral_architecture() {
   arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
     auto c = config.fields();
     auto spec = read_decoder_spec(c);
-    if (c.has("sliding_window")) spec.sliding_window.assign(spec.num_layers, c.get_int("sliding_window"));
+    spec.sliding_window.assign(spec.num_layers, read_sliding_window(c));
     // router_jitter_noise only perturbs routing in HF's training mode; training will reject it
     // explicitly until implemented, forward/eval are exact without it.
     MoeOptions moe;
-    moe.num_experts = c.get_int("num_local_experts");
-    moe.top_k = c.get_int("num_experts_per_tok");
+    moe.num_experts = c.check_int("num_local_experts", c.get_int("num_local_experts"), 1, hf::kMaxExperts);
+    moe.top_k = c.check_int("num_experts_per_tok", c.get_int("num_experts_per_tok"), 1, moe.num_experts);
     moe.expert_intermediate = spec.intermediate_size;
     moe.expert_names = {"w1", "w3", "w2"};
-    if (c.get_bool("output_router_logits", false)) moe.aux_loss_coef = c.get_double("router_aux_loss_coef", 0.001);
+    if (c.get_bool("output_router_logits", false))
+      moe.aux_loss_coef = c.check_finite("router_aux_loss_coef", c.get_double("router_aux_loss_coef", 0.001));
     spec.moe = moe;
     spec.mlp_name = "block_sparse_moe";
     return std::make_unique<DecoderLM>(config, spec, options);

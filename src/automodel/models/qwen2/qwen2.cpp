@@ -9,8 +9,8 @@ namespace {
 
 // Per-layer attention type: `layer_types` when present, else sliding for layers >= max_window_layers.
 void read_qwen_sliding_windows(const hf::JsonFields& c, DecoderSpec& spec) {
-  if (!c.get_bool("use_sliding_window", false) || !c.has("sliding_window")) return;
-  int64_t window = c.get_int("sliding_window");
+  auto window = read_sliding_window(c);
+  if (!c.get_bool("use_sliding_window", false) || !window) return;
   if (c.has("layer_types")) {
     auto types = c.get_string_list("layer_types");
     AM_CHECK(static_cast<int64_t>(types.size()) == spec.num_layers, "[config] {}: expected {} entries, found {}",
@@ -23,7 +23,8 @@ void read_qwen_sliding_windows(const hf::JsonFields& c, DecoderSpec& spec) {
     }
     return;
   }
-  int64_t first_sliding = c.get_int("max_window_layers", spec.num_layers);
+  // Beyond num_hidden_layers means no sliding layer, as in transformers.
+  int64_t first_sliding = c.check_int("max_window_layers", c.get_int("max_window_layers", spec.num_layers), 0, hf::kMaxLayers);
   for (int64_t i = first_sliding; i < spec.num_layers; ++i) spec.sliding_window[i] = window;
 }
 
