@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "automodel/common/error.h"
+#include "automodel/common/json_parse.h"
 #include "automodel/common/string_util.h"
 #include "automodel/common/torch_util.h"
 #include "automodel/hf/json_fields.h"
@@ -43,6 +44,7 @@ std::vector<int64_t> parse_ids(const std::string& text) {
 int run_generate(GenerateArgs args) {
   int given = !args.prompt.empty() + !args.chat.empty() + !args.prompt_ids.empty();
   AM_CHECK(given == 1, "[generate] give exactly one of --prompt, --chat or --prompt-ids");
+  models::check_sampling_options(args.sampling);  // before a model is loaded
   auto folder = hf::resolve_model_folder(args.model);
   std::optional<tokenizer::LoadedTokenizer> tok;
   std::vector<int64_t> prompt;
@@ -53,7 +55,7 @@ int run_generate(GenerateArgs args) {
     std::string text = args.prompt;
     bool add_special = true;
     if (!args.chat.empty()) {
-      nlohmann::json conversation = nlohmann::json::parse(read_file(args.chat), nullptr, false);
+      nlohmann::json conversation = parse_json_or_discarded(read_file(args.chat), "--chat " + args.chat);
       AM_CHECK(!conversation.is_discarded(), "[generate] --chat {}: not valid JSON", args.chat);
       nlohmann::json context = conversation.is_array() ? nlohmann::json{{"messages", conversation}} : conversation;
       context["add_generation_prompt"] = true;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "automodel/common/error.h"
+#include "automodel/common/json_parse.h"
 #include "automodel/hf/model_source.h"
 #include "automodel/tokenizer/tokenizer_config.h"
 #include "commands.h"
@@ -42,18 +43,22 @@ int run_tokenize(const TokenizeArgs& args) {
   while (std::getline(in, line)) {
     ++line_no;
     if (line.empty()) continue;
-    nlohmann::json value;
-    try {
-      value = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception&) {
-      AM_FAIL("[tokenize] {} line {}: not valid JSON", source, line_no);
-    }
+    auto value = parse_json_or_discarded(line, source, line_no);
+    AM_CHECK(!value.is_discarded(), "[tokenize] {} line {}: not valid JSON", source, line_no);
     if (args.decode) {
       AM_CHECK(value.is_array(), "[tokenize] {} line {}: expected a JSON array of ids, found {}", source, line_no, value.type_name());
+      // transformers' decode drops unknown ids silently; an id outside the vocabulary here is a
+      // mistake (another model's ids), so it is named.
+      const auto vocab = static_cast<int64_t>(loaded.tokenizer.vocab_size());
       std::vector<int32_t> ids;
       for (const auto& v : value) {
         AM_CHECK(v.is_number_integer(), "[tokenize] {} line {}: ids must be integers, found {}", source, line_no, v.dump());
-        ids.push_back(v.get<int32_t>());
+        bool known = !v.is_number_unsigned() || v.get<uint64_t>() <= INT32_MAX;
+        known = known && v.get<int64_t>() >= 0 && v.get<int64_t>() <= INT32_MAX &&
+                loaded.tokenizer.id_to_token(static_cast<int32_t>(v.get<int64_t>())).has_value();
+        AM_CHECK(known, "[tokenize] {} line {}: token id {} is not in the vocabulary, expected an id from 0 to {} "
+                 "(vocabulary size {})", source, line_no, v.dump(), vocab - 1, vocab);
+        ids.push_back(static_cast<int32_t>(v.get<int64_t>()));
       }
       std::string text = loaded.tokenizer.decode(ids, args.skip_special_tokens);
       if (loaded.config.clean_up_tokenization_spaces) text = tokenizer::clean_up_tokenization(text);

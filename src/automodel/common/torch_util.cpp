@@ -1,5 +1,6 @@
 #include "automodel/common/torch_util.h"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/from_blob.h>
@@ -7,6 +8,7 @@
 #include <c10/util/Half.h>
 
 #include <cstring>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -71,21 +73,26 @@ std::string scalar_type_name(at::ScalarType type) {
 }
 
 at::ScalarType parse_compute_dtype(const std::string& name) {
-  auto dtype = hf::parse_dtype_alias(name);
-  AM_CHECK(dtype && (*dtype == hf::DType::F32 || *dtype == hf::DType::BF16 || *dtype == hf::DType::F16 ||
-                     *dtype == hf::DType::F64),
-           "[dtype] unknown compute dtype '{}', expected fp32, bf16 or fp16", name);
+  auto dtype = hf::parse_compute_dtype_alias(name);
+  AM_CHECK(dtype, "[dtype] unknown compute dtype '{}', expected {}", name, hf::kComputeDtypeNames);
   return to_scalar_type(*dtype);
 }
 
 c10::Device parse_device(const std::string& name) {
+  std::optional<c10::Device> parsed;
   try {
-    c10::Device device(name);
-    AM_CHECK(device.is_cpu() || device.is_cuda(), "[device] '{}': expected cpu, cuda or cuda:N", name);
-    return device;
+    parsed.emplace(name);
   } catch (const c10::Error&) {
-    AM_FAIL("[device] '{}': expected cpu, cuda or cuda:N", name);
   }
+  AM_CHECK(parsed && (parsed->is_cpu() || parsed->is_cuda()), "[device] '{}': expected cpu, cuda or cuda:N", name);
+  // Asked here, so a missing GPU is one line rather than LibTorch's driver message on first use.
+  if (parsed->is_cuda()) {
+    AM_CHECK(at::hasCUDA(), "[device] '{}': no CUDA GPU is available on this machine (expected cpu here)", name);
+    auto count = static_cast<int64_t>(at::getNumGPUs());
+    AM_CHECK(!parsed->has_index() || parsed->index() < count, "[device] '{}': expected cuda:0 to cuda:{} ({} GPU(s) visible)",
+             name, count - 1, count);
+  }
+  return *parsed;
 }
 
 at::Tensor borrow_view(const hf::TensorView& view) {

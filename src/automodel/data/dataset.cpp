@@ -89,6 +89,7 @@ TokenizedDataset build_dataset(const config::DatasetSection& section, const toke
         continue;
       }
       out.samples.push_back(std::move(samples[i]));
+      out.sample_rows.push_back(static_cast<uint32_t>(i));
     }
     out.stats.samples = out.samples.size();
   }

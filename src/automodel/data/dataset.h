@@ -24,6 +24,9 @@ struct DatasetStats {
 struct TokenizedDataset {
   std::vector<Sample> samples;
   DatasetStats stats;
+  // The row each sample came from (index into read_rows' result), for messages; empty for the
+  // mock dataset.
+  std::vector<uint32_t> sample_rows;
 };
 
 // AutoModel's MockIterableDataset: random token rows, every token in the loss (no tokenizer).

@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 namespace automodel::data {
 namespace {
 
-constexpr char kMagic[8] = {'A', 'M', 'D', 'S', 'E', 'T', '0', '2'};
+constexpr char kMagic[8] = {'A', 'M', 'D', 'S', 'E', 'T', '0', '3'};  // 03: sample rows
 
 struct Fnv {
   uint64_t h = 1469598103934665603ull;
@@ -118,6 +118,8 @@ std::optional<TokenizedDataset> load_cached_dataset(const fs::path& file) {
     if (!r.bytes(s.ids.data(), s.ids.size() * 4) || !r.bytes(s.targets.data(), s.targets.size() * 4))
       return std::nullopt;
   }
+  out.sample_rows.resize(out.samples.size());
+  if (!r.bytes(out.sample_rows.data(), out.sample_rows.size() * 4)) return std::nullopt;
   if (!r.done()) return std::nullopt;
   return out;
 }
@@ -138,6 +140,9 @@ void save_cached_dataset(const fs::path& file, const TokenizedDataset& d) {
     out.append(reinterpret_cast<const char*>(s.ids.data()), s.ids.size() * 4);
     out.append(reinterpret_cast<const char*>(s.targets.data()), s.targets.size() * 4);
   }
+  std::vector<uint32_t> rows = d.sample_rows;
+  rows.resize(d.samples.size(), UINT32_MAX);  // unknown (mock)
+  out.append(reinterpret_cast<const char*>(rows.data()), rows.size() * 4);
   fs::create_directories(file.parent_path());
   write_file_atomic(file, out);
 }

@@ -39,6 +39,12 @@ std::unique_ptr<CausalLM> build_model(const hf::ModelConfig& config, at::ScalarT
   return arch.build(config, at::TensorOptions().dtype(dtype).device(device));
 }
 
+int64_t config_vocab_size(const hf::ModelConfig& config) {
+  auto fields = config.fields();
+  if (!fields.has("vocab_size")) return 0;
+  return fields.check_int("vocab_size", fields.get_int("vocab_size"), 1, hf::kMaxVocabSize);
+}
+
 std::unique_ptr<CausalLM> load_pretrained(const std::string& name_or_path, const LoadOptions& options) {
   auto folder = hf::resolve_model_folder(name_or_path);
   auto config = hf::load_model_config(folder);

@@ -28,6 +28,10 @@ const Architecture& find_architecture(const std::string& model_type, const std::
 // Builds with uninitialised parameters of `dtype` on `device`.
 std::unique_ptr<CausalLM> build_model(const hf::ModelConfig& config, at::ScalarType dtype, c10::Device device);
 
+// config.json's vocab_size (range-checked; 0 when absent): what the data is checked against
+// before a model is built.
+int64_t config_vocab_size(const hf::ModelConfig& config);
+
 struct LoadOptions {
   at::ScalarType dtype = at::kFloat;
   c10::Device device = c10::Device(c10::kCPU);

@@ -29,6 +29,7 @@
 #include "automodel/data/dataset.h"
 #include "automodel/data/dataset_cache.h"
 #include "automodel/data/loader.h"
+#include "automodel/data/token_ids.h"
 #include "automodel/data/packing.h"
 #include "automodel/dist/ddp.h"
 #include "automodel/dist/fsdp.h"
@@ -92,10 +93,12 @@ data::TokenizedDataset tokenized(const config::DatasetSection& section, const to
 }
 
 // `tok` may be null for the mock dataset (random ids need no tokenizer).
+// `vocab`: the model's vocabulary size and the config.json it comes from; every id must fit.
 data::DataLoader make_loader(const config::DatasetSection& section, const tokenizer::LoadedTokenizer* tok,
                              const std::string& tokenizer_fp, int64_t pack_size, int64_t batch_size, bool shuffle,
-                             uint64_t seed, bool drop_last) {
+                             uint64_t seed, bool drop_last, const std::pair<int64_t, std::string>& vocab) {
   auto dataset = tok ? tokenized(section, *tok, tokenizer_fp, pack_size) : data::mock_dataset(section);
+  data::check_token_ids(dataset, section, vocab.first, vocab.second, tok ? static_cast<int64_t>(tok->tokenizer.vocab_size()) : 0);
   const auto& st = dataset.stats;
   log_info("{}: {} samples from {} rows, {} tokens ({} in the loss){}", section.label, st.samples, st.rows,
            human_count(static_cast<double>(st.tokens)), human_count(static_cast<double>(st.target_tokens)),
@@ -258,8 +261,10 @@ void Trainer::build() {
            "[config] {}: step_scheduler.grad_acc_steps is {} but global_batch_size / (local_batch_size x data-parallel "
            "size) = {} / ({} x {}) = {}; remove grad_acc_steps or make them agree",
            c_.label, ss.grad_acc_steps.value_or(0), ss.global_batch_size, ss.local_batch_size, world(), grad_acc_);
+  const auto model_config = hf::load_model_config(model_folder_);
+  const std::pair<int64_t, std::string> vocab{models::config_vocab_size(model_config), model_config.label};
   train_loader_.emplace(make_loader(c_.dataset, tok, tokenizer_fp, c_.packed_sequence_size, ss.local_batch_size,
-                                    c_.dataloader.shuffle, c_.seed, /*drop_last=*/true));
+                                    c_.dataloader.shuffle, c_.seed, /*drop_last=*/true, vocab));
   int64_t per_epoch = train_loader_->batches_per_epoch() / (grad_acc_ * world());
   AM_CHECK(per_epoch > 0,
            "[train] {}: the dataset gives {} rows, fewer than one global batch ({}); lower "
@@ -269,7 +274,7 @@ void Trainer::build() {
   if (ss.max_steps > 0) total_steps_ = std::min(total_steps_, ss.max_steps);
   if (c_.validation_dataset)
     val_loader_.emplace(make_loader(*c_.validation_dataset, tok, tokenizer_fp, c_.packed_sequence_size, ss.local_batch_size,
-                                    false, c_.seed, /*drop_last=*/false));
+                                    false, c_.seed, /*drop_last=*/false, vocab));
 
   models::LoadOptions load;
   load.device = setup_.device;

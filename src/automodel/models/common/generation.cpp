@@ -12,6 +12,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "automodel/common/error.h"
@@ -41,9 +42,18 @@ int64_t sample_next(at::Tensor logits, const SamplingOptions& o, at::Generator& 
 
 }  // namespace
 
+void check_sampling_options(const SamplingOptions& o) {
+  AM_CHECK(o.max_new_tokens >= 0, "[generate] max_new_tokens: expected an integer >= 0, found {}", o.max_new_tokens);
+  AM_CHECK(std::isfinite(o.temperature) && o.temperature >= 0,
+           "[generate] temperature: expected a finite number >= 0 (0 = greedy), found {}", o.temperature);
+  AM_CHECK(o.top_p > 0 && o.top_p <= 1, "[generate] top_p: expected a number in (0, 1], found {}", o.top_p);
+  AM_CHECK(o.top_k >= 0, "[generate] top_k: expected an integer >= 0 (0 = off), found {}", o.top_k);
+}
+
 std::vector<int64_t> generate(CausalLM& model, const std::vector<int64_t>& prompt, const SamplingOptions& options,
                               const std::function<void(int64_t)>& on_token) {
   AM_CHECK(!prompt.empty(), "[generate] the prompt must contain at least one token");
+  check_sampling_options(options);
   at::NoGradGuard no_grad;
   auto device = model.output_embedding().device();
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options.seed);

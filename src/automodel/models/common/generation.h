@@ -19,6 +19,10 @@ struct SamplingOptions {
   std::vector<int64_t> eos_token_ids;
 };
 
+// An Error naming the option (HF generate's names), the accepted range and the value when any
+// is out of range; generate() checks too, callers check before loading a model.
+void check_sampling_options(const SamplingOptions& options);
+
 // Returns prompt + generated ids; `on_token` sees each new id as it is produced.
 std::vector<int64_t> generate(CausalLM& model, const std::vector<int64_t>& prompt, const SamplingOptions& options,
                               const std::function<void(int64_t)>& on_token = {});
