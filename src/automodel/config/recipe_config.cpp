@@ -191,7 +191,11 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
     static const std::map<std::string, int> kSignals = {{"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2},
                                                         {"SIGTERM", SIGTERM}, {"SIGINT", SIGINT}};
     if (v.is_number_integer()) {
-      s.preemption_signal = v.get<int>();
+      // A number beyond the signal range would be truncated into some other signal.
+      auto number = ss.get_int("preemption_signal");
+      AM_CHECK(number >= 1 && number <= 64, "[config] {}: expected a signal number in [1, 64] or a name, found {}",
+               ss.where("preemption_signal"), number);
+      s.preemption_signal = static_cast<int>(number);
     } else {
       auto name = ss.get_string("preemption_signal");
       auto it = kSignals.find(name.starts_with("SIG") ? name : "SIG" + name);

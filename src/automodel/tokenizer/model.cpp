@@ -101,9 +101,13 @@ class Unigram : public VocabModel {
       max_piece_bytes_ = std::max(max_piece_bytes_, piece.size());
     }
     if (spec.contains("unk_id") && spec["unk_id"].is_number_integer()) {
-      unk_ = spec["unk_id"].get<int32_t>();
-      AM_CHECK(*unk_ >= 0 && static_cast<size_t>(*unk_) < scores_.size(), "[tokenizer] {}.unk_id {} is out of range [0, {})",
-               where, *unk_, scores_.size());
+      // Checked as 64 bits first: a larger id must not wrap into range.
+      auto unk = spec["unk_id"].is_number_unsigned() && spec["unk_id"].get<uint64_t>() > INT64_MAX
+                     ? int64_t{-1}
+                     : spec["unk_id"].get<int64_t>();
+      AM_CHECK(unk >= 0 && static_cast<size_t>(unk) < scores_.size(), "[tokenizer] {}.unk_id {} is out of range [0, {})",
+               where, spec["unk_id"].dump(), scores_.size());
+      unk_ = static_cast<int32_t>(unk);
     }
     unk_score_ = min_score - 10.0;
     byte_fallback_ = field_or(spec, "byte_fallback", false, where);

@@ -39,6 +39,15 @@ class SequenceProcessor : public PostProcessor {
   std::vector<std::unique_ptr<PostProcessor>> steps_;
 };
 
+// Ids come from the file: a float (1e79), a string or an integer beyond int32 must be an error,
+// not a silent (or undefined) conversion.
+int32_t checked_id(const nlohmann::json& id, const std::string& where) {
+  AM_CHECK(id.is_number_integer() && (id.is_number_unsigned() ? id.get<uint64_t>() < (1ULL << 31)
+                                                              : id.get<int64_t>() >= 0 && id.get<int64_t>() < (1LL << 31)),
+           "[tokenizer] {}: expected a token id (an integer in [0, 2^31)), found {}", where, id.dump());
+  return static_cast<int32_t>(id.get<int64_t>());
+}
+
 std::unique_ptr<PostProcessor> template_processing(const nlohmann::json& spec, const std::string& where) {
   const auto& single = require_field(spec, "single", where);
   AM_CHECK(single.is_array(), "[tokenizer] {}.single: expected a list", where);
@@ -56,8 +65,10 @@ std::unique_ptr<PostProcessor> template_processing(const nlohmann::json& spec, c
     AM_CHECK(item.contains("SpecialToken"), "[tokenizer] {}: expected Sequence or SpecialToken, found {}", at, item.dump());
     auto name = require_string(item["SpecialToken"], "id", at);
     AM_CHECK(specials.contains(name), "[tokenizer] {}: special token '{}' is not defined in special_tokens", at, name);
+    auto ids_at = where + ".special_tokens." + name + ".ids";
     const auto& ids = require_field(specials[name], "ids", where + ".special_tokens." + name);
-    for (const auto& id : ids) (seen_sequence ? suffix : prefix).push_back(id.get<int32_t>());
+    AM_CHECK(ids.is_array(), "[tokenizer] {}: expected a list of token ids", ids_at);
+    for (const auto& id : ids) (seen_sequence ? suffix : prefix).push_back(checked_id(id, ids_at));
   }
   return std::make_unique<Wrap>(std::move(prefix), std::move(suffix));
 }
@@ -66,7 +77,7 @@ int32_t token_pair_id(const nlohmann::json& spec, const char* key, const std::st
   const auto& pair = require_field(spec, key, where);
   AM_CHECK(pair.is_array() && pair.size() == 2 && pair[1].is_number_integer(),
            "[tokenizer] {}.{}: expected [token, id], found {}", where, key, pair.dump());
-  return pair[1].get<int32_t>();
+  return checked_id(pair[1], where + "." + key);
 }
 
 }  // namespace
