@@ -116,7 +116,7 @@ int run_debug_forward(const DebugForwardArgs& args) {
 void add_debug_forward(CLI::App& debug, Runner& run) {
   auto args = std::make_shared<DebugForwardArgs>();
   auto* cmd = debug.add_subcommand("forward", "Forward (+ backward of HF's loss when labels are given) on saved inputs");
-  cmd->add_option("--model", args->model, "HF model folder or cached hub id")->required();
+  cmd->add_option("--model", args->model, "HF model folder or hub id (org/name, hf://org/name@revision)")->required();
   cmd->add_option("--inputs", args->inputs, "safetensors with input_ids [labels, position_ids]")->required();
   cmd->add_option("--out", args->out, "output safetensors")->required();
   cmd->add_option("--grads", args->grads, "all | none | NAME,NAME,...")->capture_default_str();

@@ -86,7 +86,7 @@ void add_inspect(CLI::App& app, Runner& run) {
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("inspect", "Describe an HF model folder and estimate fine-tuning memory");
-  cmd->add_option("model", args->model, "HF model folder or cached hub id")->required();
+  cmd->add_option("model", args->model, "HF model folder or hub id (org/name, hf://org/name@revision)")->required();
   cmd->add_option("--lora-rank", args->lora_rank, "LoRA rank for the estimate")->capture_default_str();
   cmd->add_option("--tokens", args->tokens, "tokens per micro-batch for the estimate")->capture_default_str();
   cmd->callback([args, &run] { run = [args] { return run_inspect(args->model, args->lora_rank, args->tokens); }; });

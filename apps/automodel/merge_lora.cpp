@@ -23,7 +23,7 @@ int run_merge(const MergeArgs& args) {
 void add_merge_lora(CLI::App& app, Runner& run) {
   auto args = std::make_shared<MergeArgs>();
   auto* cmd = app.add_subcommand("merge-lora", "Merge a PEFT LoRA adapter into its base model (HF folder out)");
-  cmd->add_option("--base", args->base, "Base model folder or cached hub id")->required();
+  cmd->add_option("--base", args->base, "Base model folder or hub id (org/name, hf://org/name@revision)")->required();
   cmd->add_option("--adapter", args->adapter, "PEFT adapter folder (adapter_config.json + adapter_model.safetensors)")
       ->required();
   cmd->add_option("--out", args->out, "Output folder (must not exist)")->required();

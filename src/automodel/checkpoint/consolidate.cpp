@@ -26,7 +26,9 @@ fs::path base_model_of(const fs::path& checkpoint) {
   AM_CHECK(recipe.contains("model") && recipe["model"].contains("pretrained_model_name_or_path") &&
                recipe["model"]["pretrained_model_name_or_path"].is_string(),
            "[consolidate] {}: no model.pretrained_model_name_or_path", (checkpoint / "config.yaml").string());
-  return hf::resolve_model_folder(recipe["model"]["pretrained_model_name_or_path"].get<std::string>());
+  const auto& model = recipe["model"];
+  const auto revision = model.contains("revision") && model["revision"].is_string() ? model["revision"].get<std::string>() : "main";
+  return hf::resolve_model_folder(model["pretrained_model_name_or_path"].get<std::string>(), revision);
 }
 
 // fsdp2 slices of every trainable tensor, joined in groups of at most kJoinGroupBytes (fp32, as

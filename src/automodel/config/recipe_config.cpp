@@ -96,7 +96,7 @@ DatasetSection parse_dataset(const JsonFields& f, const std::string& section) {
     d.mock_num_samples = f.get_int("num_samples", 1000);
     d.seed = static_cast<uint64_t>(f.get_int("seed", 0));
   } else {
-    AM_CHECK(!d.path.empty(), "[config] {}: set path_or_dataset_id (a local .jsonl/.json/.csv file)",
+    AM_CHECK(!d.path.empty(), "[config] {}: set path_or_dataset_id (a local .jsonl/.json/.csv/.parquet file or folder, or a hub dataset id)",
              f.where("path_or_dataset_id"));
   }
   return d;
@@ -166,6 +166,7 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   auto model = f.child("model");
   target_of(model, "model", Component::kCausalLM);
   c.model.name_or_path = model.get_string("pretrained_model_name_or_path");
+  c.model.revision = model.get_string("revision", "main");
   c.model.torch_dtype = model.get_string("torch_dtype", "auto");
   AM_CHECK(c.model.torch_dtype == "auto" || hf::parse_compute_dtype_alias(c.model.torch_dtype),
            "[config] {}: expected auto, {}; found '{}'", model.where("torch_dtype"), hf::kComputeDtypeNames,

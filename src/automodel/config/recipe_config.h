@@ -19,6 +19,7 @@ namespace automodel::config {
 
 struct ModelSection {
   std::string name_or_path;
+  std::string revision = "main";     // hub branch, tag or commit of a model named by hub id
   std::string torch_dtype = "auto";  // compute dtype: auto (fp32 on CPU, bf16 on CUDA), fp32, bf16
   std::string device = "auto";       // auto (cuda when present), cpu, cuda, cuda:N
   std::string attn_implementation = "sdpa";  // HF's names: sdpa (fused) or eager (the reference)
@@ -27,7 +28,7 @@ struct ModelSection {
 struct DatasetSection {
   Component kind = Component::kChatDataset;
   std::string label;  // "dataset" or "validation_dataset", for messages
-  std::string path;   // local file (json, jsonl, csv) or folder; hub ids must be downloaded first
+  std::string path;   // local file (json, jsonl, csv, parquet) or folder, or a hub dataset id
   std::string split;
   std::map<std::string, std::string> column_mapping;  // our role -> the file's column name
   int64_t seq_length = 0;                             // 0 = no limit besides packing

@@ -28,6 +28,7 @@
 #include "automodel/common/torch_util.h"
 #include "automodel/data/dataset.h"
 #include "automodel/data/dataset_cache.h"
+#include "automodel/data/hub_dataset.h"
 #include "automodel/data/loader.h"
 #include "automodel/data/token_ids.h"
 #include "automodel/data/packing.h"
@@ -90,6 +91,13 @@ data::TokenizedDataset tokenized(const config::DatasetSection& section, const to
     log_warn("{}: could not write the dataset cache: {}", section.label, e.what());
   }
   return dataset;
+}
+
+// The section with a hub dataset id replaced by its folder in the HF cache (downloaded if missing).
+config::DatasetSection with_local_path(config::DatasetSection section) {
+  if (section.kind != config::Component::kMockDataset)
+    section.path = data::resolve_dataset_path(section.path, section.split);
+  return section;
 }
 
 // `tok` may be null for the mock dataset (random ids need no tokenizer).
@@ -226,10 +234,11 @@ void Trainer::build() {
       log_info("{}: taking over from a run that ended without releasing it ({})", c_.checkpoint.checkpoint_dir,
                dir_lock_->taken_over_from());
   }
-  model_folder_ = hf::resolve_model_folder(c_.model.name_or_path);
+  model_folder_ = hf::resolve_model_folder(c_.model.name_or_path, c_.model.revision);
   bool mock_only = c_.dataset.kind == config::Component::kMockDataset &&
                    (!c_.validation_dataset || c_.validation_dataset->kind == config::Component::kMockDataset);
-  fs::path tokenizer_folder = c_.dataset.tokenizer.empty() ? model_folder_ : fs::path(c_.dataset.tokenizer);
+  fs::path tokenizer_folder =
+      c_.dataset.tokenizer.empty() ? model_folder_ : hf::resolve_model_folder(c_.dataset.tokenizer);
   std::string tokenizer_fp;
   if (!mock_only) {
     tokenizer_ = tokenizer::load_tokenizer(tokenizer_folder);
@@ -263,7 +272,7 @@ void Trainer::build() {
            c_.label, ss.grad_acc_steps.value_or(0), ss.global_batch_size, ss.local_batch_size, world(), grad_acc_);
   const auto model_config = hf::load_model_config(model_folder_);
   const std::pair<int64_t, std::string> vocab{models::config_vocab_size(model_config), model_config.label};
-  train_loader_.emplace(make_loader(c_.dataset, tok, tokenizer_fp, c_.packed_sequence_size, ss.local_batch_size,
+  train_loader_.emplace(make_loader(with_local_path(c_.dataset), tok, tokenizer_fp, c_.packed_sequence_size, ss.local_batch_size,
                                     c_.dataloader.shuffle, c_.seed, /*drop_last=*/true, vocab));
   int64_t per_epoch = train_loader_->batches_per_epoch() / (grad_acc_ * world());
   AM_CHECK(per_epoch > 0,
@@ -273,7 +282,7 @@ void Trainer::build() {
   total_steps_ = ss.num_epochs * per_epoch;
   if (ss.max_steps > 0) total_steps_ = std::min(total_steps_, ss.max_steps);
   if (c_.validation_dataset)
-    val_loader_.emplace(make_loader(*c_.validation_dataset, tok, tokenizer_fp, c_.packed_sequence_size, ss.local_batch_size,
+    val_loader_.emplace(make_loader(with_local_path(*c_.validation_dataset), tok, tokenizer_fp, c_.packed_sequence_size, ss.local_batch_size,
                                     false, c_.seed, /*drop_last=*/false, vocab));
 
   models::LoadOptions load;
