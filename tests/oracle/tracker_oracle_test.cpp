@@ -1,6 +1,7 @@
 // Experiment trackers read back by their own official readers: TensorBoard's EventAccumulator
-// (tests/oracles/tensorboard_events.py) and MLflow's MlflowClient (tests/oracles/mlflow_runs.py,
-// against the file store and a real `mlflow server` on loopback) find every scalar of
+// (tests/oracles/tensorboard_events.py), MLflow's MlflowClient (tests/oracles/mlflow_runs.py,
+// against the file store and a real `mlflow server` on loopback) and wandb's transaction-log
+// reader and `wandb sync --view` (tests/oracles/wandb_runs.py) find every scalar of
 // training.jsonl / validation.jsonl at every step.
 #include <gtest/gtest.h>
 
@@ -11,6 +12,7 @@
 #include <csignal>
 #include <map>
 #include <random>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "integration/finetune_util.h"
@@ -188,6 +190,128 @@ TEST(MlflowOracle, UnreachableServerIsAnErrorAtStartNamingTheKey) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("mlflow.tracking_uri"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("http://127.0.0.1:9"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("step 1 |"), std::string::npos) << "trained before failing:\n" << r.output;
+}
+
+// --- W&B ---
+
+nlohmann::json wandb_oracle(const std::string& args) {
+  auto r = run_command("'" + testing::python() + "' '" + testing::oracle_script("wandb_runs.py").string() + "' " + args +
+                       " 2>/dev/null");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return r.exit_code == 0 ? nlohmann::json::parse(r.output) : nlohmann::json::object();
+}
+
+std::vector<fs::path> wandb_run_dirs(const fs::path& root) {
+  std::vector<fs::path> dirs;
+  for (const auto& e : fs::directory_iterator(root))
+    if (e.path().filename().string().starts_with("offline-run-")) dirs.push_back(e.path());
+  std::sort(dirs.begin(), dirs.end());
+  return dirs;
+}
+
+// jsonl key -> step -> value for the scalars W&B rows hold (doubles, as training.jsonl).
+std::map<std::string, std::map<int64_t, double>> jsonl_scalars(const fs::path& ckpt) {
+  std::map<std::string, std::map<int64_t, double>> expected;
+  for (const auto* file : {"training.jsonl", "validation.jsonl"})
+    for (const auto& line : read_jsonl(ckpt / file))
+      for (const auto& [key, value] : line.items()) {
+        if (key == "step" || key == "epoch" || value.is_null()) continue;
+        if (std::string(file) == "validation.jsonl" && key != "val_loss") continue;
+        expected[key][line["step"].get<int64_t>()] = value.get<double>();
+      }
+  return expected;
+}
+
+// Every row holds exactly the jsonl values of its step (plus _step/_runtime/_timestamp).
+void expect_wandb_history(const nlohmann::json& history, const std::map<std::string, std::map<int64_t, double>>& expected,
+                          int64_t from_step = 0) {
+  std::map<int64_t, std::set<std::string>> keys_at;
+  for (const auto& [key, steps] : expected)
+    for (const auto& [step, value] : steps) {
+      if (step < from_step) continue;
+      SCOPED_TRACE(key + " at step " + std::to_string(step));
+      keys_at[step].insert(key);
+      const auto row = history.find(std::to_string(step));
+      ASSERT_NE(row, history.end()) << "no row";
+      ASSERT_TRUE(row->contains(key)) << row->dump();
+      EXPECT_EQ((*row)[key].get<double>(), value);
+    }
+  EXPECT_EQ(history.size(), keys_at.size()) << history.dump();
+  for (const auto& [step, row] : history.items())
+    EXPECT_EQ(row.size(), keys_at[std::stoll(step)].size() + 3) << row.dump();
+}
+
+TEST(WandbOracle, OfflineRunReadsBackThroughWandbsReaderAndSyncView) {
+  AUTOMODEL_REQUIRE_ORACLE("wandb");
+  TempDir dir;
+  auto r = train(write_recipe(dir, "wandb:\n  project: p1\n  entity: e1\n  name: r1\n  tags: [a, b]\n  group: g1\n"
+                                   "  notes: first try\n  job_type: sft\n  mode: offline\n  dir: " +
+                                       (dir / "wb").string() + "\n"),
+                 "--step_scheduler.max_steps=4 --step_scheduler.val_every_steps=2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto runs = wandb_run_dirs(dir / "wb" / "wandb");
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(fs::read_symlink(dir / "wb" / "wandb" / "latest-run"), runs[0].filename());
+  auto run = wandb_oracle("'" + runs[0].string() + "'");
+  ASSERT_FALSE(run.empty());
+  const auto& info = run["run"];
+  const auto id = testing::read_fixture(dir / "ckpt" / "wandb_run_id");
+  EXPECT_TRUE(runs[0].filename().string().ends_with("-" + id)) << runs[0];
+  EXPECT_EQ(info["run_id"], id);
+  EXPECT_EQ(info["project"], "p1");
+  EXPECT_EQ(info["entity"], "e1");
+  EXPECT_EQ(info["display_name"], "r1");
+  EXPECT_EQ(info["tags"], nlohmann::json({"a", "b"}));
+  EXPECT_EQ(info["run_group"], "g1");
+  EXPECT_EQ(info["notes"], "first try");
+  EXPECT_EQ(info["job_type"], "sft");
+  // The config is the resolved recipe, section by section (as AutoModel passes cfg.to_dict()).
+  EXPECT_EQ(info["config"]["step_scheduler"]["max_steps"], 4);
+  EXPECT_EQ(info["config"]["optimizer"]["lr"], 0.003);
+  EXPECT_EQ(info["config"]["wandb"]["project"], "p1");
+  EXPECT_TRUE(info["config"].contains("model") && info["config"].contains("dataset")) << info["config"].dump();
+  const auto expected = jsonl_scalars(dir / "ckpt");
+  ASSERT_EQ(expected.size(), 9u);
+  expect_wandb_history(run["history"], expected);
+  EXPECT_EQ(run["history"].size(), 5u);  // validation before training (step 0), steps 1-4
+  // Summary: each key's last value.
+  for (const auto& [key, steps] : expected) EXPECT_EQ(run["summary"][key].get<double>(), steps.rbegin()->second) << key;
+  EXPECT_EQ(run["summary"]["_step"], 4);
+  EXPECT_EQ(run["records"].front(), "header");
+  EXPECT_EQ(run["records"][1], "run");
+  EXPECT_EQ(run["records"].back(), "exit");
+  EXPECT_EQ(run["exit"]["exit_code"], 0);
+  EXPECT_EQ(run["view_records"], run["records"].size());
+}
+
+// A resumed training writes a second folder under the same run id (what `wandb sync` appends):
+// its rows are the steps after the checkpoint, with the values training.jsonl kept.
+TEST(WandbOracle, ResumedTrainingContinuesTheRunInANewFolder) {
+  AUTOMODEL_REQUIRE_ORACLE("wandb");
+  TempDir dir;
+  auto recipe = write_recipe(dir, "wandb:\n  mode: offline\n  dir: " + (dir / "wb").string() + "\n");
+  auto args = "--step_scheduler.max_steps=4 --step_scheduler.val_every_steps=2 --step_scheduler.ckpt_every_steps=2";
+  auto first = train(recipe, args);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  ::sleep(1);  // folders are named by the second the run started
+  auto second = train(recipe, std::string(args) + " --optimizer.lr=1.0e-3 --checkpoint.restore_from=" +
+                                  (dir / "ckpt" / "epoch_0_step_2").string());
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  auto runs = wandb_run_dirs(dir / "wb" / "wandb");
+  ASSERT_EQ(runs.size(), 2u);
+  auto a = wandb_oracle("'" + runs[0].string() + "'"), b = wandb_oracle("'" + runs[1].string() + "'");
+  EXPECT_EQ(a["run"]["run_id"], b["run"]["run_id"]);
+  EXPECT_EQ(b["run"]["display_name"], "fixtures_stories260K") << "AutoModel's default: the path's last two parts";
+  expect_wandb_history(b["history"], jsonl_scalars(dir / "ckpt"), 3);
+}
+
+TEST(WandbOracle, OnlineModeIsAnErrorAtStartSuggestingOfflineAndSync) {
+  TempDir dir;
+  auto r = train(write_recipe(dir, "wandb:\n  mode: online\n  dir: " + (dir / "wb").string() + "\n"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("wandb.mode"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("wandb sync"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("step 1 |"), std::string::npos) << "trained before failing:\n" << r.output;
 }
 

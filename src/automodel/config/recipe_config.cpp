@@ -349,6 +349,7 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   c.peak_tflops = section("benchmark").get_double("peak_tflops", 0.0);
   if (root->contains("tensorboard")) c.tensorboard = parse_tensorboard(f, c.checkpoint.checkpoint_dir);
   if (root->contains("mlflow")) c.mlflow = parse_mlflow(f, (*root)["mlflow"]);
+  if (root->contains("wandb")) c.wandb = parse_wandb(f, c.model.name_or_path);
   auto without_effect = keys_without_effect(*root, *read);
   c.ignored.insert(c.ignored.end(), without_effect.begin(), without_effect.end());
   return c;

@@ -137,6 +137,7 @@ struct RecipeConfig {
   double peak_tflops = 0;  // for MFU; 0 = look up the device
   std::optional<TensorBoardSection> tensorboard;  // experiment trackers: on when the section is present
   std::optional<MlflowSection> mlflow;
+  std::optional<WandbSection> wandb;
 };
 
 RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label);

@@ -116,6 +116,18 @@ const std::map<std::string, std::vector<KeySpec>>& recipe_keys() {
       {"mlflow",
        {effect("experiment_name"), effect("run_name"), effect("tracking_uri"), effect("artifact_location"),
         effect("tags"), effect("resume"), effect("description"), effect("flatten_depth")}},
+      // AutoModel's WandbConfig fields, its `enable` toggle, and the wandb.init() arguments it
+      // forwards that mean something for an offline run.
+      {"wandb",
+       {effect("project"), effect("entity"), effect("name"), effect("group"), effect("tags"), effect("notes"),
+        effect("enable"), effect("mode"), effect("dir"), effect("save_dir"), effect("id"), effect("job_type"),
+        no_effect("resume", "a resumed training reuses the run id in checkpoint_dir/wandb_run_id; `wandb sync` "
+                            "appends its folder to that run"),
+        no_effect("save_code", "no Python source to save"), no_effect("reinit", "one run per process"),
+        no_effect("settings", "wandb client settings; runs are written offline by this build"),
+        no_effect("anonymous", "offline runs take their user from `wandb sync`"),
+        no_effect("config_exclude_keys", "the config is the whole resolved recipe, as AutoModel logs it"),
+        no_effect("config_include_keys", "the config is the whole resolved recipe, as AutoModel logs it")}},
       // Informational or performance-only sections: any keys (those used are read by name; the
       // rest are reported as having no effect).
       {"benchmark", {effect("*")}},
@@ -130,7 +142,7 @@ namespace {
 // Integrations that do not change what is trained (experiment loggers, launchers): accepted
 // with any content and ignored, with a note.
 const std::set<std::string>& integration_sections() {
-  static const std::set<std::string> names = {"wandb", "comet", "slurm", "skypilot",
+  static const std::set<std::string> names = {"comet", "slurm", "skypilot",
                                               "lepton", "nemo_run", "k8s", "kubernetes", "profiling", "nsys"};
   return names;
 }

@@ -61,4 +61,58 @@ MlflowSection parse_mlflow(const hf::JsonFields& root, const nlohmann::json& bod
   return s;
 }
 
+namespace {
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+// AutoModel's default run name: "_".join(model_name.split("/")[-2:]).
+std::string default_run_name(const std::string& model_name) {
+  auto last = model_name.rfind('/');
+  if (last == std::string::npos) return model_name;
+  auto before = last == 0 ? std::string::npos : model_name.rfind('/', last - 1);
+  auto first = before == std::string::npos ? 0 : before + 1;
+  return model_name.substr(first, last - first) + "_" + model_name.substr(last + 1);
+}
+
+}  // namespace
+
+std::optional<WandbSection> parse_wandb(const hf::JsonFields& root, const std::string& model_name) {
+  auto f = section(root, "wandb");
+  if (!f.get_bool("enable", true)) return std::nullopt;  // AutoModel drops the section
+  WandbSection s;
+  // wandb.init() spellings: dryrun = offline, run = online; wandb's environment comes next.
+  const bool keyed = std::getenv("WANDB_API_KEY") && *std::getenv("WANDB_API_KEY");
+  s.mode = f.get_string("mode", env_or("WANDB_MODE", keyed ? "online" : "offline"));
+  if (s.mode == "dryrun") s.mode = "offline";
+  if (s.mode == "run") s.mode = "online";
+  if (s.mode == "disabled") return std::nullopt;
+  AM_CHECK(s.mode == "offline" || s.mode == "online" || s.mode == "shared",
+           "[config] {}: expected offline, online or disabled, found '{}'",
+           f.has("mode") ? f.where("mode") : "WANDB_MODE", s.mode);
+  if (s.mode == "shared") s.mode = "online";
+  s.project = f.get_string("project", s.project);
+  s.entity = f.get_string("entity", env_or("WANDB_ENTITY", ""));
+  s.name = f.get_string("name", "");
+  if (s.name.empty()) s.name = default_run_name(model_name);
+  s.group = f.get_string("group", "");
+  s.notes = f.get_string("notes", "");
+  s.job_type = f.get_string("job_type", "");
+  if (f.has("tags")) {
+    const auto& tags = f.raw("tags");
+    AM_CHECK(tags.is_array() || tags.is_string(), "[config] {}: expected a list of strings, found {}",
+             f.where("tags"), tags.type_name());
+    if (tags.is_string()) s.tags = {tags.get<std::string>()};
+    else s.tags = f.get_string_list("tags");
+  }
+  s.id = f.get_string("id", env_or("WANDB_RUN_ID", ""));
+  AM_CHECK(s.id.find_first_of("/\\ :") == std::string::npos, "[config] {}: a run id cannot hold '/', '\\', ':' or "
+           "spaces, found '{}'", f.has("id") ? f.where("id") : "WANDB_RUN_ID", s.id);
+  s.dir = f.get_string("dir", f.get_string("save_dir", env_or("WANDB_DIR", ".")));
+  AM_CHECK(!s.dir.empty(), "[config] {}: expected a folder, found an empty string", f.where("dir"));
+  return s;
+}
+
 }  // namespace automodel::config

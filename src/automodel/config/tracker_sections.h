@@ -1,4 +1,4 @@
-// Experiment tracker sections of a recipe (`tensorboard:`, `mlflow:`), typed. A section that is
+// Experiment tracker sections of a recipe (`tensorboard:`, `mlflow:`, `wandb:`), typed. A section that is
 // present (even empty) turns its tracker on; rank 0 writes.
 #pragma once
 
@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace automodel::hf {
 class JsonFields;
@@ -35,10 +36,26 @@ struct MlflowSection {
   std::optional<int64_t> flatten_depth = 1;  // params: nesting levels split into keys; none = all
 };
 
+// AutoModel's WandbConfig keys plus the wandb.init() arguments it forwards (mode, dir, id,
+// job_type). Runs are written offline, for `wandb sync`; online mode is not supported.
+struct WandbSection {
+  std::string project = "automodel";
+  std::string entity;  // the key, else $WANDB_ENTITY, else none (the syncing user's default)
+  std::string name;    // default: the model path's last two parts joined by "_", as AutoModel
+  std::string group, notes, job_type;
+  std::vector<std::string> tags;
+  std::string id;    // run id; default: the resumed run's (<checkpoint_dir>/wandb_run_id) or a new one
+  std::string dir;   // dir (or Lightning's save_dir), else $WANDB_DIR, else "."; runs go to dir/wandb/
+  std::string mode;  // resolved: "offline" or "online" (the key, else $WANDB_MODE, else by $WANDB_API_KEY)
+};
+
 // Reads the section's keys (recorded as read for the "no effect" report); call it when the
 // recipe has the section.
 TensorBoardSection parse_tensorboard(const hf::JsonFields& root, const std::string& checkpoint_dir);
 // `body`: the raw section (an explicit `flatten_depth: null` means fully flattened).
 MlflowSection parse_mlflow(const hf::JsonFields& root, const nlohmann::json& body);
+// None when the section turns W&B off (`enable: false` or `mode: disabled`). `model_name`: the
+// model's name_or_path, for the default run name.
+std::optional<WandbSection> parse_wandb(const hf::JsonFields& root, const std::string& model_name);
 
 }  // namespace automodel::config

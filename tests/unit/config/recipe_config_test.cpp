@@ -108,19 +108,58 @@ TEST(Schema, UnknownSectionAndTargetSuggestTheNearest) {
 TEST(Schema, OptionsFarFromKnownNamesAreReportedAsUnusedNotRejected) {
   auto tree = minimal();
   tree["benchmark"] = {{"cadence", 1}, {"description", "x"}, {"peak_tflops", 989}};
-  tree["wandb"] = {{"project", "p"}};
+  tree["comet"] = {{"project_name", "p"}};
   tree["moe_router_settings"] = {{"anything", 1}};
   tree["dataset"]["trust_remote_code_for_hub"] = true;
   auto c = parse_recipe(tree, "r.yaml");
   EXPECT_DOUBLE_EQ(c.peak_tflops, 989);
   const std::vector<std::string> expected = {
-      "accepted, no effect here: wandb (integrations are not part of this build)",
+      "accepted, no effect here: comet (integrations are not part of this build)",
       "section 'moe_router_settings' (unknown here)", "'dataset.trust_remote_code_for_hub' (unknown here)",
       "accepted, no effect here: benchmark.cadence (not used with the rest of this recipe)",
       "accepted, no effect here: benchmark.description (not used with the rest of this recipe)"};
   for (const auto& note : expected)
     EXPECT_NE(std::find(c.ignored.begin(), c.ignored.end(), note), c.ignored.end()) << note;
   EXPECT_EQ(c.ignored.size(), expected.size());
+}
+
+// The wandb section as AutoModel reads it: defaults from WandbConfig and wandb's environment,
+// `enable: false` / `mode: disabled` turn it off, offline without an API key.
+TEST(WandbSection, DefaultsFollowAutoModelAndWandbsEnvironment) {
+  ::unsetenv("WANDB_API_KEY");
+  ::unsetenv("WANDB_MODE");
+  ::unsetenv("WANDB_DIR");
+  ::unsetenv("WANDB_ENTITY");
+  ::unsetenv("WANDB_RUN_ID");
+  auto tree = minimal();
+  tree["model"]["pretrained_model_name_or_path"] = "/models/meta-llama/Llama-3.2-1B";
+  tree["wandb"] = nullptr;
+  auto c = parse_recipe(tree, "r.yaml");
+  ASSERT_TRUE(c.wandb);
+  EXPECT_EQ(c.wandb->project, "automodel");
+  EXPECT_EQ(c.wandb->name, "meta-llama_Llama-3.2-1B");
+  EXPECT_EQ(c.wandb->mode, "offline");
+  EXPECT_EQ(c.wandb->dir, ".");
+  EXPECT_TRUE(c.wandb->entity.empty() && c.wandb->id.empty() && c.wandb->tags.empty());
+  tree["model"]["pretrained_model_name_or_path"] = "tiny";
+  tree["wandb"] = {{"save_dir", "logs"}, {"tags", "one"}, {"mode", "dryrun"}};
+  c = parse_recipe(tree, "r.yaml");
+  EXPECT_EQ(c.wandb->name, "tiny");
+  EXPECT_EQ(c.wandb->dir, "logs");
+  EXPECT_EQ(c.wandb->tags, std::vector<std::string>{"one"});
+  EXPECT_EQ(c.wandb->mode, "offline");
+  ::setenv("WANDB_API_KEY", "k", 1);
+  tree["wandb"] = nlohmann::json::object();
+  EXPECT_EQ(parse_recipe(tree, "r.yaml").wandb->mode, "online");
+  ::unsetenv("WANDB_API_KEY");
+  tree["wandb"] = {{"enable", false}, {"project", "p"}};
+  EXPECT_FALSE(parse_recipe(tree, "r.yaml").wandb);
+  tree["wandb"] = {{"mode", "disabled"}};
+  EXPECT_FALSE(parse_recipe(tree, "r.yaml").wandb);
+  tree["wandb"] = {{"mode", "offlien"}};
+  auto msg = error_message_of<Error>([&] { parse_recipe(tree, "r.yaml"); });
+  EXPECT_NE(msg.find("wandb.mode"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("offlien"), std::string::npos) << msg;
 }
 
 // Two recipes that set every key the schema accepts (the mock dataset reads keys the
@@ -173,6 +212,9 @@ benchmark: {peak_tflops: 100}
 tensorboard: {log_dir: tb, name: run1}
 mlflow: {experiment_name: e, run_name: r, tracking_uri: "file:./mlruns", artifact_location: a, tags: {k: v},
   resume: true, description: d, flatten_depth: 2}
+wandb: {project: p, entity: e, name: n, group: g, tags: [t1, t2], notes: x, enable: true, mode: offline, dir: w,
+  save_dir: w, id: abc123, job_type: train, resume: allow, save_code: false, reinit: true, settings: {},
+  anonymous: never, config_exclude_keys: [a], config_include_keys: [b]}
 compile: {"*": x}
 ci: {"*": x}
 )", "every_key.yaml");

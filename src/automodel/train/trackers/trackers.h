@@ -1,4 +1,4 @@
-// The experiment trackers a recipe turns on (its tensorboard/mlflow sections), built at start so
+// The experiment trackers a recipe turns on (its tensorboard/mlflow/wandb sections), built at start so
 // that bad settings are errors before training.
 #pragma once
 
