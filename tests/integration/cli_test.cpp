@@ -2,6 +2,8 @@
 // one-line errors with a non-zero exit for bad input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -145,11 +147,19 @@ TEST(Cli, HubIdResolvesThroughTheLocalHfCache) {
   EXPECT_NE(r.output.find("0123abcd"), std::string::npos) << r.output;
 }
 
+// A name that is no local folder is a hub id: offline, the cache miss is named; with the hub
+// unreachable, so is the endpoint. One line, exit 1, either way.
 TEST(Cli, UnknownModelGivesOneLineErrorAndExitCode1) {
-  auto r = run_command("HF_HOME=/nonexistent " + bin() + " inspect no-such-org/no-such-model");
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.output.find("error: [model] 'no-such-org/no-such-model' is neither a local folder nor a hub id"), std::string::npos)
-      << r.output;
+  for (const std::string env : {"HF_HUB_OFFLINE=1", "HF_ENDPOINT=http://127.0.0.1:9"}) {
+    auto r = run_command("HF_HOME=/nonexistent " + env + " " + bin() + " inspect no-such-org/no-such-model");
+    EXPECT_EQ(r.exit_code, 1) << env;
+    EXPECT_NE(r.output.find("error: [hub] "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("no-such-org/no-such-model"), std::string::npos) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  }
+  auto bad = run_command(bin() + " inspect ./no/such/folder");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("no/such/folder"), std::string::npos) << bad.output;
 }
 
 TEST(Cli, CorruptWeightsNameTheFile) {
