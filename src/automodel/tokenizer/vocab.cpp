@@ -12,6 +12,11 @@ Vocab Vocab::from_object(const nlohmann::json& vocab, const std::string& where) 
   for (const auto& [token, id] : vocab.items()) {
     AM_CHECK(id.is_number_integer() && id.get<int64_t>() >= 0 && id.get<int64_t>() < (1LL << 31),
              "[tokenizer] {}: id of '{}' must be a non-negative integer, found {}", where, token, id.dump());
+    // Ids index a dense table: a lone id of 2^31 - 1 would allocate tens of GB. Real vocabularies
+    // are dense, so allow at most 2^20 unused ids beyond the entry count.
+    AM_CHECK(static_cast<size_t>(id.get<int64_t>()) < vocab.size() + (size_t{1} << 20),
+             "[tokenizer] {}: id {} of '{}' is far beyond the vocabulary's {} entries (ids must be dense)", where,
+             id.get<int64_t>(), token, vocab.size());
     v.add(token, id.get<int32_t>());
   }
   return v;
