@@ -239,7 +239,7 @@ std::unique_ptr<Decoder> make_decoder(const nlohmann::json& spec, const std::str
   if (type == "BPEDecoder") return std::make_unique<BpeDecoder>(field_or<std::string>(spec, "suffix", "</w>", where));
   if (type == "Sequence") {
     std::vector<std::unique_ptr<Decoder>> steps;
-    const auto& list = require_field(spec, "decoders", where);
+    const auto& list = require_list(spec, "decoders", where);
     for (size_t i = 0; i < list.size(); ++i) {
       auto step = make_decoder(list[i], where + ".decoders[" + std::to_string(i) + "]");
       if (step) steps.push_back(std::move(step));

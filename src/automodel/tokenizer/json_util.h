@@ -19,6 +19,12 @@ inline const nlohmann::json& require_field(const nlohmann::json& obj, const char
   return obj.at(key);
 }
 
+inline const nlohmann::json& require_list(const nlohmann::json& obj, const char* key, const std::string& where) {
+  const auto& v = require_field(obj, key, where);
+  AM_CHECK(v.is_array(), "[tokenizer] {}.{}: expected a list, found {}", where, key, v.type_name());
+  return v;
+}
+
 inline std::string require_string(const nlohmann::json& obj, const char* key, const std::string& where) {
   const auto& v = require_field(obj, key, where);
   AM_CHECK(v.is_string(), "[tokenizer] {}.{}: expected a string, found {}", where, key, v.type_name());

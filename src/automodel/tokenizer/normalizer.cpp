@@ -191,7 +191,7 @@ std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& spec, const st
   }
   if (type == "Sequence") {
     std::vector<std::unique_ptr<Normalizer>> steps;
-    const auto& list = require_field(spec, "normalizers", where);
+    const auto& list = require_list(spec, "normalizers", where);
     AM_CHECK(list.is_array(), "[tokenizer] {}.normalizers: expected a list", where);
     for (size_t i = 0; i < list.size(); ++i) {
       auto step = make_normalizer(list[i], where + ".normalizers[" + std::to_string(i) + "]");

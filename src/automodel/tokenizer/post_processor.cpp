@@ -96,7 +96,7 @@ std::unique_ptr<PostProcessor> make_post_processor(const nlohmann::json& spec, c
   if (type == "ByteLevel") return std::make_unique<Identity>();  // only adjusts offsets
   if (type == "Sequence") {
     std::vector<std::unique_ptr<PostProcessor>> steps;
-    const auto& list = require_field(spec, "processors", where);
+    const auto& list = require_list(spec, "processors", where);
     for (size_t i = 0; i < list.size(); ++i) {
       auto step = make_post_processor(list[i], where + ".processors[" + std::to_string(i) + "]");
       if (step) steps.push_back(std::move(step));

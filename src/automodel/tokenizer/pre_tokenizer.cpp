@@ -270,7 +270,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& spec, con
   }
   if (type == "Sequence") {
     std::vector<std::unique_ptr<PreTokenizer>> steps;
-    const auto& list = require_field(spec, "pretokenizers", where);
+    const auto& list = require_list(spec, "pretokenizers", where);
     AM_CHECK(list.is_array(), "[tokenizer] {}.pretokenizers: expected a list", where);
     for (size_t i = 0; i < list.size(); ++i) {
       auto step = make_pre_tokenizer(list[i], where + ".pretokenizers[" + std::to_string(i) + "]");

@@ -278,5 +278,20 @@ TEST(DatasetCache, RoundTripsSamplesAndStatsAndTheKeyFollowsTheData) {
   EXPECT_FALSE(load_cached_dataset(dir / "cache" / "bad.bin").has_value());
 }
 
+// padding: max_length and pad_seq_len_divisible: batches at least min_length long, rounded up to
+// the multiple; the padding is ignored in the loss and sits after the real positions.
+TEST(Loader, BatchShapePadsToMaxLengthAndRoundsToTheMultiple) {
+  auto r1 = to_row(make_sample({5, 6, 7}, {1, 1, 1})), r2 = to_row(make_sample({8}, {1}));
+  auto b = collate({&r1, &r2}, 0, BatchShape{6, 4});
+  EXPECT_EQ(b.length, 8);
+  EXPECT_EQ(b.target_tokens, 2);
+  EXPECT_EQ(b.real_tokens, 4);
+  EXPECT_EQ(b.positions[7], 7);
+  EXPECT_EQ(collate({&r1, &r2}, 0, BatchShape{0, 4}).length, 4);
+  EXPECT_EQ(collate({&r1, &r2}, 0, BatchShape{2, 1}).length, 3);  // never shorter than the longest row
+  DataLoader loader({r1, r2}, 2, false, 1, 0, false, BatchShape{16, 1});
+  EXPECT_EQ(loader.batch(0, 0).length, 16);
+}
+
 }  // namespace
 }  // namespace automodel::data
