@@ -9,7 +9,7 @@
 #include "automodel/common/torch_util.h"
 #include "automodel/config/recipe_config.h"
 #include "automodel/dist/launcher.h"
-#include "automodel/recipes/llm_finetune.h"
+#include "automodel/recipes/registry.h"
 #include "commands.h"
 
 namespace automodel::cli {
@@ -77,7 +77,7 @@ int run_recipe(const std::string& path, const std::vector<std::string>& args) {
       break;
     }
   init_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / local_world));
-  auto summary = recipes::run_llm_finetune(recipe);
+  auto summary = recipes::resolve_recipe("", recipe.label).run(recipe);
   log_info("{}: {} steps{}", summary.stop_signal ? "stopped" : "done", summary.steps,
            summary.last_checkpoint.empty() ? "" : ", last checkpoint " + summary.last_checkpoint.string());
   return summary.stop_signal ? 128 + summary.stop_signal : 0;  // as a shell reports a process ended by it

@@ -2,6 +2,7 @@
 
 #include <ATen/ops/empty_like.h>
 #include <ATen/ops/ones.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef AUTOMODEL_WITH_NCCL
@@ -9,6 +10,9 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+#include <fmt/ranges.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <thread>
 
@@ -34,12 +38,16 @@ std::string nccl_version() {
 }
 
 struct ProcessGroup::Impl {
-  c10::intrusive_ptr<c10d::TCPStore> store;
+  c10::intrusive_ptr<c10d::Store> store;  // the TCPStore, or a prefix of it for a sub-group
   c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
 #ifdef AUTOMODEL_WITH_NCCL
   c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
 #endif
   c10::Device device = c10::Device(c10::kCPU);  // where collectives run
+  std::chrono::milliseconds timeout{0};
+
+  // The backend of `rank` among `world` over `store`.
+  void connect(int rank, int world, const std::string& master_addr);
 
   // Calls fn(backend): NCCL for a CUDA device, Gloo otherwise (same collective interface).
   template <typename Fn>
@@ -68,6 +76,20 @@ std::shared_ptr<::gloo::transport::Device> gloo_device(const std::string& master
 
 }  // namespace
 
+void ProcessGroup::Impl::connect(int rank, int world, const std::string& master_addr) {
+#ifdef AUTOMODEL_WITH_NCCL
+  if (device.is_cuda()) {
+    auto options = c10d::ProcessGroupNCCL::Options::create();
+    options->timeout = timeout;
+    nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, world, options);
+    return;
+  }
+#endif
+  auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+  options->devices.push_back(gloo_device(master_addr));
+  gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, options);
+}
+
 ProcessGroup::ProcessGroup(const DistEnv& env, std::chrono::milliseconds timeout, c10::Device device)
     : env_(env), impl_(std::make_unique<Impl>()) {
   AM_CHECK(!device.is_cuda() || nccl_available(), "[dist] several processes on {} need NCCL, and this build has "
@@ -75,6 +97,7 @@ ProcessGroup::ProcessGroup(const DistEnv& env, std::chrono::milliseconds timeout
            "or train on CPU (Gloo)",
            device.str());
   impl_->device = device;
+  impl_->timeout = timeout;
   c10d::TCPStoreOptions options;
   options.port = env.master_port;
   options.isServer = env.rank == 0;
@@ -83,21 +106,35 @@ ProcessGroup::ProcessGroup(const DistEnv& env, std::chrono::milliseconds timeout
   options.timeout = timeout;
   try {
     impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
-#ifdef AUTOMODEL_WITH_NCCL
-    if (device.is_cuda()) {
-      auto nccl = c10d::ProcessGroupNCCL::Options::create();
-      nccl->timeout = timeout;
-      impl_->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, env.rank, env.world_size, nccl);
-      return;
-    }
-#endif
-    auto gloo = c10d::ProcessGroupGloo::Options::create(timeout);
-    gloo->devices.push_back(gloo_device(env.master_addr));
-    impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env.rank, env.world_size, gloo);
+    impl_->connect(env.rank, env.world_size, env.master_addr);
   } catch (const std::exception& e) {
     AM_FAIL("[dist] rank {} of {} could not join the process group at {}:{} ({}): {}", env.rank, env.world_size,
             env.master_addr, env.master_port, env.source, e.what());
   }
+}
+
+ProcessGroup::ProcessGroup(DistEnv env, std::unique_ptr<Impl> impl) : env_(std::move(env)), impl_(std::move(impl)) {}
+
+std::unique_ptr<ProcessGroup> ProcessGroup::subgroup(const std::vector<int64_t>& ranks, const std::string& name) {
+  auto mine = std::find(ranks.begin(), ranks.end(), static_cast<int64_t>(env_.rank));
+  AM_CHECK(mine != ranks.end(), "[dist] rank {} is not a member of group {} (ranks {})", env_.rank, name,
+           fmt::join(ranks, ", "));
+  DistEnv sub = env_;
+  sub.rank = static_cast<int>(mine - ranks.begin());
+  sub.world_size = static_cast<int>(ranks.size());
+  sub.source = fmt::format("group {} of {}", name, env_.source);
+  auto impl = std::make_unique<Impl>();
+  impl->device = impl_->device;
+  impl->timeout = impl_->timeout;
+  // The key names the members too: two groups of one name over other ranks never meet.
+  impl->store = c10::make_intrusive<c10d::PrefixStore>(fmt::format("automodel/group/{}/{}", name, fmt::join(ranks, ",")),
+                                                      impl_->store);
+  try {
+    impl->connect(sub.rank, sub.world_size, env_.master_addr);
+  } catch (const std::exception& e) {
+    AM_FAIL("[dist] rank {} could not join group {} (ranks {}): {}", env_.rank, name, fmt::join(ranks, ", "), e.what());
+  }
+  return std::unique_ptr<ProcessGroup>(new ProcessGroup(std::move(sub), std::move(impl)));
 }
 
 ProcessGroup::~ProcessGroup() = default;

@@ -40,6 +40,9 @@ class ProcessGroup {
   // counters under NCCL) are copied there and back.
   ProcessGroup(const DistEnv& env, std::chrono::milliseconds timeout, c10::Device device = c10::Device(c10::kCPU));
   ~ProcessGroup();
+  // A group over `ranks` (global ranks, this one among them; a row of the device mesh) on the
+  // same rendezvous store. Every member calls it with the same ranks and name.
+  std::unique_ptr<ProcessGroup> subgroup(const std::vector<int64_t>& ranks, const std::string& name);
   int rank() const { return env_.rank; }
   int world_size() const { return env_.world_size; }
 
@@ -59,8 +62,9 @@ class ProcessGroup {
   std::string explain_lost_ranks(std::chrono::milliseconds grace);
 
  private:
-  DistEnv env_;
   struct Impl;
+  ProcessGroup(DistEnv env, std::unique_ptr<Impl> impl);
+  DistEnv env_;
   std::unique_ptr<Impl> impl_;
 };
 
