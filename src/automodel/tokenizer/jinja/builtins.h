@@ -10,9 +10,12 @@
 
 namespace automodel::tokenizer::jinja {
 
-// Calls a filter; `call_function` lets map/select apply filters and tests by name.
+// Filters and tests by name (one table each in filters.cpp); an unknown name is an error.
 Value apply_filter(const std::string& name, const Value& target, CallArgs& args);
 bool apply_test(const std::string& name, const Value& target, CallArgs& args);
+// Whether the tables hold `name`: the parser rejects unknown names up front, like jinja2.
+bool is_known_filter(const std::string& name);
+bool is_known_test(const std::string& name);
 // obj.name: a bound method, a dict item, or undefined.
 Value get_attribute(const Value& obj, const std::string& name);
 // obj[key] (jinja2 getitem: item first, then attribute).

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "automodel/tokenizer/jinja/parser.h"
+#include "automodel/tokenizer/jinja/builtins.h"
 #include "automodel/tokenizer/jinja/limits.h"
 
 namespace automodel::tokenizer::jinja {

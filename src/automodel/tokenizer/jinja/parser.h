@@ -10,8 +10,4 @@ namespace automodel::tokenizer::jinja {
 
 Body parse_template(const std::string& source, const std::string& label);
 
-// Known filter / test names, checked at parse time like jinja2 does.
-bool is_known_filter(const std::string& name);
-bool is_known_test(const std::string& name);
-
 }  // namespace automodel::tokenizer::jinja
