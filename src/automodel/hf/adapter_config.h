@@ -13,7 +13,7 @@ struct AdapterConfig {
   double lora_alpha = 0;  // as written in the file
   bool use_rslora = false;
   std::vector<std::string> target_modules;  // empty when the file gives a regex string or none
-  // What attach_lora should receive as alpha: it scales by alpha / r, rsLoRA by alpha / sqrt(r).
+  // What peft::LoraOptions::alpha should be: LoRA scales by alpha / r, rsLoRA by alpha / sqrt(r).
   double effective_alpha() const;
 };
 

@@ -1,6 +1,6 @@
 // LoRA with AutoModel's semantics (target_modules globs on full module names, exclude_modules,
 // match_all_linear, dim/alpha/dropout/init) and HF PEFT's file format: adapter_config.json and
-// adapter_model.safetensors with "base_model.model."-prefixed keys.
+// adapter_model.safetensors with "base_model.model."-prefixed keys. The one place that knows both.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -15,13 +15,26 @@
 
 namespace automodel::peft {
 
+// --- targets (lora.cpp) ---
+
 // fnmatch-style globs ("*_proj", "model.layers.*.mlp.*") match the full module name; a plain
 // name matches the full name or its last component ("q_proj").
 bool module_matches(const std::string& module_name, const std::vector<std::string>& patterns);
 
-// Attaches fp32 adapters (B = 0, A per lora_A_init from `seed`) to the matching Linear modules
-// and returns their names. No match is an error listing the Linear modules there are.
+// Wraps the matching linear modules in fp32 LoraLinear adapters (B = 0, A per lora_A_init from
+// `seed`) and returns their names. No match is an error listing the linear modules there are.
 std::vector<std::string> apply_lora(models::CausalLM& model, const config::PeftSection& peft, uint64_t seed);
+
+// --- names and adapter files (adapter_io.cpp) ---
+
+// True for the adapter's own parameters ("<module>.lora_A.weight", "<module>.lora_B.weight"):
+// the ones LoRA trains; the base's "<module>.weight" is not one.
+bool is_adapter_parameter(const std::string& name);
+// Our parameter name -> its key in adapter_model.safetensors ("base_model.model." + name).
+std::string adapter_key(const std::string& param_name);
+// A key of adapter_model.safetensors -> our parameter name (the inverse of adapter_key); an
+// error for a key without PEFT's prefix.
+std::string module_of_adapter_key(const std::string& key);
 
 // The adapter's tensors under PEFT's names ("base_model.model.<module>.lora_A.weight").
 std::vector<std::pair<std::string, at::Tensor>> adapter_tensors(const models::CausalLM& model);
@@ -32,6 +45,9 @@ void save_adapter(const models::CausalLM& model, const config::PeftSection& peft
 void save_adapter(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const config::PeftSection& peft,
                   const std::vector<std::string>& target_modules, const std::string& base_model,
                   const std::filesystem::path& dir);
+// Copies adapter_model.safetensors into the adapters already attached (resume), in place,
+// keeping requires_grad. Strict: a missing, unexpected or mis-shaped tensor is an error.
+void load_adapter_weights(models::CausalLM& model, const std::filesystem::path& adapter_file);
 // Reads a PEFT adapter folder, attaches adapters where its keys say and loads them strictly.
 void load_adapter(models::CausalLM& model, const std::filesystem::path& dir);
 

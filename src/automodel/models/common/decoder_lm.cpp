@@ -58,10 +58,12 @@ void reject_unsupported(const hf::JsonFields& config, const std::vector<std::str
 class DecoderAttention : public Module {
  public:
   DecoderAttention(const DecoderSpec& s, const at::TensorOptions& o) : spec_(s) {
-    q_proj_ = add_module("q_proj", std::make_unique<Linear>(s.hidden_size, s.num_heads * s.head_dim, s.qkv_bias, o));
-    k_proj_ = add_module("k_proj", std::make_unique<Linear>(s.hidden_size, s.num_kv_heads * s.head_dim, s.qkv_bias, o));
-    v_proj_ = add_module("v_proj", std::make_unique<Linear>(s.hidden_size, s.num_kv_heads * s.head_dim, s.qkv_bias, o));
-    o_proj_ = add_module("o_proj", std::make_unique<Linear>(s.num_heads * s.head_dim, s.hidden_size, s.o_bias, o));
+    auto linear = [&o](int64_t in, int64_t out, bool bias) { return std::make_unique<Linear>(in, out, bias, o); };
+    const int64_t q_width = s.num_heads * s.head_dim, kv_width = s.num_kv_heads * s.head_dim;
+    q_proj_ = add_module<LinearLayer>("q_proj", linear(s.hidden_size, q_width, s.qkv_bias));
+    k_proj_ = add_module<LinearLayer>("k_proj", linear(s.hidden_size, kv_width, s.qkv_bias));
+    v_proj_ = add_module<LinearLayer>("v_proj", linear(s.hidden_size, kv_width, s.qkv_bias));
+    o_proj_ = add_module<LinearLayer>("o_proj", linear(q_width, s.hidden_size, s.o_bias));
     if (s.qk_norm) {
       q_norm_ = add_module("q_norm", std::make_unique<RMSNorm>(s.head_dim, s.norm_eps, s.norm_unit_offset, o));
       k_norm_ = add_module("k_norm", std::make_unique<RMSNorm>(s.head_dim, s.norm_eps, s.norm_unit_offset, o));
@@ -97,9 +99,8 @@ class DecoderAttention : public Module {
  private:
   const DecoderSpec& spec_;
   double scale_;
-  Linear *q_proj_, *k_proj_, *v_proj_, *o_proj_;
-  RMSNorm* q_norm_ = nullptr;
-  RMSNorm* k_norm_ = nullptr;
+  Slot<LinearLayer> q_proj_, k_proj_, v_proj_, o_proj_;
+  Slot<RMSNorm> q_norm_, k_norm_;
 };
 
 class DecoderLayer : public Module {
@@ -131,38 +132,38 @@ class DecoderLayer : public Module {
   }
 
  private:
-  DecoderAttention* self_attn_;
-  GatedMlp* mlp_ = nullptr;
-  SparseMoe* moe_ = nullptr;
-  RMSNorm *input_layernorm_, *post_attention_layernorm_;
+  Slot<DecoderAttention> self_attn_;
+  Slot<GatedMlp> mlp_;
+  Slot<SparseMoe> moe_;
+  Slot<RMSNorm> input_layernorm_, post_attention_layernorm_;
 };
 
-namespace {
 // Lays out submodules under "model." like HF's *ForCausalLM.model.
 class DecoderBody : public Module {
  public:
-  template <typename M>
-  M* add(std::string name, std::unique_ptr<M> m) {
-    return add_module(std::move(name), std::move(m));
+  DecoderBody(const DecoderSpec& s, const at::TensorOptions& o) {
+    embed_tokens = add_module("embed_tokens", std::make_unique<Embedding>(s.vocab_size, s.hidden_size, o));
+    layers = add_module("layers", std::make_unique<ModuleList<DecoderLayer>>());
+    for (int64_t i = 0; i < s.num_layers; ++i) layers->append(std::make_unique<DecoderLayer>(s, o));
+    norm = add_module("norm", std::make_unique<RMSNorm>(s.hidden_size, s.norm_eps, s.norm_unit_offset, o));
   }
+  Slot<Embedding> embed_tokens;
+  Slot<ModuleList<DecoderLayer>> layers;
+  Slot<RMSNorm> norm;
 };
-}  // namespace
 
 DecoderLM::DecoderLM(hf::ModelConfig config, DecoderSpec spec, const at::TensorOptions& options)
     : CausalLM(std::move(config)), spec_(std::move(spec)), rope_(spec_.rope) {
-  auto* body = add_module("model", std::make_unique<DecoderBody>());
-  embed_tokens_ = body->add("embed_tokens", std::make_unique<Embedding>(spec_.vocab_size, spec_.hidden_size, options));
-  layers_ = body->add("layers", std::make_unique<ModuleList<DecoderLayer>>());
-  for (int64_t i = 0; i < spec_.num_layers; ++i) layers_->append(std::make_unique<DecoderLayer>(spec_, options));
-  norm_ = body->add("norm", std::make_unique<RMSNorm>(spec_.hidden_size, spec_.norm_eps, spec_.norm_unit_offset, options));
+  body_ = add_module("model", std::make_unique<DecoderBody>(spec_, options));
   if (!spec_.tie_word_embeddings)
-    lm_head_ = add_module("lm_head", std::make_unique<Linear>(spec_.hidden_size, spec_.vocab_size, false, options));
+    lm_head_ =
+        add_module<LinearLayer>("lm_head", std::make_unique<Linear>(spec_.hidden_size, spec_.vocab_size, false, options));
 }
 
 DecoderLM::~DecoderLM() = default;
 
 const at::Tensor& DecoderLM::output_embedding() const {
-  return lm_head_ ? lm_head_->weight() : embed_tokens_->weight();
+  return lm_head_ ? lm_head_->weight() : body_->embed_tokens->weight();
 }
 
 std::vector<std::string> DecoderLM::tied_aliases() const {
@@ -193,7 +194,7 @@ ForwardOutput DecoderLM::forward(const ModelInputs& inputs, const ForwardOptions
   }
 
   ForwardOutput out;
-  auto h = embed_tokens_->forward(ids);  // (B, T, H)
+  auto h = body_->embed_tokens->forward(ids);  // (B, T, H)
   if (spec_.scale_embeddings)  // HF multiplies by sqrt(H) rounded to the model dtype
     h = h * at::scalar_tensor(std::sqrt(static_cast<double>(spec_.hidden_size)), h.options());
   auto [cos, sin] = rope_.cos_sin(positions, h.scalar_type());
@@ -211,7 +212,7 @@ ForwardOutput DecoderLM::forward(const ModelInputs& inputs, const ForwardOptions
   for (int64_t i = 0; i < spec_.num_layers; ++i) {
     at::Tensor router;
     const auto& mask = mask_for(spec_.sliding_window[i]);
-    auto& layer = (*layers_)[i];
+    auto& layer = (*body_->layers)[i];
     if (cache) {
       h = layer.forward(h, cos, sin, mask, &cache->layers[i], &router);
     } else {
@@ -231,7 +232,7 @@ ForwardOutput DecoderLM::forward(const ModelInputs& inputs, const ForwardOptions
       if (i + 1 < spec_.num_layers) out.hidden_states.push_back(h);
     }
   }
-  out.hidden = norm_->forward(h);
+  out.hidden = body_->norm->forward(h);
   if (options.collect_hidden_states) out.hidden_states.push_back(out.hidden);
   return out;
 }

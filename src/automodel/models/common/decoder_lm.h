@@ -42,7 +42,7 @@ std::optional<int64_t> read_sliding_window(const hf::JsonFields& config);
 // Config features these decoders do not implement: an error naming the first one set.
 void reject_unsupported(const hf::JsonFields& config, const std::vector<std::string>& keys);
 
-class DecoderLayer;
+class DecoderBody;
 
 class DecoderLM : public CausalLM {
  public:
@@ -60,10 +60,8 @@ class DecoderLM : public CausalLM {
  private:
   DecoderSpec spec_;
   RotaryEmbedding rope_;
-  Embedding* embed_tokens_;
-  ModuleList<DecoderLayer>* layers_;
-  RMSNorm* norm_;
-  Linear* lm_head_ = nullptr;
+  Slot<DecoderBody> body_;
+  Slot<LinearLayer> lm_head_;
 };
 
 }  // namespace automodel::models

@@ -2,8 +2,6 @@
 
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/addmm.h>
-#include <ATen/ops/dropout.h>
-#include <ATen/ops/matmul.h>
 #include <ATen/ops/embedding.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/gelu.h>
@@ -19,37 +17,13 @@
 namespace automodel::models {
 
 Linear::Linear(int64_t in_features, int64_t out_features, bool bias, const at::TensorOptions& options)
-    : in_features_(in_features), out_features_(out_features) {
+    : LinearLayer(in_features, out_features) {
   weight_ = add_parameter("weight", at::empty({out_features, in_features}, options));
   if (bias) bias_ = add_parameter("bias", at::empty({out_features}, options));
 }
 
 at::Tensor Linear::forward(const at::Tensor& x) const {
-  auto out = bias_ ? at::linear(x, *weight_, *bias_) : at::linear(x, *weight_);
-  if (!lora_.lora_A) return out;
-  // The adapter may be fp32 over a bf16 base: compute it in its own dtype.
-  auto h = x.to(lora_.lora_A->weight().scalar_type());
-  bool drop = lora_.dropout > 0 && training();
-  if (drop && lora_.dropout_pre) h = at::dropout(h, lora_.dropout, true);
-  auto delta = lora_.lora_B->forward(lora_.lora_A->forward(h)) * lora_.scale;
-  if (drop && !lora_.dropout_pre) delta = at::dropout(delta, lora_.dropout, true);
-  return out + delta.to(out.scalar_type());
-}
-
-void Linear::attach_lora(int64_t rank, double alpha, double dropout, bool dropout_pre,
-                         const at::TensorOptions& options) {
-  AM_CHECK(!lora_.lora_A, "[peft] this Linear already has a LoRA adapter");
-  lora_.lora_A = add_module("lora_A", std::make_unique<Linear>(in_features_, rank, false, options));
-  lora_.lora_B = add_module("lora_B", std::make_unique<Linear>(rank, out_features_, false, options));
-  lora_.scale = alpha / static_cast<double>(rank);
-  lora_.dropout = dropout;
-  lora_.dropout_pre = dropout_pre;
-}
-
-at::Tensor Linear::merged_weight() const {
-  if (!lora_.lora_A) return *weight_;
-  auto delta = at::matmul(lora_.lora_B->weight().to(at::kFloat), lora_.lora_A->weight().to(at::kFloat)) * lora_.scale;
-  return (weight_->to(at::kFloat) + delta).to(weight_->scalar_type());
+  return bias_ ? at::linear(x, *weight_, *bias_) : at::linear(x, *weight_);
 }
 
 Conv1D::Conv1D(int64_t in_features, int64_t out_features, const at::TensorOptions& options) {

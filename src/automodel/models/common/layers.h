@@ -10,39 +10,34 @@
 
 namespace automodel::models {
 
-class Linear;
-
-// A low-rank update of a Linear (peft/lora.h creates it): delta(x) = scale * B(A(x)), with
-// dropout before A ("pre") or on the update ("post"), as AutoModel's LinearLoRA.
-struct LoraAdapter {
-  Linear* lora_A;  // (rank, in)
-  Linear* lora_B;  // (out, rank)
-  double scale;    // alpha / rank
-  double dropout = 0.0;
-  bool dropout_pre = false;
-};
-
-// y = x W^T + b (+ LoRA update); weight (out, in), as torch.nn.Linear.
-class Linear : public Module {
+// What a parent needs of a linear map: the dense Linear, and whatever replace_module() installs
+// in its place (peft/ adapter wrappers, later parallel or quantized variants). Parents hold their
+// linear children as Slot<LinearLayer>.
+class LinearLayer : public Module {
  public:
-  Linear(int64_t in_features, int64_t out_features, bool bias, const at::TensorOptions& options);
-  at::Tensor forward(const at::Tensor& x) const;  // (..., in) -> (..., out)
-  at::Tensor& weight() { return *weight_; }
-  const at::Tensor& weight() const { return *weight_; }
+  LinearLayer(int64_t in_features, int64_t out_features) : in_features_(in_features), out_features_(out_features) {}
+  virtual at::Tensor forward(const at::Tensor& x) const = 0;  // (..., in) -> (..., out)
+  // The (out, in) weight this layer applies, stored under "<module>.weight" (a wrapper's is its
+  // base's): the output embedding of an untied head.
+  virtual const at::Tensor& weight() const = 0;
   int64_t in_features() const { return in_features_; }
   int64_t out_features() const { return out_features_; }
 
-  // Registers lora_A / lora_B children (so their names are PEFT's: "<module>.lora_A.weight").
-  void attach_lora(int64_t rank, double alpha, double dropout, bool dropout_pre, const at::TensorOptions& options);
-  const LoraAdapter* lora() const { return lora_.lora_A ? &lora_ : nullptr; }
-  // W + scale * B A in W's dtype (W itself without an adapter).
-  at::Tensor merged_weight() const;
-
  private:
   int64_t in_features_, out_features_;
+};
+
+// y = x W^T + b; weight (out, in), as torch.nn.Linear.
+class Linear : public LinearLayer {
+ public:
+  Linear(int64_t in_features, int64_t out_features, bool bias, const at::TensorOptions& options);
+  at::Tensor forward(const at::Tensor& x) const override;  // (..., in) -> (..., out)
+  at::Tensor& weight() { return *weight_; }
+  const at::Tensor& weight() const override { return *weight_; }
+
+ private:
   at::Tensor* weight_;
   at::Tensor* bias_ = nullptr;
-  LoraAdapter lora_{nullptr, nullptr, 0.0};
 };
 
 // GPT-2's Conv1D: y = x W + b with weight stored (in, out).

@@ -1,6 +1,20 @@
 #include "automodel/models/common/module.h"
 
+#include <cxxabi.h>
+
+#include <cstdlib>
+
+#include "automodel/common/error.h"
+
 namespace automodel::models {
+
+std::string type_name(const std::type_info& type) {
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
+  std::string out = status == 0 && demangled ? demangled : type.name();
+  std::free(demangled);
+  return out;
+}
 
 at::Tensor* Module::add_parameter(std::string name, at::Tensor value) {
   params_.emplace_back(std::move(name), std::make_unique<at::Tensor>(std::move(value)));
@@ -9,7 +23,7 @@ at::Tensor* Module::add_parameter(std::string name, at::Tensor value) {
 
 void Module::collect(const std::string& prefix, std::vector<NamedParameter>& out) const {
   for (const auto& [name, tensor] : params_) out.push_back({prefix + name, tensor.get()});
-  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", out);
+  for (const auto& c : children_) c.module->collect(c.name.empty() ? prefix : prefix + c.name + ".", out);
 }
 
 std::vector<NamedParameter> Module::named_parameters() const {
@@ -20,15 +34,63 @@ std::vector<NamedParameter> Module::named_parameters() const {
 
 std::vector<std::pair<std::string, Module*>> Module::named_modules() {
   std::vector<std::pair<std::string, Module*>> out{{"", this}};
-  for (const auto& [name, child] : children_)
-    for (auto& [sub, module] : child->named_modules()) out.emplace_back(sub.empty() ? name : name + "." + sub, module);
+  for (const auto& c : children_) {
+    for (auto& [sub, module] : c.module->named_modules()) {
+      // An inline child is not listed itself: under its name stands the module that holds it.
+      if (c.name.empty() && sub.empty()) continue;
+      out.emplace_back(c.name.empty() ? sub : sub.empty() ? c.name : c.name + "." + sub, module);
+    }
+  }
   return out;
 }
 
+std::pair<Module*, size_t> Module::find_child(const std::string& name) {
+  for (size_t i = 0; i < children_.size(); ++i)
+    if (!children_[i].name.empty() && children_[i].name == name) return {this, i};
+  for (auto& c : children_)
+    if (c.name.empty())
+      if (auto found = c.module->find_child(name); found.first) return found;
+  return {nullptr, 0};
+}
+
+std::pair<Module*, size_t> Module::locate(const std::string& dotted_name) {
+  std::pair<Module*, size_t> entry{nullptr, 0};
+  Module* at = this;
+  size_t begin = 0;
+  while (at && begin <= dotted_name.size()) {
+    size_t end = dotted_name.find('.', begin);
+    if (end == std::string::npos) end = dotted_name.size();
+    entry = at->find_child(dotted_name.substr(begin, end - begin));
+    at = entry.first ? entry.first->child_at(entry.second) : nullptr;
+    begin = end + 1;
+  }
+  return at ? entry : std::pair<Module*, size_t>{nullptr, 0};
+}
+
 Module* Module::find_module(const std::string& dotted_name) {
-  for (auto& [name, module] : named_modules())
-    if (name == dotted_name) return module;
-  return nullptr;
+  if (dotted_name.empty()) return this;
+  auto [owner, index] = locate(dotted_name);
+  return owner ? owner->child_at(index) : nullptr;
+}
+
+std::unique_ptr<Module> Module::replace_module(const std::string& dotted_name, std::unique_ptr<Module> replacement) {
+  AM_CHECK(replacement, "[models] replace_module('{}'): the replacement is null", dotted_name);
+  auto [owner, index] = dotted_name.empty() ? std::pair<Module*, size_t>{nullptr, 0} : locate(dotted_name);
+  AM_CHECK(owner, "[models] replace_module: no module '{}' to replace", dotted_name);
+  auto& child = owner->children_[index];
+  const Module &old = *child.module, &next = *replacement;
+  AM_CHECK(child.accepts(next),
+           "[models] cannot replace '{}' ({}) with a {}: its parent uses it as a {}, which that is not", dotted_name,
+           type_name(typeid(old)), type_name(typeid(next)), type_name(*child.slot_type));
+  std::swap(child.module, replacement);
+  return replacement;
+}
+
+void Module::export_parameters(const std::string& prefix, const NameFilter& include, NamedTensors& out) const {
+  for (const auto& [name, tensor] : params_)
+    if (!include || include(prefix + name)) out.emplace_back(prefix + name, *tensor);
+  for (const auto& c : children_)
+    c.module->export_parameters(c.name.empty() ? prefix : prefix + c.name + ".", include, out);
 }
 
 int64_t Module::num_parameters() const {
@@ -39,7 +101,7 @@ int64_t Module::num_parameters() const {
 
 void Module::set_training(bool training) {
   training_ = training;
-  for (auto& [_, child] : children_) child->set_training(training);
+  for (auto& c : children_) c.module->set_training(training);
 }
 
 }  // namespace automodel::models

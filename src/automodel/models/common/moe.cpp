@@ -13,9 +13,9 @@ namespace automodel::models {
 GatedMlp::GatedMlp(int64_t hidden, int64_t intermediate, bool bias, Activation act, const GatedMlpNames& names,
                    const at::TensorOptions& options)
     : act_(act) {
-  gate_ = add_module(names.gate, std::make_unique<Linear>(hidden, intermediate, bias, options));
-  up_ = add_module(names.up, std::make_unique<Linear>(hidden, intermediate, bias, options));
-  down_ = add_module(names.down, std::make_unique<Linear>(intermediate, hidden, bias, options));
+  gate_ = add_module<LinearLayer>(names.gate, std::make_unique<Linear>(hidden, intermediate, bias, options));
+  up_ = add_module<LinearLayer>(names.up, std::make_unique<Linear>(hidden, intermediate, bias, options));
+  down_ = add_module<LinearLayer>(names.down, std::make_unique<Linear>(intermediate, hidden, bias, options));
 }
 
 at::Tensor GatedMlp::forward(const at::Tensor& x) const {
@@ -24,7 +24,7 @@ at::Tensor GatedMlp::forward(const at::Tensor& x) const {
 
 SparseMoe::SparseMoe(int64_t hidden, const MoeOptions& options, Activation act, const at::TensorOptions& tensor_options)
     : options_(options) {
-  gate_ = add_module("gate", std::make_unique<Linear>(hidden, options.num_experts, false, tensor_options));
+  gate_ = add_module<LinearLayer>("gate", std::make_unique<Linear>(hidden, options.num_experts, false, tensor_options));
   experts_ = add_module("experts", std::make_unique<ModuleList<GatedMlp>>());
   for (int64_t e = 0; e < options.num_experts; ++e)
     experts_->append(std::make_unique<GatedMlp>(hidden, options.expert_intermediate, false, act,

@@ -26,7 +26,7 @@ class GatedMlp : public Module {
 
  private:
   Activation act_;
-  Linear *gate_, *up_, *down_;
+  Slot<LinearLayer> gate_, up_, down_;
 };
 
 struct MoeOptions {
@@ -52,8 +52,8 @@ class SparseMoe : public Module {
 
  private:
   MoeOptions options_;
-  Linear* gate_;
-  ModuleList<GatedMlp>* experts_;
+  Slot<LinearLayer> gate_;
+  Slot<ModuleList<GatedMlp>> experts_;
 };
 
 }  // namespace automodel::models

@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <map>
 #include <set>
 
 #include "automodel/common/error.h"
@@ -18,7 +17,6 @@
 #include "automodel/common/string_util.h"
 #include "automodel/common/torch_util.h"
 #include "automodel/hf/safetensors_writer.h"
-#include "automodel/models/common/layers.h"
 
 namespace automodel::models {
 namespace {
@@ -112,18 +110,8 @@ void load_weights(CausalLM& model, const hf::SafetensorsCheckpoint& checkpoint, 
 
 std::vector<std::pair<std::string, at::Tensor>> hf_state_dict(const CausalLM& model,
                                                                const std::function<bool(const std::string&)>& include) {
-  auto wanted = [&](const std::string& name) { return !include || include(name); };
-  std::map<std::string, at::Tensor> merged;
-  for (auto& [name, module] : const_cast<CausalLM&>(model).named_modules())
-    if (auto* linear = dynamic_cast<Linear*>(module); linear && linear->lora() && wanted(name + ".weight"))
-      merged[name + ".weight"] = linear->merged_weight();
-  std::vector<std::pair<std::string, at::Tensor>> out;
-  for (const auto& p : model.named_parameters()) {
-    if (p.name.find(".lora_A.") != std::string::npos || p.name.find(".lora_B.") != std::string::npos) continue;
-    if (!wanted(p.name)) continue;
-    auto it = merged.find(p.name);
-    out.emplace_back(p.name, it != merged.end() ? it->second : *p.tensor);
-  }
+  NamedTensors out;
+  model.export_parameters("", include, out);
   return out;
 }
 

@@ -19,9 +19,9 @@ namespace automodel::models {
 // instead of being copied (see LoadOptions::read_only_weights).
 void load_weights(CausalLM& model, const hf::SafetensorsCheckpoint& checkpoint, bool borrow = false);
 
-// The model's tensors under HF names, as HF would save them: LoRA adapters merged into their
-// base weights (W + scale * B A) and not listed themselves. `include` limits it to some names
-// (FSDP writes one gathered layer at a time).
+// The model's tensors under HF names, as HF would save them (Module::export_parameters: an
+// adapter wrapper contributes its merged weight, not its adapter). `include` limits it to some
+// names (FSDP writes one gathered layer at a time).
 std::vector<std::pair<std::string, at::Tensor>> hf_state_dict(
     const CausalLM& model, const std::function<bool(const std::string&)>& include = {});
 // Writes named tensors as `<prefix>.safetensors` or shards + index (atomically, file by file).

@@ -50,7 +50,7 @@ class Gpt2Attention : public Module {
  private:
   const Gpt2Spec& s_;
   double scale_;
-  Conv1D *c_attn_, *c_proj_;
+  Slot<Conv1D> c_attn_, c_proj_;
 };
 
 class Gpt2Mlp : public Module {
@@ -63,7 +63,7 @@ class Gpt2Mlp : public Module {
 
  private:
   Activation act_;
-  Conv1D *c_fc_, *c_proj_;
+  Slot<Conv1D> c_fc_, c_proj_;
 };
 
 class Gpt2Block : public Module {
@@ -80,9 +80,9 @@ class Gpt2Block : public Module {
   }
 
  private:
-  LayerNorm *ln_1_, *ln_2_;
-  Gpt2Attention* attn_;
-  Gpt2Mlp* mlp_;
+  Slot<LayerNorm> ln_1_, ln_2_;
+  Slot<Gpt2Attention> attn_;
+  Slot<Gpt2Mlp> mlp_;
 };
 
 class Gpt2Body : public Module {
@@ -94,16 +94,17 @@ class Gpt2Body : public Module {
     for (int64_t i = 0; i < s.n_layer; ++i) h->append(std::make_unique<Gpt2Block>(s, i, o));
     ln_f = add_module("ln_f", std::make_unique<LayerNorm>(s.n_embd, s.eps, o));
   }
-  Embedding *wte, *wpe;
-  ModuleList<Gpt2Block>* h;
-  LayerNorm* ln_f;
+  Slot<Embedding> wte, wpe;
+  Slot<ModuleList<Gpt2Block>> h;
+  Slot<LayerNorm> ln_f;
 };
 
 class Gpt2LM : public CausalLM {
  public:
   Gpt2LM(hf::ModelConfig config, Gpt2Spec spec, const at::TensorOptions& o) : CausalLM(std::move(config)), s_(spec) {
     body_ = add_module("transformer", std::make_unique<Gpt2Body>(s_, o));
-    if (!s_.tie) lm_head_ = add_module("lm_head", std::make_unique<Linear>(s_.n_embd, s_.vocab_size, false, o));
+    if (!s_.tie)
+      lm_head_ = add_module<LinearLayer>("lm_head", std::make_unique<Linear>(s_.n_embd, s_.vocab_size, false, o));
   }
 
   ForwardOutput forward(const ModelInputs& inputs, const ForwardOptions& options) override {
@@ -154,8 +155,8 @@ class Gpt2LM : public CausalLM {
 
  private:
   Gpt2Spec s_;
-  Gpt2Body* body_;
-  Linear* lm_head_ = nullptr;
+  Slot<Gpt2Body> body_;
+  Slot<LinearLayer> lm_head_;
 };
 
 }  // namespace
