@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "automodel/common/error.h"
 #include "automodel/tokenizer/jinja/arithmetic.h"
@@ -168,77 +170,107 @@ Value method(const Value& self, std::function<Value(const Value&, CallArgs&)> bo
   return m;
 }
 
+// ---- str methods --------------------------------------------------------------------------------
+
+using StrMethod = Value (*)(const std::string& self, CallArgs& args);
+
+Value str_split(const std::string& str, CallArgs& a) {
+  ValueList parts;
+  auto pieces = py_split(str, a.get(0, "sep", Value::none()), a.get(1, "maxsplit", Value::integer(-1)).i);
+  charge_items(pieces.size(), str.size());
+  for (auto& p : pieces) parts.push_back(Value::string(std::move(p)));
+  return Value::make_list(std::move(parts));
+}
+
+// startswith / endswith: one affix or a list of them.
+Value str_has_affix(const std::string& str, CallArgs& a, bool suffix) {
+  Value arg = a.get(0, "prefix");
+  std::vector<std::string> options;
+  if (arg.is_list()) for (auto& o : *arg.list) options.push_back(o.str());
+  else options.push_back(arg.str());
+  for (const auto& o : options)
+    if (suffix ? str.ends_with(o) : str.starts_with(o)) return Value::boolean(true);
+  return Value::boolean(false);
+}
+
+Value str_join(const std::string& str, CallArgs& a) {
+  std::string out;
+  auto items = iterate(a.get(0, "iterable"));
+  for (size_t k = 0; k < items.size(); ++k) {
+    std::string text = items[k].str();
+    check_string_size(out.size() + (k ? str.size() : 0) + text.size(), "join");
+    out += (k ? str : "") + text;
+  }
+  charge_string(out.size());
+  return Value::string(out);
+}
+
+// Index in code points, as Python counts.
+Value str_find(const std::string& str, CallArgs& a) {
+  size_t p = find_text(str, a.get(0, "sub").str());
+  return Value::integer(p == std::string::npos ? -1 : static_cast<int64_t>(decode_utf8(str.substr(0, p)).size()));
+}
+
+Value str_count(const std::string& str, CallArgs& a) {
+  std::string sub = a.get(0, "sub").str();
+  int64_t n = 0;
+  for (size_t p = find_text(str, sub); !sub.empty() && p != std::string::npos; p = find_text(str, sub, p + sub.size())) ++n;
+  return Value::integer(n);
+}
+
+Value str_splitlines(const std::string& str, CallArgs&) {
+  ValueList lines;
+  auto pieces = py_split(str, Value::string("\n"), -1);
+  charge_items(pieces.size(), str.size());
+  for (auto& l : pieces) lines.push_back(Value::string(std::move(l)));
+  if (!lines.empty() && lines.back().s.empty()) lines.pop_back();
+  return Value::make_list(std::move(lines));
+}
+
+// isdigit / isalpha / isspace: false for "", like Python.
+template <typename Pred>
+Value all_code_points(const std::string& str, Pred pred) {
+  auto cps = decode_utf8(str);
+  return Value::boolean(!cps.empty() && std::all_of(cps.begin(), cps.end(), pred));
+}
+
+// The str methods templates may call: the one list of their names.
+const std::unordered_map<std::string_view, StrMethod>& str_methods() {
+  static const std::unordered_map<std::string_view, StrMethod> table = {
+      {"capitalize", [](const std::string& s, CallArgs&) { return Value::string(py_case(s, 3)); }},
+      {"count", str_count},
+      {"endswith", [](const std::string& s, CallArgs& a) { return str_has_affix(s, a, true); }},
+      {"find", str_find},
+      {"format", [](const std::string& s, CallArgs& a) { return Value::string(py_format(s, a)); }},
+      {"isalpha", [](const std::string& s, CallArgs&) { return all_code_points(s, is_alphabetic); }},
+      {"isdigit", [](const std::string& s, CallArgs&) { return all_code_points(s, [](char32_t c) { return c >= '0' && c <= '9'; }); }},
+      {"islower", [](const std::string& s, CallArgs&) { return Value::boolean(py_case(s, 1) == s && py_case(s, 0) != s); }},
+      {"isspace", [](const std::string& s, CallArgs&) { return all_code_points(s, is_space_cp); }},
+      {"isupper", [](const std::string& s, CallArgs&) { return Value::boolean(py_case(s, 0) == s && py_case(s, 1) != s); }},
+      {"join", str_join},
+      {"lower", [](const std::string& s, CallArgs&) { return Value::string(py_case(s, 1)); }},
+      {"lstrip", [](const std::string& s, CallArgs& a) { return Value::string(py_strip(s, a.get(0, "chars", Value::none()), true, false)); }},
+      {"replace",
+       [](const std::string& s, CallArgs& a) {
+         return Value::string(py_replace(s, a.get(0, "old").str(), a.get(1, "new").str(), a.get(2, "count", Value::integer(-1)).i));
+       }},
+      {"rsplit", str_split},
+      {"rstrip", [](const std::string& s, CallArgs& a) { return Value::string(py_strip(s, a.get(0, "chars", Value::none()), false, true)); }},
+      {"split", str_split},
+      {"splitlines", str_splitlines},
+      {"startswith", [](const std::string& s, CallArgs& a) { return str_has_affix(s, a, false); }},
+      {"strip", [](const std::string& s, CallArgs& a) { return Value::string(py_strip(s, a.get(0, "chars", Value::none()), true, true)); }},
+      {"title", [](const std::string& s, CallArgs&) { return Value::string(py_case(s, 2)); }},
+      {"upper", [](const std::string& s, CallArgs&) { return Value::string(py_case(s, 0)); }},
+  };
+  return table;
+}
+
 Value string_method(const Value& self, const std::string& name) {
-  static const std::set<std::string> kNames = {"strip", "lstrip", "rstrip", "split", "rsplit", "startswith", "endswith",
-                                               "upper", "lower", "title", "capitalize", "replace", "format", "join",
-                                               "find", "count", "splitlines", "isdigit", "isalpha", "isspace", "islower",
-                                               "isupper"};
-  if (!kNames.count(name)) return Value::undefined(undefined_hint_attr(self, name));
-  return method(self, [name](const Value& s, CallArgs& a) -> Value {
-    const std::string& str = s.s;
-    if (name == "strip") return Value::string(py_strip(str, a.get(0, "chars", Value::none()), true, true));
-    if (name == "lstrip") return Value::string(py_strip(str, a.get(0, "chars", Value::none()), true, false));
-    if (name == "rstrip") return Value::string(py_strip(str, a.get(0, "chars", Value::none()), false, true));
-    if (name == "split" || name == "rsplit") {
-      ValueList parts;
-      auto pieces = py_split(str, a.get(0, "sep", Value::none()), a.get(1, "maxsplit", Value::integer(-1)).i);
-      charge_items(pieces.size(), str.size());
-      for (auto& p : pieces) parts.push_back(Value::string(std::move(p)));
-      return Value::make_list(std::move(parts));
-    }
-    if (name == "startswith" || name == "endswith") {
-      Value arg = a.get(0, "prefix");
-      std::vector<std::string> options;
-      if (arg.is_list()) for (auto& o : *arg.list) options.push_back(o.str());
-      else options.push_back(arg.str());
-      for (const auto& o : options)
-        if (name == "startswith" ? str.starts_with(o) : str.ends_with(o)) return Value::boolean(true);
-      return Value::boolean(false);
-    }
-    if (name == "upper") return Value::string(py_case(str, 0));
-    if (name == "lower") return Value::string(py_case(str, 1));
-    if (name == "title") return Value::string(py_case(str, 2));
-    if (name == "capitalize") return Value::string(py_case(str, 3));
-    if (name == "replace")
-      return Value::string(py_replace(str, a.get(0, "old").str(), a.get(1, "new").str(), a.get(2, "count", Value::integer(-1)).i));
-    if (name == "format") return Value::string(py_format(str, a));
-    if (name == "join") {
-      std::string out;
-      auto items = iterate(a.get(0, "iterable"));
-      for (size_t k = 0; k < items.size(); ++k) {
-        std::string text = items[k].str();
-        check_string_size(out.size() + (k ? str.size() : 0) + text.size(), "join");
-        out += (k ? str : "") + text;
-      }
-      charge_string(out.size());
-      return Value::string(out);
-    }
-    if (name == "find") {
-      size_t p = find_text(str, a.get(0, "sub").str());
-      return Value::integer(p == std::string::npos ? -1 : static_cast<int64_t>(decode_utf8(str.substr(0, p)).size()));
-    }
-    if (name == "count") {
-      std::string sub = a.get(0, "sub").str();
-      int64_t n = 0;
-      for (size_t p = find_text(str, sub); !sub.empty() && p != std::string::npos; p = find_text(str, sub, p + sub.size())) ++n;
-      return Value::integer(n);
-    }
-    if (name == "splitlines") {
-      ValueList lines;
-      auto pieces = py_split(str, Value::string("\n"), -1);
-      charge_items(pieces.size(), str.size());
-      for (auto& l : pieces) lines.push_back(Value::string(std::move(l)));
-      if (!lines.empty() && lines.back().s.empty()) lines.pop_back();
-      return Value::make_list(std::move(lines));
-    }
-    auto cps = decode_utf8(str);
-    auto all = [&](auto pred) { return !cps.empty() && std::all_of(cps.begin(), cps.end(), pred); };
-    if (name == "isdigit") return Value::boolean(all([](char32_t c) { return c >= '0' && c <= '9'; }));
-    if (name == "isalpha") return Value::boolean(all(is_alphabetic));
-    if (name == "isspace") return Value::boolean(all(is_space_cp));
-    if (name == "islower") return Value::boolean(py_case(str, 1) == str && py_case(str, 0) != str);
-    return Value::boolean(py_case(str, 0) == str && py_case(str, 1) != str);  // isupper
-  });
+  auto it = str_methods().find(name);
+  if (it == str_methods().end()) return Value::undefined(undefined_hint_attr(self, name));
+  StrMethod body = it->second;
+  return method(self, [body](const Value& s, CallArgs& a) { return body(s.s, a); });
 }
 
 const std::set<std::string> kMutators = {"append", "extend", "insert", "pop", "remove", "sort", "reverse", "clear",
