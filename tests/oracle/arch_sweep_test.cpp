@@ -6,9 +6,7 @@
 //
 // ctest runs every test in its own process, so the script's output is generated once and shared
 // under <build>/oracle_cache/, keyed by the script's text, the oracle versions and the python.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -20,6 +18,7 @@
 #include <set>
 
 #include "automodel/common/atomic_file.h"
+#include "automodel/common/file_lock.h"
 #include "automodel/hf/safetensors.h"
 #include "automodel/models/registry.h"
 #include "parity/debug_forward_parity.h"
@@ -52,23 +51,6 @@ struct Sweep {
   std::string error;
 };
 
-// Holds an exclusive flock on `path` for its lifetime: parallel test processes wait for the
-// one generating the references instead of generating them again.
-class FileLock {
- public:
-  explicit FileLock(const fs::path& path) : fd_(::open(path.c_str(), O_CREAT | O_RDWR, 0644)) {
-    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
-  }
-  ~FileLock() {
-    if (fd_ >= 0) ::close(fd_);  // releases the lock
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int fd_;
-};
-
 Sweep generate_sweep() {
   Sweep s;
   const auto script = testing::oracle_script("hf_arch_sweep.py");
@@ -82,7 +64,8 @@ Sweep generate_sweep() {
   fs::create_directories(root);
   const std::string name = "hf_arch_sweep-" + key_hex(read_file(script) + versions.output + python);
   s.dir = root / name;
-  FileLock lock(root / "hf_arch_sweep.lock");
+  FileLock lock(root / "hf_arch_sweep.lock");  // parallel test processes wait for the one generating
+  lock.lock();
   if (!fs::exists(s.dir / "manifest.json")) {
     auto staging = root / fmt::format(".{}.{}", name, ::getpid());
     fs::remove_all(staging);

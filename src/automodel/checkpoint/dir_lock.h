@@ -5,7 +5,10 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
+
+#include "automodel/common/file_lock.h"
 
 namespace automodel::checkpoint {
 
@@ -21,8 +24,7 @@ class CheckpointDirLock {
   const std::string& taken_over_from() const { return taken_over_from_; }
 
  private:
-  int fd_ = -1;
-  std::filesystem::path file_;
+  std::unique_ptr<FileLock> lock_;
   std::string taken_over_from_;
 };
 

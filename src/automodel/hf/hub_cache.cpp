@@ -1,12 +1,5 @@
 #include "automodel/hf/hub_cache.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
 
@@ -55,19 +48,6 @@ void RepoCache::link(const std::string& commit, const std::string& file, const s
     fs::copy_file(blob(etag), temp, fs::copy_options::overwrite_existing);
   }
   fs::rename(temp, pointer);
-}
-
-FileLock::FileLock(const fs::path& file) {
-  fs::create_directories(file.parent_path());
-  fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  AM_CHECK(fd_ >= 0, "[hub] cannot open lock file {}: {}", file.string(), std::strerror(errno));
-  while (::flock(fd_, LOCK_EX) != 0) {
-    AM_CHECK(errno == EINTR, "[hub] cannot lock {}: {}", file.string(), std::strerror(errno));
-  }
-}
-
-FileLock::~FileLock() {
-  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
 }
 
 }  // namespace automodel::hf

@@ -35,16 +35,4 @@ class RepoCache {
   std::string folder_;
 };
 
-// An exclusive advisory lock on a file (flock), released on destruction.
-class FileLock {
- public:
-  explicit FileLock(const std::filesystem::path& file);
-  ~FileLock();
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
-
 }  // namespace automodel::hf

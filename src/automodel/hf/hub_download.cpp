@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "automodel/common/error.h"
+#include "automodel/common/file_lock.h"
 #include "automodel/common/logging.h"
 #include "automodel/common/string_util.h"
 #include "automodel/hf/hub_cache.h"
@@ -71,6 +72,7 @@ void download_all(const HubClient& client, const RepoCache& cache, const RepoRef
       try {
         auto& f = files[i];
         FileLock lock(cache.lock_file(f.etag));  // another process may be fetching the same blob
+        lock.lock();
         std::error_code ec;
         fs::create_directories(cache.blob(f.etag).parent_path());
         if (!fs::exists(cache.blob(f.etag), ec)) {
