@@ -12,8 +12,9 @@ namespace automodel::models {
 
 const std::vector<Architecture>& architectures() {
   static const std::vector<Architecture> kArchitectures = {
-      llama_architecture(), mistral_architecture(), qwen2_architecture(), qwen3_architecture(),
-      gemma_architecture(), mixtral_architecture(), gpt2_architecture(),
+#define AUTOMODEL_ARCHITECTURE(name) name##_architecture(),
+#include "automodel/models/architectures.inc"
+#undef AUTOMODEL_ARCHITECTURE
   };
   return kArchitectures;
 }

@@ -43,13 +43,9 @@ struct LoadOptions {
 // Resolves `name_or_path` (folder or cached hub id), builds and strictly loads the weights.
 std::unique_ptr<CausalLM> load_pretrained(const std::string& name_or_path, const LoadOptions& options = {});
 
-// Architecture defined in each model folder.
-Architecture llama_architecture();
-Architecture mistral_architecture();
-Architecture qwen2_architecture();
-Architecture qwen3_architecture();
-Architecture gemma_architecture();
-Architecture mixtral_architecture();
-Architecture gpt2_architecture();
+// Defined in each model folder; listed in models/architectures.inc.
+#define AUTOMODEL_ARCHITECTURE(name) Architecture name##_architecture();
+#include "automodel/models/architectures.inc"
+#undef AUTOMODEL_ARCHITECTURE
 
 }  // namespace automodel::models
