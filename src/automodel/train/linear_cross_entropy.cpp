@@ -4,6 +4,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "automodel/common/error.h"
+#include "automodel/models/common/causal_lm.h"
 
 namespace automodel::train {
 namespace {
@@ -14,7 +15,7 @@ using torch::autograd::variable_list;
 // Inputs are the supervised rows only: hidden (N, H), targets (N).
 struct LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& hidden, const at::Tensor& weight,
-                            const at::Tensor& targets, int64_t chunk) {
+                            const at::Tensor& targets, int64_t chunk, double scale, double softcap) {
     bool need_hidden = hidden.requires_grad(), need_weight = weight.requires_grad();
     const int64_t n = hidden.size(0);
     auto w = weight.to(hidden.scalar_type());
@@ -26,6 +27,14 @@ struct LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy>
       auto h = hidden.narrow(0, start, len);
       auto t = targets.narrow(0, start, len);
       auto logits = at::mm(h, w.t()).to(at::kFloat);                 // (len, V)
+      if (scale != 1.0) logits.mul_(scale);
+      // d logits / d raw = scale * (1 - tanh^2): kept as `slope` for the gradient below.
+      at::Tensor slope;
+      if (softcap > 0) {
+        logits.div_(softcap).tanh_();
+        if (need_hidden || need_weight) slope = (1 - logits * logits).mul_(scale);
+        logits.mul_(softcap);
+      }
       auto lse = at::logsumexp(logits, 1, /*keepdim=*/true);        // (len, 1)
       auto picked = logits.gather(1, t.unsqueeze(1));               // (len, 1)
       total.add_((lse - picked).sum());
@@ -33,6 +42,10 @@ struct LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy>
       // d(sum CE)/d logits = softmax - onehot, formed in place over the logits buffer.
       auto grad_logits = logits.sub_(lse).exp_();
       grad_logits.scatter_add_(1, t.unsqueeze(1), at::full({len, 1}, -1.0, grad_logits.options()));
+      if (slope.defined())
+        grad_logits.mul_(slope);
+      else if (scale != 1.0)
+        grad_logits.mul_(scale);
       auto g = grad_logits.to(hidden.scalar_type());
       if (need_hidden) grad_hidden.narrow(0, start, len).copy_(at::mm(g, w));
       if (need_weight) grad_weight.add_(at::mm(g.t(), h).to(at::kFloat));
@@ -49,7 +62,7 @@ struct LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy>
     at::Tensor gw;
     if (saved[1].defined())
       gw = (saved[1] * scale).to(static_cast<at::ScalarType>(ctx->saved_data["weight_dtype"].toInt()));
-    return {gh, gw, at::Tensor(), at::Tensor()};
+    return {gh, gw, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
@@ -61,6 +74,12 @@ int64_t default_chunk_tokens(int64_t vocab_size) {
 
 at::Tensor linear_cross_entropy_sum(const at::Tensor& hidden, const at::Tensor& weight, const at::Tensor& targets,
                                     int64_t chunk_tokens) {
+  return linear_cross_entropy_sum(hidden, models::OutputHead{weight}, targets, chunk_tokens);
+}
+
+at::Tensor linear_cross_entropy_sum(const at::Tensor& hidden, const models::OutputHead& head,
+                                    const at::Tensor& targets, int64_t chunk_tokens) {
+  const auto& weight = head.weight;
   AM_CHECK(hidden.size(-1) == weight.size(1), "[loss] hidden size {} does not match the output weight {}",
            hidden.size(-1), weight.size(1));
   auto flat_targets = targets.reshape({-1}).to(at::kLong);
@@ -72,7 +91,8 @@ at::Tensor linear_cross_entropy_sum(const at::Tensor& hidden, const at::Tensor& 
   // Checked on CPU only: on a GPU it would sync every step.
   AM_CHECK(!t.device().is_cpu() || (t.max().item<int64_t>() < vocab && t.min().item<int64_t>() >= 0),
            "[loss] a target id is outside the vocabulary (0..{})", vocab - 1);
-  return LinearCrossEntropy::apply(h, weight, t, chunk_tokens > 0 ? chunk_tokens : default_chunk_tokens(vocab));
+  return LinearCrossEntropy::apply(h, weight, t, chunk_tokens > 0 ? chunk_tokens : default_chunk_tokens(vocab),
+                                   head.scale, head.softcap);
 }
 
 }  // namespace automodel::train

@@ -34,7 +34,7 @@ MicroLoss TrainStep::forward_loss(const data::Batch& b) {
   AutocastScope autocast(precision_);
   auto out = model_.forward(in);
   MicroLoss loss;
-  loss.token_sum = linear_cross_entropy_sum(out.hidden, model_.output_embedding(), targets, loss_chunk_len_);
+  loss.token_sum = linear_cross_entropy_sum(out.hidden, model_.head(), targets, loss_chunk_len_);
   // Padding is routed like any token; the load-balancing loss counts real tokens only (as HF
   // with an attention mask), so it does not depend on how the batch is split or padded.
   at::Tensor real_tokens;  // (B, T) bool, only when the batch has padding

@@ -11,6 +11,7 @@
 
 #include "automodel/data/loader.h"
 #include "automodel/data/packing.h"
+#include "automodel/models/common/causal_lm.h"
 #include "automodel/models/common/weights.h"
 #include "automodel/models/registry.h"
 #include "automodel/peft/lora.h"
@@ -41,6 +42,25 @@ TEST(LinearCrossEntropy, MatchesCrossEntropyOfFullLogitsInValueAndGradients) {
     auto grads = torch::autograd::grad({got * 0.5}, {hidden, weight});
     EXPECT_LE(max_rel(grads[0], ref_grads[0] * 0.5), 1e-5) << chunk;
     EXPECT_LE(max_rel(grads[1], ref_grads[1] * 0.5), 1e-5) << chunk;
+  }
+}
+
+TEST(LinearCrossEntropy, AppliesTheHeadsScaleAndSoftcapExactlyAsTheModelsLogits) {
+  at::manual_seed(4);
+  auto hidden = at::randn({2, 9, 16}, at::kFloat).set_requires_grad(true);
+  auto weight = at::randn({37, 16}, at::kFloat).set_requires_grad(true);
+  auto targets = at::randint(0, 37, {2, 9}, at::kLong);
+  targets.index_put_({1, at::indexing::Slice(0, 3)}, -100);
+  for (auto [scale, softcap] : {std::pair{0.25, 0.0}, std::pair{1.0, 2.5}, std::pair{0.5, 3.0}}) {
+    automodel::models::OutputHead head{weight, scale, softcap};
+    auto logits = head.finish(at::matmul(hidden, weight.t()));  // what CausalLM::logits gives
+    auto ref = at::cross_entropy_loss(logits.view({-1, 37}), targets.view(-1), {}, at::Reduction::Sum, -100);
+    auto ref_grads = torch::autograd::grad({ref}, {hidden, weight});
+    auto got = linear_cross_entropy_sum(hidden, head, targets, 5);
+    EXPECT_LE(std::abs(got.item<double>() - ref.item<double>()) / ref.item<double>(), 1e-6) << scale << " " << softcap;
+    auto grads = torch::autograd::grad({got}, {hidden, weight});
+    EXPECT_LE(max_rel(grads[0], ref_grads[0]), 1e-5) << scale << " " << softcap;
+    EXPECT_LE(max_rel(grads[1], ref_grads[1]), 1e-5) << scale << " " << softcap;
   }
 }
 

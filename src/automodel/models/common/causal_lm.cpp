@@ -3,10 +3,19 @@
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/arange.h>
 #include <ATen/ops/linear.h>
+#include <ATen/ops/tanh.h>
 
 namespace automodel::models {
 
-at::Tensor CausalLM::logits(const at::Tensor& hidden) const { return at::linear(hidden, output_embedding()); }
+at::Tensor OutputHead::finish(const at::Tensor& raw) const {
+  auto out = scale == 1.0 ? raw : raw * scale;
+  return softcap > 0 ? at::tanh(out / softcap) * softcap : out;
+}
+
+at::Tensor CausalLM::logits(const at::Tensor& hidden) const {
+  const auto h = head();
+  return h.finish(at::linear(hidden, h.weight));
+}
 
 std::vector<at::Tensor> CausalLM::run_layer(int64_t index, const Block& block, const at::Tensor& x) const {
   if (layer_runner_) return layer_runner_(index, block, x);

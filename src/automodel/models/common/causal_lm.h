@@ -33,6 +33,17 @@ struct ForwardOutput {
   std::vector<std::pair<std::string, at::Tensor>> router_logits;  // (module name, (B*T, E))
 };
 
+// Hidden states to logits: logits = scale * hidden W^T, then softcap * tanh(logits / softcap)
+// when softcap > 0. Owned by the model and used by both logits() (debug forward, generation)
+// and the fused training loss, so a scale or softcap is right in both or wrong in both.
+struct OutputHead {
+  at::Tensor weight;     // (vocab, hidden): lm_head, or the input embedding when tied
+  double scale = 1.0;    // e.g. Cohere's logit_scale, Granite's 1 / logits_scaling
+  double softcap = 0.0;  // e.g. Gemma-2's final_logit_softcapping; 0 = none
+  // raw: (..., V) hidden W^T -> (..., V) logits
+  at::Tensor finish(const at::Tensor& raw) const;
+};
+
 class CausalLM : public Module {
  public:
   explicit CausalLM(hf::ModelConfig config) : config_(std::move(config)) {}
@@ -51,7 +62,9 @@ class CausalLM : public Module {
   // padding (HF's attention_mask), or undefined when there is none.
   virtual at::Tensor auxiliary_loss(const ForwardOutput&, const at::Tensor& /*real_tokens*/ = {}) const { return {}; }
 
-  // hidden: (..., H) -> logits (..., V)
+  // The output head; architectures with a logit scale or softcap override it.
+  virtual OutputHead head() const { return OutputHead{output_embedding()}; }
+  // hidden: (..., H) -> logits (..., V), through head()
   at::Tensor logits(const at::Tensor& hidden) const;
   const hf::ModelConfig& config() const { return config_; }
   // Runs decoder layer `index` (its forward is `block`) on x; set by FSDP to gather the layer's
