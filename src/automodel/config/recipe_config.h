@@ -1,5 +1,6 @@
-// A fine-tuning recipe as typed sections (AutoModel's YAML schema, DESIGN.md §5), with
-// AutoModel's defaults filled in. Built from the YAML after overrides and ${ENV} expansion.
+// A fine-tuning recipe as typed sections (AutoModel's YAML schema, DESIGN.md §5). The field
+// initialisers are AutoModel's defaults, the one place they are written: the key declarations
+// (section_keys.h) read them for the docs, and the parser assigns only what a recipe sets.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -47,12 +48,12 @@ struct DatasetSection {
   bool skip_invalid_samples = false;
   std::string text_column = "text";
   // Mock dataset (benchmarks): random token rows.
-  int64_t mock_vocab_size = 0, mock_seq_len = 0, mock_num_samples = 0;
+  int64_t mock_vocab_size = 100, mock_seq_len = 512, mock_num_samples = 1000;
   uint64_t seed = 0;
 };
 
 struct DataLoaderSection {
-  bool shuffle = true;
+  bool shuffle = false;
 };
 
 struct StepSchedulerSection {
@@ -67,7 +68,8 @@ struct StepSchedulerSection {
 
 struct OptimizerSection {
   bool decoupled_weight_decay = true;  // AdamW; Adam adds weight decay to the gradient
-  double lr = 1e-5, weight_decay = 0.0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  // torch.optim.AdamW's weight decay (Adam's is 0: set when the recipe picks Adam).
+  double lr = 1e-5, weight_decay = 0.01, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
 };
 
 struct LrSchedulerSection {
@@ -129,7 +131,7 @@ struct RecipeConfig {
   double max_grad_norm = 1.0;
   bool activation_checkpointing = false;  // distributed(_config).activation_checkpointing
   bool reshard_after_forward = true;      // distributed(_config).reshard_after_forward (fsdp2)
-  std::string strategy = "fsdp2";         // distributed.strategy: ddp | fsdp2 (fsdp2 needs 1 process for now)
+  std::string strategy = "fsdp2";         // distributed.strategy: ddp | fsdp2
   double bucket_cap_mb = 25;              // distributed.bucket_cap_mb (DDP)
   std::optional<int64_t> dp_size;         // distributed.dp_size; unset/none = the process count
   double timeout_minutes = 30;            // dist_env.timeout_minutes

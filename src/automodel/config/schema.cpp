@@ -7,133 +7,38 @@
 
 #include "automodel/common/error.h"
 #include "automodel/common/string_util.h"
+#include "automodel/config/section_keys.h"
 
 namespace automodel::config {
-namespace {
 
-KeySpec effect(std::string name) { return {std::move(name), KeyUse::kEffect, ""}; }
-KeySpec validated(std::string name) { return {std::move(name), KeyUse::kValidated, ""}; }
-KeySpec no_effect(std::string name, std::string reason) { return {std::move(name), KeyUse::kNoEffect, std::move(reason)}; }
+// The docs' order: what is trained, the data, how, then how the run executes and is logged.
+const std::vector<SectionSpec>& recipe_sections() {
+  static const auto sections = [] {
+    std::vector<SectionSpec> out;
+    auto add = [&](const auto& section) { out.push_back({section.name, section.doc, specs_of(section.keys), ""}); };
+    for (const char* name : {"recipe", "model"}) add(*recipe_section(name));
+    add(dataset_section());
+    out.push_back({"validation_dataset", "Held-out rows for the validation loss (step_scheduler.val_every_steps).",
+                   out.back().keys, "dataset"});
+    for (const char* name : {"dataloader", "validation_dataloader", "step_scheduler", "optimizer", "lr_scheduler",
+                             "loss_fn", "peft", "checkpoint", "packed_sequence", "distributed", "distributed_config",
+                             "dist_env", "clip_grad_norm", "seed", "rng", "benchmark"})
+      add(*recipe_section(name));
+    add(tensorboard_section());
+    add(mlflow_section());
+    add(wandb_section());
+    for (const char* name : {"compile", "ci"}) add(*recipe_section(name));
+    return out;
+  }();
+  return sections;
+}
 
-constexpr const char* kKernelChoice = "a kernel choice; this build has its own kernels";
-constexpr const char* kLoaderWorkers = "rows are tokenized up front on every core and batches built in memory";
-
-}  // namespace
-
-// Keys each section accepts and what each does here. A key read only in some setups (the mock
-// dataset's vocab_size, ...) is reported as having no effect when a recipe sets it elsewhere.
-// A section whose only entry is "*" takes any key (informational sections).
 const std::map<std::string, std::vector<KeySpec>>& recipe_keys() {
-  static const std::vector<KeySpec> kDataset = {
-      validated("_target_"), effect("path_or_dataset_id"), effect("path_or_dataset"), effect("dataset_name"),
-      effect("data_files"), effect("split"), effect("column_mapping"), effect("seq_length"),
-      effect("answer_only_loss_mask"), effect("padding"), effect("truncation"), effect("chat_template"),
-      effect("use_hf_chat_template"), effect("limit_dataset_samples"), effect("num_samples_limit"),
-      effect("skip_invalid_samples"), effect("tokenizer"), effect("text_column"), effect("vocab_size"),
-      effect("seq_len"), effect("num_samples"), effect("seed"), effect("pad_seq_len_divisible"),
-      no_effect("batch_size", "the mock dataset yields rows; batches follow step_scheduler.local_batch_size"),
-      no_effect("start_of_turn_token", "assistant turns are located through the chat template")};
-  auto dataloader = [](KeySpec shuffle) {
-    return std::vector<KeySpec>{
-        validated("_target_"), validated("collate_fn"), std::move(shuffle), validated("batch_size"),
-        no_effect("num_workers", kLoaderWorkers), no_effect("pin_memory", kLoaderWorkers),
-        no_effect("persistent_workers", kLoaderWorkers), no_effect("prefetch_factor", kLoaderWorkers),
-        no_effect("drop_last", "training always drops a last partial batch, validation never does")};
-  };
-  static const std::map<std::string, std::vector<KeySpec>> keys = {
-      {"recipe", {no_effect("recipe", "this binary runs AutoModel's LLM fine-tuning recipe")}},
-      {"seed", {effect("seed")}},
-      {"model",
-       {validated("_target_"), effect("pretrained_model_name_or_path"), effect("revision"), effect("torch_dtype"),
-        effect("attn_implementation"), effect("device"),
-        no_effect("trust_remote_code", "no Python runs here; architectures are built in"),
-        no_effect("force_hf", "the built-in implementation is the HF one"),
-        no_effect("use_liger_kernel", kKernelChoice),
-        no_effect("output_hidden_states", "training does not return hidden states")}},
-      {"dataset", kDataset},
-      {"validation_dataset", kDataset},
-      {"dataloader", dataloader(effect("shuffle"))},
-      {"validation_dataloader", dataloader(no_effect("shuffle", "validation reads the whole set in order"))},
-      {"step_scheduler",
-       {effect("global_batch_size"), effect("local_batch_size"), effect("num_epochs"), effect("max_steps"),
-        effect("val_every_steps"), effect("ckpt_every_steps"), validated("grad_acc_steps"),
-        effect("preemption_signal")}},
-      {"optimizer",
-       {validated("_target_"), effect("lr"), effect("weight_decay"), effect("betas"), effect("eps"),
-        no_effect("foreach", kKernelChoice), no_effect("fused", kKernelChoice), validated("amsgrad"),
-        validated("maximize")}},
-      {"lr_scheduler",
-       {effect("lr_decay_style"), effect("lr_warmup_steps"), effect("lr_decay_steps"), effect("min_lr"),
-        effect("init_lr"), effect("wsd_decay_steps"), effect("lr_wsd_decay_style")}},
-      {"loss_fn",
-       {validated("_target_"), no_effect("fp32_upcast", "the loss is always computed in fp32"),
-        validated("ignore_index"), validated("reduction"), effect("chunk_len")}},
-      {"peft",
-       {validated("_target_"), effect("target_modules"), effect("exclude_modules"), effect("match_all_linear"),
-        effect("dim"), effect("alpha"), effect("dropout"), effect("dropout_position"), effect("lora_A_init"),
-        no_effect("use_triton", kKernelChoice), validated("use_dora"),
-        no_effect("lora_dtype", "LoRA weights are trained in fp32 (the master weights' dtype)"),
-        no_effect("use_memory_efficient_lora", kKernelChoice),
-        no_effect("peft_fn", "LoRA layers are applied by this build")}},
-      {"checkpoint",
-       {effect("enabled"), effect("checkpoint_dir"), validated("model_save_format"), effect("save_consolidated"),
-        effect("restore_from"), no_effect("dequantize_base_checkpoint", "FP8 base weights are always dequantized on load"),
-        no_effect("model_cache_dir", "models are read from their folder or the HF cache"),
-        no_effect("model_repo_id", "checkpoints name their base model in config.yaml"),
-        no_effect("is_peft", "follows the peft section")}},
-      {"distributed",
-       {effect("_target_"), effect("strategy"), validated("dp_size"), validated("dp_replicate_size"),
-        validated("tp_size"), validated("pp_size"), validated("cp_size"), validated("ep_size"),
-        validated("sequence_parallel"), effect("activation_checkpointing"), effect("bucket_cap_mb"),
-        effect("reshard_after_forward")}},
-      {"dist_env",
-       {no_effect("backend", "the backend follows the device: NCCL on GPUs, Gloo on CPUs"),
-        effect("timeout_minutes")}},
-      {"packed_sequence",
-       {effect("packed_sequence_size"),
-        no_effect("split_across_pack", "AutoModel 0.7 ignores it too: documents are never split")}},
-      {"rng",
-       {validated("_target_"), effect("seed"),
-        no_effect("ranked", "every rank draws from the same seeded generators, as its data shard differs")}},
-      {"clip_grad_norm", {effect("max_norm")}},
-      {"distributed_config",  // AutoModel's newer split: strategy options beside `distributed`
-       {effect("_target_"), validated("sequence_parallel"), effect("activation_checkpointing"),
-        no_effect("activation_checkpointing_scope", "checkpointing recomputes whole layers"),
-        effect("reshard_after_forward"), no_effect("tp_plan", "tensor parallelism is not supported yet"),
-        no_effect("patch_is_packed_sequence", "packed rows always attend within their documents"),
-        no_effect("mp_policy", "the compute dtype is model.torch_dtype; weights and optimizer state stay fp32"),
-        no_effect("offload_policy", "CPU offload is not supported"),
-        no_effect("autocast_dtype", "the compute dtype is model.torch_dtype"),
-        no_effect("defer_fsdp_grad_sync", "gradients are reduced once per optimizer step"),
-        no_effect("enable_async_tensor_parallel", "tensor parallelism is not supported yet"),
-        no_effect("enable_compile", "no torch.compile; kernels are built ahead of time"),
-        no_effect("enable_fsdp2_prefetch", kKernelChoice), no_effect("fsdp2_backward_prefetch_depth", kKernelChoice),
-        no_effect("fsdp2_forward_prefetch_depth", kKernelChoice),
-        no_effect("find_unused_parameters", "every trainable parameter gets a gradient"),
-        effect("bucket_cap_mb"), no_effect("backend", "the backend follows the device: NCCL on GPUs, Gloo on CPUs")}},
-      // Experiment trackers (config/tracker_sections.h).
-      {"tensorboard", {effect("log_dir"), effect("name")}},
-      {"mlflow",
-       {effect("experiment_name"), effect("run_name"), effect("tracking_uri"), effect("artifact_location"),
-        effect("tags"), effect("resume"), effect("description"), effect("flatten_depth")}},
-      // AutoModel's WandbConfig fields, its `enable` toggle, and the wandb.init() arguments it
-      // forwards that mean something for an offline run.
-      {"wandb",
-       {effect("project"), effect("entity"), effect("name"), effect("group"), effect("tags"), effect("notes"),
-        effect("enable"), effect("mode"), effect("dir"), effect("save_dir"), effect("id"), effect("job_type"),
-        no_effect("resume", "a resumed training reuses the run id in checkpoint_dir/wandb_run_id; `wandb sync` "
-                            "appends its folder to that run"),
-        no_effect("save_code", "no Python source to save"), no_effect("reinit", "one run per process"),
-        no_effect("settings", "wandb client settings; runs are written offline by this build"),
-        no_effect("anonymous", "offline runs take their user from `wandb sync`"),
-        no_effect("config_exclude_keys", "the config is the whole resolved recipe, as AutoModel logs it"),
-        no_effect("config_include_keys", "the config is the whole resolved recipe, as AutoModel logs it")}},
-      // Informational or performance-only sections: any keys (those used are read by name; the
-      // rest are reported as having no effect).
-      {"benchmark", {effect("*")}},
-      {"compile", {effect("*")}},
-      {"ci", {effect("*")}},
-  };
+  static const auto keys = [] {
+    std::map<std::string, std::vector<KeySpec>> out;
+    for (const auto& section : recipe_sections()) out[section.name] = section.keys;
+    return out;
+  }();
   return keys;
 }
 
@@ -258,7 +163,7 @@ std::vector<std::string> validate_schema(const nlohmann::json& tree, const std::
     if (body.is_null()) continue;
     AM_CHECK(body.is_object(), "[config] {}: '{}' must be a section (a mapping), found {}", label, section,
              body.type_name());
-    if (keys.front() == "*") continue;
+    if (std::find(keys.begin(), keys.end(), "*") != keys.end()) continue;
     for (const auto& [key, value] : body.items()) {
       if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
         AM_CHECK(nearest_name(key, keys).empty(), "[config] {}: unknown key '{}.{}'{}; valid keys of '{}': {}", label,
@@ -295,9 +200,10 @@ std::vector<std::string> keys_without_effect(const nlohmann::json& tree, const s
     if (!body.is_object()) continue;
     for (const auto& [key, value] : body.items()) {
       if (value.is_null()) continue;
+      // The key's own declaration, else the section's "*".
       const KeySpec* spec = nullptr;
       for (const auto& s : specs)
-        if (s.name == key || s.name == "*") spec = &s;
+        if (s.name == key || (s.name == "*" && spec == nullptr)) spec = &s;
       if (spec == nullptr) continue;  // unknown: reported by validate_schema
       auto name = section + "." + key;
       if (spec->use == KeyUse::kNoEffect) note(name, spec->reason);

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "automodel/config/key.h"
+
 namespace automodel::config {
 
 // What a `_target_` resolves to.
@@ -38,21 +40,19 @@ struct TargetEntry {
   Component component;
 };
 
-// What a recipe key does here (issue: no key accepted without effect).
-enum class KeyUse {
-  kEffect,     // read and acted on
-  kValidated,  // read and checked against what this build does (e.g. amsgrad must be false)
-  kNoEffect,   // accepted and reported at start with `reason`
-};
-
-struct KeySpec {
+// A section as the schema and the docs see it (the typed declarations: section_keys.h).
+struct SectionSpec {
   std::string name;
-  KeyUse use;
-  std::string reason;  // for kNoEffect
+  std::string doc;
+  std::vector<KeySpec> keys;
+  std::string same_keys_as;  // validation_dataset: "dataset" (the docs print its table once)
 };
 
-// Every section and its keys. A value section (seed: 42) lists itself as its one key; a section
-// whose one key is "*" takes any key.
+// Every section, in the order the docs list them.
+const std::vector<SectionSpec>& recipe_sections();
+
+// Every section and its keys, from recipe_sections(). A value section (seed: 42) lists itself as
+// its one key; a section with a "*" key takes any key.
 const std::map<std::string, std::vector<KeySpec>>& recipe_keys();
 
 // "accepted, no effect here: KEY (reason)" for every key of `tree` the schema accepts that did not
@@ -70,5 +70,8 @@ Component resolve_target(const std::string& section, const std::string& name, co
 // AutoModel, logger sections) are returned as notes and ignored. Sections of features this build
 // lacks (fp8, qat, ...) are errors when enabled.
 std::vector<std::string> validate_schema(const nlohmann::json& tree, const std::string& label);
+
+// docs/recipe-keys.md: every section and key with its type, default, use and doc.
+std::string recipe_keys_markdown();
 
 }  // namespace automodel::config
