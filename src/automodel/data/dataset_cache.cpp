@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "automodel/common/atomic_file.h"
+#include "automodel/common/error.h"
 #include "automodel/common/logging.h"
+#include "automodel/config/section_keys.h"
 #include "automodel/data/rows.h"
 #include "automodel/data/split_files.h"
 
@@ -72,7 +74,8 @@ std::string tokenizer_fingerprint(const fs::path& folder) {
 
 std::string dataset_cache_key(const config::DatasetSection& s, const std::string& tokenizer_fp, int64_t max_tokens) {
   Fnv f;
-  f.add("format 2");  // 2: AutoModel 0.7 prompt-completion and whole-turn masks
+  // 3: the settings are every dataset key declared to shape samples, by key name (config/dataset_keys.cpp).
+  f.add("format 3");
   f.add(tokenizer_fp);
   // The data itself (not its name or date): editing the file changes the key. For a folder, the
   // files read_rows reads for the split (shards under data/ or <split>/ included).
@@ -81,12 +84,14 @@ std::string dataset_cache_key(const config::DatasetSection& s, const std::string
     for (const auto& file : split_files(s.path, s.split))
       f.add(fs::relative(file, s.path).string() + read_file(file));
   f.add(rows);
-  nlohmann::json settings = {{"kind", static_cast<int>(s.kind)},   {"split", s.split},
-                             {"columns", s.column_mapping},           {"seq_length", s.seq_length},
-                             {"answer_only", s.answer_only_loss_mask}, {"template", s.chat_template},
-                             {"limit", s.limit_samples},              {"skip", s.skip_invalid_samples},
-                             {"text_column", s.text_column},          {"max_tokens", max_tokens},
-                             {"truncation", s.truncation},            {"hf_template", s.use_hf_chat_template}};
+  // A chat_template naming a .jinja file: its text, so editing the file changes the key too.
+  f.add(!s.chat_template.empty() && fs::is_regular_file(s.chat_template) ? read_file(s.chat_template) : "-");
+  nlohmann::json settings = {{"max_tokens", max_tokens}};
+  for (const auto& key : config::dataset_section().keys) {
+    if (key.spec.cache != config::CacheKey::kValue) continue;
+    AM_CHECK(key.value, "[data] dataset.{} is declared to shape samples but binds no field to hash", key.spec.name);
+    settings[key.spec.name] = key.value(s);
+  }
   f.add(settings.dump());
   return f.hex();
 }

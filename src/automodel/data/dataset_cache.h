@@ -1,6 +1,6 @@
 // Tokenized datasets cached on disk, keyed by everything that shapes the samples: the data
-// file's bytes, the tokenizer files, the dataset section (format, template, columns, lengths)
-// and the pack size. A second run with the same key skips tokenization entirely.
+// file's bytes, the tokenizer files, every dataset key declared to shape samples
+// (config/dataset_keys.cpp) and the pack size. A second run with the same key skips tokenization.
 #pragma once
 
 #include <filesystem>
