@@ -86,7 +86,7 @@ fs::path consolidate_checkpoint(const fs::path& checkpoint, const fs::path& out_
   HfFolderWriter writer(base, out);
   if (fs::exists(model_dir / "fsdp_shard_rank0.safetensors")) {
     join_fsdp_slices(checkpoint, base, writer);
-  } else if (fs::exists(model_dir / "adapter_model.safetensors")) {
+  } else if (fs::exists(model_dir / peft::kAdapterWeightsFile)) {
     merge_adapter(base, model_dir, writer);
   } else {
     AM_FAIL("[consolidate] {} holds neither fsdp2 slices nor a LoRA adapter: it is already a Hugging Face folder",

@@ -58,7 +58,7 @@ void save_adapter(const models::CausalLM& model, const config::PeftSection& peft
 void save_adapter(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const config::PeftSection& peft,
                   const std::vector<std::string>& target_modules, const std::string& base_model, const fs::path& dir) {
   fs::create_directories(dir);
-  models::save_tensors(tensors, dir, ~0ull, "adapter_model");
+  models::save_tensors(tensors, dir, ~0ull, fs::path(kAdapterWeightsFile).stem().string());
   std::set<std::string> leaves;
   for (const auto& name : target_modules) leaves.insert(leaf(name));
   nlohmann::json config = {
@@ -82,7 +82,7 @@ void save_adapter(const std::vector<std::pair<std::string, at::Tensor>>& tensors
       {"alpha_pattern", nlohmann::json::object()},
       {"revision", nullptr},
   };
-  write_file_atomic(dir / "adapter_config.json", config.dump(2) + "\n");
+  write_file_atomic(dir / kAdapterConfigFile, config.dump(2) + "\n");
 }
 
 void load_adapter_weights(models::CausalLM& model, const fs::path& adapter_file) {
@@ -106,13 +106,13 @@ void load_adapter_weights(models::CausalLM& model, const fs::path& adapter_file)
 }
 
 void load_adapter(models::CausalLM& model, const fs::path& dir) {
-  auto config_path = dir / "adapter_config.json";
+  auto config_path = dir / kAdapterConfigFile;
   AM_CHECK(fs::is_regular_file(config_path), "[peft] {} not found: --adapter must be a PEFT adapter folder",
            config_path.string());
   auto config = hf::parse_adapter_config(read_file(config_path), config_path.string());
   // LoraLinear scales by alpha / r; effective_alpha folds rsLoRA's alpha / sqrt(r) into that.
   const LoraOptions options{config.r, config.effective_alpha()};
-  auto file = hf::SafetensorsCheckpoint::open(dir / "adapter_model.safetensors");
+  auto file = hf::SafetensorsCheckpoint::open(dir / kAdapterWeightsFile);
   const auto linears = adaptable_modules(model);
   for (const auto& key : file.names()) {
     bool is_a = key.ends_with(".lora_A.weight"), is_b = key.ends_with(".lora_B.weight");
@@ -127,7 +127,7 @@ void load_adapter(models::CausalLM& model, const fs::path& dir) {
              model.config().model_type);
     LoraLinear::wrap(model, module, options);
   }
-  load_adapter_weights(model, dir / "adapter_model.safetensors");
+  load_adapter_weights(model, dir / kAdapterWeightsFile);
 }
 
 }  // namespace automodel::peft

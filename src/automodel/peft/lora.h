@@ -27,6 +27,10 @@ std::vector<std::string> apply_lora(models::CausalLM& model, const config::PeftS
 
 // --- names and adapter files (adapter_io.cpp) ---
 
+// The two files of a PEFT adapter folder.
+inline constexpr char kAdapterWeightsFile[] = "adapter_model.safetensors";
+inline constexpr char kAdapterConfigFile[] = "adapter_config.json";
+
 // True for the adapter's own parameters ("<module>.lora_A.weight", "<module>.lora_B.weight"):
 // the ones LoRA trains; the base's "<module>.weight" is not one.
 bool is_adapter_parameter(const std::string& name);

@@ -1,6 +1,6 @@
 // LoRA as a wrapper installed by module replacement: the model's forward goes through it,
 // parameter names are unchanged (base HF names + PEFT's lora_A/lora_B), B = 0 is the base, the
-// merged weight is W + scale B A, and a child of the wrong type is refused with nothing changed.
+// merged weight is W + scale B A, and a slot that cannot hold it is refused with nothing changed.
 #include <gtest/gtest.h>
 
 #include <ATen/TensorOperators.h>
@@ -70,42 +70,6 @@ config::PeftSection proj_targets() {
   return peft;
 }
 
-TEST(ModuleReplacement, ReplacedChildIsWhatTheParentsForwardCalls) {
-  at::manual_seed(0);
-  TwoLayers m;
-  auto x = at::randn({2, 4});
-  auto fresh = std::make_unique<Linear>(4, 3, true, kF32);
-  at::NoGradGuard no_grad;
-  fresh->weight().zero_();
-  fresh->named_parameters()[1].tensor->fill_(1.0);  // bias
-  auto* raw = fresh.get();
-  auto old = m.replace_module("proj", std::move(fresh));
-  EXPECT_EQ(m.find_module("proj"), raw);
-  EXPECT_EQ(m.proj.get(), raw);
-  EXPECT_NE(old.get(), raw);
-  // Zero weight: proj's output is its bias alone, for every row.
-  auto y = m.proj->forward(x);
-  EXPECT_TRUE(at::equal(y[0], y[1]));
-  EXPECT_EQ(names_of(m), (std::vector<std::string>{"proj.weight", "proj.bias", "fixed.weight", "norm.weight"}));
-}
-
-TEST(ModuleReplacement, AChildOfTheWrongTypeIsAnErrorNamingBothAndChangesNothing) {
-  TwoLayers m;
-  auto* before = m.find_module("norm");
-  try {
-    m.replace_module("norm", std::make_unique<Linear>(3, 3, false, kF32));
-    FAIL() << "replacing an RMSNorm slot with a Linear was accepted";
-  } catch (const Error& e) {
-    std::string what = e.what();
-    EXPECT_NE(what.find("'norm'"), std::string::npos) << what;
-    EXPECT_NE(what.find("RMSNorm"), std::string::npos) << what;
-    EXPECT_NE(what.find("Linear"), std::string::npos) << what;
-  }
-  EXPECT_EQ(m.find_module("norm"), before);
-  EXPECT_THROW(m.replace_module("missing", std::make_unique<Linear>(3, 3, false, kF32)), Error);
-  EXPECT_THROW(m.replace_module("proj.weight", std::make_unique<Linear>(3, 3, false, kF32)), Error);
-}
-
 TEST(LoraLinear, WrapsALinearSlotAndTheParentsForwardGoesThroughIt) {
   at::manual_seed(1);
   TwoLayers m;
@@ -124,7 +88,8 @@ TEST(LoraLinear, WrapsALinearSlotAndTheParentsForwardGoesThroughIt) {
   lora.lora_B().weight().normal_();
   EXPECT_FALSE(at::allclose(m.forward(x), base_out));
   // The update is scale * B A x on top of the base.
-  auto expected = lora.base().forward(x) + at::matmul(at::matmul(x, lora.lora_A().weight().t()), lora.lora_B().weight().t()) * 2.0;
+  auto ax = at::matmul(x, lora.lora_A().weight().t());  // (5, rank)
+  auto expected = lora.base().forward(x) + at::matmul(ax, lora.lora_B().weight().t()) * 2.0;
   EXPECT_TRUE(at::allclose(lora.forward(x), expected, 1e-5, 1e-6));
 }
 

@@ -79,9 +79,9 @@ std::unique_ptr<Module> Module::replace_module(const std::string& dotted_name, s
   AM_CHECK(owner, "[models] replace_module: no module '{}' to replace", dotted_name);
   auto& child = owner->children_[index];
   const Module &old = *child.module, &next = *replacement;
-  AM_CHECK(child.accepts(next),
-           "[models] cannot replace '{}' ({}) with a {}: its parent uses it as a {}, which that is not", dotted_name,
-           type_name(typeid(old)), type_name(typeid(next)), type_name(*child.slot_type));
+  AM_CHECK(child.accepts(next), "[models] replace_module('{}'): expected a {} (what its parent calls), found a {} "
+           "(the module there now is a {})", dotted_name, type_name(*child.slot_type), type_name(typeid(next)),
+           type_name(typeid(old)));
   std::swap(child.module, replacement);
   return replacement;
 }
