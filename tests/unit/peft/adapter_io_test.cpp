@@ -11,32 +11,19 @@
 #include "automodel/common/error.h"
 #include "automodel/hf/safetensors.h"
 #include "automodel/models/common/weights.h"
-#include "automodel/models/registry.h"
 #include "automodel/peft/lora.h"
 #include "automodel/peft/lora_linear.h"
+#include "peft_test_util.h"
 #include "test_util.h"
 
 namespace automodel::peft {
 namespace {
 
+using testing::lora_on;
+using testing::tiny_llama;
 using automodel::testing::TempDir;
 
-std::unique_ptr<models::CausalLM> tiny_llama() {
-  const auto& arch = models::find_architecture("llama");
-  auto model = models::build_model(hf::parse_model_config(arch.tiny_config_json, "tiny llama"), at::kFloat,
-                                   c10::Device(c10::kCPU));
-  models::init_random(*model, 3);
-  return model;
-}
-
-config::PeftSection attention_targets() {
-  config::PeftSection peft;
-  peft.enabled = true;
-  peft.target_modules = {"q_proj", "v_proj"};
-  peft.dim = 4;
-  peft.alpha = 16;
-  return peft;
-}
+config::PeftSection attention_targets() { return lora_on({"q_proj", "v_proj"}, 16); }
 
 // A tiny llama with adapters whose B is not zero (so they change the output).
 std::unique_ptr<models::CausalLM> trained_model(uint64_t seed, std::vector<std::string>* targets = nullptr) {

@@ -17,13 +17,15 @@
 #include "automodel/common/error.h"
 #include "automodel/models/common/layers.h"
 #include "automodel/models/common/weights.h"
-#include "automodel/models/registry.h"
 #include "automodel/peft/lora.h"
 #include "automodel/peft/lora_linear.h"
+#include "peft_test_util.h"
 
 namespace automodel::peft {
 namespace {
 
+using testing::lora_on;
+using testing::tiny_llama;
 using models::Linear;
 using models::LinearLayer;
 using models::Module;
@@ -53,22 +55,7 @@ std::vector<std::string> names_of(const Module& m) {
   return out;
 }
 
-std::unique_ptr<models::CausalLM> tiny_llama() {
-  const auto& arch = models::find_architecture("llama");
-  auto model = models::build_model(hf::parse_model_config(arch.tiny_config_json, "tiny llama"), at::kFloat,
-                                   c10::Device(c10::kCPU));
-  models::init_random(*model, 3);
-  return model;
-}
-
-config::PeftSection proj_targets() {
-  config::PeftSection peft;
-  peft.enabled = true;
-  peft.target_modules = {"*_proj"};
-  peft.dim = 4;
-  peft.alpha = 8;
-  return peft;
-}
+config::PeftSection proj_targets() { return lora_on({"*_proj"}, 8); }
 
 TEST(LoraLinear, WrapsALinearSlotAndTheParentsForwardGoesThroughIt) {
   at::manual_seed(1);
