@@ -149,7 +149,11 @@ struct Key {
                   std::move(read));
   }
   static Key no_effect(std::string name, std::string reason) {
-    return Key{KeySpec{std::move(name), KeyUse::kNoEffect, std::move(reason)}};
+    Key k;
+    k.spec.name = std::move(name);
+    k.spec.use = KeyUse::kNoEffect;
+    k.spec.reason = std::move(reason);
+    return k;
   }
 
   Key& validated() {

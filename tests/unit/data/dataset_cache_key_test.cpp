@@ -85,7 +85,9 @@ TEST_F(DatasetCacheKey, EachKeyDeclaredToShapeSamplesChangesItAndNoOtherDoes) {
       } catch (const Error&) {
         continue;  // not a valid combination for this format (e.g. TextDataset without a file)
       }
-      if (key.spec.cache == CacheKey::kNone) EXPECT_EQ(changed_key, key_of(baseline)) << baseline.dump();
+      if (key.spec.cache == CacheKey::kNone) {
+        EXPECT_EQ(changed_key, key_of(baseline)) << baseline.dump();
+      }
       changed = changed || changed_key != key_of(baseline);
     }
     if (key.spec.cache == CacheKey::kValue) {
