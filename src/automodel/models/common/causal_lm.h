@@ -54,6 +54,9 @@ class CausalLM : public Module {
   virtual int64_t num_layers() const = 0;
   // Checkpoint names that HF may write but which alias another parameter (tied lm_head).
   virtual std::vector<std::string> tied_aliases() const { return {}; }
+  // Name suffixes of buffers this architecture's HF checkpoints may carry that are not
+  // parameters (rope's inv_freq, GPT-2's causal-mask bias): skipped when loading.
+  virtual std::vector<std::string> ignored_checkpoint_suffixes() const { return {}; }
   // Name prefix HF strips/adds between base and LM-head models ("model", "transformer").
   virtual std::string base_model_prefix() const = 0;
 
@@ -77,11 +80,14 @@ class CausalLM : public Module {
   // Parameter names of decoder layer i start with layer_prefix() + "." + i + "." (FSDP's units).
   virtual std::string layer_prefix() const { return base_model_prefix() + ".layers"; }
   int64_t vocab_size() const { return output_embedding().size(0); }
+  // Each decoder layer of a training forward runs through this (FSDP, activation
+  // checkpointing; models/common/decoder_stack); a forward filling a KV cache calls layers directly.
+  std::vector<at::Tensor> run_layer(int64_t index, const Block& block, const at::Tensor& x) const;
+  // The width of the hidden states the head reads (whatever config.json calls it: hidden_size,
+  // n_embd, d_model, ...): what MFU and memory estimates use.
+  int64_t hidden_size() const { return output_embedding().size(1); }
 
  protected:
-  // Architectures run each decoder layer of a training forward through this (FSDP, activation
-  // checkpointing); a forward that fills a KV cache calls its layers directly.
-  std::vector<at::Tensor> run_layer(int64_t index, const Block& block, const at::Tensor& x) const;
   hf::ModelConfig config_;
   bool activation_checkpointing_ = false;
   LayerRunner layer_runner_;

@@ -9,6 +9,7 @@
 
 #include "automodel/common/error.h"
 #include "automodel/models/common/checkpoint.h"
+#include "automodel/models/common/decoder_stack.h"
 
 namespace automodel::models {
 
@@ -179,62 +180,22 @@ at::Tensor DecoderLM::auxiliary_loss(const ForwardOutput& out, const at::Tensor&
 }
 
 ForwardOutput DecoderLM::forward(const ModelInputs& inputs, const ForwardOptions& options) {
-  const auto& ids = inputs.input_ids;
-  KVCache* cache = options.cache;
-  auto positions = inputs.position_ids.defined() ? inputs.position_ids : default_position_ids(ids, cache);
-  at::Tensor k_pos = positions, q_doc = inputs.document_ids, k_doc = inputs.document_ids;
-  if (cache) {
-    if (cache->layers.empty()) cache->layers.resize(spec_.num_layers);
-    if (cache->length() > 0) {
-      k_pos = at::cat({cache->positions, positions}, 1);
-      if (q_doc.defined()) k_doc = at::cat({cache->documents, q_doc}, 1);
-    }
-    cache->positions = k_pos;
-    cache->documents = k_doc;
-  }
-
-  ForwardOutput out;
-  auto h = body_->embed_tokens->forward(ids);  // (B, T, H)
+  DecoderStack stack(inputs, options, spec_.num_layers);
+  auto h = body_->embed_tokens->forward(inputs.input_ids);  // (B, T, H)
   if (spec_.scale_embeddings)  // HF multiplies by sqrt(H) rounded to the model dtype
     h = h * at::scalar_tensor(std::sqrt(static_cast<double>(spec_.hidden_size)), h.options());
-  auto [cos, sin] = rope_.cos_sin(positions, h.scalar_type());
-
-  // One mask per distinct window size (full and sliding layers share the work).
-  std::vector<std::pair<std::optional<int64_t>, at::Tensor>> masks;
-  auto mask_for = [&](std::optional<int64_t> window) -> const at::Tensor& {
-    for (const auto& [w, m] : masks)
-      if (w == window) return m;
-    masks.emplace_back(window, attention_mask(positions, k_pos, q_doc, k_doc, window));
-    return masks.back().second;
+  auto [cos, sin] = rope_.cos_sin(stack.positions(), h.scalar_type());
+  DecoderLayers layers;
+  layers.count = spec_.num_layers;
+  layers.forward = [this, cos = cos, sin = sin](int64_t i, const at::Tensor& x, const at::Tensor& mask,
+                                                KVCache::Layer* kv, at::Tensor* router) {
+    return (*body_->layers)[static_cast<size_t>(i)].forward(x, cos, sin, mask, kv, router);
   };
-
-  if (options.collect_hidden_states) out.hidden_states.push_back(h);
-  for (int64_t i = 0; i < spec_.num_layers; ++i) {
-    at::Tensor router;
-    const auto& mask = mask_for(spec_.sliding_window[i]);
-    auto& layer = (*body_->layers)[i];
-    if (cache) {
-      h = layer.forward(h, cos, sin, mask, &cache->layers[i], &router);
-    } else {
-      const bool moe = spec_.moe.has_value();
-      auto block = [&layer, cos, sin, mask, moe](const at::Tensor& x) {
-        at::Tensor logits;
-        auto y = layer.forward(x, cos, sin, mask, nullptr, moe ? &logits : nullptr);
-        return moe ? std::vector<at::Tensor>{y, logits} : std::vector<at::Tensor>{y};
-      };
-      auto outputs = run_layer(i, block, h);
-      h = outputs[0];
-      if (moe) router = outputs[1];
-    }
-    if (router.defined()) out.router_logits.emplace_back(fmt::format("model.layers.{}.{}.gate", i, spec_.mlp_name), router);
-    if (options.collect_hidden_states) {
-      out.layer_outputs.push_back(h);
-      if (i + 1 < spec_.num_layers) out.hidden_states.push_back(h);
-    }
-  }
-  out.hidden = body_->norm->forward(h);
-  if (options.collect_hidden_states) out.hidden_states.push_back(out.hidden);
-  return out;
+  layers.window = [this](int64_t i) { return spec_.sliding_window[static_cast<size_t>(i)]; };
+  if (spec_.moe)
+    layers.router_name = [this](int64_t i) { return fmt::format("model.layers.{}.{}.gate", i, spec_.mlp_name); };
+  layers.final_norm = [this](const at::Tensor& x) { return body_->norm->forward(x); };
+  return stack.run(*this, h, layers);
 }
 
 }  // namespace automodel::models

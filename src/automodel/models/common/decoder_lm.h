@@ -53,6 +53,7 @@ class DecoderLM : public CausalLM {
   const at::Tensor& output_embedding() const override;
   int64_t num_layers() const override { return spec_.num_layers; }
   std::vector<std::string> tied_aliases() const override;
+  std::vector<std::string> ignored_checkpoint_suffixes() const override { return {".rotary_emb.inv_freq"}; }
   std::string base_model_prefix() const override { return "model"; }
   at::Tensor auxiliary_loss(const ForwardOutput& out, const at::Tensor& real_tokens = {}) const override;
   const DecoderSpec& spec() const { return spec_; }

@@ -21,9 +21,10 @@
 namespace automodel::models {
 namespace {
 
-// Buffers HF checkpoints may carry that are not parameters.
-bool is_ignorable_buffer(const std::string& name) {
-  return name.ends_with(".rotary_emb.inv_freq") || name.ends_with(".attn.bias") || name.ends_with(".attn.masked_bias");
+bool is_ignorable_buffer(const CausalLM& model, const std::string& name) {
+  for (const auto& suffix : model.ignored_checkpoint_suffixes())
+    if (name.ends_with(suffix)) return true;
+  return false;
 }
 
 // One anonymous mapping for all CPU parameters, backed by transparent huge pages where the
@@ -98,7 +99,7 @@ void load_weights(CausalLM& model, const hf::SafetensorsCheckpoint& checkpoint, 
   auto aliases = model.tied_aliases();
   std::vector<std::string> unexpected;
   for (const auto& name : checkpoint.names()) {
-    if (used.count(name) || is_ignorable_buffer(name)) continue;
+    if (used.count(name) || is_ignorable_buffer(model, name)) continue;
     if (std::find(aliases.begin(), aliases.end(), name) != aliases.end()) continue;
     unexpected.push_back(name);
   }

@@ -7,6 +7,7 @@
 
 #include "automodel/common/error.h"
 #include "automodel/models/common/causal_lm.h"
+#include "automodel/models/common/decoder_stack.h"
 #include "automodel/models/common/layers.h"
 #include "automodel/models/registry.h"
 
@@ -108,39 +109,18 @@ class Gpt2LM : public CausalLM {
   }
 
   ForwardOutput forward(const ModelInputs& inputs, const ForwardOptions& options) override {
-    KVCache* cache = options.cache;
-    auto positions = inputs.position_ids.defined() ? inputs.position_ids : default_position_ids(inputs.input_ids, cache);
+    DecoderStack stack(inputs, options, s_.n_layer);
+    const auto& positions = stack.positions();
     AM_CHECK(positions.numel() == 0 || positions.max().item<int64_t>() < s_.n_positions,
              "[gpt2] position {} exceeds n_positions {}", positions.max().item<int64_t>(), s_.n_positions);
-    at::Tensor k_pos = positions, q_doc = inputs.document_ids, k_doc = inputs.document_ids;
-    if (cache) {
-      if (cache->layers.empty()) cache->layers.resize(s_.n_layer);
-      if (cache->length() > 0) {
-        k_pos = at::cat({cache->positions, positions}, 1);
-        if (q_doc.defined()) k_doc = at::cat({cache->documents, q_doc}, 1);
-      }
-      cache->positions = k_pos;
-      cache->documents = k_doc;
-    }
-    auto mask = attention_mask(positions, k_pos, q_doc, k_doc, std::nullopt);
-    ForwardOutput out;
     auto h = body_->wte->forward(inputs.input_ids) + body_->wpe->forward(positions);  // (B, T, C)
-    if (options.collect_hidden_states) out.hidden_states.push_back(h);
-    for (int64_t i = 0; i < s_.n_layer; ++i) {
-      auto& block = (*body_->h)[i];
-      if (cache)
-        h = block.forward(h, mask, &cache->layers[i]);
-      else
-        h = run_layer(i, [&block, mask](const at::Tensor& x) { return std::vector<at::Tensor>{block.forward(x, mask, nullptr)}; },
-                      h)[0];
-      if (options.collect_hidden_states) {
-        out.layer_outputs.push_back(h);
-        if (i + 1 < s_.n_layer) out.hidden_states.push_back(h);
-      }
-    }
-    out.hidden = body_->ln_f->forward(h);
-    if (options.collect_hidden_states) out.hidden_states.push_back(out.hidden);
-    return out;
+    DecoderLayers layers;
+    layers.count = s_.n_layer;
+    layers.forward = [this](int64_t i, const at::Tensor& x, const at::Tensor& mask, KVCache::Layer* kv, at::Tensor*) {
+      return (*body_->h)[static_cast<size_t>(i)].forward(x, mask, kv);
+    };
+    layers.final_norm = [this](const at::Tensor& x) { return body_->ln_f->forward(x); };
+    return stack.run(*this, h, layers);
   }
 
   const at::Tensor& output_embedding() const override {
@@ -150,6 +130,8 @@ class Gpt2LM : public CausalLM {
   std::vector<std::string> tied_aliases() const override {
     return s_.tie ? std::vector<std::string>{"lm_head.weight"} : std::vector<std::string>{};
   }
+  // The causal-mask buffers older GPT-2 checkpoints saved.
+  std::vector<std::string> ignored_checkpoint_suffixes() const override { return {".attn.bias", ".attn.masked_bias"}; }
   std::string base_model_prefix() const override { return "transformer"; }
   std::string layer_prefix() const override { return "transformer.h"; }
 

@@ -1,0 +1,55 @@
+// The scaffold every decoder forward shares, written once: positions (given, or continuing a KV
+// cache), the cache's key positions and documents, one attention mask per window size, the
+// layer loop (through CausalLM::run_layer, where FSDP and activation checkpointing hook in, or
+// directly when filling a cache) and the hidden-state taps of HF's output_hidden_states. An
+// architecture supplies its embeddings, its layer and its final norm.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "automodel/models/common/attention.h"
+#include "automodel/models/common/causal_lm.h"
+
+namespace automodel::models {
+
+// One decoder layer as the stack calls it: x (B, T, H) -> (B, T, H). `kv` is the layer's cache
+// entry (null in a training forward); `router`, when non-null, receives the MoE router logits.
+using DecoderLayerFn = std::function<at::Tensor(int64_t index, const at::Tensor& x, const at::Tensor& mask,
+                                                KVCache::Layer* kv, at::Tensor* router)>;
+
+struct DecoderLayers {
+  int64_t count = 0;
+  DecoderLayerFn forward;
+  // Layer i's sliding window (nullopt: full causal attention); null = every layer full.
+  std::function<std::optional<int64_t>(int64_t)> window;
+  // MoE: the module name layer i's router logits are reported under; null = no router.
+  std::function<std::string(int64_t)> router_name;
+  // hidden (B, T, H) after the last layer -> after the final norm.
+  std::function<at::Tensor(const at::Tensor&)> final_norm;
+};
+
+class DecoderStack {
+ public:
+  // Resolves the positions and appends this forward's positions/documents to the cache.
+  DecoderStack(const ModelInputs& inputs, const ForwardOptions& options, int64_t num_layers);
+  // (B, T) the queries' positions (for embeddings and rope).
+  const at::Tensor& positions() const { return q_pos_; }
+  // The bool mask for `window`, built once per distinct window.
+  const at::Tensor& mask(std::optional<int64_t> window);
+  // h: (B, T, H) embeddings -> the forward's outputs (hidden after the final norm, taps).
+  ForwardOutput run(const CausalLM& model, at::Tensor h, const DecoderLayers& layers);
+
+ private:
+  KVCache* cache_;
+  bool collect_;
+  at::Tensor q_pos_, k_pos_, q_doc_, k_doc_;
+  std::vector<std::pair<std::optional<int64_t>, at::Tensor>> masks_;
+};
+
+}  // namespace automodel::models
