@@ -65,8 +65,7 @@ int run_inspect(const std::string& name_or_path, int64_t lora_rank, int64_t toke
   // Rough budget: full FT keeps fp32 master weights, grads and AdamW moments (16 B/param) plus
   // a bf16 compute copy; LoRA keeps frozen bf16 weights and trains only the adapters.
   const double P = static_cast<double>(total), A = static_cast<double>(linear_lora);
-  auto fields = config.fields();
-  double hidden = static_cast<double>(fields.get_int("hidden_size", fields.get_int("n_embd", 0)));
+  double hidden = static_cast<double>(model->hidden_size());
   double layers = static_cast<double>(model->num_layers());
   double activations = static_cast<double>(tokens) * layers * hidden * 34.0;  // bf16, no recompute
   fmt::print("training memory estimate ({} tokens per micro-batch, bf16 compute, AdamW):\n", tokens);

@@ -112,12 +112,11 @@ void Checkpointer::write_model_by_unit(const fs::path& model_dir, bool consolida
     merged->begin_shards(fsdp.num_units());
   }
   std::vector<std::pair<std::string, at::Tensor>> adapter;
-  const std::string prefix = "base_model.model.";
   fsdp.for_each_unit([&](const std::function<bool(const std::string&)>& in_unit) {
     if (merged) merged->write_shard(models::hf_state_dict(model_, in_unit));
     if (peft)
       for (auto& [key, tensor] : peft::adapter_tensors(model_))
-        if (in_unit(key.substr(prefix.size()))) adapter.emplace_back(key, tensor.clone());
+        if (in_unit(peft::module_of_adapter_key(key))) adapter.emplace_back(key, tensor.clone());
   });
   if (merged) merged->commit();
   if (peft) peft::save_adapter(adapter, recipe.peft, c_.lora_targets, recipe.model.name_or_path, model_dir);

@@ -6,6 +6,7 @@
 #include "automodel/checkpoint/run_dir.h"
 #include "automodel/common/error.h"
 #include "automodel/dist/fsdp.h"
+#include "automodel/peft/lora.h"
 
 namespace fs = std::filesystem;
 
@@ -26,7 +27,7 @@ bool holds_model_shards(const fs::path& ckpt) { return fs::exists(ckpt / "model"
 void load_whole_model(models::CausalLM& model, const fs::path& ckpt, bool peft) {
   auto model_dir = ckpt / "model";
   if (peft)
-    load_parameters(model, model_dir / "adapter_model.safetensors", "base_model.model.", ".lora_");
+    peft::load_adapter_weights(model, model_dir / "adapter_model.safetensors");
   else
     load_parameters(model, model_dir, "", "");
 }

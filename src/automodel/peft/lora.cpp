@@ -21,6 +21,13 @@ namespace {
 
 std::string leaf(const std::string& name) { return name.substr(name.rfind('.') + 1); }
 
+// The model's untied output head (lm_head, embed_out, ...): match_all_linear leaves it alone,
+// whatever the architecture calls it.
+bool is_output_head(models::CausalLM& model, const std::string& name) {
+  auto* linear = dynamic_cast<models::LinearLayer*>(model.find_module(name));
+  return linear && linear->weight().is_same(model.output_embedding());
+}
+
 void init_adapter(LoraLinear& lora, const std::string& init) {
   at::NoGradGuard no_grad;
   auto& a = lora.lora_A().weight();  // (rank, in)
@@ -53,7 +60,7 @@ std::vector<std::string> apply_lora(models::CausalLM& model, const config::PeftS
   std::vector<std::string> names;
   const auto all = adaptable_modules(model);
   for (const auto& name : all) {
-    bool wanted = peft.match_all_linear ? leaf(name) != "lm_head" : module_matches(name, peft.target_modules);
+    bool wanted = peft.match_all_linear ? !is_output_head(model, name) : module_matches(name, peft.target_modules);
     if (!wanted || module_matches(name, peft.exclude_modules)) continue;
     auto& lora = LoraLinear::wrap(model, name, options);
     init_adapter(lora, peft.lora_A_init);

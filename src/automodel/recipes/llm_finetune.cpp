@@ -119,12 +119,11 @@ void LlmFinetune::build_model() {
   model_ = models::load_pretrained(model_folder_.string(), load);
   if (c_.peft.enabled) lora_targets_ = peft::apply_lora(*model_, c_.peft, c_.seed);
   // Counted now: under fsdp2 the model's own tensors are emptied once sharded.
-  flops_per_token_ = train::train_flops_per_token(model_->num_parameters(), model_->num_layers(),
-                                                  model_->config().fields().get_int("hidden_size", 0),
+  flops_per_token_ = train::train_flops_per_token(model_->num_parameters(), model_->num_layers(), model_->hidden_size(),
                                                   c_.packed_sequence_size > 0 ? c_.packed_sequence_size : 512);
   int64_t n_train = 0;
   for (const auto& p : model_->named_parameters()) {
-    const bool train = !c_.peft.enabled || p.name.find(".lora_") != std::string::npos;
+    const bool train = !c_.peft.enabled || peft::is_adapter_parameter(p.name);
     p.tensor->set_requires_grad(train);
     if (!train) continue;
     trainable_names_.push_back(p.name);
