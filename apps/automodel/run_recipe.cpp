@@ -64,6 +64,7 @@ int run_recipe(const std::string& path, const std::vector<std::string>& args) {
   const auto launch = take_launch_flags(args, overrides);
   // Parse before launching: a bad recipe fails once, not once per worker.
   auto recipe = config::load_recipe(path, config::parse_override_args(overrides));
+  const auto& recipe_class = recipes::resolve_recipe(recipe.recipe, recipe.label);
   if ((launch.nproc_per_node > 1 || launch.nnodes > 1) && !std::getenv("RANK")) {
     std::vector<std::string> worker_args{path};
     worker_args.insert(worker_args.end(), overrides.begin(), overrides.end());
@@ -77,7 +78,7 @@ int run_recipe(const std::string& path, const std::vector<std::string>& args) {
       break;
     }
   init_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / local_world));
-  auto summary = recipes::resolve_recipe("", recipe.label).run(recipe);
+  auto summary = recipe_class.run(recipe);
   log_info("{}: {} steps{}", summary.stop_signal ? "stopped" : "done", summary.steps,
            summary.last_checkpoint.empty() ? "" : ", last checkpoint " + summary.last_checkpoint.string());
   return summary.stop_signal ? 128 + summary.stop_signal : 0;  // as a shell reports a process ended by it

@@ -190,5 +190,21 @@ TEST(Cli, BadFlagsAreRejected) {
   EXPECT_NE(d.output.find("unknown compute dtype 'fp12'"), std::string::npos) << d.output;
 }
 
+// `recipe:` picks the recipe class as AutoModel's does; one this build lacks fails before anything
+// is loaded or launched, naming what it runs.
+TEST(Cli, RecipeClassSelectsTheRecipeAndAnUnimplementedOneIsAClearError) {
+  TempDir dir;
+  const auto recipe = dir / "vlm.yaml";
+  write_file_atomic(recipe, "recipe: FinetuneRecipeForVLM\nmodel:\n  pretrained_model_name_or_path: " + stories() +
+                                "\ndataset:\n  _target_: nemo_automodel.components.datasets.llm.mock_iterable_dataset."
+                                "MockIterableDataset\ncheckpoint:\n  checkpoint_dir: " + (dir / "ckpt").string() + "\n");
+  auto r = run_command(bin() + " " + recipe.string() + " --nproc-per-node 2");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("recipe FinetuneRecipeForVLM (AutoModel's nemo_automodel.recipes.vlm.finetune) is not "
+                          "implemented in this build yet; it runs: TrainFinetuneRecipeForNextTokenPrediction"),
+            std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "ckpt")) << "nothing may be written before the recipe is known";
+}
+
 }  // namespace
 }  // namespace automodel

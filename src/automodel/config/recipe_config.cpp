@@ -73,6 +73,7 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   for (const char* name : {"checkpoint", "packed_sequence", "distributed", "distributed_config", "dist_env",
                            "clip_grad_norm", "rng", "benchmark"})
     read_section(name, section(name));
+  read_section("recipe", f);  // a value: the recipe class
   read_section("seed", f);  // a value (seed: 42), read after rng.seed so that it wins
   if (root->contains("tensorboard")) c.tensorboard = parse_tensorboard(f, c.checkpoint.checkpoint_dir);
   if (root->contains("mlflow")) c.mlflow = parse_mlflow(f, (*root)["mlflow"]);

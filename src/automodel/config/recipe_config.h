@@ -114,6 +114,7 @@ struct CheckpointSection {
 
 struct RecipeConfig {
   std::string label;     // the recipe file
+  std::string recipe;    // AutoModel's recipe class (recipes/registry.h); "" = LLM fine-tuning
   nlohmann::json tree;   // after overrides, for config.yaml in checkpoints
   // "accepted, no effect here: KEY (reason)" and unknown options, logged once at start.
   std::vector<std::string> ignored;

@@ -146,7 +146,9 @@ K any_key() { return K::custom("*", KeyUse::kEffect, "any", "", "any other key i
 std::vector<RecipeSection> make_sections() {
   return {
       {"recipe", "AutoModel's recipe class.",
-       {K::no_effect("recipe", "this binary runs AutoModel's LLM fine-tuning recipe")}},
+       {K::field("recipe", &RecipeConfig::recipe,
+                 "the recipe class, short or dotted (TrainFinetuneRecipeForNextTokenPrediction); AutoModel's others "
+                 "are named as not implemented; none = LLM fine-tuning")}},
       {"seed", "The seed of data order, LoRA init and dropout; wins over rng.seed.",
        {K::field("seed", &RecipeConfig::seed, "the seed")}},
       {"rng", "AutoModel's StatefulRNG.",
