@@ -25,7 +25,7 @@ sources() {
   case "$1" in
     safetensors) echo "$S/hf/safetensors_header.cpp $S/hf/dtype.cpp $COMMON" ;;
     chat_template) echo "$JINJA $COMMON" ;;
-    recipe) echo "$CONFIG $S/hf/json_fields.cpp $S/hf/dtype.cpp $COMMON" ;;
+    recipe) echo "$CONFIG $S/hf/json_fields.cpp $S/hf/dtype.cpp $S/tokenizer/unicode.cpp $S/tokenizer/unicode_properties.cpp $COMMON" ;;
     model_config) echo "$HF $COMMON" ;;
     tokenizer | tokenizer_config) echo "$TOKENIZER $COMMON" ;;
     dataset) echo "$DATA $CONFIG $TOKENIZER $HF $COMMON" ;;

@@ -3,11 +3,13 @@
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <regex>
 
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
 #include "automodel/common/json_parse.h"
+#include "automodel/tokenizer/unicode.h"
 
 namespace automodel::config {
 namespace {
@@ -103,6 +105,14 @@ nlohmann::json parse_plain_scalar(const std::string& text) {
 }
 
 nlohmann::json parse_yaml(const std::string& text, const std::string& label) {
+  // YAML is UTF-8 text; other bytes would only surface later, without a line (or not at all).
+  if (const size_t bad = tokenizer::find_invalid_utf8(text); bad != std::string::npos) {
+    const size_t line_start = text.rfind('\n', bad);  // the byte at `bad` is no newline
+    const auto line = std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n') + 1;
+    const size_t column = bad - (line_start == std::string::npos ? 0 : line_start + 1) + 1;
+    AM_FAIL("[config] {} line {} column {}: not valid UTF-8 (byte 0x{:02x}); save the recipe as UTF-8", label, line,
+            column, static_cast<unsigned char>(text[bad]));
+  }
   YAML::Node root;
   try {
     root = YAML::Load(text);

@@ -2,8 +2,11 @@
 
 #include <ATen/ops/empty.h>
 
+#include <fstream>
+
 #include "automodel/common/error.h"
 #include "automodel/common/string_util.h"
+#include "automodel/common/torch_util.h"
 #include "automodel/hf/model_source.h"
 #include "automodel/hf/safetensors.h"
 #include "automodel/models/common/weights.h"
@@ -31,12 +34,44 @@ const Architecture& find_architecture(const std::string& model_type, const std::
                                       hint.empty() ? "" : " (did you mean '" + hint + "'?)", join(names, ", ")));
 }
 
+namespace {
+
+// RAM + swap in bytes (0 when unknown): parameters beyond it can never be allocated.
+double backable_bytes() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key, unit;
+  double kib = 0, total = 0;
+  while (meminfo >> key >> kib >> unit)
+    if (key == "MemTotal:" || key == "SwapTotal:") total += kib * 1024;
+  return total;
+}
+
+// Each size in config.json may be in range while their product is not: the model is laid out on
+// the meta device (no memory) and its size checked before a byte is allocated, instead of
+// failing inside the allocator.
+void check_fits_in_memory(const Architecture& arch, const hf::ModelConfig& config, at::ScalarType dtype) {
+  auto layout = arch.build(config, at::TensorOptions().dtype(dtype).device(c10::Device(c10::kMeta)));
+  double bytes = 0, count = 0;
+  for (const auto& p : layout->named_parameters()) {
+    count += static_cast<double>(p.tensor->numel());
+    bytes += static_cast<double>(p.tensor->numel()) * static_cast<double>(p.tensor->element_size());
+  }
+  const double limit = backable_bytes();
+  AM_CHECK(limit == 0 || bytes <= limit,
+           "[model] {}: {} parameters take {} in {}, more than this machine's memory ({} RAM + swap); check the sizes "
+           "in config.json (hidden_size, intermediate_size, num_hidden_layers, vocab_size)", config.label,
+           human_count(count), human_bytes(bytes), scalar_type_name(dtype), human_bytes(limit));
+}
+
+}  // namespace
+
 std::unique_ptr<CausalLM> build_model(const hf::ModelConfig& config, at::ScalarType dtype, c10::Device device) {
   const auto& arch = find_architecture(config.model_type, config.label);
   auto fields = config.fields();
   if (fields.has("quantization_config"))
     throw NotSupportedError(fmt::format("[model] {}: quantized checkpoints (quantization_config) are not supported",
                                         config.label));
+  if (device.is_cpu()) check_fits_in_memory(arch, config, dtype);
   return arch.build(config, at::TensorOptions().dtype(dtype).device(device));
 }
 

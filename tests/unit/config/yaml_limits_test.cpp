@@ -69,6 +69,12 @@ TEST(YamlLimits, OverrideValuesAndKeysAreBounded) {
   EXPECT_NE(message.find("100001 dotted parts, expected at most 512"), std::string::npos) << message;
 }
 
+TEST(YamlLimits, BytesThatAreNotUtf8AreRefusedWithTheirLineAndColumn) {
+  auto message = error_of([] { config::parse_yaml("model:\n  name: ab\xff\xfe\n", "bad.yaml"); });
+  EXPECT_NE(message.find("bad.yaml line 2 column 11: not valid UTF-8 (byte 0xff)"), std::string::npos) << message;
+  EXPECT_EQ(error_of([] { config::parse_yaml("\xc3\xa9t\xc3\xa9: 1\n", "ok.yaml"); }), "<no error>");
+}
+
 TEST(YamlLimits, TorchDtypeOutsideTheComputeDtypesIsNamed) {
   auto tree = parse_yaml(R"(
 model:

@@ -76,6 +76,23 @@ TEST_P(EveryArchitecture, HugeSizesFailBeforeAllocating) {
   }
 }
 
+// Every size in range, their product beyond any machine: refused before allocating, naming the
+// file, the size and the fields to check (never the allocator's own error).
+TEST_P(EveryArchitecture, AModelLargerThanMemoryFailsBeforeAllocating) {
+  auto config = tiny();
+  for (const char* key : {"hidden_size", "n_embd"})
+    if (config.contains(key)) config[key] = 1 << 17;
+  for (const char* key : {"intermediate_size", "n_inner"})
+    if (config.contains(key)) config[key] = 1 << 19;
+  for (const char* key : {"num_hidden_layers", "n_layer"})
+    if (config.contains(key)) config[key] = 4000;
+  if (config.contains("head_dim")) config["head_dim"] = 1 << 15;
+  auto message = build_error(config);
+  EXPECT_NE(message.find(kLabel), std::string::npos) << message;
+  EXPECT_NE(message.find("more than this machine's memory"), std::string::npos) << message;
+  EXPECT_NE(message.find("check the sizes in config.json"), std::string::npos) << message;
+}
+
 INSTANTIATE_TEST_SUITE_P(Registry, EveryArchitecture, ::testing::ValuesIn([] {
                            std::vector<std::string> names;
                            for (const auto& arch : architectures()) names.push_back(arch.model_type);
