@@ -27,7 +27,7 @@ bool holds_model_shards(const fs::path& ckpt) { return fs::exists(ckpt / "model"
 void load_whole_model(models::CausalLM& model, const fs::path& ckpt, bool peft) {
   auto model_dir = ckpt / "model";
   if (peft)
-    peft::load_adapter_weights(model, model_dir / "adapter_model.safetensors");
+    peft::load_adapter_weights(model, model_dir / peft::kAdapterWeightsFile);
   else
     load_parameters(model, model_dir, "", "");
 }
