@@ -32,13 +32,13 @@ void load_whole_model(models::CausalLM& model, const fs::path& ckpt, bool peft) 
     load_parameters(model, model_dir, "", "");
 }
 
-void load_model_shards(models::CausalLM& model, dist::ParallelModel& parallel, const fs::path& ckpt, int64_t world,
-                       int rank) {
+void load_model_shards(models::CausalLM& model, dist::ParallelModel& parallel, const fs::path& ckpt, int64_t dp_size,
+                       int64_t dp_rank) {
   FlatShardFiles files(ckpt / "model", "fsdp_shard", saved_shard_count(ckpt));
   if (auto* fsdp = parallel.sharded()) {
     std::vector<std::pair<std::string, at::Tensor>> shards;
     for (const auto& [name, _] : fsdp->shard_state())
-      shards.emplace_back(name, files.slice(name, fsdp->numel_of(name), world, rank));
+      shards.emplace_back(name, files.slice(name, fsdp->numel_of(name), dp_size, dp_rank));
     fsdp->load_shard_state(shards);
     return;
   }

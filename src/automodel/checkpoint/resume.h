@@ -23,10 +23,10 @@ bool holds_model_shards(const std::filesystem::path& ckpt);
 
 // The whole model's weights (or adapter) from `ckpt`, before parallelize().
 void load_whole_model(models::CausalLM& model, const std::filesystem::path& ckpt, bool peft);
-// fsdp2 shards saved by any number of processes, re-sliced for this run (or whole into the
-// model when this run does not shard), after parallelize().
+// fsdp2 shards saved by any number of processes, re-sliced for this run's data-parallel ranks
+// (or whole into the model when this run does not shard), after parallelize().
 void load_model_shards(models::CausalLM& model, dist::ParallelModel& parallel, const std::filesystem::path& ckpt,
-                       int64_t world, int rank);
+                       int64_t dp_size, int64_t dp_rank);
 
 // The next batch index of the epoch for `local_batch_size`, when the checkpoint was saved with
 // another one (another process count at the same global batch): the same rows are done.

@@ -184,7 +184,7 @@ FinetuneSummary LlmFinetune::run() {
   parallelize();
   const int64_t local_batch = c_.step_scheduler.local_batch_size;
   if (model_shards)
-    checkpoint::load_model_shards(*model_, *parallel_, *resume_from, procs_.world_size(), procs_.env.rank);
+    checkpoint::load_model_shards(*model_, *parallel_, *resume_from, procs_.mesh->dp_size(), procs_.mesh->dp_rank());
   if (resume_from)
     state_ = checkpoint::load_resumed_state(*resume_from, *optimizer_, *parallel_, procs_.world_size(),
                                             procs_.env.rank, local_batch);

@@ -57,6 +57,10 @@ class CausalLM : public Module {
   // Name suffixes of buffers this architecture's HF checkpoints may carry that are not
   // parameters (rope's inv_freq, GPT-2's causal-mask bias): skipped when loading.
   virtual std::vector<std::string> ignored_checkpoint_suffixes() const { return {}; }
+  // Checkpoints in another layout of this architecture ({our prefix, theirs}: transformers v4
+  // VLMs save "language_model.model." where v5 has "model.language_model."): a parameter not
+  // found under its own name is looked up under the renamed one.
+  virtual std::vector<std::pair<std::string, std::string>> checkpoint_prefix_renames() const { return {}; }
   // Name prefix HF strips/adds between base and LM-head models ("model", "transformer").
   virtual std::string base_model_prefix() const = 0;
 

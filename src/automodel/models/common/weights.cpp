@@ -72,6 +72,10 @@ void load_weights(CausalLM& model, const hf::SafetensorsCheckpoint& checkpoint, 
     // Base-model checkpoints (e.g. the original gpt2) omit the "transformer."/"model." prefix.
     if (!checkpoint.contains(key) && key.starts_with(prefix) && checkpoint.contains(key.substr(prefix.size())))
       key = key.substr(prefix.size());
+    for (const auto& [ours, theirs] : model.checkpoint_prefix_renames())
+      if (!checkpoint.contains(key) && p.name.starts_with(ours) &&
+          checkpoint.contains(theirs + p.name.substr(ours.size())))
+        key = theirs + p.name.substr(ours.size());
     // A tied embedding saved only under its alias (e.g. just "lm_head.weight") loads from there.
     if (!checkpoint.contains(key) && p.tensor->is_same(model.output_embedding()))
       for (const auto& alias : model.tied_aliases())
