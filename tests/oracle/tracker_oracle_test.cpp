@@ -124,8 +124,12 @@ void expect_mlflow_run(const nlohmann::json& runs, const fs::path& ckpt) {
   EXPECT_EQ(run["params"]["optimizer.lr"], "0.003");
   EXPECT_EQ(run["params"]["dataset.column_mapping"], "{'answer': 'answer', 'question': 'question'}");
   EXPECT_EQ(run["params"]["dataset.skip_invalid_samples"], "True");
-  EXPECT_NE(std::find(run["artifacts"].begin(), run["artifacts"].end(), "config.yaml"), run["artifacts"].end())
-      << run["artifacts"];
+  // config.yaml, and with mlflow.log_final_model the final checkpoint's model/ folder (a full
+  // fine-tune: HF weights + config, and consolidated/).
+  for (const auto* artifact : {"config.yaml", "model/model.safetensors", "model/config.json",
+                               "model/consolidated/model.safetensors"})
+    EXPECT_NE(std::find(run["artifacts"].begin(), run["artifacts"].end(), artifact), run["artifacts"].end())
+        << artifact << " not in " << run["artifacts"];
   std::map<std::string, std::map<int64_t, double>> expected;
   for (const auto* file : {"training.jsonl", "validation.jsonl"})
     for (const auto& line : read_jsonl(ckpt / file))
@@ -144,7 +148,8 @@ void expect_mlflow_run(const nlohmann::json& runs, const fs::path& ckpt) {
   }
 }
 
-constexpr const char* kMlflow = "mlflow:\n  experiment_name: exp1\n  run_name: r1\n  tags: {{team: llm}}\n  tracking_uri: {}\n";
+constexpr const char* kMlflow =
+    "mlflow:\n  experiment_name: exp1\n  run_name: r1\n  tags: {{team: llm}}\n  log_final_model: true\n  tracking_uri: {}\n";
 
 TEST(MlflowOracle, FileStoreRunReadsBackThroughMlflowClient) {
   AUTOMODEL_REQUIRE_ORACLE("mlflow");

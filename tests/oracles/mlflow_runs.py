@@ -15,6 +15,14 @@ import sys
 import warnings
 
 
+def list_artifacts(client, run_id, path=None):
+    """Every artifact path of the run, folders walked (list_artifacts lists one level)."""
+    out = []
+    for a in client.list_artifacts(run_id, path):
+        out.extend(list_artifacts(client, run_id, a.path) if a.is_dir else [a.path])
+    return out
+
+
 def runs(uri, experiment_name):
     # mlflow 3.x reads file stores only when asked to (the backend is in maintenance mode).
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
@@ -30,7 +38,7 @@ def runs(uri, experiment_name):
             history = client.get_metric_history(run.info.run_id, key)
             metrics[key] = sorted([m.step, m.value] for m in history)
         try:
-            artifacts = [a.path for a in client.list_artifacts(run.info.run_id)]
+            artifacts = list_artifacts(client, run.info.run_id)
         except Exception as e:  # noqa: BLE001 - reported to the test as data
             artifacts = ["<error: %s>" % e]
         out.append({

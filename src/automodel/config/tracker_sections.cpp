@@ -72,6 +72,9 @@ Section<MlflowSection> make_mlflow() {
                 }),
        K::field("resume", &M::resume, "a resumed training continues the run in `<checkpoint_dir>/mlflow_run_id`"),
        K::field("description", &M::description, "the run's note (mlflow.note.content)"),
+       K::field("log_final_model", &M::log_final_model,
+                "log the final checkpoint's model/ folder (LoRA adapter or HF weights, with consolidated/ when "
+                "written) as artifacts under model/"),
        K::field("flatten_depth", &M::flatten_depth, "params: nesting levels split into keys; null: every level",
                 [](const JsonFields& f, M& s) {
                   if (!f.has("flatten_depth")) return;

@@ -34,6 +34,7 @@ struct MlflowSection {
   bool resume = true;  // a resumed training continues the run named in <checkpoint_dir>/mlflow_run_id
   std::optional<std::string> description;  // the mlflow.note.content tag
   std::optional<int64_t> flatten_depth = 1;  // params: nesting levels split into keys; none = all
+  bool log_final_model = false;  // the final checkpoint's model/ folder as artifacts under model/
 };
 
 // AutoModel's WandbConfig keys plus the wandb.init() arguments it forwards (mode, dir, id,

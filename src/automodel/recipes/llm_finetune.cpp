@@ -265,7 +265,10 @@ void LlmFinetune::train_loop(const train::LrSchedule& schedule, train::MetricsLo
     if (val_loader_ && ((ss.val_every_steps > 0 && state_.step % ss.val_every_steps == 0) || last))
       validate(log, summary);
     const bool periodic = ss.ckpt_every_steps > 0 && state_.step % ss.ckpt_every_steps == 0;
-    if (c_.checkpoint.enabled && (last || periodic)) checkpointer_->save(state_, last);
+    if (c_.checkpoint.enabled && (last || periodic)) {
+      checkpointer_->save(state_, last);
+      if (last && log) log->log_final_model(checkpointer_->last() / "model");
+    }
     if (int signal = last ? 0 : agreed_stop_signal(procs_.world.get())) {
       if (c_.checkpoint.enabled && !periodic) checkpointer_->save(state_, false);
       const bool preempted = signal == ss.preemption_signal;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <utility>
@@ -37,6 +38,8 @@ class MetricSink {
   virtual std::string name() const = 0;  // the recipe section, for messages
   virtual void log_step(const StepMetrics& m) = 0;
   virtual void log_validation(const ValidationMetrics& v) = 0;
+  // The last checkpoint's model/ folder (adapter or HF weights), once written.
+  virtual void final_model(const std::filesystem::path& model_dir) { (void)model_dir; }
   // End of the run: `ok` false when training stopped on an error.
   virtual void finish(bool ok) { (void)ok; }
 };

@@ -55,6 +55,10 @@ MetricsLog::~MetricsLog() {
 
 void MetricsLog::add_sink(std::unique_ptr<MetricSink> sink) { sinks_.push_back(std::move(sink)); }
 
+void MetricsLog::log_final_model(const fs::path& model_dir) {
+  to_sinks([&model_dir](MetricSink& s) { s.final_model(model_dir); });
+}
+
 template <typename F>
 void MetricsLog::to_sinks(const F& f) {
   for (auto it = sinks_.begin(); it != sinks_.end();) {

@@ -22,6 +22,8 @@ class MetricsLog {
   ~MetricsLog();
   void log_step(const StepMetrics& m);
   void log_validation(int64_t step, int64_t epoch, double val_loss, int64_t num_label_tokens);
+  // The final checkpoint's model/ folder, for trackers that store it.
+  void log_final_model(const std::filesystem::path& model_dir);
   // Every later step and validation also goes to `sink`.
   void add_sink(std::unique_ptr<MetricSink> sink);
 

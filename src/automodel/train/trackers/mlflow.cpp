@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cctype>
 #include <cstdlib>
@@ -56,8 +57,8 @@ std::string mlflow_name(const std::string& key) {
 
 class MlflowSink : public MetricSink {
  public:
-  MlflowSink(std::unique_ptr<MlflowStore> store, std::string run_id)
-      : store_(std::move(store)), run_id_(std::move(run_id)) {}
+  MlflowSink(std::unique_ptr<MlflowStore> store, std::string run_id, bool log_final_model)
+      : store_(std::move(store)), run_id_(std::move(run_id)), log_final_model_(log_final_model) {}
   std::string name() const override { return "mlflow"; }
   void log_step(const StepMetrics& m) override {
     std::vector<MlflowMetric> metrics;
@@ -68,11 +69,23 @@ class MlflowSink : public MetricSink {
   void log_validation(const ValidationMetrics& v) override {
     store_->log_batch(run_id_, {{"val_loss", v.val_loss, now_ms(), v.step}}, {}, {});
   }
+  // Every file of the folder, under model/ in the run's artifacts, in a stable order.
+  void final_model(const std::filesystem::path& model_dir) override {
+    if (!log_final_model_) return;
+    std::vector<std::filesystem::path> files;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(model_dir))
+      if (e.is_regular_file()) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files)
+      store_->log_file_artifact(run_id_, "model/" + std::filesystem::relative(f, model_dir).generic_string(), f);
+    log_info("mlflow: logged {} file(s) of {} as artifacts under model/", files.size(), model_dir.string());
+  }
   void finish(bool ok) override { store_->set_status(run_id_, ok ? "FINISHED" : "FAILED", now_ms()); }
 
  private:
   std::unique_ptr<MlflowStore> store_;
   std::string run_id_;
+  bool log_final_model_;
 };
 
 std::unique_ptr<MlflowStore> open_store(const std::string& uri) {
@@ -119,7 +132,7 @@ std::unique_ptr<MetricSink> make_mlflow_sink(const config::MlflowSection& s, con
              std::getenv("MLFLOW_RUN_ID") ? "MLFLOW_RUN_ID" : sidecar.string(), where);
     store->set_status(run_id, "RUNNING", std::nullopt);
     log_info("mlflow: continuing run {} in {}", run_id, store->describe());
-    return std::make_unique<MlflowSink>(std::move(store), run_id);
+    return std::make_unique<MlflowSink>(std::move(store), run_id, s.log_final_model);
   }
   MlflowPairs tags;
   for (const auto& [k, v] : s.tags) tags.emplace_back(mlflow_name(k), v);
@@ -144,7 +157,7 @@ std::unique_ptr<MetricSink> make_mlflow_sink(const config::MlflowSection& s, con
   fs::create_directories(checkpoint_dir, ec);
   write_file_atomic(sidecar, run_id);
   log_info("mlflow: run {} in experiment '{}' ({})", run_id, s.experiment_name, store->describe());
-  return std::make_unique<MlflowSink>(std::move(store), run_id);
+  return std::make_unique<MlflowSink>(std::move(store), run_id, s.log_final_model);
 }
 
 }  // namespace automodel::train

@@ -117,6 +117,11 @@ class FileStore : public MlflowStore {
   void log_text_artifact(const std::string& run_id, const std::string& path, const std::string& text) override {
     write_file_atomic(run_dir(run_id) / "artifacts" / path, text);
   }
+  void log_file_artifact(const std::string& run_id, const std::string& path, const fs::path& file) override {
+    const auto target = run_dir(run_id) / "artifacts" / path;
+    fs::create_directories(target.parent_path());
+    fs::copy_file(file, target, fs::copy_options::overwrite_existing);
+  }
 
  private:
   const fs::path& run_dir(const std::string& run_id) {

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
 #include "automodel/common/http.h"
 #include "automodel/train/trackers/mlflow_store.h"
@@ -82,6 +83,15 @@ class RestStore : public MlflowStore {
 
   // Through the server's artifact proxy (mlflow server serves artifacts by default).
   void log_text_artifact(const std::string& run_id, const std::string& path, const std::string& text) override {
+    put_artifact(run_id, path, text);
+  }
+  // One file at a time in memory: checkpoint shards are bounded by the writer's shard size.
+  void log_file_artifact(const std::string& run_id, const std::string& path, const std::filesystem::path& file) override {
+    put_artifact(run_id, path, read_file(file));
+  }
+
+ private:
+  void put_artifact(const std::string& run_id, const std::string& path, std::string body) {
     auto run = call("GET", "runs/get?run_id=" + url_encode(run_id), nullptr);
     auto uri = run["run"]["info"]["artifact_uri"].get<std::string>();
     const std::string proxied = "mlflow-artifacts:/";
@@ -89,13 +99,14 @@ class RestStore : public MlflowStore {
              "server's mlflow-artifacts proxy)", run_id, uri);
     HttpRequest req = request("PUT", base_ + "/api/2.0/mlflow-artifacts/artifacts/" +
                                          uri.substr(proxied.size()) + "/" + path);
-    req.body = text;
+    req.body = std::move(body);
+    req.timeout_s = 0;  // large files take their time; a stalled upload still ends
+    req.stall_timeout_s = 60;
     auto r = http_request(req);
     AM_CHECK(r.error.empty() && r.status / 100 == 2, "PUT artifact {} to {}: {}", path, base_,
              r.error.empty() ? fmt::format("HTTP {} {}", r.status, r.body.substr(0, 300)) : r.error);
   }
 
- private:
   HttpRequest request(const std::string& method, const std::string& url) const {
     HttpRequest req;
     req.method = method;

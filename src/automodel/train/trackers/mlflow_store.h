@@ -35,6 +35,9 @@ class MlflowStore {
   virtual void set_status(const std::string& run_id, const std::string& status, std::optional<int64_t> end_ms) = 0;
   // A text file in the run's artifacts (the file store writes it; servers: best effort).
   virtual void log_text_artifact(const std::string& run_id, const std::string& path, const std::string& text) = 0;
+  // A file in the run's artifacts under `path` (file store: copied; server: uploaded).
+  virtual void log_file_artifact(const std::string& run_id, const std::string& path,
+                                 const std::filesystem::path& file) = 0;
 };
 
 std::unique_ptr<MlflowStore> make_mlflow_file_store(const std::filesystem::path& root);
