@@ -16,6 +16,7 @@ PACKAGES=(
   nlohmann-json3-dev libyaml-cpp-dev zlib1g-dev libcli11-dev libfmt-dev libpcre2-dev libutf8proc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev  # HTTP: MLflow's REST API
+  libssl-dev  # sha256 of downloaded hub blobs (OpenSSL's libcrypto)
   libplplot-dev plplot-driver-cairo  # training-curve pictures: PLplot (svg driver built in, PNG through cairo)
   python3 python3-venv
 )

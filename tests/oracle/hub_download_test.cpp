@@ -278,6 +278,25 @@ TEST(HubDownload, InterruptedDownloadResumesWithARangeRequest) {
   EXPECT_FALSE(fs::exists(blobs / (sha + ".incomplete")));
 }
 
+// An LFS blob is named by its sha256: bytes that hash otherwise (one flipped byte here) are an
+// error naming the file, and neither a blob nor a partial file is left to be trusted later.
+TEST(HubDownload, ACorruptedLfsTransferIsCaughtByItsSha256AndNothingIsCached) {
+  START_HUB(hub);
+  TempDir home;
+  HubEnvironment env(home.path(), hub.endpoint());
+  hub.faults({{{"match", "/lfs/"}, {"corrupt_at", 12345}, {"times", 1}}});
+  auto message = error_of([] { hf::resolve_model_folder(kModel); });
+  EXPECT_NE(message.find("model.safetensors: the downloaded bytes have sha256"), std::string::npos) << message;
+  EXPECT_NE(message.find("the hub says c549afd8464a1250200b5338d39d23d0bf096c7f6578944268d40512c133daa6"),
+            std::string::npos) << message;
+  const auto blobs = home / "hub" / "models--tiny-org--stories260K" / "blobs";
+  for (const auto& e : fs::directory_iterator(blobs))
+    EXPECT_FALSE(e.path().filename().string().starts_with("c549afd8")) << e.path();
+  // The fault is used up: the next run downloads the right bytes.
+  EXPECT_EQ(read_file(hf::resolve_model_folder(kModel) / "model.safetensors"),
+            read_file(testing::fixtures_dir() / "stories260K" / "model.safetensors"));
+}
+
 TEST(HubDownload, Unauthorized401SaysToSetHfTokenAndNamesTheRepo) {
   START_HUB(hub);
   TempDir home;

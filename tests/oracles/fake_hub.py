@@ -296,6 +296,9 @@ class Handler(BaseHTTPRequestHandler):
             status = 206
             headers["Content-Range"] = "bytes %d-%d/%d" % (start, len(data) - 1, len(data))
         body = data[start:]
+        if fault and "corrupt_at" in fault and not head:  # one flipped byte: a broken transfer or proxy
+            i = fault["corrupt_at"]
+            body = body[:i] + bytes([body[i] ^ 0xFF]) + body[i + 1:]
         if fault and "cut_after" in fault and not head:  # promise the whole body, send part, hang up
             self.send_response(status)
             for k, v in headers.items():

@@ -10,6 +10,7 @@
 #include "automodel/common/file_lock.h"
 #include "automodel/common/logging.h"
 #include "automodel/common/string_util.h"
+#include "automodel/hf/blob_digest.h"
 #include "automodel/hf/hub_cache.h"
 #include "automodel/hf/hub_client.h"
 #include "automodel/hf/hub_env.h"
@@ -85,6 +86,15 @@ void download_all(const HubClient& client, const RepoCache& cache, const RepoRef
             std::lock_guard<std::mutex> g(mu);
             progress.advance(static_cast<double>(n));
           });
+          // LFS blobs are named by their sha256: bytes that hash otherwise never enter the cache.
+          if (etag_is_sha256(f.etag)) {
+            const auto got = sha256_hex(partial);
+            if (got != f.etag) {
+              fs::remove(partial, ec);
+              AM_FAIL("[hub] {} {}: the downloaded bytes have sha256 {}, the hub says {} (a corrupted transfer or "
+                      "proxy); the partial file is deleted, run again", repo.describe(), f.path, got, f.etag);
+            }
+          }
           fs::rename(partial, cache.blob(f.etag));
         }
         cache.link(commit, f.path, f.etag);
