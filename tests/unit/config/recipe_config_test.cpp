@@ -211,7 +211,7 @@ distributed_config: {_target_: nemo_automodel.components.distributed.config.FSDP
 benchmark: {peak_tflops: 100}
 tensorboard: {log_dir: tb, name: run1}
 mlflow: {experiment_name: e, run_name: r, tracking_uri: "file:./mlruns", artifact_location: a, tags: {k: v},
-  resume: true, description: d, flatten_depth: 2}
+  resume: true, description: d, flatten_depth: 2, log_final_model: true}
 wandb: {project: p, entity: e, name: n, group: g, tags: [t1, t2], notes: x, enable: true, mode: offline, dir: w,
   save_dir: w, id: abc123, job_type: train, resume: allow, save_code: false, reinit: true, settings: {},
   anonymous: never, config_exclude_keys: [a], config_include_keys: [b]}
