@@ -147,6 +147,26 @@ TEST(Finetune, ResumeAfterSigkillReproducesTheUninterruptedLossesBitForBit) {
     EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
 }
 
+// A run killed while writing a checkpoint leaves its hidden temporary folder (and maybe a LATEST
+// link or fsdp2 staging); the next run on the folder, holding its lock, removes them.
+TEST(Finetune, WritesLeftByADeadRunAreRemovedByTheNextRunOnTheFolder) {
+  TempDir run;
+  const auto ckpt = run / "ckpt";
+  fs::create_directories(ckpt / ".epoch_0_step_2.tmp-99999" / "model");
+  write_file_atomic(ckpt / ".epoch_0_step_2.tmp-99999" / "model" / "partial.safetensors", "x");
+  fs::create_directories(ckpt / ".epoch_0_step_2.optimizer_rank1");
+  fs::create_directory_symlink("epoch_0_step_2", ckpt / ".LATEST.tmp-99999");
+  auto r = train(write_recipe(run, kLora), "--step_scheduler.max_steps=2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("removed .epoch_0_step_2.tmp-99999, left by a run that died while writing"),
+            std::string::npos) << r.output;
+  for (const auto& entry : fs::directory_iterator(ckpt)) {
+    const auto name = entry.path().filename().string();
+    EXPECT_TRUE(name.find(".tmp-") == std::string::npos && name.find(".optimizer_rank") == std::string::npos) << name;
+  }
+  EXPECT_TRUE(fs::is_directory(ckpt / "epoch_0_step_2"));
+}
+
 // Starts a run in the background, waits until training.jsonl has `steps` lines, then runs
 // `then` (a shell snippet; $PID is the run) and waits for the run; returns its exit status.
 testing::CommandResult run_then(const std::string& recipe, const std::string& args, const fs::path& jsonl, int steps,

@@ -62,6 +62,20 @@ fs::path commit_checkpoint(const fs::path& checkpoint_dir, const std::string& na
   return final_dir;
 }
 
+std::vector<std::string> remove_abandoned_writes(const fs::path& checkpoint_dir) {
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(checkpoint_dir, ec)) {
+    const auto name = entry.path().filename().string();
+    const bool abandoned = name.starts_with(".") && (name.find(".tmp-") != std::string::npos ||
+                                                     name.find(".optimizer_rank") != std::string::npos);
+    if (!abandoned) continue;
+    fs::remove_all(entry.path(), ec);
+    if (!ec) removed.push_back(name);
+  }
+  return removed;
+}
+
 std::optional<fs::path> latest_checkpoint(const fs::path& checkpoint_dir) {
   auto link = checkpoint_dir / "LATEST";
   std::error_code ec;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace automodel::checkpoint {
 
@@ -17,6 +18,11 @@ std::string checkpoint_name(int64_t epoch, int64_t step);  // "epoch_0_step_20"
 // it. On any error the temporary folder is removed and the error rethrown.
 std::filesystem::path commit_checkpoint(const std::filesystem::path& checkpoint_dir, const std::string& name,
                                         const std::function<void(const std::filesystem::path&)>& write);
+
+// Removes what writes of a run that died left behind in `checkpoint_dir` (hidden temporary
+// checkpoint folders, LATEST links and fsdp2 staging folders) and returns their names. Only for
+// the holder of the checkpoint_dir lock: no other live run writes there.
+std::vector<std::string> remove_abandoned_writes(const std::filesystem::path& checkpoint_dir);
 
 // checkpoint_dir/LATEST resolved, or nullopt when there is none.
 std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& checkpoint_dir);

@@ -7,7 +7,6 @@
 #include <cmath>
 
 #include "automodel/checkpoint/checkpointer.h"
-#include "automodel/checkpoint/dir_lock.h"
 #include "automodel/checkpoint/resume.h"
 #include "automodel/common/error.h"
 #include "automodel/common/logging.h"
@@ -55,7 +54,7 @@ class LlmFinetune {
   const config::RecipeConfig& c_;
   train::Precision precision_;
   RunProcesses procs_;
-  std::optional<checkpoint::CheckpointDirLock> dir_lock_;  // rank 0: one run per checkpoint_dir
+  std::unique_ptr<checkpoint::CheckpointDirLock> dir_lock_;  // rank 0: one run per checkpoint_dir
   fs::path model_folder_;
   std::optional<tokenizer::LoadedTokenizer> tokenizer_;
   std::optional<data::DataLoader> train_loader_, val_loader_;
@@ -164,14 +163,8 @@ void LlmFinetune::validate(train::MetricsLog* log, FinetuneSummary& summary) {
 
 FinetuneSummary LlmFinetune::run() {
   join_processes(c_, precision_, procs_);
-  // A checkpoint_dir that another run holds, or that cannot be written, fails before any data or
-  // model is loaded.
-  if (procs_.leader()) {
-    dir_lock_.emplace(c_.checkpoint.checkpoint_dir);
-    if (!dir_lock_->taken_over_from().empty())
-      log_info("{}: taking over from a run that ended without releasing it ({})", c_.checkpoint.checkpoint_dir,
-               dir_lock_->taken_over_from());
-  }
+  // Before any data or model is loaded.
+  if (procs_.leader()) dir_lock_ = claim_checkpoint_dir(c_.checkpoint.checkpoint_dir);
   model_folder_ = hf::resolve_model_folder(c_.model.name_or_path, c_.model.revision);
   build_data();
   build_model();

@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "automodel/checkpoint/run_dir.h"
 #include "automodel/common/error.h"
 #include "automodel/common/logging.h"
 #include "automodel/common/string_util.h"
@@ -56,6 +57,15 @@ void join_processes(const config::RecipeConfig& c, train::Precision& precision, 
     out.dp_owned = out.world->subgroup(out.mesh->dp_group_ranks(), "dp");
     out.dp = out.dp_owned.get();
   }
+}
+
+std::unique_ptr<checkpoint::CheckpointDirLock> claim_checkpoint_dir(const std::filesystem::path& dir) {
+  auto lock = std::make_unique<checkpoint::CheckpointDirLock>(dir);
+  if (!lock->taken_over_from().empty())
+    log_info("{}: taking over from a run that ended without releasing it ({})", dir.string(), lock->taken_over_from());
+  for (const auto& name : checkpoint::remove_abandoned_writes(dir))
+    log_info("{}: removed {}, left by a run that died while writing", dir.string(), name);
+  return lock;
 }
 
 int64_t gradient_accumulation(const config::RecipeConfig& c, int64_t dp_size) {

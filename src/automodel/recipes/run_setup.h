@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "automodel/checkpoint/dir_lock.h"
 #include "automodel/config/recipe_config.h"
 #include "automodel/dist/dist_env.h"
 #include "automodel/dist/mesh.h"
@@ -36,6 +37,10 @@ struct RunProcesses {
 // processes on GPUs and model.device auto, local rank r moves `precision` to cuda:r. Ranks other
 // than 0 log warnings only. Prints the recipe's "no effect here" notes once.
 void join_processes(const config::RecipeConfig& config, train::Precision& precision, RunProcesses& out);
+
+// One run per checkpoint_dir (rank 0 holds the lock for the run): fails at once when another run
+// holds it or it cannot be written, and removes what a run that died while writing left there.
+std::unique_ptr<checkpoint::CheckpointDirLock> claim_checkpoint_dir(const std::filesystem::path& dir);
 
 // Micro-batches per rank per optimizer step: global_batch_size / (local_batch_size x dp size),
 // checked against step_scheduler.grad_acc_steps when the recipe sets it.
