@@ -21,6 +21,20 @@
 namespace automodel {
 namespace {
 
+// jsonl key -> step -> value: every scalar training.jsonl holds and validation.jsonl's val_loss,
+// what each tracker must show at each step.
+std::map<std::string, std::map<int64_t, double>> jsonl_scalars(const fs::path& ckpt) {
+  std::map<std::string, std::map<int64_t, double>> expected;
+  for (const auto* file : {"training.jsonl", "validation.jsonl"})
+    for (const auto& line : read_jsonl(ckpt / file))
+      for (const auto& [key, value] : line.items()) {
+        if (key == "step" || key == "epoch" || value.is_null()) continue;
+        if (std::string(file) == "validation.jsonl" && key != "val_loss") continue;
+        expected[key][line["step"].get<int64_t>()] = value.get<double>();
+      }
+  return expected;
+}
+
 // tag -> step -> value, as tensorboard's EventAccumulator reads the folder.
 std::map<std::string, std::map<int64_t, double>> tensorboard_scalars(const fs::path& logdir) {
   auto r = run_command("'" + testing::python() + "' '" + testing::oracle_script("tensorboard_events.py").string() +
@@ -40,14 +54,7 @@ std::map<std::string, std::map<int64_t, double>> tensorboard_scalars(const fs::p
 // Every key of every jsonl line is in the event files at that step, with the value as float32
 // (TensorBoard scalars are float32), and nothing else is.
 void expect_same_scalars(const std::map<std::string, std::map<int64_t, double>>& events, const fs::path& ckpt) {
-  std::map<std::string, std::map<int64_t, double>> expected;
-  for (const auto* file : {"training.jsonl", "validation.jsonl"})
-    for (const auto& line : read_jsonl(ckpt / file))
-      for (const auto& [key, value] : line.items()) {
-        if (key == "step" || key == "epoch" || value.is_null()) continue;
-        if (std::string(file) == "validation.jsonl" && key != "val_loss") continue;
-        expected[key][line["step"].get<int64_t>()] = value.get<double>();
-      }
+  const auto expected = jsonl_scalars(ckpt);
   ASSERT_EQ(expected.size(), 9u);  // loss grad_norm lr tps tps_per_gpu mfu mem num_label_tokens val_loss
   for (const auto& [tag, steps] : expected) {
     SCOPED_TRACE(tag);
@@ -130,14 +137,7 @@ void expect_mlflow_run(const nlohmann::json& runs, const fs::path& ckpt) {
                                "model/consolidated/model.safetensors"})
     EXPECT_NE(std::find(run["artifacts"].begin(), run["artifacts"].end(), artifact), run["artifacts"].end())
         << artifact << " not in " << run["artifacts"];
-  std::map<std::string, std::map<int64_t, double>> expected;
-  for (const auto* file : {"training.jsonl", "validation.jsonl"})
-    for (const auto& line : read_jsonl(ckpt / file))
-      for (const auto& [key, value] : line.items()) {
-        if (key == "step" || key == "epoch" || value.is_null()) continue;
-        if (std::string(file) == "validation.jsonl" && key != "val_loss") continue;
-        expected[key][line["step"].get<int64_t>()] = value.get<double>();
-      }
+  const auto expected = jsonl_scalars(ckpt);
   EXPECT_EQ(run["metrics"].size(), expected.size()) << run["metrics"].dump();
   for (const auto& [key, steps] : expected) {
     SCOPED_TRACE(key);
@@ -213,19 +213,6 @@ std::vector<fs::path> wandb_run_dirs(const fs::path& root) {
     if (e.path().filename().string().starts_with("offline-run-")) dirs.push_back(e.path());
   std::sort(dirs.begin(), dirs.end());
   return dirs;
-}
-
-// jsonl key -> step -> value for the scalars W&B rows hold (doubles, as training.jsonl).
-std::map<std::string, std::map<int64_t, double>> jsonl_scalars(const fs::path& ckpt) {
-  std::map<std::string, std::map<int64_t, double>> expected;
-  for (const auto* file : {"training.jsonl", "validation.jsonl"})
-    for (const auto& line : read_jsonl(ckpt / file))
-      for (const auto& [key, value] : line.items()) {
-        if (key == "step" || key == "epoch" || value.is_null()) continue;
-        if (std::string(file) == "validation.jsonl" && key != "val_loss") continue;
-        expected[key][line["step"].get<int64_t>()] = value.get<double>();
-      }
-  return expected;
 }
 
 // Every row holds exactly the jsonl values of its step (plus _step/_runtime/_timestamp).
