@@ -7,6 +7,7 @@
 
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
+#include "automodel/common/fnv_hash.h"
 #include "automodel/common/logging.h"
 #include "automodel/config/section_keys.h"
 #include "automodel/data/rows.h"
@@ -18,15 +19,6 @@ namespace automodel::data {
 namespace {
 
 constexpr char kMagic[8] = {'A', 'M', 'D', 'S', 'E', 'T', '0', '3'};  // 03: sample rows
-
-struct Fnv {
-  uint64_t h = 1469598103934665603ull;
-  void add(std::string_view bytes) {
-    for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
-    h = (h ^ 0xff) * 1099511628211ull;  // separator, so ("ab","c") != ("a","bc")
-  }
-  std::string hex() const { return fmt::format("{:016x}", h); }
-};
 
 void put_i64(std::string& out, int64_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
 
@@ -58,7 +50,7 @@ fs::path dataset_cache_dir() {
 }
 
 std::string tokenizer_fingerprint(const fs::path& folder) {
-  Fnv f;
+  Fnv1a f;
   for (const char* name : {"tokenizer.json", "tokenizer_config.json", "tokenizer.model", "chat_template.jinja",
                            "special_tokens_map.json"})
     f.add(fs::is_regular_file(folder / name) ? read_file(folder / name) : std::string("-"));
@@ -73,7 +65,7 @@ std::string tokenizer_fingerprint(const fs::path& folder) {
 }
 
 std::string dataset_cache_key(const config::DatasetSection& s, const std::string& tokenizer_fp, int64_t max_tokens) {
-  Fnv f;
+  Fnv1a f;
   // 3: the settings are every dataset key declared to shape samples, by key name (config/dataset_keys.cpp).
   f.add("format 3");
   f.add(tokenizer_fp);

@@ -7,6 +7,7 @@
 
 #include "automodel/checkpoint/run_dir.h"
 #include "automodel/common/error.h"
+#include "automodel/common/fnv_hash.h"
 #include "automodel/common/logging.h"
 #include "automodel/common/string_util.h"
 
@@ -15,10 +16,9 @@ namespace {
 
 // Every rank must run the same recipe (after overrides and ${ENV}): compares a hash of it.
 void check_same_recipe(const config::RecipeConfig& c, dist::ProcessGroup& group) {
-  auto text = c.tree.dump();
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char ch : text) h = (h ^ ch) * 1099511628211ull;
-  auto all = group.all_gather(at::tensor({static_cast<int64_t>(h)}, at::kLong));
+  Fnv1a hash;
+  hash.add(c.tree.dump());
+  auto all = group.all_gather(at::tensor({static_cast<int64_t>(hash.h)}, at::kLong));
   std::vector<std::string> differ;
   for (int r = 0; r < group.world_size(); ++r)
     if (all[static_cast<size_t>(r)].item<int64_t>() != all[0].item<int64_t>()) differ.push_back(std::to_string(r));
