@@ -156,7 +156,7 @@ void LlmFinetune::parallelize() {
 }
 
 void LlmFinetune::validate(train::MetricsLog* log, FinetuneSummary& summary) {
-  auto v = train::validate(*step_, *model_, *parallel_, *val_loader_, *sampler_, procs_.dp);
+  auto v = train::validate(*step_, *val_loader_, *sampler_, procs_.dp);
   summary.val_losses.push_back(v.loss);
   if (log) log->log_validation(state_.step, state_.epoch, v.loss, v.label_tokens);
 }

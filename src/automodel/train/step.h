@@ -41,6 +41,8 @@ class TrainStep {
   StepGradients compute_gradients(const std::vector<data::Batch>& micro, double max_grad_norm);
 
   const Precision& precision() const { return precision_; }
+  models::CausalLM& model() { return model_; }
+  dist::ParallelModel& parallel() { return parallel_; }
 
  private:
   models::CausalLM& model_;

@@ -5,9 +5,10 @@
 
 namespace automodel::train {
 
-ValidationResult validate(TrainStep& step, models::CausalLM& model, dist::ParallelModel& parallel,
-                          const data::DataLoader& loader, const data::DataParallelSampler& sampler,
+ValidationResult validate(TrainStep& step, const data::DataLoader& loader, const data::DataParallelSampler& sampler,
                           dist::ProcessGroup* dp_group) {
+  auto& model = step.model();
+  auto& parallel = step.parallel();
   at::NoGradGuard no_grad;
   model.set_training(false);
   parallel.begin_eval();

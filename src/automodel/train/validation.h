@@ -15,8 +15,8 @@ struct ValidationResult {
   int64_t label_tokens = 0;
 };
 
-ValidationResult validate(TrainStep& step, models::CausalLM& model, dist::ParallelModel& parallel,
-                          const data::DataLoader& loader, const data::DataParallelSampler& sampler,
+// Runs the step's model (eval mode, no gradients) over `loader`; back in training mode after.
+ValidationResult validate(TrainStep& step, const data::DataLoader& loader, const data::DataParallelSampler& sampler,
                           dist::ProcessGroup* dp_group);
 
 }  // namespace automodel::train
