@@ -78,6 +78,9 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   if (root->contains("tensorboard")) c.tensorboard = parse_tensorboard(f, c.checkpoint.checkpoint_dir);
   if (root->contains("mlflow")) c.mlflow = parse_mlflow(f, (*root)["mlflow"]);
   if (root->contains("wandb")) c.wandb = parse_wandb(f, c.model.name_or_path);
+  if (c.mlflow && c.mlflow->log_final_model && !c.checkpoint.enabled)
+    c.ignored.push_back("accepted, no effect here: mlflow.log_final_model (checkpoint.enabled is false, so no final "
+                        "checkpoint is written)");
   auto without_effect = keys_without_effect(*root, *read);
   c.ignored.insert(c.ignored.end(), without_effect.begin(), without_effect.end());
   return c;

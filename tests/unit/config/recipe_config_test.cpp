@@ -125,6 +125,24 @@ TEST(Schema, OptionsFarFromKnownNamesAreReportedAsUnusedNotRejected) {
 
 // The wandb section as AutoModel reads it: defaults from WandbConfig and wandb's environment,
 // `enable: false` / `mode: disabled` turn it off, offline without an API key.
+// The final model can only be logged when a final checkpoint is written: otherwise the key is
+// reported at start as having no effect, never silently dropped.
+TEST(MlflowSection, LogFinalModelWithoutCheckpointingIsReportedAsWithoutEffect) {
+  auto tree = minimal();
+  tree["mlflow"] = {{"log_final_model", true}};
+  auto has_note = [](const RecipeConfig& c) {
+    for (const auto& note : c.ignored)
+      if (note.find("mlflow.log_final_model (checkpoint.enabled is false") != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_FALSE(has_note(parse_recipe(tree, "r.yaml")));
+  tree["checkpoint"] = {{"enabled", false}};
+  auto c = parse_recipe(tree, "r.yaml");
+  ASSERT_TRUE(c.mlflow);
+  EXPECT_TRUE(c.mlflow->log_final_model);
+  EXPECT_TRUE(has_note(c));
+}
+
 TEST(WandbSection, DefaultsFollowAutoModelAndWandbsEnvironment) {
   ::unsetenv("WANDB_API_KEY");
   ::unsetenv("WANDB_MODE");
