@@ -38,7 +38,10 @@ void AdamW::step(double lr) {
   for (size_t i = 0; i < params_.size(); ++i) {
     auto& param = *params_[i].tensor;
     auto grad = param.grad();
-    if (!grad.defined()) continue;
+    // No gradient: a routed expert that received no tokens. HF (v5) stores experts as fused
+    // tensors whose unused rows get zero gradients, so torch's AdamW still decays them and their
+    // moments: step them with a zero gradient too.
+    if (!grad.defined()) grad = at::zeros_like(param);
     const auto t = static_cast<double>(++param_steps_[i]);
     double bias1 = 1.0 - std::pow(o.beta1, t), bias2 = 1.0 - std::pow(o.beta2, t);
     if (o.weight_decay != 0) {
