@@ -2,6 +2,7 @@
 // states, router logits and gradients under the names HF fixtures use, for parity checks.
 #include <ATen/TensorOperators.h>
 #include <ATen/core/grad_mode.h>
+#include <ATen/ops/zeros_like.h>
 #include <CLI/CLI.hpp>
 
 #include <map>
@@ -65,7 +66,8 @@ int run_debug_forward(const DebugForwardArgs& args) {
   std::set<std::string> wanted;
   if (labels.defined() && args.grads != "none") {
     std::vector<std::string> names;
-    for (const auto& p : params) names.push_back(p.name);
+    for (const auto& p : params)
+      if (p.trainable) names.push_back(p.name);
     if (args.grads == "all") {
       wanted.insert(names.begin(), names.end());
     } else {
@@ -77,7 +79,7 @@ int run_debug_forward(const DebugForwardArgs& args) {
       }
     }
   }
-  for (const auto& p : params) p.tensor->set_requires_grad(!wanted.empty());
+  for (const auto& p : params) p.tensor->set_requires_grad(wanted.count(p.name) > 0);
 
   models::ForwardOptions options;
   options.collect_hidden_states = true;
@@ -99,7 +101,9 @@ int run_debug_forward(const DebugForwardArgs& args) {
     if (!wanted.empty()) {
       loss.backward();
       for (const auto& p : params)
-        if (wanted.count(p.name) && p.tensor->grad().defined()) keep("grad." + p.name, p.tensor->grad());
+        // An expert that received no tokens has no gradient: it is zero (HF's fused experts report zeros).
+        if (wanted.count(p.name))
+          keep("grad." + p.name, p.tensor->grad().defined() ? p.tensor->grad() : at::zeros_like(*p.tensor));
     }
   }
 

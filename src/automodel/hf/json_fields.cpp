@@ -30,6 +30,11 @@ bool JsonFields::has(const std::string& key) const {
   return it != object_->end() && !it->is_null();
 }
 
+bool JsonFields::present(const std::string& key) const {
+  if (reads_) reads_->insert(prefix_ + key);
+  return object_->contains(key);
+}
+
 const nlohmann::json& JsonFields::raw(const std::string& key) const { return require(key); }
 
 const nlohmann::json& JsonFields::require(const std::string& key) const {

@@ -18,6 +18,7 @@ class JsonFields {
   JsonFields(std::shared_ptr<const nlohmann::json> object, std::string label, std::string prefix = "");
 
   bool has(const std::string& key) const;  // present and not null
+  bool present(const std::string& key) const;  // present, maybe null (a null that overrides a default)
   const nlohmann::json& raw(const std::string& key) const;
   JsonFields child(const std::string& key) const;  // a nested object
 

@@ -15,7 +15,8 @@ std::vector<std::string> supported_rope_types() {
   return {"default", "linear", "dynamic", "llama3", "yarn", "longrope"};
 }
 
-RopeConfig parse_rope_config(const JsonFields& config, int64_t head_dim) {
+RopeConfig parse_rope_config(const JsonFields& config, int64_t head_dim, const std::string& layer_type,
+                             double default_theta) {
   RopeConfig rope;
   rope.max_position_embeddings =
       config.check_int("max_position_embeddings", config.get_int("max_position_embeddings", 2048), 1, kMaxPositions);
@@ -25,17 +26,22 @@ RopeConfig parse_rope_config(const JsonFields& config, int64_t head_dim) {
   if (config.has("rope_parameters")) {
     params = config.child("rope_parameters");
     rope.v5_semantics = true;
-    // v5 per-layer-type dicts ({"full_attention": {...}, ...}) are not used by these architectures.
-    AM_CHECK(!params->has("full_attention"), "[config] {}: per-layer-type rope parameters are not supported",
-             config.where("rope_parameters"));
+    // v5 per-layer-type dicts ({"full_attention": {...}, "sliding_attention": {...}}).
+    if (params->has("full_attention") || params->has("sliding_attention")) {
+      AM_CHECK(!layer_type.empty(), "[config] {}: per-layer-type rope parameters are not supported by this architecture",
+               config.where("rope_parameters"));
+      AM_CHECK(params->has(layer_type), "[config] {}: expected an entry for layer type '{}'",
+               config.where("rope_parameters"), layer_type);
+      params = params->child(layer_type);
+    }
     rope.theta = params->has("rope_theta") ? params->check_positive("rope_theta", params->get_double("rope_theta"))
-                                           : config.check_positive("rope_theta", config.get_double("rope_theta", 10000.0));
+                                           : config.check_positive("rope_theta", config.get_double("rope_theta", default_theta));
     if (params->has("partial_rotary_factor")) {
       partial = params->get_double("partial_rotary_factor");
       partial_from = &*params;
     }
   } else {
-    rope.theta = config.check_positive("rope_theta", config.get_double("rope_theta", 10000.0));
+    rope.theta = config.check_positive("rope_theta", config.get_double("rope_theta", default_theta));
     if (config.has("rope_scaling")) params = config.child("rope_scaling");
   }
   AM_CHECK(partial > 0 && partial <= 1, "[config] {}: expected a number in (0, 1], found {}",
@@ -50,6 +56,7 @@ RopeConfig parse_rope_config(const JsonFields& config, int64_t head_dim) {
 
   std::string key = params->has("rope_type") ? "rope_type" : "type";
   rope.type = params->get_string(key, "default");
+  if (rope.type == "su") rope.type = "longrope";  // Phi-3's first checkpoints' name for it
   auto types = supported_rope_types();
   if (std::find(types.begin(), types.end(), rope.type) == types.end()) {
     throw NotSupportedError(fmt::format("[config] {}: rope type '{}' is not supported; supported: {}",

@@ -32,6 +32,10 @@ struct RopeConfig {
 
 std::vector<std::string> supported_rope_types();
 // `head_dim` is the attention head size; partial_rotary_factor is read from the config.
-RopeConfig parse_rope_config(const JsonFields& config, int64_t head_dim);
+// `layer_type` ("full_attention", "sliding_attention"): the entry of v5's per-layer-type
+// `rope_parameters` to read; those dicts are an error without it. `default_theta`: the
+// architecture's theta when the config names none.
+RopeConfig parse_rope_config(const JsonFields& config, int64_t head_dim, const std::string& layer_type = "",
+                             double default_theta = 10000.0);
 
 }  // namespace automodel::hf

@@ -122,7 +122,7 @@ void LlmFinetune::build_model() {
                                                   c_.packed_sequence_size > 0 ? c_.packed_sequence_size : 512);
   int64_t n_train = 0;
   for (const auto& p : model_->named_parameters()) {
-    const bool train = !c_.peft.enabled || peft::is_adapter_parameter(p.name);
+    const bool train = p.trainable && (!c_.peft.enabled || peft::is_adapter_parameter(p.name));
     p.tensor->set_requires_grad(train);
     if (!train) continue;
     trainable_names_.push_back(p.name);

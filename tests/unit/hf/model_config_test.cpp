@@ -50,11 +50,36 @@ TEST(ModelConfig, PartialRotaryFactorShrinksRotaryDim) {
 }
 
 TEST(ModelConfig, UnknownRopeTypeIsNotSupportedAndListsTypes) {
-  auto config = parse_model_config(R"({"model_type": "llama", "rope_scaling": {"rope_type": "su", "factor": 2}})", "c.json");
+  auto config = parse_model_config(R"({"model_type": "llama", "rope_scaling": {"rope_type": "xpos", "factor": 2}})", "c.json");
   auto msg = error_of([&] { parse_rope_config(config.fields(), 8); });
   EXPECT_NE(msg.find("field 'rope_scaling.rope_type'"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("'su'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'xpos'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("llama3"), std::string::npos) << msg;
+}
+
+// Phi-3's first checkpoints call longrope "su"; transformers reads them as longrope.
+TEST(ModelConfig, SuRopeTypeReadsAsLongrope) {
+  auto config = parse_model_config(R"({"model_type": "phi3", "max_position_embeddings": 64,
+    "original_max_position_embeddings": 16, "rope_scaling": {"type": "su", "short_factor": [1, 1], "long_factor": [2, 2]}})",
+                                   "c.json");
+  auto rope = parse_rope_config(config.fields(), 4);
+  EXPECT_EQ(rope.type, "longrope");
+  EXPECT_EQ(rope.long_factor, (std::vector<double>{2, 2}));
+}
+
+// v5 saves Gemma-3/OLMo-3 ropes per layer type; each layer type reads its own entry.
+TEST(ModelConfig, PerLayerTypeRopeParametersAreReadPerType) {
+  auto config = parse_model_config(R"({"model_type": "gemma3_text", "rope_parameters": {
+    "full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1000000.0},
+    "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}})", "c.json");
+  auto full = parse_rope_config(config.fields(), 8, "full_attention");
+  auto local = parse_rope_config(config.fields(), 8, "sliding_attention");
+  EXPECT_EQ(full.type, "linear");
+  EXPECT_EQ(full.theta, 1000000.0);
+  EXPECT_EQ(local.type, "default");
+  EXPECT_EQ(local.theta, 10000.0);
+  auto msg = error_of([&] { parse_rope_config(config.fields(), 8); });
+  EXPECT_NE(msg.find("per-layer-type rope parameters are not supported by this architecture"), std::string::npos) << msg;
 }
 
 TEST(ModelConfig, LongropeFactorLengthIsChecked) {

@@ -25,12 +25,13 @@ void set_attention_impl(AttentionImpl impl);
 AttentionImpl parse_attention_impl(const std::string& name);
 
 // q: (B, Hq, Tq, D), k/v: (B, Hkv, Tk, D), mask: bool (B, 1, Tq, Tk), true = visible
-// -> (B, Hq, Tq, D), with the implementation chosen above.
+// -> (B, Hq, Tq, D), with the implementation chosen above. `softcap` > 0 (Gemma-2): scores are
+// softcap * tanh(scores / softcap), which only the eager path computes.
 at::Tensor scaled_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
-                            double scale);
+                            double scale, double softcap = 0);
 // Eager attention as HF computes it (scores in the input dtype, softmax in fp32): the reference.
 at::Tensor eager_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
-                           double scale);
+                           double scale, double softcap = 0);
 
 // Keys/values of previous tokens for incremental decoding.
 struct KVCache {

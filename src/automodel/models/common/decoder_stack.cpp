@@ -29,8 +29,8 @@ const at::Tensor& DecoderStack::mask(std::optional<int64_t> window) {
 ForwardOutput DecoderStack::run(const CausalLM& model, at::Tensor h, const DecoderLayers& layers) {
   ForwardOutput out;
   if (collect_) out.hidden_states.push_back(h);
-  const bool routed = static_cast<bool>(layers.router_name);
   for (int64_t i = 0; i < layers.count; ++i) {
+    const bool routed = layers.router_name && !layers.router_name(i).empty();
     const auto& m = mask(layers.window ? layers.window(i) : std::nullopt);
     at::Tensor router;
     if (cache_) {

@@ -28,7 +28,7 @@ struct DecoderLayers {
   DecoderLayerFn forward;
   // Layer i's sliding window (nullopt: full causal attention); null = every layer full.
   std::function<std::optional<int64_t>(int64_t)> window;
-  // MoE: the module name layer i's router logits are reported under; null = no router.
+  // MoE: the module name layer i's router logits are reported under; null or "" = no router.
   std::function<std::string(int64_t)> router_name;
   // hidden (B, T, H) after the last layer -> after the final norm.
   std::function<at::Tensor(const at::Tensor&)> final_norm;

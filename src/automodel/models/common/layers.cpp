@@ -11,6 +11,7 @@
 #include <ATen/ops/rsqrt.h>
 #include <ATen/ops/sigmoid.h>
 #include <ATen/ops/silu.h>
+#include <ATen/ops/square.h>
 
 #include "automodel/common/error.h"
 
@@ -37,14 +38,16 @@ at::Tensor Conv1D::forward(const at::Tensor& x) const {
   return at::addmm(*bias_, x.reshape({-1, x.size(-1)}), *weight_).view(out_shape);
 }
 
-Embedding::Embedding(int64_t num_embeddings, int64_t dim, const at::TensorOptions& options) {
+Embedding::Embedding(int64_t num_embeddings, int64_t dim, const at::TensorOptions& options,
+                     std::optional<int64_t> padding_idx)
+    : padding_idx_(padding_idx.value_or(-1)) {
   weight_ = add_parameter("weight", at::empty({num_embeddings, dim}, options));
 }
 
-at::Tensor Embedding::forward(const at::Tensor& ids) const { return at::embedding(*weight_, ids); }
+at::Tensor Embedding::forward(const at::Tensor& ids) const { return at::embedding(*weight_, ids, padding_idx_); }
 
-RMSNorm::RMSNorm(int64_t dim, double eps, bool unit_offset, const at::TensorOptions& options)
-    : eps_(eps), unit_offset_(unit_offset) {
+RMSNorm::RMSNorm(int64_t dim, double eps, bool unit_offset, const at::TensorOptions& options, bool scale_in_fp32)
+    : eps_(eps), unit_offset_(unit_offset), scale_in_fp32_(scale_in_fp32) {
   weight_ = add_parameter("weight", at::empty({dim}, options));
 }
 
@@ -54,15 +57,30 @@ at::Tensor RMSNorm::forward(const at::Tensor& x) const {
   auto xf = x.to(at::kFloat);
   auto normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps_);
   if (unit_offset_) return (normed * (weight_->to(at::kFloat) + 1.0)).to(x.scalar_type());
+  if (scale_in_fp32_) return (normed * weight_->to(at::kFloat)).to(x.scalar_type());
   return *weight_ * normed.to(x.scalar_type());
 }
 
-LayerNorm::LayerNorm(int64_t dim, double eps, const at::TensorOptions& options) : dim_(dim), eps_(eps) {
-  weight_ = add_parameter("weight", at::empty({dim}, options));
-  bias_ = add_parameter("bias", at::empty({dim}, options));
+LayerNorm::LayerNorm(int64_t dim, double eps, const at::TensorOptions& options, LayerNormOptions layout)
+    : dim_(dim), eps_(eps), unit_offset_(layout.unit_offset) {
+  if (layout.weight) weight_ = add_parameter("weight", at::empty({dim}, options));
+  if (layout.bias) bias_ = add_parameter("bias", at::empty({dim}, options));
 }
 
-at::Tensor LayerNorm::forward(const at::Tensor& x) const { return at::layer_norm(x, {dim_}, *weight_, *bias_, eps_); }
+at::Tensor LayerNorm::forward(const at::Tensor& x) const {
+  at::Tensor weight, bias;
+  if (weight_) weight = unit_offset_ ? *weight_ + 1.0 : *weight_;
+  if (bias_) bias = *bias_;
+  return at::layer_norm(x, {dim_}, weight, bias, eps_);
+}
+
+std::unique_ptr<Norm> make_norm(const NormSpec& spec, int64_t dim, const at::TensorOptions& options) {
+  if (spec.kind == NormSpec::Kind::kRms)
+    return std::make_unique<RMSNorm>(dim, spec.eps, spec.unit_offset, options, spec.scale_in_fp32);
+  auto layout = spec.layer_norm;
+  layout.unit_offset = spec.unit_offset;
+  return std::make_unique<LayerNorm>(dim, spec.eps, options, layout);
+}
 
 Activation parse_activation(const std::string& name, const std::string& where) {
   if (name == "silu" || name == "swish") return Activation::kSilu;
@@ -70,9 +88,10 @@ Activation parse_activation(const std::string& name, const std::string& where) {
   if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast") return Activation::kGeluTanh;
   if (name == "relu") return Activation::kRelu;
   if (name == "quick_gelu") return Activation::kQuickGelu;
+  if (name == "relu2") return Activation::kRelu2;
   throw NotSupportedError(fmt::format(
       "[config] {}: activation '{}' is not supported; supported: silu, swish, gelu, gelu_new, "
-      "gelu_pytorch_tanh, gelu_fast, relu, quick_gelu", where, name));
+      "gelu_pytorch_tanh, gelu_fast, relu, quick_gelu, relu2", where, name));
 }
 
 at::Tensor activate(Activation act, const at::Tensor& x) {
@@ -82,6 +101,7 @@ at::Tensor activate(Activation act, const at::Tensor& x) {
     case Activation::kGeluTanh: return at::gelu(x, "tanh");
     case Activation::kRelu: return at::relu(x);
     case Activation::kQuickGelu: return x * at::sigmoid(1.702 * x);
+    case Activation::kRelu2: return at::relu(x).square();
   }
   return x;
 }

@@ -4,6 +4,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "automodel/models/common/module.h"
@@ -51,42 +53,71 @@ class Conv1D : public Module {
   at::Tensor* bias_;
 };
 
+// torch.nn.Embedding; the row `padding_idx` (when set) gets no gradient, as in HF's decoders,
+// which pass config.pad_token_id.
 class Embedding : public Module {
  public:
-  Embedding(int64_t num_embeddings, int64_t dim, const at::TensorOptions& options);
+  Embedding(int64_t num_embeddings, int64_t dim, const at::TensorOptions& options,
+            std::optional<int64_t> padding_idx = std::nullopt);
   at::Tensor forward(const at::Tensor& ids) const;  // (B, T) -> (B, T, dim)
   at::Tensor& weight() { return *weight_; }
 
  private:
   at::Tensor* weight_;
+  int64_t padding_idx_ = -1;
 };
 
-// RMSNorm computed in fp32. `unit_offset`: Gemma's (1 + w) scaling, applied in fp32.
-class RMSNorm : public Module {
+// What a parent needs of a normalisation layer: RMSNorm, LayerNorm (parents hold Slot<Norm>).
+class Norm : public Module {
  public:
-  RMSNorm(int64_t dim, double eps, bool unit_offset, const at::TensorOptions& options);
-  at::Tensor forward(const at::Tensor& x) const;
+  virtual at::Tensor forward(const at::Tensor& x) const = 0;  // (..., dim) -> (..., dim)
+};
+
+// RMSNorm computed in fp32, cast to the input dtype, then scaled (Llama). `unit_offset`: Gemma's
+// (1 + w) scaling; it and `scale_in_fp32` (OLMo-2, Helium) scale in fp32 before the cast.
+class RMSNorm : public Norm {
+ public:
+  RMSNorm(int64_t dim, double eps, bool unit_offset, const at::TensorOptions& options, bool scale_in_fp32 = false);
+  at::Tensor forward(const at::Tensor& x) const override;
 
  private:
   double eps_;
-  bool unit_offset_;
+  bool unit_offset_, scale_in_fp32_;
   at::Tensor* weight_;
 };
 
-class LayerNorm : public Module {
+// torch.nn.LayerNorm; `weight`/`bias` false: that parameter is absent (OLMo's non-parametric
+// norm, Cohere's bias-free one); `unit_offset`: Nemotron's LayerNorm1P, scaled by (1 + w).
+struct LayerNormOptions {
+  bool weight = true, bias = true, unit_offset = false;
+};
+
+class LayerNorm : public Norm {
  public:
-  LayerNorm(int64_t dim, double eps, const at::TensorOptions& options);
-  at::Tensor forward(const at::Tensor& x) const;
+  LayerNorm(int64_t dim, double eps, const at::TensorOptions& options, LayerNormOptions layout = {});
+  at::Tensor forward(const at::Tensor& x) const override;
 
  private:
   int64_t dim_;
   double eps_;
-  at::Tensor* weight_;
-  at::Tensor* bias_;
+  bool unit_offset_;
+  at::Tensor* weight_ = nullptr;
+  at::Tensor* bias_ = nullptr;
 };
 
-enum class Activation { kSilu, kGeluExact, kGeluTanh, kRelu, kQuickGelu };
-// HF ACT2FN names: silu/swish, gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, quick_gelu.
+// Which normalisation a model uses and how, as read from its config: one description builds
+// every norm of a layer (make_norm), so a model cannot mix kinds by accident.
+struct NormSpec {
+  enum class Kind { kRms, kLayerNorm } kind = Kind::kRms;
+  double eps = 1e-6;
+  bool unit_offset = false;  // scale by (1 + w)
+  bool scale_in_fp32 = false;   // kRms: scale before casting back to the input dtype
+  LayerNormOptions layer_norm;  // kLayerNorm only
+};
+std::unique_ptr<Norm> make_norm(const NormSpec& spec, int64_t dim, const at::TensorOptions& options);
+
+enum class Activation { kSilu, kGeluExact, kGeluTanh, kRelu, kQuickGelu, kRelu2 };
+// HF ACT2FN names: silu/swish, gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, quick_gelu, relu2.
 Activation parse_activation(const std::string& name, const std::string& where);
 at::Tensor activate(Activation act, const at::Tensor& x);
 

@@ -17,12 +17,17 @@ std::string type_name(const std::type_info& type) {
 }
 
 at::Tensor* Module::add_parameter(std::string name, at::Tensor value) {
-  params_.emplace_back(std::move(name), std::make_unique<at::Tensor>(std::move(value)));
-  return params_.back().second.get();
+  params_.push_back({std::move(name), std::make_unique<at::Tensor>(std::move(value)), true});
+  return params_.back().tensor.get();
+}
+
+at::Tensor* Module::add_buffer(std::string name, at::Tensor value) {
+  params_.push_back({std::move(name), std::make_unique<at::Tensor>(std::move(value)), false});
+  return params_.back().tensor.get();
 }
 
 void Module::collect(const std::string& prefix, std::vector<NamedParameter>& out) const {
-  for (const auto& [name, tensor] : params_) out.push_back({prefix + name, tensor.get()});
+  for (const auto& p : params_) out.push_back({prefix + p.name, p.tensor.get(), p.trainable});
   for (const auto& c : children_) c.module->collect(c.name.empty() ? prefix : prefix + c.name + ".", out);
 }
 
@@ -87,8 +92,8 @@ std::unique_ptr<Module> Module::replace_module(const std::string& dotted_name, s
 }
 
 void Module::export_parameters(const std::string& prefix, const NameFilter& include, NamedTensors& out) const {
-  for (const auto& [name, tensor] : params_)
-    if (!include || include(prefix + name)) out.emplace_back(prefix + name, *tensor);
+  for (const auto& p : params_)
+    if (!include || include(prefix + p.name)) out.emplace_back(prefix + p.name, *p.tensor);
   for (const auto& c : children_)
     c.module->export_parameters(c.name.empty() ? prefix : prefix + c.name + ".", include, out);
 }

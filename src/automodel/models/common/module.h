@@ -16,7 +16,8 @@ namespace automodel::models {
 
 struct NamedParameter {
   std::string name;
-  at::Tensor* tensor;  // owned by its module; stable address
+  at::Tensor* tensor;     // owned by its module; stable address
+  bool trainable = true;  // false: a persistent buffer (loaded and saved, never trained)
 };
 
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
@@ -69,6 +70,9 @@ class Module {
 
  protected:
   at::Tensor* add_parameter(std::string name, at::Tensor value);
+  // A tensor HF keeps as a persistent buffer (e.g. a router's e_score_correction_bias): in the
+  // checkpoint and in named_parameters(), but marked not trainable.
+  at::Tensor* add_buffer(std::string name, at::Tensor value);
   // Registers a child under `name`. T is what this parent relies on (a replacement must be a T);
   // pass it explicitly to accept more than the concrete class: add_module<LinearLayer>(...).
   template <typename T>
@@ -102,7 +106,12 @@ class Module {
   std::pair<Module*, size_t> find_child(const std::string& name);
   std::pair<Module*, size_t> locate(const std::string& dotted_name);
   void collect(const std::string& prefix, std::vector<NamedParameter>& out) const;
-  std::vector<std::pair<std::string, std::unique_ptr<at::Tensor>>> params_;
+  struct Param {
+    std::string name;
+    std::unique_ptr<at::Tensor> tensor;
+    bool trainable;
+  };
+  std::vector<Param> params_;
   std::vector<Child> children_;
   bool training_ = false;
 };

@@ -2,33 +2,61 @@
 
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/cat.h>
+#include <ATen/ops/linear.h>
+#include <ATen/ops/zeros.h>
 #include <ATen/ops/one_hot.h>
+#include <ATen/ops/sigmoid.h>
 #include <ATen/ops/softmax.h>
 #include <ATen/ops/topk.h>
 #include <ATen/ops/where.h>
+
+#include <limits>
 #include <ATen/ops/zeros_like.h>
 
 namespace automodel::models {
 
-GatedMlp::GatedMlp(int64_t hidden, int64_t intermediate, bool bias, Activation act, const GatedMlpNames& names,
-                   const at::TensorOptions& options)
-    : act_(act) {
-  gate_ = add_module<LinearLayer>(names.gate, std::make_unique<Linear>(hidden, intermediate, bias, options));
-  up_ = add_module<LinearLayer>(names.up, std::make_unique<Linear>(hidden, intermediate, bias, options));
-  down_ = add_module<LinearLayer>(names.down, std::make_unique<Linear>(intermediate, hidden, bias, options));
-}
-
-at::Tensor GatedMlp::forward(const at::Tensor& x) const {
-  return down_->forward(activate(act_, gate_->forward(x)) * up_->forward(x));
-}
-
-SparseMoe::SparseMoe(int64_t hidden, const MoeOptions& options, Activation act, const at::TensorOptions& tensor_options)
+SparseMoe::SparseMoe(int64_t hidden, const MoeOptions& options, const at::TensorOptions& tensor_options)
     : options_(options) {
-  gate_ = add_module<LinearLayer>("gate", std::make_unique<Linear>(hidden, options.num_experts, false, tensor_options));
-  experts_ = add_module("experts", std::make_unique<ModuleList<GatedMlp>>());
+  gate_ = add_module<LinearLayer>(options.router_name,
+                                  std::make_unique<Linear>(hidden, options.num_experts, false, tensor_options));
+  experts_ = add_module("experts", std::make_unique<ModuleList<Mlp>>());
   for (int64_t e = 0; e < options.num_experts; ++e)
-    experts_->append(std::make_unique<GatedMlp>(hidden, options.expert_intermediate, false, act,
-                                                options.expert_names, tensor_options));
+    experts_->append(make_mlp(hidden, options.expert_intermediate, options.expert, tensor_options));
+  if (options.shared_expert_intermediate > 0) {
+    auto shared = options.expert;
+    shared.names = MlpNames{};
+    shared_ = add_module(options.shared_expert_name,
+                         make_mlp(hidden, options.shared_expert_intermediate, shared, tensor_options));
+    if (!options.shared_expert_gate_name.empty())
+      shared_gate_ = add_module<LinearLayer>(options.shared_expert_gate_name,
+                                             std::make_unique<Linear>(hidden, 1, false, tensor_options));
+  }
+  // HF keeps it in fp32 whatever the model dtype (_keep_in_fp32_modules). Its name may be dotted
+  // ("gate.e_score_correction_bias"): it sits next to the router's weight in the checkpoint.
+  if (!options.correction_bias_name.empty())
+    correction_bias_ = add_buffer(options.correction_bias_name,
+                                  at::empty(options.correction_bias_shape, tensor_options.dtype(at::kFloat)));
+}
+
+SparseMoe::Routing SparseMoe::route(const at::Tensor& flat) const {
+  auto logits = options_.router_in_fp32 ? at::linear(flat.to(at::kFloat), gate_->weight().to(at::kFloat))
+                                        : gate_->forward(flat);  // (N, E)
+  auto scores = options_.scoring == MoeOptions::Scoring::kSigmoid ? at::sigmoid(logits.to(at::kFloat))
+                                                                   : at::softmax(logits, 1, at::kFloat);
+  auto choice = correction_bias_ ? scores + correction_bias_->reshape({-1}) : scores;
+  if (options_.num_groups > 1) {
+    const int64_t N = choice.size(0), G = options_.num_groups;
+    auto group_scores = std::get<0>(choice.view({N, G, -1}).topk(2, -1)).sum(-1);  // (N, G)
+    auto kept = std::get<1>(group_scores.topk(options_.top_k_groups, -1));
+    auto group_mask = at::zeros_like(group_scores).scatter(1, kept, 1.0).to(at::kBool);
+    choice = choice.view({N, G, -1}).masked_fill(group_mask.unsqueeze(-1).logical_not(),
+                                                 -std::numeric_limits<double>::infinity()).view({N, -1});
+  }
+  auto experts = std::get<1>(at::topk(choice, options_.top_k, -1));  // (N, k)
+  auto weights = scores.gather(1, experts);
+  if (options_.normalize_top_k) weights = weights / (weights.sum(-1, /*keepdim=*/true) + options_.normalize_eps);
+  if (options_.routed_scaling != 1.0) weights = weights * options_.routed_scaling;
+  return {logits, weights, experts};
 }
 
 at::Tensor load_balancing_loss(const std::vector<at::Tensor>& router_logits, int64_t num_experts, int64_t top_k,
@@ -55,11 +83,8 @@ at::Tensor load_balancing_loss(const std::vector<at::Tensor>& router_logits, int
 std::pair<at::Tensor, at::Tensor> SparseMoe::forward(const at::Tensor& x) const {
   auto shape = x.sizes().vec();
   auto flat = x.reshape({-1, shape.back()});                    // (N, H)
-  auto router_logits = gate_->forward(flat);                   // (N, E)
-  auto probs = at::softmax(router_logits, 1, at::kFloat);
-  auto [weights, experts] = at::topk(probs, options_.top_k, -1);  // (N, k)
-  if (options_.normalize_top_k) weights = weights / weights.sum(-1, /*keepdim=*/true);
-  weights = weights.to(x.scalar_type());
+  auto [router_logits, weights, experts] = route(flat);  // (N, E), (N, k), (N, k)
+  if (!options_.weights_in_fp32) weights = weights.to(x.scalar_type());
   auto out = at::zeros_like(flat);
   // Route token subsets to each expert that received any (index_add keeps autograd exact).
   for (int64_t e = 0; e < options_.num_experts; ++e) {
@@ -68,8 +93,10 @@ std::pair<at::Tensor, at::Tensor> SparseMoe::forward(const at::Tensor& x) const 
     auto tokens = hits.select(1, 0), slots = hits.select(1, 1);
     auto expert_out = (*experts_)[e].forward(flat.index_select(0, tokens));
     auto w = weights.reshape({-1}).index_select(0, tokens * options_.top_k + slots).unsqueeze(-1);
-    out = out.index_add(0, tokens, expert_out * w);
+    out = out.index_add(0, tokens, (expert_out * w).to(out.scalar_type()));
   }
+  if (shared_gate_) out = out + at::sigmoid(shared_gate_->forward(flat)) * shared_->forward(flat);
+  else if (shared_) out = out + shared_->forward(flat);
   return {out.view(shape), router_logits};
 }
 

@@ -1,40 +1,42 @@
-// Top-k routed mixture of experts (Mixtral style): softmax router over all experts, top-k,
-// optional renormalisation, gated-MLP experts; returns the router logits for losses and parity.
+// Top-k routed mixture of experts (Mixtral, Qwen-MoE): softmax router over all experts, top-k,
+// optional renormalisation, gated-MLP experts, an optional gated shared expert; returns the router logits for losses and parity.
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
 #include <string>
+#include <vector>
 #include <utility>
 
 #include "automodel/models/common/layers.h"
+#include "automodel/models/common/mlp.h"
 #include "automodel/models/common/module.h"
 
 namespace automodel::models {
-
-// act(gate(x)) * up(x) -> down; parameter names are configurable (gate_proj/up_proj/down_proj
-// for dense MLPs, w1/w3/w2 for Mixtral experts).
-struct GatedMlpNames {
-  std::string gate = "gate_proj", up = "up_proj", down = "down_proj";
-};
-
-class GatedMlp : public Module {
- public:
-  GatedMlp(int64_t hidden, int64_t intermediate, bool bias, Activation act, const GatedMlpNames& names,
-           const at::TensorOptions& options);
-  at::Tensor forward(const at::Tensor& x) const;  // (..., hidden) -> (..., hidden)
-
- private:
-  Activation act_;
-  Slot<LinearLayer> gate_, up_, down_;
-};
 
 struct MoeOptions {
   int64_t num_experts = 0;
   int64_t top_k = 2;
   bool normalize_top_k = true;
   int64_t expert_intermediate = 0;
-  GatedMlpNames expert_names{"w1", "w3", "w2"};
+  MlpSpec expert{MlpSpec::Kind::kGated, MlpNames{"w1", "w3", "w2", ""}};  // activation set by the model
+  std::string router_name = "gate";
+  // Router scores: softmax over all experts (Mixtral, Qwen) or per-expert sigmoid (DeepSeek-V3).
+  enum class Scoring { kSoftmax, kSigmoid } scoring = Scoring::kSoftmax;
+  bool router_in_fp32 = false;  // logits = x.float() @ W.float()^T (DeepSeek-V3, GLM-4.5, ERNIE)
+  // A per-expert bias added to the scores for choosing experts only (weights stay unbiased), kept
+  // as a buffer under this name (relative to the MoE module) with this shape; empty = none.
+  std::string correction_bias_name;
+  std::vector<int64_t> correction_bias_shape;
+  // Group-limited choice: experts in num_groups groups, only the top_k_groups groups (by the sum of
+  // each group's two best scores) are eligible.
+  int64_t num_groups = 1, top_k_groups = 1;
+  double normalize_eps = 0;   // added to the sum when renormalising (DeepSeek: 1e-20)
+  double routed_scaling = 1.0;  // the routed experts' weights x this (DeepSeek's routed_scaling_factor)
+  bool weights_in_fp32 = false;  // routed weights stay fp32 (DeepSeek), else cast to the model dtype
+  // An always-on shared expert (0 = none); Qwen2-MoE scales it by sigmoid(shared_expert_gate(x)).
+  int64_t shared_expert_intermediate = 0;
+  std::string shared_expert_name = "shared_expert", shared_expert_gate_name = "shared_expert_gate";  // gate "": ungated
   double aux_loss_coef = 0;  // > 0: HF adds coef x load-balancing loss to the LM loss
 };
 
@@ -46,14 +48,20 @@ at::Tensor load_balancing_loss(const std::vector<at::Tensor>& router_logits, int
 
 class SparseMoe : public Module {
  public:
-  SparseMoe(int64_t hidden, const MoeOptions& options, Activation act, const at::TensorOptions& tensor_options);
+  SparseMoe(int64_t hidden, const MoeOptions& options, const at::TensorOptions& tensor_options);
   // x: (B, T, H) -> output (B, T, H), router logits (B*T, E)
   std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& x) const;
 
  private:
+  struct Routing {
+    at::Tensor logits, weights, experts;  // (N, E) router logits, (N, k) expert weights and indices
+  };
+  Routing route(const at::Tensor& flat) const;  // flat: (N, H)
   MoeOptions options_;
-  Slot<LinearLayer> gate_;
-  Slot<ModuleList<GatedMlp>> experts_;
+  Slot<LinearLayer> gate_, shared_gate_;
+  Slot<ModuleList<Mlp>> experts_;
+  Slot<Mlp> shared_;
+  at::Tensor* correction_bias_ = nullptr;
 };
 
 }  // namespace automodel::models

@@ -3,6 +3,8 @@
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/arange.h>
 #include <ATen/ops/cat.h>
+#include <ATen/ops/repeat_interleave.h>
+#include <ATen/ops/stack.h>
 #include <ATen/ops/clamp.h>
 #include <ATen/ops/cos.h>
 #include <ATen/ops/pow.h>
@@ -39,8 +41,6 @@ at::Tensor llama3_inv_freq(const hf::RopeConfig& c) {
   auto is_medium = (wavelen >= high_wavelen).logical_and(wavelen <= low_wavelen);
   return at::where(is_medium, smoothed, scaled);
 }
-
-double yarn_mscale(double scale, double mscale) { return scale <= 1 ? 1.0 : 0.1 * mscale * std::log(scale) + 1.0; }
 
 std::pair<at::Tensor, double> yarn_inv_freq(const hf::RopeConfig& c) {
   double base = c.theta;
@@ -151,13 +151,24 @@ std::pair<at::Tensor, at::Tensor> RotaryEmbedding::cos_sin(const at::Tensor& pos
   return {cos.to(dtype), sin.to(dtype)};
 }
 
-at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
-  // cos/sin: (B, T, rot) -> broadcast over heads: (B, 1, T, rot)
+double yarn_mscale(double factor, double mscale) { return factor <= 1 ? 1.0 : 0.1 * mscale * std::log(factor) + 1.0; }
+
+at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, bool interleaved) {
+  // cos/sin: (B, T, rot) as [freqs | freqs] -> broadcast over heads: (B, 1, T, rot)
   int64_t rot = cos.size(-1);
   auto c = cos.unsqueeze(1), s = sin.unsqueeze(1);
   auto x_rot = rot == x.size(-1) ? x : x.narrow(-1, 0, rot);
-  auto half1 = x_rot.narrow(-1, 0, rot / 2), half2 = x_rot.narrow(-1, rot / 2, rot / 2);
-  auto rotated = at::cat({-half2, half1}, -1);
+  at::Tensor rotated;
+  if (interleaved) {
+    // Each frequency once per pair: [f0, f0, f1, f1, ...]; pair (a, b) -> (-b, a).
+    c = c.narrow(-1, 0, rot / 2).repeat_interleave(2, -1);
+    s = s.narrow(-1, 0, rot / 2).repeat_interleave(2, -1);
+    auto pairs = x_rot.unflatten(-1, {rot / 2, 2});
+    rotated = at::stack({-pairs.select(-1, 1), pairs.select(-1, 0)}, -1).flatten(-2);
+  } else {
+    auto half1 = x_rot.narrow(-1, 0, rot / 2), half2 = x_rot.narrow(-1, rot / 2, rot / 2);
+    rotated = at::cat({-half2, half1}, -1);
+  }
   auto out = x_rot * c + rotated * s;
   if (rot == x.size(-1)) return out;
   return at::cat({out, x.narrow(-1, rot, x.size(-1) - rot)}, -1);

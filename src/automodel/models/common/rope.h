@@ -29,7 +29,11 @@ class RotaryEmbedding {
   int64_t original_max_ = 0;  // longrope/dynamic switch point
 };
 
-// x: (B, H, T, head_dim); rotates the first cos.size(-1) dims (rotate_half convention).
-at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+// yarn's magnitude correction (HF's get_mscale): 0.1 * mscale * ln(factor) + 1 for factor > 1.
+double yarn_mscale(double factor, double mscale);
+
+// x: (B, H, T, head_dim); rotates the first cos.size(-1) dims, as rotate_half on the two halves
+// (Llama), or on adjacent pairs (x0, x1), (x2, x3), ... when `interleaved` (Cohere, GLM).
+at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, bool interleaved = false);
 
 }  // namespace automodel::models

@@ -146,6 +146,7 @@ class Gpt2LM : public CausalLM {
 Architecture gpt2_architecture() {
   Architecture arch;
   arch.model_type = "gpt2";
+  arch.features = "learned positions, LayerNorm, Conv1D projections, tied head";
   arch.hf_class = "GPT2LMHeadModel";
   arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
     auto c = config.fields();

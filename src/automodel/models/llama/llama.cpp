@@ -7,6 +7,7 @@ namespace automodel::models {
 Architecture llama_architecture() {
   Architecture arch;
   arch.model_type = "llama";
+  arch.features = "RMSNorm pre-norm, GQA, SwiGLU, rope (default, linear, dynamic, llama3, yarn, longrope)";
   arch.hf_class = "LlamaForCausalLM";
   arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
     auto c = config.fields();

@@ -8,6 +8,7 @@ namespace automodel::models {
 Architecture mixtral_architecture() {
   Architecture arch;
   arch.model_type = "mixtral";
+  arch.features = "top-k softmax MoE in every layer, router aux loss, sliding window";
   arch.hf_class = "MixtralForCausalLM";
   arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
     auto c = config.fields();
@@ -19,11 +20,12 @@ Architecture mixtral_architecture() {
     moe.num_experts = c.check_int("num_local_experts", c.get_int("num_local_experts"), 1, hf::kMaxExperts);
     moe.top_k = c.check_int("num_experts_per_tok", c.get_int("num_experts_per_tok"), 1, moe.num_experts);
     moe.expert_intermediate = spec.intermediate_size;
-    moe.expert_names = {"w1", "w3", "w2"};
+    moe.expert.names = {"w1", "w3", "w2", ""};
+    moe.expert.act = spec.mlp.act;
     if (c.get_bool("output_router_logits", false))
       moe.aux_loss_coef = c.check_finite("router_aux_loss_coef", c.get_double("router_aux_loss_coef", 0.001));
     spec.moe = moe;
-    spec.mlp_name = "block_sparse_moe";
+    spec.names.mlp = "block_sparse_moe";
     return std::make_unique<DecoderLM>(config, spec, options);
   };
   arch.tiny_config_json = R"({"model_type": "mixtral", "vocab_size": 96, "hidden_size": 32, "intermediate_size": 48,

@@ -9,23 +9,15 @@ namespace {
 
 // Per-layer attention type: `layer_types` when present, else sliding for layers >= max_window_layers.
 void read_qwen_sliding_windows(const hf::JsonFields& c, DecoderSpec& spec) {
+  if (!c.get_bool("use_sliding_window", false)) return;  // sliding_window may then be 0 or anything
   auto window = read_sliding_window(c);
-  if (!c.get_bool("use_sliding_window", false) || !window) return;
-  if (c.has("layer_types")) {
-    auto types = c.get_string_list("layer_types");
-    AM_CHECK(static_cast<int64_t>(types.size()) == spec.num_layers, "[config] {}: expected {} entries, found {}",
-             c.where("layer_types"), spec.num_layers, types.size());
-    for (int64_t i = 0; i < spec.num_layers; ++i) {
-      AM_CHECK(types[i] == "full_attention" || types[i] == "sliding_attention",
-               "[config] {}: entry {} is '{}', expected full_attention or sliding_attention", c.where("layer_types"), i,
-               types[i]);
-      if (types[i] == "sliding_attention") spec.sliding_window[i] = window;
-    }
-    return;
-  }
+  if (!window) return;
   // Beyond num_hidden_layers means no sliding layer, as in transformers.
   int64_t first_sliding = c.check_int("max_window_layers", c.get_int("max_window_layers", spec.num_layers), 0, hf::kMaxLayers);
-  for (int64_t i = first_sliding; i < spec.num_layers; ++i) spec.sliding_window[i] = window;
+  auto types = read_layer_types(c, spec.num_layers, {"full_attention", "sliding_attention"}, [&](int64_t i) {
+    return i >= first_sliding ? "sliding_attention" : "full_attention";
+  });
+  set_sliding_layers(spec, types, window);
 }
 
 }  // namespace
@@ -33,6 +25,7 @@ void read_qwen_sliding_windows(const hf::JsonFields& c, DecoderSpec& spec) {
 Architecture qwen2_architecture() {
   Architecture arch;
   arch.model_type = "qwen2";
+  arch.features = "q/k/v biases, sliding window on upper layers (max_window_layers)";
   arch.hf_class = "Qwen2ForCausalLM";
   arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
     auto c = config.fields();
@@ -52,11 +45,12 @@ Architecture qwen2_architecture() {
 Architecture qwen3_architecture() {
   Architecture arch;
   arch.model_type = "qwen3";
+  arch.features = "per-head q/k RMSNorm, head_dim independent of hidden size";
   arch.hf_class = "Qwen3ForCausalLM";
   arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
     auto c = config.fields();
     auto spec = read_decoder_spec(c);
-    spec.qk_norm = true;
+    spec.qk_norm = QkNorm::kPerHead;
     read_qwen_sliding_windows(c, spec);
     return std::make_unique<DecoderLM>(config, spec, options);
   };

@@ -1,0 +1,137 @@
+#include "automodel/models/common/decoder_layer.h"
+
+#include <ATen/TensorOperators.h>
+#include <ATen/ops/cat.h>
+#include <ATen/ops/clamp.h>
+#include <ATen/ops/scalar_tensor.h>
+
+#include <cmath>
+
+#include "automodel/common/error.h"
+#include "automodel/models/common/rope.h"
+
+namespace automodel::models {
+
+DecoderAttention::DecoderAttention(const DecoderSpec& s, const at::TensorOptions& o) : spec_(s) {
+  auto linear = [&o](int64_t in, int64_t out, bool bias) -> std::unique_ptr<LinearLayer> {
+    return std::make_unique<Linear>(in, out, bias, o);
+  };
+  const auto& n = s.names;
+  const int64_t q_width = s.num_heads * s.head_dim, kv_width = s.num_kv_heads * s.head_dim;
+  AM_CHECK(s.qkv_layout == QkvLayout::kConcat || s.num_kv_heads == s.num_heads,
+           "internal: a per-head fused qkv projection needs as many kv heads as query heads");
+  auto add_output = [&] { o_proj_ = add_module(n.o, linear(q_width, s.hidden_size, s.o_bias)); };
+  if (n.output_first) add_output();
+  if (n.qkv.empty()) {
+    q_proj_ = add_module(n.q, linear(s.hidden_size, q_width, s.qkv_bias));
+    k_proj_ = add_module(n.k, linear(s.hidden_size, kv_width, s.qkv_bias));
+    v_proj_ = add_module(n.v, linear(s.hidden_size, kv_width, s.qkv_bias));
+  } else {
+    qkv_proj_ = add_module(n.qkv, linear(s.hidden_size, q_width + 2 * kv_width, s.qkv_bias));
+  }
+  if (!n.output_first) add_output();
+  if (s.qk_norm != QkNorm::kNone) {
+    const bool per_head = s.qk_norm == QkNorm::kPerHead;
+    q_norm_ = add_module(n.q_norm, make_norm(s.norm, per_head ? s.head_dim : q_width, o));
+    k_norm_ = add_module(n.k_norm, make_norm(s.norm, per_head ? s.head_dim : kv_width, o));
+  }
+  scale_ = s.attention_scale > 0 ? s.attention_scale : 1.0 / std::sqrt(static_cast<double>(s.head_dim));
+}
+
+at::Tensor DecoderAttention::forward(const at::Tensor& x, const LayerPositions& positions, const at::Tensor& mask,
+                                     KVCache::Layer* cache) const {
+  const int64_t B = x.size(0), T = x.size(1), D = spec_.head_dim;
+  const int64_t q_width = spec_.num_heads * D, kv_width = spec_.num_kv_heads * D;
+  at::Tensor q, k, v;
+  if (qkv_proj_ && spec_.qkv_layout == QkvLayout::kPerHead) {
+    auto qkv = qkv_proj_->forward(x).view({B, T, spec_.num_heads, 3, D});
+    q = qkv.select(3, 0).reshape({B, T, q_width});
+    k = qkv.select(3, 1).reshape({B, T, kv_width});
+    v = qkv.select(3, 2).reshape({B, T, kv_width});
+  } else if (qkv_proj_) {
+    auto qkv = qkv_proj_->forward(x).split_with_sizes({q_width, kv_width, kv_width}, -1);
+    q = qkv[0], k = qkv[1], v = qkv[2];
+  } else {
+    q = q_proj_->forward(x), k = k_proj_->forward(x), v = v_proj_->forward(x);
+  }
+  if (spec_.clip_qkv) {
+    q = q.clamp(-*spec_.clip_qkv, *spec_.clip_qkv);
+    k = k.clamp(-*spec_.clip_qkv, *spec_.clip_qkv);
+    v = v.clamp(-*spec_.clip_qkv, *spec_.clip_qkv);
+  }
+  if (spec_.qk_norm == QkNorm::kFullWidth) {
+    q = q_norm_->forward(q);
+    k = k_norm_->forward(k);
+  }
+  q = q.view({B, T, spec_.num_heads, D});
+  k = k.view({B, T, spec_.num_kv_heads, D});
+  v = v.view({B, T, spec_.num_kv_heads, D}).transpose(1, 2);
+  const bool per_head_norm = spec_.qk_norm == QkNorm::kPerHead;
+  if (per_head_norm && !spec_.qk_norm_after_rope) {
+    q = q_norm_->forward(q);
+    k = k_norm_->forward(k);
+  }
+  q = q.transpose(1, 2);  // (B, Hq, T, D)
+  k = k.transpose(1, 2);  // (B, Hkv, T, D)
+  if (positions.cos.defined()) {
+    q = apply_rotary(q, positions.cos, positions.sin, spec_.rope_interleaved);
+    k = apply_rotary(k, positions.cos, positions.sin, spec_.rope_interleaved);
+  }
+  if (per_head_norm && spec_.qk_norm_after_rope) {
+    q = q_norm_->forward(q);
+    k = k_norm_->forward(k);
+  }
+  if (cache) {
+    if (cache->k.defined()) {
+      k = at::cat({cache->k, k}, 2);
+      v = at::cat({cache->v, v}, 2);
+    }
+    cache->k = k;
+    cache->v = v;
+  }
+  auto out = scaled_attention(q, k, v, mask, scale_, spec_.attention_softcap);  // (B, Hq, T, D)
+  return o_proj_->forward(out.transpose(1, 2).reshape({B, T, q_width}));
+}
+
+DecoderLayer::DecoderLayer(const DecoderSpec& s, bool moe, const at::TensorOptions& o) : spec_(s) {
+  const auto& n = s.names;
+  auto norm = [&](const std::string& name) {
+    return name.empty() ? Slot<Norm>() : add_module(name, make_norm(s.norm, s.hidden_size, o));
+  };
+  // HF's registration order (attention, MLP, then the norms): parameter order is module order.
+  self_attn_ = add_module(n.attention, s.make_attention ? s.make_attention(s, o)
+                                                         : std::unique_ptr<AttentionLayer>(std::make_unique<DecoderAttention>(s, o)));
+  if (moe) {
+    moe_ = add_module(n.mlp, std::make_unique<SparseMoe>(s.hidden_size, *s.moe, o));
+  } else {
+    mlp_ = add_module(n.mlp, make_mlp(s.hidden_size, s.intermediate_size, s.mlp, o));
+  }
+  attn_in_ = norm(n.attn_in_norm);
+  attn_out_ = norm(n.attn_out_norm);
+  mlp_in_ = norm(n.mlp_in_norm);
+  mlp_out_ = norm(n.mlp_out_norm);
+}
+
+at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerPositions& positions, const at::Tensor& mask,
+                                 KVCache::Layer* cache, at::Tensor* router_logits) const {
+  auto apply = [](const Slot<Norm>& norm, const at::Tensor& t) { return norm ? norm->forward(t) : t; };
+  auto feed_forward = [&](const at::Tensor& t) {
+    if (!moe_) return mlp_->forward(t);
+    auto [out, logits] = moe_->forward(t);
+    *router_logits = logits;
+    return out;
+  };
+  auto scaled = [this](const at::Tensor& branch) {
+    return spec_.residual_scale == 1.0 ? branch : branch * spec_.residual_scale;
+  };
+  auto attn_input = apply(attn_in_, x);
+  auto attn = apply(attn_out_, self_attn_->forward(attn_input, positions, mask, cache));
+  if (spec_.parallel_residual) {
+    auto mlp = apply(mlp_out_, feed_forward(mlp_in_ ? mlp_in_->forward(x) : attn_input));
+    return x + scaled(attn) + scaled(mlp);
+  }
+  auto h = x + scaled(attn);
+  return h + scaled(apply(mlp_out_, feed_forward(apply(mlp_in_, h))));
+}
+
+}  // namespace automodel::models

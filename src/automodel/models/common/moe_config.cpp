@@ -1,0 +1,39 @@
+#include "automodel/models/common/moe_config.h"
+
+#include "automodel/hf/model_config.h"
+
+namespace automodel::models {
+
+void read_deepseek_moe(const hf::JsonFields& c, DecoderSpec& spec, const DeepSeekMoeDefaults& d) {
+  MoeOptions moe;
+  const char* experts_key = c.has("n_routed_experts") ? "n_routed_experts" : "num_local_experts";
+  moe.num_experts = c.check_int(experts_key, c.get_int(experts_key), 1, hf::kMaxExperts);
+  moe.top_k = c.check_int("num_experts_per_tok", c.get_int("num_experts_per_tok"), 1, moe.num_experts);
+  moe.expert_intermediate = c.check_int("moe_intermediate_size", c.get_int("moe_intermediate_size"), 1, hf::kMaxWidth);
+  moe.expert.names = MlpNames{};
+  moe.expert.act = spec.mlp.act;
+  moe.scoring = MoeOptions::Scoring::kSigmoid;
+  moe.router_in_fp32 = true;
+  moe.correction_bias_name = moe.router_name + ".e_score_correction_bias";
+  moe.correction_bias_shape = {moe.num_experts};
+  moe.num_groups = c.check_int("n_group", c.get_int("n_group", d.num_groups), 1, moe.num_experts);
+  c.check_divisible("n_routed_experts", moe.num_experts, "n_group", moe.num_groups);
+  moe.top_k_groups = c.check_int("topk_group", c.get_int("topk_group", d.top_k_groups), 1, moe.num_groups);
+  moe.normalize_top_k = c.get_bool("norm_topk_prob", d.norm_topk_prob);
+  moe.normalize_eps = 1e-20;
+  moe.routed_scaling = c.check_positive("routed_scaling_factor", c.get_double("routed_scaling_factor", d.routed_scaling_factor));
+  moe.weights_in_fp32 = true;
+  auto shared = c.has("n_shared_experts") || !d.shared_experts
+                    ? c.check_int("n_shared_experts", c.get_int("n_shared_experts"), 0, hf::kMaxExperts)
+                    : *d.shared_experts;
+  moe.shared_expert_intermediate = shared * moe.expert_intermediate;
+  moe.shared_expert_name = "shared_experts";
+  moe.shared_expert_gate_name = "";
+  spec.moe = moe;
+  auto first_dense = c.check_int("first_k_dense_replace", c.get_int("first_k_dense_replace", d.first_k_dense_replace), 0,
+                                 hf::kMaxLayers);
+  spec.moe_layers.assign(static_cast<size_t>(spec.num_layers), false);
+  for (int64_t i = first_dense; i < spec.num_layers; ++i) spec.moe_layers[static_cast<size_t>(i)] = true;
+}
+
+}  // namespace automodel::models

@@ -1,0 +1,25 @@
+// Config readers shared by the MoE families whose config.json keys are common to several
+// model_types (DeepSeek-V3's keys are also GLM-4.5's and dots.llm1's).
+#pragma once
+
+#include <optional>
+
+#include "automodel/models/common/decoder_spec.h"
+
+namespace automodel::models {
+
+// HF's per-family defaults for the DeepSeek-V3-style keys.
+struct DeepSeekMoeDefaults {
+  int64_t num_groups = 1, top_k_groups = 1;
+  bool norm_topk_prob = true;
+  double routed_scaling_factor = 1.0;
+  int64_t first_k_dense_replace = 1;
+  std::optional<int64_t> shared_experts = 1;  // nullopt: the config must name n_shared_experts
+};
+
+// Sigmoid router with e_score_correction_bias, group-limited top-k, ungated shared experts
+// ("shared_experts", n_shared_experts x moe_intermediate_size), MoE on layers >=
+// first_k_dense_replace: n_routed_experts (or num_local_experts), num_experts_per_tok, ...
+void read_deepseek_moe(const hf::JsonFields& config, DecoderSpec& spec, const DeepSeekMoeDefaults& defaults);
+
+}  // namespace automodel::models
