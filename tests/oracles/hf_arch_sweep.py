@@ -83,6 +83,188 @@ ARCHS = {
         lora_why="our LoRA wraps Linear modules only; GPT-2's c_attn/c_proj/c_fc are Conv1D"),
 }
 
+MOE_SMALL = dict(num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32, output_router_logits=True,
+                 router_aux_loss_coef=0.02, experts_implementation="eager")
+TWO_TYPES = ["sliding_attention", "full_attention"]
+ARCHS.update({
+    "ministral": dict(
+        cls="MinistralForCausalLM", features=["layer_types: sliding 8 then full", "untied head"],
+        config=dict(SMALL, head_dim=16, sliding_window=8, layer_types=TWO_TYPES, tie_word_embeddings=False),
+        lora_targets=ATTN + MLP),
+    "qwen2_moe": dict(
+        cls="Qwen2MoeForCausalLM", features=["4 experts top-2 softmax, no renormalisation", "gated shared expert",
+                                             "dense MLP on mlp_only_layers=[1]", "q/k/v biases", "router aux loss"],
+        config=dict(SMALL, **MOE_SMALL, shared_expert_intermediate_size=48, norm_topk_prob=False,
+                    decoder_sparse_step=1, mlp_only_layers=[1], tie_word_embeddings=False),
+        lora_targets=ATTN),
+    "qwen3_moe": dict(
+        cls="Qwen3MoeForCausalLM", features=["4 experts top-2, renormalised (norm_topk_prob)", "q/k RMSNorm",
+                                             "head_dim 32 != hidden/heads", "router aux loss"],
+        config=dict(SMALL, **MOE_SMALL, head_dim=32, norm_topk_prob=True, tie_word_embeddings=False),
+        lora_targets=ATTN),
+    "gemma2": dict(
+        cls="Gemma2ForCausalLM", features=["sandwich (1+w) RMSNorms", "sliding 8 / full alternating",
+                                           "attention softcap 10", "final logit softcap 5",
+                                           "query_pre_attn_scalar 16", "sqrt(hidden) embedding scale", "tied head"],
+        config=dict(SMALL, head_dim=16, hidden_activation="gelu_pytorch_tanh", sliding_window=8,
+                    query_pre_attn_scalar=16, attn_logit_softcapping=10.0, final_logit_softcapping=5.0,
+                    tie_word_embeddings=True),
+        lora_targets=ATTN + MLP),
+    "gemma3_text": dict(
+        cls="Gemma3ForCausalLM", features=["sandwich (1+w) RMSNorms", "per-head (1+w) q/k norms",
+                                           "sliding 8 then full (layer_types)", "local rope theta 1e4 on sliding, "
+                                           "1e6 + linear x8 on full", "tied head"],
+        config=dict(SMALL, head_dim=16, sliding_window=8, layer_types=TWO_TYPES, query_pre_attn_scalar=16,
+                    rope_parameters={"full_attention": dict(rope_type="linear", factor=8.0, rope_theta=1000000.0),
+                                     "sliding_attention": dict(rope_type="default", rope_theta=10000.0)},
+                    tie_word_embeddings=True),
+        lora_targets=ATTN + MLP),
+    "smollm3": dict(
+        cls="SmolLM3ForCausalLM", features=["NoPE every 2nd layer (no_rope_layer_interval)",
+                                            "sliding 8 on the NoPE layers", "tied head"],
+        config=dict(SMALL, pad_token_id=None, no_rope_layer_interval=2, use_sliding_window=True, sliding_window=8,
+                    tie_word_embeddings=True, rope_theta=2000000.0),
+        lora_targets=ATTN + MLP),
+    "granite": dict(
+        cls="GraniteForCausalLM", features=["embedding x12", "residual x0.5", "attention scale 1/16",
+                                            "logits / 2", "tied head"],
+        config=dict(SMALL, embedding_multiplier=12.0, residual_multiplier=0.5, attention_multiplier=0.0625,
+                    logits_scaling=2.0, tie_word_embeddings=True),
+        lora_targets=ATTN + MLP),
+    "seed_oss": dict(
+        cls="SeedOssForCausalLM", features=["q/k/v biases, o_proj without", "head_dim 16"],
+        config=dict(SMALL, head_dim=16, attention_bias=True, attention_out_bias=False, attention_dropout=0.0,
+                    residual_dropout=0.0, tie_word_embeddings=False),
+        lora_targets=ATTN + MLP),
+    "olmo": dict(
+        cls="OlmoForCausalLM", features=["non-parametric LayerNorm", "clip_qkv 1.5", "MHA"],
+        config=dict(SMALL, num_key_value_heads=4, clip_qkv=1.5, tie_word_embeddings=False),
+        lora_targets=ATTN + MLP),
+    "olmo2": dict(
+        cls="Olmo2ForCausalLM", features=["post-norm branches", "full-width q/k RMSNorm"],
+        config=dict(SMALL, tie_word_embeddings=False),
+        lora_targets=ATTN + MLP),
+    "olmo3": dict(
+        cls="Olmo3ForCausalLM", features=["post-norm branches", "full-width q/k RMSNorm", "sliding 8 then full"],
+        config=dict(SMALL, sliding_window=8, layer_types=TWO_TYPES, tie_word_embeddings=False),
+        lora_targets=ATTN + MLP),
+    "exaone4": dict(
+        cls="Exaone4ForCausalLM", features=["post-norm branches", "per-head q/k RMSNorm",
+                                            "sliding 8 then full (pattern 2)", "NoPE on full layers"],
+        config=dict(SMALL, sliding_window=8, sliding_window_pattern=2, tie_word_embeddings=False),
+        lora_targets=ATTN + MLP),
+    "glm": dict(
+        cls="GlmForCausalLM", features=["fused gate_up_proj", "q/k/v biases", "interleaved rope on half the head"],
+        config=dict(SMALL, head_dim=16, pad_token_id=None, tie_word_embeddings=False),
+        lora_targets=ATTN + ["gate_up_proj", "down_proj"]),
+    "glm4": dict(
+        cls="Glm4ForCausalLM", features=["sandwich norms", "fused gate_up_proj", "q/k/v biases",
+                                         "interleaved rope on half the head"],
+        config=dict(SMALL, head_dim=16, pad_token_id=None, tie_word_embeddings=False),
+        lora_targets=ATTN + ["gate_up_proj", "down_proj"]),
+    "phi3": dict(
+        cls="Phi3ForCausalLM", features=["fused qkv_proj and gate_up_proj", "partial rotary 0.75",
+                                         "longrope (short/long factors, original 16)", "sliding 8"],
+        config=dict(SMALL, pad_token_id=None, partial_rotary_factor=0.75, sliding_window=8, original_max_position_embeddings=16,
+                    rope_scaling=dict(rope_type="longrope", short_factor=[1.0, 1.1, 1.2, 1.5, 2.0, 3.0],
+                                      long_factor=[1.0, 1.5, 2.0, 4.0, 6.0, 8.0]),
+                    tie_word_embeddings=False),
+        lora_targets=["qkv_proj", "o_proj", "gate_up_proj", "down_proj"]),
+    "starcoder2": dict(
+        cls="Starcoder2ForCausalLM", features=["LayerNorm with bias", "biases everywhere", "plain c_fc/c_proj MLP",
+                                               "sliding 8", "tied head"],
+        config=dict(SMALL, sliding_window=8, use_bias=True, norm_epsilon=1e-5, tie_word_embeddings=True,
+                    residual_dropout=0.0, embedding_dropout=0.0),
+        lora_targets=ATTN + ["c_fc", "c_proj"]),
+    "cohere": dict(
+        cls="CohereForCausalLM", features=["parallel attention + MLP", "bias-free LayerNorm", "interleaved rope",
+                                           "logit_scale 0.25", "tied head"],
+        config=dict(SMALL, logit_scale=0.25, layer_norm_eps=1e-5, tie_word_embeddings=True),
+        lora_targets=ATTN + MLP),
+    "cohere2": dict(
+        cls="Cohere2ForCausalLM", features=["parallel attention + MLP", "sliding 8 then full", "NoPE on full layers",
+                                            "interleaved rope", "logit_scale 0.25"],
+        config=dict(SMALL, logit_scale=0.25, sliding_window=8, layer_types=TWO_TYPES, layer_norm_eps=1e-5,
+                    tie_word_embeddings=True),
+        lora_targets=ATTN + MLP),
+    "stablelm": dict(
+        cls="StableLmForCausalLM", features=["LayerNorm with bias", "q/k/v biases", "rope on a quarter of the head"],
+        config=dict(SMALL, use_qkv_bias=True, partial_rotary_factor=0.25, tie_word_embeddings=False),
+        lora_targets=ATTN + MLP),
+    "nemotron": dict(
+        cls="NemotronForCausalLM", features=["LayerNorm1P (1+w, bias)", "relu2 plain MLP", "rope on half the head"],
+        config=dict(SMALL, partial_rotary_factor=0.5, norm_eps=1e-5, tie_word_embeddings=False),
+        lora_targets=ATTN + ["up_proj", "down_proj"]),
+    "arcee": dict(
+        cls="ArceeForCausalLM", features=["relu2 plain MLP"],
+        config=dict(SMALL, hidden_act="relu2", tie_word_embeddings=False),
+        lora_targets=ATTN + ["up_proj", "down_proj"]),
+    "ernie4_5": dict(
+        cls="Ernie4_5ForCausalLM", features=["interleaved rope", "head_dim 16", "tied head"],
+        config=dict(SMALL, head_dim=16, use_bias=False, tie_word_embeddings=True),
+        lora_targets=ATTN + MLP),
+    "helium": dict(
+        cls="HeliumForCausalLM", features=["interleaved rope", "fp32-scaled RMSNorm"],
+        config=dict(SMALL, head_dim=16, tie_word_embeddings=False),
+        lora_targets=ATTN + MLP),
+    "hunyuan_v1_dense": dict(
+        cls="HunYuanDenseV1ForCausalLM", features=["per-head q/k RMSNorm after rope"],
+        config=dict(SMALL, head_dim=16, tie_word_embeddings=False),
+        lora_targets=ATTN + MLP),
+    "gpt_neox": dict(
+        cls="GPTNeoXForCausalLM", features=["fused per-head query_key_value", "parallel residual, two LayerNorms",
+                                            "rope on a quarter of the head", "embed_out head", "gelu plain MLP"],
+        config=dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                    num_attention_heads=4, max_position_embeddings=64, rotary_pct=0.25, use_parallel_residual=True,
+                    hidden_dropout=0.0, attention_dropout=0.0, bos_token_id=1, eos_token_id=2,
+                    tie_word_embeddings=False),
+        lora_targets=["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"]),
+})
+
+ARCHS.update({
+    "glm4_moe": dict(
+        cls="Glm4MoeForCausalLM", features=["8 experts in 2 groups, top-1 group, top-2 sigmoid routing",
+                                            "e_score_correction_bias", "routed_scaling_factor 2.5", "shared expert",
+                                            "dense first layer", "q/k norms", "rope on half the head"],
+        config=dict(SMALL, n_routed_experts=8, num_experts_per_tok=2, moe_intermediate_size=32, n_shared_experts=1,
+                    n_group=2, topk_group=1, routed_scaling_factor=2.5, norm_topk_prob=True, first_k_dense_replace=1,
+                    use_qk_norm=True, attention_bias=True, head_dim=16, experts_implementation="eager",
+                    tie_word_embeddings=False),
+        lora_targets=ATTN),
+    "dots1": dict(
+        cls="Dots1ForCausalLM", features=["4 experts top-2 sigmoid routing", "e_score_correction_bias",
+                                          "2 shared experts", "dense first layer", "q/k norms"],
+        config=dict(SMALL, n_routed_experts=4, num_experts_per_tok=2, moe_intermediate_size=32, n_shared_experts=2,
+                    first_k_dense_replace=1, norm_topk_prob=False, sliding_window=None,
+                    experts_implementation="eager", tie_word_embeddings=False),
+        lora_targets=ATTN),
+    "ernie4_5_moe": dict(
+        cls="Ernie4_5_MoeForCausalLM", features=["4 experts top-2 softmax routing in fp32",
+                                                 "choice-only correction bias (moe_statics)", "shared expert",
+                                                 "dense first layer", "interleaved rope", "router aux loss"],
+        config=dict(SMALL, head_dim=16, moe_num_experts=4, moe_k=2, moe_intermediate_size=32,
+                    moe_num_shared_experts=1, moe_layer_start_index=1, output_router_logits=True,
+                    router_aux_loss_coef=0.02, use_bias=False, experts_implementation="eager",
+                    tie_word_embeddings=True),
+        lora_targets=ATTN),
+})
+
+ARCHS.update({
+    "deepseek_v3": dict(
+        cls="DeepseekV3ForCausalLM", features=["MLA: q_lora 32, kv_lora 32, nope 16 + rope 8 (interleaved), v 16",
+                                               "yarn x4 with mscale_all_dim (softmax scale)",
+                                               "8 experts in 2 groups, top-1 group, top-2 sigmoid routing",
+                                               "e_score_correction_bias", "shared expert", "dense first layer"],
+        config=dict(SMALL, num_key_value_heads=4, q_lora_rank=32, kv_lora_rank=32, qk_nope_head_dim=16,
+                    qk_rope_head_dim=8, v_head_dim=16, n_routed_experts=8, num_experts_per_tok=2,
+                    moe_intermediate_size=32, n_shared_experts=1, n_group=2, topk_group=1, routed_scaling_factor=2.5,
+                    first_k_dense_replace=1,
+                    rope_scaling=dict(rope_type="yarn", factor=4.0, original_max_position_embeddings=16,
+                                      mscale=1.0, mscale_all_dim=1.0, beta_fast=32, beta_slow=1),
+                    experts_implementation="eager", tie_word_embeddings=False),
+        lora_targets=["q_a_proj", "q_b_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj"]),
+})
+
 # The training runs (full fine-tune and LoRA). One micro-batch holds the whole dataset.
 TRAIN = dict(steps=3, lr=2e-3, betas=[0.9, 0.95], eps=1e-8, weight_decay=0.05, max_grad_norm=1.0, seed=SEED)
 LORA = dict(r=8, alpha=16.0, lr=1e-2)
@@ -182,6 +364,9 @@ def build_model(transformers, spec):
             else:
                 fan_in = p.shape[0] if id(p) in conv_weights else p.shape[-1]
                 p.copy_(noise / math.sqrt(fan_in))
+        for name, b in model.named_buffers():
+            if name.endswith("e_score_correction_bias"):  # routers' choice-only bias: make it matter
+                b.copy_(0.1 * torch.randn(b.shape, generator=g, dtype=torch.float64).to(b.dtype))
     model.eval()
     return model
 
@@ -193,7 +378,10 @@ def decoder_layers(model):
 
 def final_norm(model):
     base = model.base_model
-    return base.norm if hasattr(base, "norm") else base.ln_f
+    for name in ("norm", "final_layer_norm", "final_layernorm", "ln_f"):
+        if hasattr(base, name):
+            return getattr(base, name)
+    raise SystemExit(f"{type(model).__name__}: no final norm found")
 
 
 def checkpoint_names(model, tensors):
@@ -253,7 +441,8 @@ def write_forward_reference(torch, model, arch_dir):
     tensors[f"hidden_states.{L}"] = captured["final_norm"]  # HF's last entry: the final norm's output
     for i, name in routers.items():
         tensors[f"router_logits.{name}"] = captured[f"router.{i}"].reshape(-1, captured[f"router.{i}"].shape[-1])
-    grads = checkpoint_names(model, {n: p.grad.detach().clone() for n, p in model.named_parameters()})
+    grads = checkpoint_names(model, {n: p.grad.detach().clone() for n, p in model.named_parameters()
+                                     if p.grad is not None})
     for name, grad in grads.items():
         tensors[f"grad.{name}"] = grad
     tensors = {k: v.contiguous().clone() for k, v in tensors.items()}
@@ -280,6 +469,14 @@ def check_reload(torch, model_dir, spec, arch_dir):
         raise SystemExit(f"{model_dir}: reloaded model's logits differ from the in-memory model's by {diff}")
 
 
+def frozen_weights(model):
+    """Checkpoint tensors HF never trains (buffers, requires_grad=False parameters): no gradient."""
+    import torch
+    frozen = {n: torch.zeros(1) for n, _ in model.named_buffers(remove_duplicate=False)}
+    frozen.update({n: torch.zeros(1) for n, p in model.named_parameters() if not p.requires_grad})
+    return sorted(checkpoint_names(model, frozen))
+
+
 def write_meta(model_type, spec, model, arch_dir, names):
     import torch
     meta = {
@@ -296,6 +493,7 @@ def write_meta(model_type, spec, model, arch_dir, names):
         "tied_lm_head": bool(model.config.tie_word_embeddings),
         "num_threads": torch.get_num_threads(),
         "tensor_names": names,
+        "no_gradient": frozen_weights(model),
     }
     with open(os.path.join(arch_dir, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)

@@ -22,6 +22,21 @@ const std::vector<Architecture>& architectures() {
   return kArchitectures;
 }
 
+std::string models_markdown() {
+  std::string out =
+      "# Supported models\n\n"
+      "<!-- Generated from the registry (src/automodel/models/architectures.inc) by\n"
+      "     AUTOMODEL_UPDATE_DOCS=1 build/tests/registry_sweep_tests --gtest_filter='ModelsDoc.*'. Do not edit. -->\n\n"
+      "Any Hugging Face checkpoint whose `config.json` names one of these `model_type`s loads from its folder\n"
+      "as it ships. Each is checked against transformers (forward, every gradient, 3 training steps full and\n"
+      "LoRA, where LoRA applies) by `tests/oracle/arch_sweep_test.cpp`. `automodel list-models` prints the same\n"
+      "table.\n\n"
+      "| model_type | HF class | features |\n|---|---|---|\n";
+  for (const auto& arch : architectures())
+    out += fmt::format("| `{}` | `{}` | {} |\n", arch.model_type, arch.hf_class, arch.features);
+  return out;
+}
+
 const Architecture& find_architecture(const std::string& model_type, const std::string& where) {
   std::vector<std::string> names;
   for (const auto& arch : architectures()) {

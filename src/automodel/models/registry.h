@@ -18,11 +18,14 @@ namespace automodel::models {
 struct Architecture {
   std::string model_type;
   std::string hf_class;  // e.g. "LlamaForCausalLM"
+  std::string features;  // what sets it apart from Llama, for `automodel list-models` and docs/models.md
   std::function<std::unique_ptr<CausalLM>(const hf::ModelConfig&, const at::TensorOptions&)> build;
   std::string tiny_config_json;  // a small valid config.json for tests
 };
 
 const std::vector<Architecture>& architectures();
+// docs/models.md: every registered model_type with its HF class and features.
+std::string models_markdown();
 const Architecture& find_architecture(const std::string& model_type, const std::string& where = "");
 
 // Builds with uninitialised parameters of `dtype` on `device`.

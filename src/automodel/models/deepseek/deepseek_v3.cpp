@@ -1,0 +1,143 @@
+// DeepSeek-V3 (also Kimi-K2 and other checkpoints of this model_type): multi-head latent
+// attention (low-rank q and kv projections through RMSNorms; rope on a separate 64-dim slice
+// whose key is shared by all heads) and sigmoid-routed MoE with shared experts after the first
+// dense layers.
+#include <ATen/TensorOperators.h>
+#include <ATen/ops/cat.h>
+
+#include <cmath>
+
+#include "automodel/common/error.h"
+#include "automodel/models/common/decoder_layer.h"
+#include "automodel/models/common/decoder_lm.h"
+#include "automodel/models/common/moe_config.h"
+#include "automodel/models/common/rope.h"
+#include "automodel/models/registry.h"
+
+namespace automodel::models {
+namespace {
+
+struct MlaShape {
+  std::optional<int64_t> q_lora_rank;  // nullopt: a single q_proj
+  int64_t kv_lora_rank = 0, qk_nope_dim = 0, qk_rope_dim = 0, v_dim = 0;
+  bool rope_interleave = true;
+  double scale = 0;
+};
+
+class MlaAttention : public AttentionLayer {
+ public:
+  MlaAttention(const DecoderSpec& s, const MlaShape& m, const at::TensorOptions& o) : s_(s), m_(m) {
+    auto linear = [&o](int64_t in, int64_t out, bool bias) -> std::unique_ptr<LinearLayer> {
+      return std::make_unique<Linear>(in, out, bias, o);
+    };
+    // The low-rank norms use the class default eps, not the config's (as HF does).
+    NormSpec latent_norm;
+    latent_norm.eps = 1e-6;
+    const int64_t qk_dim = m.qk_nope_dim + m.qk_rope_dim;
+    if (m.q_lora_rank) {
+      q_a_proj_ = add_module("q_a_proj", linear(s.hidden_size, *m.q_lora_rank, s.qkv_bias));
+      q_a_layernorm_ = add_module("q_a_layernorm", make_norm(latent_norm, *m.q_lora_rank, o));
+      q_b_proj_ = add_module("q_b_proj", linear(*m.q_lora_rank, s.num_heads * qk_dim, false));
+    } else {
+      q_proj_ = add_module("q_proj", linear(s.hidden_size, s.num_heads * qk_dim, false));
+    }
+    kv_a_proj_ = add_module("kv_a_proj_with_mqa", linear(s.hidden_size, m.kv_lora_rank + m.qk_rope_dim, s.qkv_bias));
+    kv_a_layernorm_ = add_module("kv_a_layernorm", make_norm(latent_norm, m.kv_lora_rank, o));
+    kv_b_proj_ = add_module("kv_b_proj", linear(m.kv_lora_rank, s.num_heads * (m.qk_nope_dim + m.v_dim), false));
+    o_proj_ = add_module("o_proj", linear(s.num_heads * m.v_dim, s.hidden_size, s.o_bias));
+  }
+
+  at::Tensor forward(const at::Tensor& x, const LayerPositions& positions, const at::Tensor& mask,
+                     KVCache::Layer* cache) const override {
+    const int64_t B = x.size(0), T = x.size(1), H = s_.num_heads;
+    auto q = q_proj_ ? q_proj_->forward(x) : q_b_proj_->forward(q_a_layernorm_->forward(q_a_proj_->forward(x)));
+    q = q.view({B, T, H, m_.qk_nope_dim + m_.qk_rope_dim}).transpose(1, 2);  // (B, H, T, qk)
+    auto q_parts = q.split_with_sizes({m_.qk_nope_dim, m_.qk_rope_dim}, -1);
+    auto latent = kv_a_proj_->forward(x).split_with_sizes({m_.kv_lora_rank, m_.qk_rope_dim}, -1);
+    auto k_rot = latent[1].view({B, 1, T, m_.qk_rope_dim});
+    auto q_rot = rotate(q_parts[1], positions), k_rot_rotated = rotate(k_rot, positions);
+    auto kv = kv_b_proj_->forward(kv_a_layernorm_->forward(latent[0]))
+                  .view({B, T, H, m_.qk_nope_dim + m_.v_dim})
+                  .transpose(1, 2);
+    auto kv_parts = kv.split_with_sizes({m_.qk_nope_dim, m_.v_dim}, -1);
+    auto k = at::cat({kv_parts[0], k_rot_rotated.expand({B, H, T, m_.qk_rope_dim})}, -1);
+    auto v = kv_parts[1];
+    q = at::cat({q_parts[0], q_rot}, -1);
+    if (cache) {
+      if (cache->k.defined()) {
+        k = at::cat({cache->k, k}, 2);
+        v = at::cat({cache->v, v}, 2);
+      }
+      cache->k = k;
+      cache->v = v;
+    }
+    auto out = scaled_attention(q, k, v.contiguous(), mask, m_.scale);  // (B, H, T, v_dim)
+    return o_proj_->forward(out.transpose(1, 2).reshape({B, T, H * m_.v_dim}));
+  }
+
+ private:
+  // DeepSeek's interleaved rope: pairs (2i, 2i+1) rotated by frequency i, output as [evens | odds]
+  // (the same permutation of q and k, so the scores equal a pairwise rope's).
+  at::Tensor rotate(const at::Tensor& x, const LayerPositions& p) const {
+    if (!m_.rope_interleave) return apply_rotary(x, p.cos, p.sin);
+    auto halves = x.unflatten(-1, {m_.qk_rope_dim / 2, 2}).transpose(-1, -2).flatten(-2);
+    return apply_rotary(halves, p.cos, p.sin);
+  }
+
+  const DecoderSpec& s_;
+  MlaShape m_;
+  Slot<LinearLayer> q_proj_, q_a_proj_, q_b_proj_, kv_a_proj_, kv_b_proj_, o_proj_;
+  Slot<Norm> q_a_layernorm_, kv_a_layernorm_;
+};
+
+}  // namespace
+
+Architecture deepseek_v3_architecture() {
+  Architecture arch;
+  arch.model_type = "deepseek_v3";
+  arch.hf_class = "DeepseekV3ForCausalLM";
+  arch.features = "multi-head latent attention (low-rank q/kv, shared rope key), sigmoid-routed MoE with correction "
+                  "bias, grouped top-k and shared experts after first_k_dense_replace";
+  arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
+    auto c = config.fields();
+    MlaShape m;
+    if (c.has("q_lora_rank"))
+      m.q_lora_rank = c.check_int("q_lora_rank", c.get_int("q_lora_rank"), 1, hf::kMaxWidth);
+    else if (!c.present("q_lora_rank"))
+      m.q_lora_rank = 1536;
+    m.kv_lora_rank = c.check_int("kv_lora_rank", c.get_int("kv_lora_rank", 512), 1, hf::kMaxWidth);
+    m.qk_nope_dim = c.check_int("qk_nope_head_dim", c.get_int("qk_nope_head_dim", 128), 0, hf::kMaxWidth);
+    m.qk_rope_dim = c.check_int("qk_rope_head_dim", c.get_int("qk_rope_head_dim", 64), 2, hf::kMaxWidth);
+    m.v_dim = c.check_int("v_head_dim", c.get_int("v_head_dim", 128), 1, hf::kMaxWidth);
+    m.rope_interleave = c.get_bool("rope_interleave", true);
+    // HF forces head_dim to the rope slice: the rotary tables cover qk_rope_head_dim.
+    ConfigDefaults defaults;
+    defaults.head_dim = m.qk_rope_dim;
+    auto spec = read_decoder_spec(c, defaults);
+    AM_CHECK(spec.rope.dim == m.qk_rope_dim, "[config] {}: head_dim {} must equal qk_rope_head_dim {} (the rope slice)",
+             c.label(), spec.head_dim, m.qk_rope_dim);
+    m.scale = 1.0 / std::sqrt(static_cast<double>(m.qk_nope_dim + m.qk_rope_dim));
+    if (spec.rope.type != "default" && spec.rope.mscale_all_dim && *spec.rope.mscale_all_dim != 0) {
+      const double mscale = yarn_mscale(spec.rope.factor.value_or(1.0), *spec.rope.mscale_all_dim);
+      m.scale *= mscale * mscale;
+    }
+    spec.make_attention = [m](const DecoderSpec& s, const at::TensorOptions& o) -> std::unique_ptr<AttentionLayer> {
+      return std::make_unique<MlaAttention>(s, m, o);
+    };
+    DeepSeekMoeDefaults moe;
+    moe.num_groups = 8;
+    moe.top_k_groups = 4;
+    moe.routed_scaling_factor = 2.5;
+    moe.first_k_dense_replace = 3;
+    read_deepseek_moe(c, spec, moe);
+    return std::make_unique<DecoderLM>(config, spec, options);
+  };
+  arch.tiny_config_json = R"({"model_type": "deepseek_v3", "vocab_size": 96, "hidden_size": 32, "intermediate_size": 48,
+    "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 4, "rms_norm_eps": 1e-6,
+    "max_position_embeddings": 64, "q_lora_rank": 16, "kv_lora_rank": 16, "qk_nope_head_dim": 8, "qk_rope_head_dim": 8,
+    "v_head_dim": 8, "n_routed_experts": 8, "num_experts_per_tok": 2, "moe_intermediate_size": 16,
+    "n_shared_experts": 1, "n_group": 2, "topk_group": 1, "first_k_dense_replace": 1})";
+  return arch;
+}
+
+}  // namespace automodel::models

@@ -1,0 +1,98 @@
+// Qwen2-MoE and Qwen3-MoE: softmax top-k routing over SwiGLU experts on the layers
+// decoder_sparse_step/mlp_only_layers select (dense MLP elsewhere); Qwen2-MoE adds a shared
+// expert scaled by sigmoid(shared_expert_gate(x)) and q/k/v biases, Qwen3-MoE per-head q/k norms.
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "automodel/common/error.h"
+#include "automodel/models/common/decoder_lm.h"
+#include "automodel/models/registry.h"
+
+namespace automodel::models {
+namespace {
+
+void read_qwen_moe(const hf::JsonFields& c, DecoderSpec& spec) {
+  MoeOptions moe;
+  // num_local_experts is transformers' canonical name (v5 writes it); num_experts the original.
+  const char* experts_key = c.has("num_local_experts") ? "num_local_experts" : "num_experts";
+  moe.num_experts = c.check_int(experts_key, c.get_int(experts_key), 1, hf::kMaxExperts);
+  moe.top_k = c.check_int("num_experts_per_tok", c.get_int("num_experts_per_tok"), 1, moe.num_experts);
+  moe.normalize_top_k = c.get_bool("norm_topk_prob", false);
+  moe.expert_intermediate = c.check_int("moe_intermediate_size", c.get_int("moe_intermediate_size"), 1, hf::kMaxWidth);
+  moe.expert.names = MlpNames{};
+  moe.expert.act = spec.mlp.act;
+  if (c.get_bool("output_router_logits", false))
+    moe.aux_loss_coef = c.check_finite("router_aux_loss_coef", c.get_double("router_aux_loss_coef", 0.001));
+  spec.moe = moe;
+  // MoE on layer i unless listed in mlp_only_layers, and only every decoder_sparse_step-th layer.
+  auto step = c.check_int("decoder_sparse_step", c.get_int("decoder_sparse_step", 1), 1, hf::kMaxLayers);
+  std::vector<int64_t> dense_only;
+  if (c.has("mlp_only_layers")) {
+    const auto& list = c.raw("mlp_only_layers");
+    AM_CHECK(list.is_array(), "[config] {}: expected a list of layer indices, found {}", c.where("mlp_only_layers"),
+             list.dump());
+    for (const auto& v : list) {
+      AM_CHECK(v.is_number_integer(), "[config] {}: expected layer indices, found {}", c.where("mlp_only_layers"),
+               v.dump());
+      dense_only.push_back(v.get<int64_t>());
+    }
+  }
+  spec.moe_layers.assign(static_cast<size_t>(spec.num_layers), false);
+  for (int64_t i = 0; i < spec.num_layers; ++i)
+    spec.moe_layers[static_cast<size_t>(i)] =
+        std::find(dense_only.begin(), dense_only.end(), i) == dense_only.end() && (i + 1) % step == 0;
+}
+
+}  // namespace
+
+Architecture qwen2_moe_architecture() {
+  Architecture arch;
+  arch.model_type = "qwen2_moe";
+  arch.features = "softmax top-k MoE + sigmoid-gated shared expert, dense layers via mlp_only_layers/decoder_sparse_step, q/k/v biases";
+  arch.hf_class = "Qwen2MoeForCausalLM";
+  arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
+    auto c = config.fields();
+    auto spec = read_decoder_spec(c);
+    spec.qkv_bias = c.get_bool("qkv_bias", true);
+    spec.o_bias = false;
+    read_qwen_moe(c, spec);
+    spec.moe->shared_expert_intermediate = c.check_int(
+        "shared_expert_intermediate_size", c.get_int("shared_expert_intermediate_size"), 0, hf::kMaxWidth);
+    if (c.get_bool("use_sliding_window", false) && read_sliding_window(c)) {
+      auto window = read_sliding_window(c);
+      auto last_sliding = c.get_int("max_window_layers", spec.num_layers);
+      auto types = read_layer_types(c, spec.num_layers, {"full_attention", "sliding_attention"}, [&](int64_t i) {
+        return (i + 1) % 2 != 0 && i < last_sliding ? "sliding_attention" : "full_attention";
+      });
+      set_sliding_layers(spec, types, window);
+    }
+    return std::make_unique<DecoderLM>(config, spec, options);
+  };
+  arch.tiny_config_json = R"({"model_type": "qwen2_moe", "vocab_size": 96, "hidden_size": 32, "intermediate_size": 48,
+    "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "rms_norm_eps": 1e-6,
+    "max_position_embeddings": 64, "num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 16,
+    "shared_expert_intermediate_size": 24, "decoder_sparse_step": 1, "mlp_only_layers": [1]})";
+  return arch;
+}
+
+Architecture qwen3_moe_architecture() {
+  Architecture arch;
+  arch.model_type = "qwen3_moe";
+  arch.features = "softmax top-k MoE (norm_topk_prob), per-head q/k RMSNorm";
+  arch.hf_class = "Qwen3MoeForCausalLM";
+  arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
+    auto c = config.fields();
+    auto spec = read_decoder_spec(c);
+    spec.qk_norm = QkNorm::kPerHead;
+    read_qwen_moe(c, spec);
+    if (c.get_bool("use_sliding_window", false)) spec.sliding_window.assign(spec.num_layers, read_sliding_window(c));
+    return std::make_unique<DecoderLM>(config, spec, options);
+  };
+  arch.tiny_config_json = R"({"model_type": "qwen3_moe", "vocab_size": 96, "hidden_size": 32, "intermediate_size": 48,
+    "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "rms_norm_eps": 1e-6,
+    "max_position_embeddings": 64, "num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 16,
+    "norm_topk_prob": true})";
+  return arch;
+}
+
+}  // namespace automodel::models
