@@ -24,6 +24,7 @@ void add_merge_lora(CLI::App& app, Runner& run);
 void add_consolidate(CLI::App& app, Runner& run);
 void add_slurm(CLI::App& app, Runner& run);
 void add_plot(CLI::App& app, Runner& run);
+void add_list_models(CLI::App& app, Runner& run);
 
 // `automodel recipe.yaml [--a.b=v ...]` (dispatched before the subcommand parser).
 bool looks_like_recipe(const std::string& arg);

@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   automodel::cli::add_consolidate(app, run);
   automodel::cli::add_slurm(app, run);
   automodel::cli::add_plot(app, run);
+  automodel::cli::add_list_models(app, run);
   auto* debug = app.add_subcommand("debug", "Developer tools: parity and numerics");
   debug->require_subcommand(1);
   automodel::cli::add_debug_forward(*debug, run);

@@ -26,6 +26,16 @@ TEST(Cli, HelpListsSubcommands) {
   for (const char* sub : {"inspect", "generate", "debug"}) EXPECT_NE(r.output.find(sub), std::string::npos) << sub;
 }
 
+TEST(Cli, ListModelsPrintsEveryModelTypeWithItsClass) {
+  auto r = run_command(bin() + " list-models");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* line : {"qwen3_moe", "Qwen3MoeForCausalLM", "gpt_neox", "GPTNeoXForCausalLM", "gemma3_text"})
+    EXPECT_NE(r.output.find(line), std::string::npos) << line << "\n" << r.output;
+  auto md = run_command(bin() + " list-models --markdown");
+  ASSERT_EQ(md.exit_code, 0) << md.output;
+  EXPECT_NE(md.output.find("| `olmo2` | `Olmo2ForCausalLM` |"), std::string::npos) << md.output;
+}
+
 TEST(Cli, InspectDescribesArchitectureParametersAndTying) {
   auto r = run_command(bin() + " inspect " + stories());
   ASSERT_EQ(r.exit_code, 0) << r.output;
