@@ -265,6 +265,48 @@ ARCHS.update({
         lora_targets=["q_a_proj", "q_b_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj"]),
 })
 
+ARCHS.update({
+    "gpt_oss": dict(
+        cls="GptOssForCausalLM", features=["attention sinks", "sliding 8 / full alternating", "q/k/v/o biases",
+                                           "4 fused experts (interleaved gate/up, biases), top-2 of biased router",
+                                           "clamped SwiGLU (limit 7)", "yarn x4 (truncate false)", "router aux loss"],
+        config=dict(SMALL, head_dim=16, intermediate_size=32, num_local_experts=4, num_experts_per_tok=2,
+                    sliding_window=8, output_router_logits=True, router_aux_loss_coef=0.02,
+                    rope_parameters=dict(rope_type="yarn", factor=4.0, beta_fast=32.0, beta_slow=1.0, truncate=False,
+                                         original_max_position_embeddings=16, rope_theta=150000.0),
+                    experts_implementation="eager", tie_word_embeddings=False),
+        lora_targets=ATTN),
+})
+
+ARCHS.update({
+    "phi": dict(
+        cls="PhiForCausalLM", features=["parallel attention + MLP, one LayerNorm", "biases everywhere incl. lm_head",
+                                        "rope on 0.4 of the head", "gelu_new fc1/fc2 MLP"],
+        config=dict(SMALL, num_key_value_heads=4, partial_rotary_factor=0.4, resid_pdrop=0.0, embd_pdrop=0.0,
+                    attention_dropout=0.0, hidden_act="gelu_new", layer_norm_eps=1e-5, tie_word_embeddings=False),
+        lora_targets=["q_proj", "k_proj", "v_proj", "dense", "fc1", "fc2"]),
+})
+
+LINEAR_ATTN = dict(linear_num_key_heads=2, linear_num_value_heads=4, linear_key_head_dim=16, linear_value_head_dim=16,
+                   linear_conv_kernel_dim=4)
+ARCHS.update({
+    "qwen3_next": dict(
+        cls="Qwen3NextForCausalLM", features=["Gated DeltaNet / gated attention alternating (layer_types)",
+                                              "(1+w) RMSNorms", "rope on a quarter of the head",
+                                              "4 experts top-2 + gated shared expert", "router aux loss"],
+        config=dict(SMALL, head_dim=16, layer_types=["linear_attention", "full_attention"], **LINEAR_ATTN,
+                    num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32, shared_expert_intermediate_size=48,
+                    norm_topk_prob=True, output_router_logits=True, router_aux_loss_coef=0.02,
+                    experts_implementation="eager", tie_word_embeddings=False),
+        lora_targets=ATTN),
+    "qwen3_5_text": dict(
+        cls="Qwen3_5ForCausalLM", features=["Gated DeltaNet / gated attention alternating (layer_types)",
+                                            "(1+w) RMSNorms", "rope on a quarter of the head", "dense SwiGLU"],
+        config=dict(SMALL, head_dim=16, layer_types=["linear_attention", "full_attention"], **LINEAR_ATTN,
+                    tie_word_embeddings=False),
+        lora_targets=ATTN + MLP),
+})
+
 # The training runs (full fine-tune and LoRA). One micro-batch holds the whole dataset.
 TRAIN = dict(steps=3, lr=2e-3, betas=[0.9, 0.95], eps=1e-8, weight_decay=0.05, max_grad_norm=1.0, seed=SEED)
 LORA = dict(r=8, alpha=16.0, lr=1e-2)

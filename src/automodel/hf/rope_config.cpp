@@ -81,8 +81,8 @@ RopeConfig parse_rope_config(const JsonFields& config, int64_t head_dim, const s
     AM_CHECK(std::isfinite(v) && v >= 0, "[config] {}: expected a finite number >= 0, found {}", params->where(key), v);
     return v;
   };
-  rope.beta_fast = non_negative("beta_fast");
-  rope.beta_slow = non_negative("beta_slow");
+  rope.beta_fast = positive("beta_fast");
+  rope.beta_slow = positive("beta_slow");
   rope.mscale = non_negative("mscale");
   rope.mscale_all_dim = non_negative("mscale_all_dim");
   rope.truncate = params->get_bool("truncate", true);

@@ -31,6 +31,7 @@ class LoraLinear : public models::LinearLayer {
 
   at::Tensor forward(const at::Tensor& x) const override;  // (..., in) -> (..., out)
   const at::Tensor& weight() const override { return base_->weight(); }
+  at::Tensor bias() const override { return base_->bias(); }
   // Writes the base's tensors with W replaced by merged_weight(), and no adapter tensors.
   void export_parameters(const std::string& prefix, const models::NameFilter& include,
                          models::NamedTensors& out) const override;

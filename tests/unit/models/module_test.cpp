@@ -45,6 +45,7 @@ class Doubled : public LinearLayer {
   }
   at::Tensor forward(const at::Tensor& x) const override { return base_->forward(x) * 2.0; }
   const at::Tensor& weight() const override { return base_->weight(); }
+  at::Tensor bias() const override { return base_->bias(); }
 
  private:
   Slot<LinearLayer> base_;

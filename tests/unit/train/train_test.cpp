@@ -64,6 +64,23 @@ TEST(LinearCrossEntropy, AppliesTheHeadsScaleAndSoftcapExactlyAsTheModelsLogits)
   }
 }
 
+// Phi's LM head has a bias: the fused loss adds it before scale and softcap, with its gradient.
+TEST(LinearCrossEntropy, AddsTheHeadsBiasWithItsGradient) {
+  at::manual_seed(5);
+  auto hidden = at::randn({2, 7, 16}, at::kFloat).set_requires_grad(true);
+  auto weight = at::randn({23, 16}, at::kFloat).set_requires_grad(true);
+  auto bias = at::randn({23}, at::kFloat).set_requires_grad(true);
+  auto targets = at::randint(0, 23, {2, 7}, at::kLong);
+  automodel::models::OutputHead head{weight, 0.5, 3.0, bias};
+  auto logits = head.finish(at::matmul(hidden, weight.t()) + bias);  // what CausalLM::logits gives
+  auto ref = at::cross_entropy_loss(logits.view({-1, 23}), targets.view(-1), {}, at::Reduction::Sum, -100);
+  auto ref_grads = torch::autograd::grad({ref}, {hidden, weight, bias});
+  auto got = linear_cross_entropy_sum(hidden, head, targets, 4);
+  EXPECT_LE(std::abs(got.item<double>() - ref.item<double>()) / ref.item<double>(), 1e-6);
+  auto grads = torch::autograd::grad({got}, {hidden, weight, bias});
+  for (size_t i = 0; i < 3; ++i) EXPECT_LE(max_rel(grads[i], ref_grads[i]), 1e-5) << i;
+}
+
 TEST(LinearCrossEntropy, FrozenWeightGetsNoGradient) {
   auto hidden = at::randn({4, 8}).set_requires_grad(true);
   auto weight = at::randn({11, 8});

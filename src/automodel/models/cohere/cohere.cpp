@@ -51,9 +51,7 @@ Architecture cohere2_architecture() {
     auto c = config.fields();
     auto spec = read_cohere_spec(c, 10000.0);
     auto pattern = c.check_int("sliding_window_pattern", c.get_int("sliding_window_pattern", 4), 1, hf::kMaxLayers);
-    auto types = read_layer_types(c, spec.num_layers, {"full_attention", "sliding_attention"}, [pattern](int64_t i) {
-      return (i + 1) % pattern != 0 ? "sliding_attention" : "full_attention";
-    });
+    auto types = read_layer_types(c, spec.num_layers, {"full_attention", "sliding_attention"}, every_nth_layer_full(pattern));
     set_sliding_layers(spec, types, read_sliding_window(c, 4096));
     spec.nope_layers.assign(types.size(), false);
     for (size_t i = 0; i < types.size(); ++i) spec.nope_layers[i] = !spec.sliding_window[i].has_value();

@@ -1,6 +1,7 @@
 #include "automodel/models/common/attention.h"
 
 #include <ATen/TensorOperators.h>
+#include <ATen/ops/cat.h>
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/scaled_dot_product_attention.h>
 #include <ATen/ops/softmax.h>
@@ -38,15 +39,16 @@ AttentionImpl parse_attention_impl(const std::string& name) {
 }
 
 at::Tensor scaled_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
-                            double scale, double softcap) {
-  if (g_attention_impl == AttentionImpl::kEager || softcap > 0) return eager_attention(q, k, v, mask, scale, softcap);
+                            double scale, double softcap, const at::Tensor& sinks) {
+  if (g_attention_impl == AttentionImpl::kEager || softcap > 0 || sinks.defined())
+    return eager_attention(q, k, v, mask, scale, softcap, sinks);
   // LibTorch's fused kernel (flash attention on CPU and CUDA): no (Tq x Tk) scores kept for
   // backward; equal to the eager path up to summation order (tested).
   return at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale, /*enable_gqa=*/true);
 }
 
 at::Tensor eager_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
-                            double scale, double softcap) {
+                            double scale, double softcap, const at::Tensor& sinks) {
   const int64_t B = q.size(0), Hq = q.size(1), Tq = q.size(2), D = q.size(3);
   const int64_t Hkv = k.size(1), Tk = k.size(2), group = Hq / Hkv;
   // GQA: fold the query heads of a group into the row dimension so each K/V head is used as is.
@@ -55,6 +57,13 @@ at::Tensor eager_attention(const at::Tensor& q, const at::Tensor& k, const at::T
   if (softcap > 0) scores = at::tanh(scores / softcap) * softcap;
   auto m = mask.view({B, 1, 1, Tq, Tk}).expand({B, 1, group, Tq, Tk}).reshape({B, 1, group * Tq, Tk});
   scores = scores.masked_fill(m.logical_not(), -std::numeric_limits<double>::infinity());
+  if (sinks.defined()) {
+    // Query head h = kv_head * group + g: its sink as one more column, dropped after the softmax.
+    auto sink = sinks.to(scores.scalar_type()).view({1, Hkv, group, 1, 1}).expand({B, Hkv, group, Tq, 1});
+    scores = at::cat({scores, sink.reshape({B, Hkv, group * Tq, 1})}, -1);
+    auto probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type()).narrow(-1, 0, Tk);
+    return at::matmul(probs, v).view({B, Hq, Tq, v.size(-1)});
+  }
   auto probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
   // (B, Hkv, group*Tq, Dv) -> (B, Hq, Tq, Dv); Dv may differ from D (DeepSeek's MLA)
   return at::matmul(probs, v).view({B, Hq, Tq, v.size(-1)});

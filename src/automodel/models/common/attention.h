@@ -26,12 +26,14 @@ AttentionImpl parse_attention_impl(const std::string& name);
 
 // q: (B, Hq, Tq, D), k/v: (B, Hkv, Tk, D), mask: bool (B, 1, Tq, Tk), true = visible
 // -> (B, Hq, Tq, D), with the implementation chosen above. `softcap` > 0 (Gemma-2): scores are
-// softcap * tanh(scores / softcap), which only the eager path computes.
+// softcap * tanh(scores / softcap). `sinks` (Hq), when defined (gpt-oss): one extra logit per
+// head in every softmax, dropped after it (so a row's weights sum to less than 1). Only the
+// eager path computes either.
 at::Tensor scaled_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
-                            double scale, double softcap = 0);
+                            double scale, double softcap = 0, const at::Tensor& sinks = {});
 // Eager attention as HF computes it (scores in the input dtype, softmax in fp32): the reference.
 at::Tensor eager_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
-                           double scale, double softcap = 0);
+                           double scale, double softcap = 0, const at::Tensor& sinks = {});
 
 // Keys/values of previous tokens for incremental decoding.
 struct KVCache {

@@ -14,7 +14,7 @@ at::Tensor OutputHead::finish(const at::Tensor& raw) const {
 
 at::Tensor CausalLM::logits(const at::Tensor& hidden) const {
   const auto h = head();
-  return h.finish(at::linear(hidden, h.weight));
+  return h.finish(h.bias.defined() ? at::linear(hidden, h.weight, h.bias) : at::linear(hidden, h.weight));
 }
 
 std::vector<at::Tensor> CausalLM::run_layer(int64_t index, const Block& block, const at::Tensor& x) const {

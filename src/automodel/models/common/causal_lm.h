@@ -33,14 +33,15 @@ struct ForwardOutput {
   std::vector<std::pair<std::string, at::Tensor>> router_logits;  // (module name, (B*T, E))
 };
 
-// Hidden states to logits: logits = scale * hidden W^T, then softcap * tanh(logits / softcap)
+// Hidden states to logits: logits = scale * (hidden W^T + b), then softcap * tanh(logits / softcap)
 // when softcap > 0. Owned by the model and used by both logits() (debug forward, generation)
 // and the fused training loss, so a scale or softcap is right in both or wrong in both.
 struct OutputHead {
   at::Tensor weight;     // (vocab, hidden): lm_head, or the input embedding when tied
   double scale = 1.0;    // e.g. Cohere's logit_scale, Granite's 1 / logits_scaling
   double softcap = 0.0;  // e.g. Gemma-2's final_logit_softcapping; 0 = none
-  // raw: (..., V) hidden W^T -> (..., V) logits
+  at::Tensor bias;       // (vocab) or undefined: Phi's lm_head has one
+  // raw: (..., V) hidden W^T + b -> (..., V) logits
   at::Tensor finish(const at::Tensor& raw) const;
 };
 

@@ -3,7 +3,9 @@
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/clamp.h>
+#include <ATen/ops/empty.h>
 #include <ATen/ops/scalar_tensor.h>
+#include <ATen/ops/sigmoid.h>
 
 #include <cmath>
 
@@ -23,13 +25,14 @@ DecoderAttention::DecoderAttention(const DecoderSpec& s, const at::TensorOptions
   auto add_output = [&] { o_proj_ = add_module(n.o, linear(q_width, s.hidden_size, s.o_bias)); };
   if (n.output_first) add_output();
   if (n.qkv.empty()) {
-    q_proj_ = add_module(n.q, linear(s.hidden_size, q_width, s.qkv_bias));
+    q_proj_ = add_module(n.q, linear(s.hidden_size, s.attention_output_gate ? 2 * q_width : q_width, s.qkv_bias));
     k_proj_ = add_module(n.k, linear(s.hidden_size, kv_width, s.qkv_bias));
     v_proj_ = add_module(n.v, linear(s.hidden_size, kv_width, s.qkv_bias));
   } else {
     qkv_proj_ = add_module(n.qkv, linear(s.hidden_size, q_width + 2 * kv_width, s.qkv_bias));
   }
   if (!n.output_first) add_output();
+  if (s.attention_sinks) sinks_ = add_parameter("sinks", at::empty({s.num_heads}, o));
   if (s.qk_norm != QkNorm::kNone) {
     const bool per_head = s.qk_norm == QkNorm::kPerHead;
     q_norm_ = add_module(n.q_norm, make_norm(s.norm, per_head ? s.head_dim : q_width, o));
@@ -53,6 +56,12 @@ at::Tensor DecoderAttention::forward(const at::Tensor& x, const LayerPositions& 
     q = qkv[0], k = qkv[1], v = qkv[2];
   } else {
     q = q_proj_->forward(x), k = k_proj_->forward(x), v = v_proj_->forward(x);
+  }
+  at::Tensor gate;
+  if (spec_.attention_output_gate) {  // per head [q_h | gate_h]
+    auto halves = q.view({B, T, spec_.num_heads, 2 * D}).split(D, -1);
+    q = halves[0].reshape({B, T, q_width});
+    gate = halves[1].reshape({B, T, q_width});
   }
   if (spec_.clip_qkv) {
     q = q.clamp(-*spec_.clip_qkv, *spec_.clip_qkv);
@@ -89,18 +98,24 @@ at::Tensor DecoderAttention::forward(const at::Tensor& x, const LayerPositions& 
     cache->k = k;
     cache->v = v;
   }
-  auto out = scaled_attention(q, k, v, mask, scale_, spec_.attention_softcap);  // (B, Hq, T, D)
-  return o_proj_->forward(out.transpose(1, 2).reshape({B, T, q_width}));
+  auto out = scaled_attention(q, k, v, mask, scale_, spec_.attention_softcap,
+                              sinks_ ? *sinks_ : at::Tensor());  // (B, Hq, T, D)
+  out = out.transpose(1, 2).reshape({B, T, q_width});
+  if (gate.defined()) out = out * at::sigmoid(gate);
+  return o_proj_->forward(out);
 }
 
-DecoderLayer::DecoderLayer(const DecoderSpec& s, bool moe, const at::TensorOptions& o) : spec_(s) {
+DecoderLayer::DecoderLayer(const DecoderSpec& s, int64_t index, bool moe, const at::TensorOptions& o) : spec_(s) {
   const auto& n = s.names;
   auto norm = [&](const std::string& name) {
     return name.empty() ? Slot<Norm>() : add_module(name, make_norm(s.norm, s.hidden_size, o));
   };
   // HF's registration order (attention, MLP, then the norms): parameter order is module order.
-  self_attn_ = add_module(n.attention, s.make_attention ? s.make_attention(s, o)
-                                                         : std::unique_ptr<AttentionLayer>(std::make_unique<DecoderAttention>(s, o)));
+  std::unique_ptr<AttentionLayer> attention;
+  if (s.make_attention) attention = s.make_attention(s, index, o);
+  if (!attention) attention = std::make_unique<DecoderAttention>(s, o);
+  const auto& name = s.attention_names.empty() ? n.attention : s.attention_names[static_cast<size_t>(index)];
+  self_attn_ = add_module(name, std::move(attention));
   if (moe) {
     moe_ = add_module(n.mlp, std::make_unique<SparseMoe>(s.hidden_size, *s.moe, o));
   } else {

@@ -35,11 +35,12 @@ class DecoderAttention : public AttentionLayer {
   double scale_;
   Slot<LinearLayer> q_proj_, k_proj_, v_proj_, qkv_proj_, o_proj_;
   Slot<Norm> q_norm_, k_norm_;
+  at::Tensor* sinks_ = nullptr;
 };
 
 class DecoderLayer : public Module {
  public:
-  DecoderLayer(const DecoderSpec& spec, bool moe, const at::TensorOptions& options);
+  DecoderLayer(const DecoderSpec& spec, int64_t index, bool moe, const at::TensorOptions& options);
   // x: (B, T, H) -> (B, T, H); router_logits set for MoE layers.
   at::Tensor forward(const at::Tensor& x, const LayerPositions& positions, const at::Tensor& mask,
                      KVCache::Layer* cache, at::Tensor* router_logits) const;

@@ -18,7 +18,7 @@ class DecoderBody : public Module {
     embed_tokens = add_module(s.names.embed, std::make_unique<Embedding>(s.vocab_size, s.hidden_size, o, s.padding_idx));
     layers = add_module(s.names.layers, std::make_unique<ModuleList<DecoderLayer>>());
     for (int64_t i = 0; i < s.num_layers; ++i)
-      layers->append(std::make_unique<DecoderLayer>(s, moe_layers[static_cast<size_t>(i)], o));
+      layers->append(std::make_unique<DecoderLayer>(s, i, moe_layers[static_cast<size_t>(i)], o));
     norm = add_module(s.names.final_norm, make_norm(s.norm, s.hidden_size, o));
   }
   Slot<Embedding> embed_tokens;
@@ -35,6 +35,7 @@ void check_layer_lists(const DecoderSpec& s) {
   check(s.sliding_window.size(), "sliding_window", false);
   check(s.nope_layers.size(), "nope_layers", true);
   check(s.moe_layers.size(), "moe_layers", true);
+  check(s.attention_names.size(), "attention_names", true);
 }
 }  // namespace
 
@@ -46,8 +47,8 @@ DecoderLM::DecoderLM(hf::ModelConfig config, DecoderSpec spec, const at::TensorO
   for (int64_t i = 0; i < spec_.num_layers; ++i) moe_layers[static_cast<size_t>(i)] = is_moe_layer(i);
   body_ = add_module(spec_.names.body, std::make_unique<DecoderBody>(spec_, moe_layers, options));
   if (!spec_.tie_word_embeddings)
-    lm_head_ = add_module<LinearLayer>(spec_.names.lm_head,
-                                       std::make_unique<Linear>(spec_.hidden_size, spec_.vocab_size, false, options));
+    lm_head_ = add_module<LinearLayer>(
+        spec_.names.lm_head, std::make_unique<Linear>(spec_.hidden_size, spec_.vocab_size, spec_.lm_head_bias, options));
 }
 
 DecoderLM::~DecoderLM() = default;
@@ -65,7 +66,11 @@ std::vector<std::string> DecoderLM::tied_aliases() const {
   return {};
 }
 
-OutputHead DecoderLM::head() const { return OutputHead{output_embedding(), spec_.logit_scale, spec_.final_softcap}; }
+OutputHead DecoderLM::head() const {
+  OutputHead head{output_embedding(), spec_.logit_scale, spec_.final_softcap};
+  if (lm_head_) head.bias = lm_head_->bias();
+  return head;
+}
 
 at::Tensor DecoderLM::auxiliary_loss(const ForwardOutput& out, const at::Tensor& real_tokens) const {
   if (!spec_.moe || spec_.moe->aux_loss_coef <= 0 || out.router_logits.empty()) return {};

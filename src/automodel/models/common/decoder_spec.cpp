@@ -100,6 +100,10 @@ std::vector<std::string> read_layer_types(const hf::JsonFields& c, int64_t num_l
   return types;
 }
 
+std::function<std::string(int64_t)> every_nth_layer_full(int64_t n, const std::string& other) {
+  return [n, other](int64_t i) { return (i + 1) % n != 0 ? other : std::string("full_attention"); };
+}
+
 void set_sliding_layers(DecoderSpec& spec, const std::vector<std::string>& layer_types, std::optional<int64_t> window) {
   for (size_t i = 0; i < layer_types.size(); ++i)
     spec.sliding_window[i] = layer_types[i] == "sliding_attention" ? window : std::nullopt;

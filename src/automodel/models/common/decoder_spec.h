@@ -21,8 +21,10 @@ namespace automodel::models {
 
 class AttentionLayer;
 struct DecoderSpec;
-// Builds an architecture's own attention (models/common/decoder_layer.h) for every layer.
-using AttentionFactory = std::function<std::unique_ptr<AttentionLayer>(const DecoderSpec&, const at::TensorOptions&)>;
+// Builds an architecture's own attention (models/common/decoder_layer.h) for decoder layer
+// `layer`, or returns null for the standard one there.
+using AttentionFactory =
+    std::function<std::unique_ptr<AttentionLayer>(const DecoderSpec&, int64_t layer, const at::TensorOptions&)>;
 
 // HF's names of a decoder's modules. A layer's four norm slots: before attention, on attention's
 // output, before the MLP, on the MLP's output; an empty name means that norm is absent. Pre-norm
@@ -65,8 +67,10 @@ struct DecoderSpec {
   double residual_scale = 1.0;         // Granite's residual_multiplier on each branch
   double attention_scale = 0;          // default head_dim^-0.5
   double attention_softcap = 0;        // Gemma-2: scores = cap * tanh(scores / cap); 0 = none
+  bool attention_sinks = false;        // gpt-oss: a learned extra softmax logit per head ("sinks")
   std::optional<double> clip_qkv;      // OLMo: clamp q, k, v to [-clip, clip]
   double logit_scale = 1.0;            // logits x this (Cohere), 1 / logits_scaling (Granite)
+  bool lm_head_bias = false;           // Phi
   double final_softcap = 0;            // Gemma-2's final_logit_softcapping; 0 = none
   bool tie_word_embeddings = false;
   std::optional<int64_t> padding_idx;  // the embedding row that gets no gradient (pad_token_id)
@@ -78,6 +82,8 @@ struct DecoderSpec {
   bool rope_interleaved = false;
   std::vector<std::optional<int64_t>> sliding_window;  // per layer; nullopt = full attention
   AttentionFactory make_attention;                     // empty: DecoderAttention from the fields above
+  std::vector<std::string> attention_names;            // per layer (Qwen3-Next's "linear_attn"); empty = names.attention
+  bool attention_output_gate = false;  // Qwen3-Next: q_proj also yields a per-head gate, out *= sigmoid(gate)
   std::optional<MoeOptions> moe;                       // replaces the MLP ...
   std::vector<bool> moe_layers;                        // ... on these layers; empty = every layer
   // Checkpoint tensors that are buffers, not parameters, skipped when loading.
@@ -110,6 +116,9 @@ std::optional<int64_t> read_sliding_window(const hf::JsonFields& config, std::op
 std::vector<std::string> read_layer_types(const hf::JsonFields& config, int64_t num_layers,
                                           const std::vector<std::string>& allowed,
                                           const std::function<std::string(int64_t)>& fallback);
+// The common default schedule: every n-th layer `full_attention`, the others `other`
+// ("sliding_attention", or "linear_attention" for Qwen3-Next).
+std::function<std::string(int64_t)> every_nth_layer_full(int64_t n, const std::string& other = "sliding_attention");
 // Sliding layers ("sliding_attention") get `window`, the others full attention.
 void set_sliding_layers(DecoderSpec& spec, const std::vector<std::string>& layer_types, std::optional<int64_t> window);
 // A per-layer bool list (`no_rope_layers` style: 1/0 or true/false) of num_layers entries.

@@ -22,6 +22,8 @@ class LinearLayer : public Module {
   // The (out, in) weight this layer applies, stored under "<module>.weight" (a wrapper's is its
   // base's): the output embedding of an untied head.
   virtual const at::Tensor& weight() const = 0;
+  // Its (out) bias, undefined when it has none.
+  virtual at::Tensor bias() const = 0;
   int64_t in_features() const { return in_features_; }
   int64_t out_features() const { return out_features_; }
 
@@ -36,6 +38,7 @@ class Linear : public LinearLayer {
   at::Tensor forward(const at::Tensor& x) const override;  // (..., in) -> (..., out)
   at::Tensor& weight() { return *weight_; }
   const at::Tensor& weight() const override { return *weight_; }
+  at::Tensor bias() const override { return bias_ ? *bias_ : at::Tensor(); }
 
  private:
   at::Tensor* weight_;
@@ -71,6 +74,8 @@ class Embedding : public Module {
 class Norm : public Module {
  public:
   virtual at::Tensor forward(const at::Tensor& x) const = 0;  // (..., dim) -> (..., dim)
+  // Scales by (1 + w): its weight is 0, not 1, where it leaves the normalised input unchanged.
+  virtual bool unit_offset() const = 0;
 };
 
 // RMSNorm computed in fp32, cast to the input dtype, then scaled (Llama). `unit_offset`: Gemma's
@@ -79,6 +84,7 @@ class RMSNorm : public Norm {
  public:
   RMSNorm(int64_t dim, double eps, bool unit_offset, const at::TensorOptions& options, bool scale_in_fp32 = false);
   at::Tensor forward(const at::Tensor& x) const override;
+  bool unit_offset() const override { return unit_offset_; }
 
  private:
   double eps_;
@@ -96,6 +102,7 @@ class LayerNorm : public Norm {
  public:
   LayerNorm(int64_t dim, double eps, const at::TensorOptions& options, LayerNormOptions layout = {});
   at::Tensor forward(const at::Tensor& x) const override;
+  bool unit_offset() const override { return unit_offset_; }
 
  private:
   int64_t dim_;

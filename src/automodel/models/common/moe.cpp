@@ -17,11 +17,16 @@ namespace automodel::models {
 
 SparseMoe::SparseMoe(int64_t hidden, const MoeOptions& options, const at::TensorOptions& tensor_options)
     : options_(options) {
-  gate_ = add_module<LinearLayer>(options.router_name,
-                                  std::make_unique<Linear>(hidden, options.num_experts, false, tensor_options));
-  experts_ = add_module("experts", std::make_unique<ModuleList<Mlp>>());
-  for (int64_t e = 0; e < options.num_experts; ++e)
-    experts_->append(make_mlp(hidden, options.expert_intermediate, options.expert, tensor_options));
+  gate_ = add_module<LinearLayer>(
+      options.router_name, std::make_unique<Linear>(hidden, options.num_experts, options.router_bias, tensor_options));
+  if (options.make_experts) {
+    experts_ = add_module("experts", options.make_experts(hidden, options, tensor_options));
+  } else {
+    auto experts = std::make_unique<ExpertList>();
+    for (int64_t e = 0; e < options.num_experts; ++e)
+      experts->append(make_mlp(hidden, options.expert_intermediate, options.expert, tensor_options));
+    experts_ = add_module<ExpertBank>("experts", std::move(experts));
+  }
   if (options.shared_expert_intermediate > 0) {
     auto shared = options.expert;
     shared.names = MlpNames{};
@@ -41,6 +46,10 @@ SparseMoe::SparseMoe(int64_t hidden, const MoeOptions& options, const at::Tensor
 SparseMoe::Routing SparseMoe::route(const at::Tensor& flat) const {
   auto logits = options_.router_in_fp32 ? at::linear(flat.to(at::kFloat), gate_->weight().to(at::kFloat))
                                         : gate_->forward(flat);  // (N, E)
+  if (options_.scoring == MoeOptions::Scoring::kTopKSoftmax) {
+    auto [top, experts] = at::topk(logits, options_.top_k, -1);
+    return {logits, at::softmax(top, 1, at::kFloat), experts};
+  }
   auto scores = options_.scoring == MoeOptions::Scoring::kSigmoid ? at::sigmoid(logits.to(at::kFloat))
                                                                    : at::softmax(logits, 1, at::kFloat);
   auto choice = correction_bias_ ? scores + correction_bias_->reshape({-1}) : scores;
@@ -91,7 +100,7 @@ std::pair<at::Tensor, at::Tensor> SparseMoe::forward(const at::Tensor& x) const 
     auto hits = (experts == e).nonzero();  // (n_e, 2): token, slot
     if (hits.size(0) == 0) continue;
     auto tokens = hits.select(1, 0), slots = hits.select(1, 1);
-    auto expert_out = (*experts_)[e].forward(flat.index_select(0, tokens));
+    auto expert_out = experts_->forward(e, flat.index_select(0, tokens));
     auto w = weights.reshape({-1}).index_select(0, tokens * options_.top_k + slots).unsqueeze(-1);
     out = out.index_add(0, tokens, (expert_out * w).to(out.scalar_type()));
   }

@@ -4,6 +4,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 #include <utility>
@@ -14,6 +16,25 @@
 
 namespace automodel::models {
 
+// The routed experts of one MoE layer: expert e applied to the tokens routed to it.
+class ExpertBank : public Module {
+ public:
+  virtual at::Tensor forward(int64_t expert, const at::Tensor& x) const = 0;  // (n, H) -> (n, H)
+};
+
+// One Mlp module per expert, named "0", "1", ... (checkpoints' experts.{e}.gate_proj.weight).
+class ExpertList : public ExpertBank {
+ public:
+  void append(std::unique_ptr<Mlp> expert) { add_module(std::to_string(num_children()), std::move(expert)); }
+  at::Tensor forward(int64_t expert, const at::Tensor& x) const override {
+    return static_cast<const Mlp*>(child_at(static_cast<size_t>(expert)))->forward(x);
+  }
+};
+
+struct MoeOptions;
+// Builds an architecture's own experts (gpt-oss's fused tensors); empty: an ExpertList.
+using ExpertsFactory = std::function<std::unique_ptr<ExpertBank>(int64_t hidden, const MoeOptions&, const at::TensorOptions&)>;
+
 struct MoeOptions {
   int64_t num_experts = 0;
   int64_t top_k = 2;
@@ -21,8 +42,10 @@ struct MoeOptions {
   int64_t expert_intermediate = 0;
   MlpSpec expert{MlpSpec::Kind::kGated, MlpNames{"w1", "w3", "w2", ""}};  // activation set by the model
   std::string router_name = "gate";
-  // Router scores: softmax over all experts (Mixtral, Qwen) or per-expert sigmoid (DeepSeek-V3).
-  enum class Scoring { kSoftmax, kSigmoid } scoring = Scoring::kSoftmax;
+  // Router scores: softmax over all experts (Mixtral, Qwen), per-expert sigmoid (DeepSeek-V3), or
+  // top-k of the logits then a softmax over those k (gpt-oss).
+  enum class Scoring { kSoftmax, kSigmoid, kTopKSoftmax } scoring = Scoring::kSoftmax;
+  bool router_bias = false;
   bool router_in_fp32 = false;  // logits = x.float() @ W.float()^T (DeepSeek-V3, GLM-4.5, ERNIE)
   // A per-expert bias added to the scores for choosing experts only (weights stay unbiased), kept
   // as a buffer under this name (relative to the MoE module) with this shape; empty = none.
@@ -38,6 +61,7 @@ struct MoeOptions {
   int64_t shared_expert_intermediate = 0;
   std::string shared_expert_name = "shared_expert", shared_expert_gate_name = "shared_expert_gate";  // gate "": ungated
   double aux_loss_coef = 0;  // > 0: HF adds coef x load-balancing loss to the LM loss
+  ExpertsFactory make_experts;
 };
 
 // HF's load_balancing_loss_func over all layers' router logits:
@@ -59,7 +83,7 @@ class SparseMoe : public Module {
   Routing route(const at::Tensor& flat) const;  // flat: (N, H)
   MoeOptions options_;
   Slot<LinearLayer> gate_, shared_gate_;
-  Slot<ModuleList<Mlp>> experts_;
+  Slot<ExpertBank> experts_;
   Slot<Mlp> shared_;
   at::Tensor* correction_bias_ = nullptr;
 };

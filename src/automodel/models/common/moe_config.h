@@ -22,4 +22,9 @@ struct DeepSeekMoeDefaults {
 // first_k_dense_replace: n_routed_experts (or num_local_experts), num_experts_per_tok, ...
 void read_deepseek_moe(const hf::JsonFields& config, DecoderSpec& spec, const DeepSeekMoeDefaults& defaults);
 
+// Qwen-MoE: softmax router over num_experts (or num_local_experts), num_experts_per_tok,
+// norm_topk_prob, moe_intermediate_size, router aux loss when output_router_logits; MoE on the
+// layers not in mlp_only_layers whose index + 1 is a multiple of decoder_sparse_step.
+void read_qwen_moe(const hf::JsonFields& config, DecoderSpec& spec, bool default_norm_topk_prob = false);
+
 }  // namespace automodel::models

@@ -17,6 +17,7 @@
 #include "automodel/common/string_util.h"
 #include "automodel/common/torch_util.h"
 #include "automodel/hf/safetensors_writer.h"
+#include "automodel/models/common/layers.h"
 
 namespace automodel::models {
 namespace {
@@ -157,11 +158,20 @@ std::vector<std::filesystem::path> save_weights(const CausalLM& model, const std
 void init_random(CausalLM& model, uint64_t seed) {
   at::NoGradGuard no_grad;
   at::manual_seed(seed);
+  std::set<std::string> offset_norm_weights;  // (1 + w) norms: near-identity means w near 0
+  for (const auto& [name, module] : model.named_modules())
+    if (auto* norm = dynamic_cast<const Norm*>(module); norm && norm->unit_offset())
+      offset_norm_weights.insert(name + ".weight");
   for (const auto& p : model.named_parameters()) {
     auto& t = *p.tensor;
     auto noise = at::randn(t.sizes(), t.options().dtype(at::kFloat));
-    if (t.dim() == 1) {
-      t.copy_(p.name.ends_with(".bias") ? noise * 0.1 : 1.0 + noise * 0.1);
+    if (p.name.ends_with(".A_log")) {
+      // Gated DeltaNet's log decay rate: a trained model's modest decay. Around 1 (as for a norm),
+      // the state decays by ~e^-3.5 per token and exp(cumulative decay) underflows fp32 within a chunk.
+      t.copy_(-2.0 + noise * 0.1);
+    } else if (t.dim() == 1) {
+      const bool around_zero = p.name.ends_with(".bias") || offset_norm_weights.count(p.name);
+      t.copy_(around_zero ? noise * 0.1 : 1.0 + noise * 0.1);
     } else {
       t.copy_(noise / std::sqrt(static_cast<double>(t.size(t.dim() - 1))));
     }

@@ -121,7 +121,7 @@ Architecture deepseek_v3_architecture() {
       const double mscale = yarn_mscale(spec.rope.factor.value_or(1.0), *spec.rope.mscale_all_dim);
       m.scale *= mscale * mscale;
     }
-    spec.make_attention = [m](const DecoderSpec& s, const at::TensorOptions& o) -> std::unique_ptr<AttentionLayer> {
+    spec.make_attention = [m](const DecoderSpec& s, int64_t, const at::TensorOptions& o) -> std::unique_ptr<AttentionLayer> {
       return std::make_unique<MlaAttention>(s, m, o);
     };
     DeepSeekMoeDefaults moe;

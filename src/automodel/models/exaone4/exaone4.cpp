@@ -27,9 +27,7 @@ Architecture exaone4_architecture() {
     auto window = read_sliding_window(c, 4096);
     if (!window) return std::make_unique<DecoderLM>(config, spec, options);
     // sliding_window_pattern: an int n (every n-th layer full) or a string like "LLLG" (L local, G global).
-    std::function<std::string(int64_t)> pattern = [](int64_t i) {
-      return (i + 1) % 4 != 0 ? "sliding_attention" : "full_attention";
-    };
+    std::function<std::string(int64_t)> pattern = every_nth_layer_full(4);
     if (c.has("sliding_window_pattern")) {
       const auto& p = c.raw("sliding_window_pattern");
       if (p.is_string()) {
@@ -42,7 +40,7 @@ Architecture exaone4_architecture() {
         };
       } else {
         auto n = c.check_int("sliding_window_pattern", c.get_int("sliding_window_pattern"), 1, hf::kMaxLayers);
-        pattern = [n](int64_t i) { return (i + 1) % n != 0 ? "sliding_attention" : "full_attention"; };
+        pattern = every_nth_layer_full(n);
       }
     }
     auto types = read_layer_types(c, spec.num_layers, {"full_attention", "sliding_attention"}, pattern);

@@ -28,9 +28,7 @@ DecoderSpec read_gemma2_family_spec(const hf::JsonFields& c, int64_t default_pat
   spec.attention_scale = 1.0 / std::sqrt(scalar);
   auto pattern = c.check_int("sliding_window_pattern", c.get_int("sliding_window_pattern", default_pattern), 1,
                              hf::kMaxLayers);
-  auto types = read_layer_types(c, spec.num_layers, {"full_attention", "sliding_attention"}, [pattern](int64_t i) {
-    return (i + 1) % pattern != 0 ? "sliding_attention" : "full_attention";
-  });
+  auto types = read_layer_types(c, spec.num_layers, {"full_attention", "sliding_attention"}, every_nth_layer_full(pattern));
   set_sliding_layers(spec, types, read_sliding_window(c, 4096));
   return spec;
 }

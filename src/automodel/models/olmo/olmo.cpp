@@ -75,9 +75,7 @@ Architecture olmo3_architecture() {
     auto spec = read_decoder_spec(c, defaults);
     use_olmo2_layout(spec);
     auto window = read_sliding_window(c, 4096);
-    auto types = read_layer_types(c, spec.num_layers, {"full_attention", "sliding_attention"}, [](int64_t i) {
-      return (i + 1) % 4 != 0 ? "sliding_attention" : "full_attention";
-    });
+    auto types = read_layer_types(c, spec.num_layers, {"full_attention", "sliding_attention"}, every_nth_layer_full(4));
     set_sliding_layers(spec, types, window);
     // Legacy configs: rope_theta/rope_scaling apply to full layers; sliding ones keep the default theta.
     read_per_layer_type_ropes(c, spec, kDefaultTheta, kDefaultTheta);

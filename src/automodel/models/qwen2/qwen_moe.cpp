@@ -6,44 +6,10 @@
 
 #include "automodel/common/error.h"
 #include "automodel/models/common/decoder_lm.h"
+#include "automodel/models/common/moe_config.h"
 #include "automodel/models/registry.h"
 
 namespace automodel::models {
-namespace {
-
-void read_qwen_moe(const hf::JsonFields& c, DecoderSpec& spec) {
-  MoeOptions moe;
-  // num_local_experts is transformers' canonical name (v5 writes it); num_experts the original.
-  const char* experts_key = c.has("num_local_experts") ? "num_local_experts" : "num_experts";
-  moe.num_experts = c.check_int(experts_key, c.get_int(experts_key), 1, hf::kMaxExperts);
-  moe.top_k = c.check_int("num_experts_per_tok", c.get_int("num_experts_per_tok"), 1, moe.num_experts);
-  moe.normalize_top_k = c.get_bool("norm_topk_prob", false);
-  moe.expert_intermediate = c.check_int("moe_intermediate_size", c.get_int("moe_intermediate_size"), 1, hf::kMaxWidth);
-  moe.expert.names = MlpNames{};
-  moe.expert.act = spec.mlp.act;
-  if (c.get_bool("output_router_logits", false))
-    moe.aux_loss_coef = c.check_finite("router_aux_loss_coef", c.get_double("router_aux_loss_coef", 0.001));
-  spec.moe = moe;
-  // MoE on layer i unless listed in mlp_only_layers, and only every decoder_sparse_step-th layer.
-  auto step = c.check_int("decoder_sparse_step", c.get_int("decoder_sparse_step", 1), 1, hf::kMaxLayers);
-  std::vector<int64_t> dense_only;
-  if (c.has("mlp_only_layers")) {
-    const auto& list = c.raw("mlp_only_layers");
-    AM_CHECK(list.is_array(), "[config] {}: expected a list of layer indices, found {}", c.where("mlp_only_layers"),
-             list.dump());
-    for (const auto& v : list) {
-      AM_CHECK(v.is_number_integer(), "[config] {}: expected layer indices, found {}", c.where("mlp_only_layers"),
-               v.dump());
-      dense_only.push_back(v.get<int64_t>());
-    }
-  }
-  spec.moe_layers.assign(static_cast<size_t>(spec.num_layers), false);
-  for (int64_t i = 0; i < spec.num_layers; ++i)
-    spec.moe_layers[static_cast<size_t>(i)] =
-        std::find(dense_only.begin(), dense_only.end(), i) == dense_only.end() && (i + 1) % step == 0;
-}
-
-}  // namespace
 
 Architecture qwen2_moe_architecture() {
   Architecture arch;
