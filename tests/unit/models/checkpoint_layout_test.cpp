@@ -4,6 +4,7 @@
 
 #include <ATen/ops/equal.h>
 #include <ATen/ops/randint.h>
+#include <fmt/format.h>
 
 #include "automodel/common/error.h"
 #include "automodel/hf/safetensors.h"
@@ -43,6 +44,32 @@ TEST(CheckpointLayout, PrefixRenamesLoadACheckpointOfAnotherLayoutByName) {
   DecoderLM plain(config, read_decoder_spec(config.fields()), opts);
   auto message = testing::error_message_of<Error>([&] { load_weights(plain, hf::SafetensorsCheckpoint::open(dir.path())); });
   EXPECT_NE(message.find("missing"), std::string::npos) << message;
+}
+
+// DeepSeek-V3 checkpoints carry a multi-token-prediction layer after the decoder's layers:
+// skipped on load (with a note), while any other unknown tensor is still an error.
+TEST(CheckpointLayout, MultiTokenPredictionLayersAreSkippedOtherExtrasAreNot) {
+  const auto config = hf::parse_model_config(find_architecture("deepseek_v3").tiny_config_json, "tiny deepseek_v3");
+  auto source = build_model(config, at::kFloat, c10::Device(c10::kCPU));
+  init_random(*source, 3);
+  auto tensors = hf_state_dict(*source);
+  const auto L = source->num_layers();
+  auto extra = tensors.front().second;
+  tensors.emplace_back(fmt::format("model.layers.{}.eh_proj.weight", L), extra);
+  testing::TempDir with_mtp;
+  save_tensors(tensors, with_mtp.path(), ~0ull, "model");
+  auto target = build_model(config, at::kFloat, c10::Device(c10::kCPU));
+  load_weights(*target, hf::SafetensorsCheckpoint::open(with_mtp.path()));
+  auto ids = at::randint(96, {1, 6}, at::TensorOptions().dtype(at::kLong));
+  EXPECT_TRUE(at::equal(target->logits(target->forward({ids}).hidden), source->logits(source->forward({ids}).hidden)));
+
+  tensors.emplace_back(fmt::format("model.layers.{}.eh_proj.weight", L + 1), extra);  // beyond the MTP layers
+  testing::TempDir with_more;
+  save_tensors(tensors, with_more.path(), ~0ull, "model");
+  auto message = testing::error_message_of<Error>(
+      [&] { load_weights(*target, hf::SafetensorsCheckpoint::open(with_more.path())); });
+  EXPECT_NE(message.find(fmt::format("unexpected tensor(s) not used by the deepseek_v3 model: model.layers.{}.", L + 1)),
+            std::string::npos) << message;
 }
 
 }  // namespace

@@ -62,6 +62,10 @@ class CausalLM : public Module {
   // VLMs save "language_model.model." where v5 has "model.language_model."): a parameter not
   // found under its own name is looked up under the renamed one.
   virtual std::vector<std::pair<std::string, std::string>> checkpoint_prefix_renames() const { return {}; }
+  // Checkpoint tensors under these prefixes belong to parts HF ships but does not build for
+  // causal LM training (DeepSeek/GLM multi-token-prediction layers, Qwen3-Next's mtp.*): skipped
+  // when loading, with a note.
+  virtual std::vector<std::string> skipped_checkpoint_prefixes() const { return {}; }
   // Name prefix HF strips/adds between base and LM-head models ("model", "transformer").
   virtual std::string base_model_prefix() const = 0;
 

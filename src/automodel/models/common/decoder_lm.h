@@ -27,6 +27,7 @@ class DecoderLM : public CausalLM {
   int64_t num_layers() const override { return spec_.num_layers; }
   std::vector<std::string> tied_aliases() const override;
   std::vector<std::string> ignored_checkpoint_suffixes() const override { return spec_.ignored_checkpoint_suffixes; }
+  std::vector<std::string> skipped_checkpoint_prefixes() const override { return spec_.skipped_checkpoint_prefixes; }
   std::string base_model_prefix() const override { return spec_.names.body; }
   std::string layer_prefix() const override { return spec_.names.body + "." + spec_.names.layers; }
   at::Tensor auxiliary_loss(const ForwardOutput& out, const at::Tensor& real_tokens = {}) const override;

@@ -88,6 +88,7 @@ struct DecoderSpec {
   std::vector<bool> moe_layers;                        // ... on these layers; empty = every layer
   // Checkpoint tensors that are buffers, not parameters, skipped when loading.
   std::vector<std::string> ignored_checkpoint_suffixes{".rotary_emb.inv_freq"};
+  std::vector<std::string> skipped_checkpoint_prefixes;  // see CausalLM::skipped_checkpoint_prefixes
 };
 
 // An architecture's defaults for what its config.json may leave out (its HF config class's).

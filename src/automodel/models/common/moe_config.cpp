@@ -1,5 +1,7 @@
 #include "automodel/models/common/moe_config.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
@@ -7,6 +9,12 @@
 #include "automodel/hf/model_config.h"
 
 namespace automodel::models {
+
+void skip_multi_token_prediction_layers(const hf::JsonFields& c, DecoderSpec& spec) {
+  auto count = c.check_int("num_nextn_predict_layers", c.get_int("num_nextn_predict_layers", 1), 0, hf::kMaxLayers);
+  for (int64_t i = 0; i < count; ++i)
+    spec.skipped_checkpoint_prefixes.push_back(fmt::format("model.layers.{}.", spec.num_layers + i));
+}
 
 void read_deepseek_moe(const hf::JsonFields& c, DecoderSpec& spec, const DeepSeekMoeDefaults& d) {
   MoeOptions moe;

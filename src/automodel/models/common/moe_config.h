@@ -22,6 +22,10 @@ struct DeepSeekMoeDefaults {
 // first_k_dense_replace: n_routed_experts (or num_local_experts), num_experts_per_tok, ...
 void read_deepseek_moe(const hf::JsonFields& config, DecoderSpec& spec, const DeepSeekMoeDefaults& defaults);
 
+// DeepSeek-V3/GLM-4.5 checkpoints append num_nextn_predict_layers multi-token-prediction layers
+// after the decoder's (model.layers.{num_hidden_layers + i}.*): skipped when loading.
+void skip_multi_token_prediction_layers(const hf::JsonFields& config, DecoderSpec& spec);
+
 // Qwen-MoE: softmax router over num_experts (or num_local_experts), num_experts_per_tok,
 // norm_topk_prob, moe_intermediate_size, router aux loss when output_router_logits; MoE on the
 // layers not in mlp_only_layers whose index + 1 is a multiple of decoder_sparse_step.

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <set>
 
 #include "automodel/common/error.h"
@@ -102,12 +103,23 @@ void load_weights(CausalLM& model, const hf::SafetensorsCheckpoint& checkpoint, 
   }
   progress.finish();
   auto aliases = model.tied_aliases();
+  auto skipped_prefixes = model.skipped_checkpoint_prefixes();
   std::vector<std::string> unexpected;
+  std::map<std::string, int64_t> skipped;  // prefix -> tensors
   for (const auto& name : checkpoint.names()) {
     if (used.count(name) || is_ignorable_buffer(model, name)) continue;
     if (std::find(aliases.begin(), aliases.end(), name) != aliases.end()) continue;
+    auto prefix = std::find_if(skipped_prefixes.begin(), skipped_prefixes.end(),
+                               [&name](const std::string& p) { return name.starts_with(p); });
+    if (prefix != skipped_prefixes.end()) {
+      ++skipped[*prefix];
+      continue;
+    }
     unexpected.push_back(name);
   }
+  for (const auto& [prefix, count] : skipped)
+    log_info("[load] skipped {} tensor(s) under '{}' (not part of the {} model trained here)", count, prefix,
+             model.config().model_type);
   AM_CHECK(missing.empty(), "[load] {}: {} tensor(s) the {} model needs are missing: {}", checkpoint.source().string(),
            missing.size(), model.config().model_type, list_some(missing));
   AM_CHECK(unexpected.empty(), "[load] {}: {} unexpected tensor(s) not used by the {} model: {}",

@@ -130,6 +130,7 @@ Architecture deepseek_v3_architecture() {
     moe.routed_scaling_factor = 2.5;
     moe.first_k_dense_replace = 3;
     read_deepseek_moe(c, spec, moe);
+    skip_multi_token_prediction_layers(c, spec);
     return std::make_unique<DecoderLM>(config, spec, options);
   };
   arch.tiny_config_json = R"({"model_type": "deepseek_v3", "vocab_size": 96, "hidden_size": 32, "intermediate_size": 48,

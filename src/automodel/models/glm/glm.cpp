@@ -72,6 +72,7 @@ Architecture glm4_moe_architecture() {
     spec.o_bias = false;
     if (c.get_bool("use_qk_norm", false)) spec.qk_norm = QkNorm::kPerHead;
     read_deepseek_moe(c, spec, DeepSeekMoeDefaults{});
+    skip_multi_token_prediction_layers(c, spec);
     return std::make_unique<DecoderLM>(config, spec, options);
   };
   arch.tiny_config_json = R"({"model_type": "glm4_moe", "vocab_size": 96, "hidden_size": 32, "intermediate_size": 48,

@@ -32,6 +32,7 @@ DecoderSpec read_qwen3_next_family(const hf::JsonFields& c, bool grouped_project
   shape.grouped_projections = grouped_projections;
   spec.attention_names.resize(types.size());
   for (size_t i = 0; i < types.size(); ++i) spec.attention_names[i] = types[i] == "linear_attention" ? "linear_attn" : "self_attn";
+  spec.skipped_checkpoint_prefixes = {"mtp."};  // the multi-token-prediction head
   spec.make_attention = [types, shape](const DecoderSpec& s, int64_t layer,
                                        const at::TensorOptions& o) -> std::unique_ptr<AttentionLayer> {
     if (types[static_cast<size_t>(layer)] != "linear_attention") return nullptr;
