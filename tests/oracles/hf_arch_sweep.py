@@ -307,6 +307,19 @@ ARCHS.update({
         lora_targets=ATTN + MLP),
 })
 
+ARCHS.update({
+    "glm4_moe_lite": dict(
+        cls="Glm4MoeLiteForCausalLM", features=["MLA: q_lora 32, kv_lora 32, nope 16 + rope 8 (interleaved), v 16",
+                                                "4 experts top-2 sigmoid routing", "e_score_correction_bias",
+                                                "routed_scaling_factor 1.8", "shared expert",
+                                                "dense first layer (mlp_layer_types)"],
+        config=dict(SMALL, num_key_value_heads=4, q_lora_rank=32, kv_lora_rank=32, qk_nope_head_dim=16,
+                    qk_rope_head_dim=8, v_head_dim=16, n_routed_experts=4, num_experts_per_tok=2,
+                    moe_intermediate_size=32, n_shared_experts=1, routed_scaling_factor=1.8,
+                    mlp_layer_types=["dense", "sparse"], experts_implementation="eager", tie_word_embeddings=False),
+        lora_targets=["q_a_proj", "q_b_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj"]),
+})
+
 # The training runs (full fine-tune and LoRA). One micro-batch holds the whole dataset.
 TRAIN = dict(steps=3, lr=2e-3, betas=[0.9, 0.95], eps=1e-8, weight_decay=0.05, max_grad_norm=1.0, seed=SEED)
 LORA = dict(r=8, alpha=16.0, lr=1e-2)

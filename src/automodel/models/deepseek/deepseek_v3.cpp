@@ -90,6 +90,37 @@ class MlaAttention : public AttentionLayer {
   Slot<Norm> q_a_layernorm_, kv_a_layernorm_;
 };
 
+// Reads the MLA sizes (HF defaults in `d`) and the decoder spec whose rope covers the rope slice,
+// and installs MLA as every layer's attention.
+DecoderSpec read_mla_spec(const hf::JsonFields& c, const MlaShape& d, double norm_eps) {
+  MlaShape m;
+  if (c.has("q_lora_rank"))
+    m.q_lora_rank = c.check_int("q_lora_rank", c.get_int("q_lora_rank"), 1, hf::kMaxWidth);
+  else if (!c.present("q_lora_rank"))
+    m.q_lora_rank = d.q_lora_rank;
+  m.kv_lora_rank = c.check_int("kv_lora_rank", c.get_int("kv_lora_rank", d.kv_lora_rank), 1, hf::kMaxWidth);
+  m.qk_nope_dim = c.check_int("qk_nope_head_dim", c.get_int("qk_nope_head_dim", d.qk_nope_dim), 0, hf::kMaxWidth);
+  m.qk_rope_dim = c.check_int("qk_rope_head_dim", c.get_int("qk_rope_head_dim", d.qk_rope_dim), 2, hf::kMaxWidth);
+  m.v_dim = c.check_int("v_head_dim", c.get_int("v_head_dim", d.v_dim), 1, hf::kMaxWidth);
+  m.rope_interleave = c.get_bool("rope_interleave", true);
+  // HF forces head_dim to the rope slice: the rotary tables cover qk_rope_head_dim.
+  ConfigDefaults defaults;
+  defaults.head_dim = m.qk_rope_dim;
+  defaults.norm_eps = norm_eps;
+  auto spec = read_decoder_spec(c, defaults);
+  AM_CHECK(spec.rope.dim == m.qk_rope_dim, "[config] {}: head_dim {} must equal qk_rope_head_dim {} (the rope slice)",
+           c.label(), spec.head_dim, m.qk_rope_dim);
+  m.scale = 1.0 / std::sqrt(static_cast<double>(m.qk_nope_dim + m.qk_rope_dim));
+  if (spec.rope.type != "default" && spec.rope.mscale_all_dim && *spec.rope.mscale_all_dim != 0) {
+    const double mscale = yarn_mscale(spec.rope.factor.value_or(1.0), *spec.rope.mscale_all_dim);
+    m.scale *= mscale * mscale;
+  }
+  spec.make_attention = [m](const DecoderSpec& s, int64_t, const at::TensorOptions& o) -> std::unique_ptr<AttentionLayer> {
+    return std::make_unique<MlaAttention>(s, m, o);
+  };
+  return spec;
+}
+
 }  // namespace
 
 Architecture deepseek_v3_architecture() {
@@ -100,30 +131,13 @@ Architecture deepseek_v3_architecture() {
                   "bias, grouped top-k and shared experts after first_k_dense_replace";
   arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
     auto c = config.fields();
-    MlaShape m;
-    if (c.has("q_lora_rank"))
-      m.q_lora_rank = c.check_int("q_lora_rank", c.get_int("q_lora_rank"), 1, hf::kMaxWidth);
-    else if (!c.present("q_lora_rank"))
-      m.q_lora_rank = 1536;
-    m.kv_lora_rank = c.check_int("kv_lora_rank", c.get_int("kv_lora_rank", 512), 1, hf::kMaxWidth);
-    m.qk_nope_dim = c.check_int("qk_nope_head_dim", c.get_int("qk_nope_head_dim", 128), 0, hf::kMaxWidth);
-    m.qk_rope_dim = c.check_int("qk_rope_head_dim", c.get_int("qk_rope_head_dim", 64), 2, hf::kMaxWidth);
-    m.v_dim = c.check_int("v_head_dim", c.get_int("v_head_dim", 128), 1, hf::kMaxWidth);
-    m.rope_interleave = c.get_bool("rope_interleave", true);
-    // HF forces head_dim to the rope slice: the rotary tables cover qk_rope_head_dim.
-    ConfigDefaults defaults;
-    defaults.head_dim = m.qk_rope_dim;
-    auto spec = read_decoder_spec(c, defaults);
-    AM_CHECK(spec.rope.dim == m.qk_rope_dim, "[config] {}: head_dim {} must equal qk_rope_head_dim {} (the rope slice)",
-             c.label(), spec.head_dim, m.qk_rope_dim);
-    m.scale = 1.0 / std::sqrt(static_cast<double>(m.qk_nope_dim + m.qk_rope_dim));
-    if (spec.rope.type != "default" && spec.rope.mscale_all_dim && *spec.rope.mscale_all_dim != 0) {
-      const double mscale = yarn_mscale(spec.rope.factor.value_or(1.0), *spec.rope.mscale_all_dim);
-      m.scale *= mscale * mscale;
-    }
-    spec.make_attention = [m](const DecoderSpec& s, int64_t, const at::TensorOptions& o) -> std::unique_ptr<AttentionLayer> {
-      return std::make_unique<MlaAttention>(s, m, o);
-    };
+    MlaShape defaults;
+    defaults.q_lora_rank = 1536;
+    defaults.kv_lora_rank = 512;
+    defaults.qk_nope_dim = 128;
+    defaults.qk_rope_dim = 64;
+    defaults.v_dim = 128;
+    auto spec = read_mla_spec(c, defaults, 1e-6);
     DeepSeekMoeDefaults moe;
     moe.num_groups = 8;
     moe.top_k_groups = 4;
@@ -138,6 +152,48 @@ Architecture deepseek_v3_architecture() {
     "max_position_embeddings": 64, "q_lora_rank": 16, "kv_lora_rank": 16, "qk_nope_head_dim": 8, "qk_rope_head_dim": 8,
     "v_head_dim": 8, "n_routed_experts": 8, "num_experts_per_tok": 2, "moe_intermediate_size": 16,
     "n_shared_experts": 1, "n_group": 2, "topk_group": 1, "first_k_dense_replace": 1})";
+  return arch;
+}
+
+// GLM-4.7-Flash (glm4_moe_lite): DeepSeek-V3's MLA and sigmoid routing with GLM's sizes; which
+// layers are MoE comes from mlp_layer_types ("dense"/"sparse"; by default all but the first).
+Architecture glm4_moe_lite_architecture() {
+  Architecture arch;
+  arch.model_type = "glm4_moe_lite";
+  arch.hf_class = "Glm4MoeLiteForCausalLM";
+  arch.features = "multi-head latent attention, sigmoid-routed MoE with correction bias and shared experts per "
+                  "mlp_layer_types";
+  arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
+    auto c = config.fields();
+    MlaShape defaults;
+    defaults.q_lora_rank = 768;
+    defaults.kv_lora_rank = 512;
+    defaults.qk_nope_dim = 192;
+    defaults.qk_rope_dim = 64;
+    defaults.v_dim = 256;
+    auto spec = read_mla_spec(c, defaults, 1e-5);
+    DeepSeekMoeDefaults moe;
+    moe.routed_scaling_factor = 1.8;
+    read_deepseek_moe(c, spec, moe);
+    if (c.has("mlp_layer_types")) {
+      auto types = c.get_string_list("mlp_layer_types");
+      AM_CHECK(static_cast<int64_t>(types.size()) == spec.num_layers,
+               "[config] {}: expected {} entries (num_hidden_layers), found {}", c.where("mlp_layer_types"),
+               spec.num_layers, types.size());
+      for (size_t i = 0; i < types.size(); ++i) {
+        AM_CHECK(types[i] == "dense" || types[i] == "sparse", "[config] {}: entry {} is '{}', expected dense or sparse",
+                 c.where("mlp_layer_types"), i, types[i]);
+        spec.moe_layers[i] = types[i] == "sparse";
+      }
+    }
+    skip_multi_token_prediction_layers(c, spec);
+    return std::make_unique<DecoderLM>(config, spec, options);
+  };
+  arch.tiny_config_json = R"({"model_type": "glm4_moe_lite", "vocab_size": 96, "hidden_size": 32,
+    "intermediate_size": 48, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 4,
+    "rms_norm_eps": 1e-5, "max_position_embeddings": 64, "q_lora_rank": 16, "kv_lora_rank": 16,
+    "qk_nope_head_dim": 8, "qk_rope_head_dim": 8, "v_head_dim": 8, "n_routed_experts": 4, "num_experts_per_tok": 2,
+    "moe_intermediate_size": 16, "n_shared_experts": 1})";
   return arch;
 }
 
