@@ -24,8 +24,7 @@ Architecture qwen2_moe_architecture() {
     read_qwen_moe(c, spec);
     spec.moe->shared_expert_intermediate = c.check_int(
         "shared_expert_intermediate_size", c.get_int("shared_expert_intermediate_size"), 0, hf::kMaxWidth);
-    if (c.get_bool("use_sliding_window", false) && read_sliding_window(c)) {
-      auto window = read_sliding_window(c);
+    if (auto window = c.get_bool("use_sliding_window", false) ? read_sliding_window(c) : std::nullopt) {
       auto last_sliding = c.get_int("max_window_layers", spec.num_layers);
       auto types = read_layer_types(c, spec.num_layers, {"full_attention", "sliding_attention"}, [&](int64_t i) {
         return (i + 1) % 2 != 0 && i < last_sliding ? "sliding_attention" : "full_attention";
