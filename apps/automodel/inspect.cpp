@@ -30,13 +30,13 @@ std::string parameter_group(const std::string& name) {
 
 int run_inspect(const std::string& name_or_path, int64_t lora_rank, int64_t tokens) {
   auto folder = hf::resolve_model_folder(name_or_path);
-  auto config = hf::load_model_config(folder);
+  auto model = models::build_layout(folder);
+  const auto& config = model->config();
   const auto& arch = models::find_architecture(config.model_type, config.label);
-  // Meta tensors: shapes without memory, so inspecting a 70B model costs nothing.
-  auto model = models::build_model(config, at::kFloat, c10::Device(c10::kMeta));
 
   fmt::print("model        {}\n", folder.string());
-  fmt::print("architecture {} (model_type {})\n", arch.hf_class, config.model_type);
+  fmt::print("architecture {} (model_type {}{})\n", arch.hf_class, config.model_type,
+             config.composite ? ", the language model of a " + config.composite->model_type + " checkpoint" : "");
   std::map<std::string, int64_t> groups;
   int64_t total = 0, linear_lora = 0;
   for (const auto& p : model->named_parameters()) {

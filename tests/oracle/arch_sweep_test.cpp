@@ -91,8 +91,9 @@ const Sweep& sweep() {
 }
 
 bool has_entry(const Sweep& s, const std::string& model_type) {
-  for (const auto& t : s.manifest["model_types"])
-    if (t == model_type) return true;
+  for (const char* list : {"model_types", "composite_types"})
+    for (const auto& t : s.manifest.value(list, nlohmann::json::array()))
+      if (t == model_type) return true;
   return false;
 }
 
@@ -104,8 +105,9 @@ bool has_entry(const Sweep& s, const std::string& model_type) {
 
 // A recipe that trains exactly as the reference did: the whole dataset as one micro-batch,
 // constant LR, fp32 on CPU, the same AdamW settings and clipping.
+// `save`: a checkpoint (with consolidated/) after the last step.
 std::string write_recipe(const TempDir& tmp, const fs::path& model_dir, const fs::path& dataset,
-                         const nlohmann::json& reference) {
+                         const nlohmann::json& reference, bool save = false) {
   const auto& s = reference["settings"];
   const auto rows = reference["rows"].get<int64_t>();
   std::string peft;
@@ -148,7 +150,8 @@ optimizer:
 clip_grad_norm:
   max_norm: {max_norm}
 checkpoint:
-  enabled: false
+  enabled: {save}
+  save_consolidated: {save}
   checkpoint_dir: {ckpt}
 {peft})",
                           fmt::arg("seed", s["seed"].get<int64_t>()), fmt::arg("model", model_dir.string()),
@@ -157,7 +160,7 @@ checkpoint:
                           fmt::arg("beta1", s["betas"][0].get<double>()), fmt::arg("beta2", s["betas"][1].get<double>()),
                           fmt::arg("eps", s["eps"].get<double>()), fmt::arg("wd", s["weight_decay"].get<double>()),
                           fmt::arg("max_norm", s["max_grad_norm"].get<double>()),
-                          fmt::arg("ckpt", (tmp / "ckpt").string()), fmt::arg("peft", peft));
+                          fmt::arg("ckpt", (tmp / "ckpt").string()), fmt::arg("peft", peft), fmt::arg("save", save));
   auto path = tmp / "recipe.yaml";
   std::ofstream(path) << text;
   return path.string();
@@ -256,6 +259,71 @@ TEST_P(LiveTransformersParity, ThreeLoraTrainingStepsMatchPeft) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ArchSweep, LiveTransformersParity, ::testing::ValuesIn(registered_model_types()),
+                         [](const auto& info) { return testing::param_name(info.param); });
+
+// Composite (VLM) checkpoints whose language model is a registered model_type: the same checks on
+// the wrapper's checkpoint (its names, its vision tower beside), text-only.
+const std::vector<std::string> kCompositeTypes = {"qwen3_5", "gemma3", "mistral3"};
+INSTANTIATE_TEST_SUITE_P(CompositeSweep, LiveTransformersParity, ::testing::ValuesIn(kCompositeTypes),
+                         [](const auto& info) { return testing::param_name(info.param); });
+
+TEST(ArchSweepScript, ListsTheCompositeTypesThisTestChecks) {
+  AUTOMODEL_REQUIRE_ORACLE("torch transformers safetensors");
+  ASSERT_TRUE(sweep().error.empty()) << sweep().error;
+  EXPECT_EQ(sweep().manifest["composite_types"].get<std::vector<std::string>>(), kCompositeTypes);
+}
+
+// What we export from a composite loads in transformers as the wrapper class: no tensor missing or
+// unexpected, its vision tower as the base had it, and our logits (full fine-tune: the consolidated
+// folder; LoRA: the base + our adapter in PEFT against our merged folder).
+class CompositeExport : public ::testing::TestWithParam<std::string> {};
+
+nlohmann::json check_composite(const TempDir& tmp, const std::string& model_type, const fs::path& model,
+                               const fs::path& adapter, const fs::path& ours) {
+  nlohmann::json spec = {{"model_type", model_type}, {"model", model.string()},
+                         {"base", (sweep().dir / model_type / "model").string()},
+                         {"inputs", (sweep().dir / model_type / "expected.safetensors").string()},
+                         {"ours", ours.string()}};
+  if (!adapter.empty()) spec["adapter"] = adapter.string();
+  std::ofstream(tmp / "spec.json") << spec.dump(1);
+  auto r = run_command("'" + testing::python() + "' " + quoted(testing::oracle_script("hf_arch_sweep.py")) +
+                       " --check-composite " + quoted(tmp / "spec.json") + " " + quoted(tmp / "report.json"));
+  if (r.exit_code != 0) throw std::runtime_error("hf_arch_sweep.py --check-composite failed:\n" + r.output);
+  return nlohmann::json::parse(read_file(tmp / "report.json"));
+}
+
+void expect_loads_as_wrapper(const nlohmann::json& report, const std::string& what) {
+  EXPECT_TRUE(report["missing"].empty()) << what << ": missing " << report["missing"].dump();
+  EXPECT_TRUE(report["unexpected"].empty()) << what << ": unexpected " << report["unexpected"].dump();
+  EXPECT_GT(report["foreign"].get<int64_t>(), 0) << what;
+  EXPECT_EQ(report["foreign_unchanged"], report["foreign"]) << what << ": the vision tower changed";
+  EXPECT_LE(report["rel"].get<double>(), 1e-5) << what << ": max|ours - transformers| / max|transformers|";
+}
+
+TEST_P(CompositeExport, FullAndLoraCheckpointsLoadAsTheWrapperClass) {
+  AUTOMODEL_REQUIRE_ORACLE("torch transformers safetensors peft");
+  const auto& model_type = GetParam();
+  ASSERT_SWEEP_HAS(model_type);
+  const auto arch_dir = sweep().dir / model_type;
+  for (const char* mode : {"full", "lora"}) {
+    TempDir tmp;
+    auto reference = training_reference(model_type)[mode];
+    auto r = run_command("AUTOMODEL_DATASET_CACHE=0 " + testing::automodel_binary() + " " +
+                         write_recipe(tmp, arch_dir / "model", sweep().dir / "dataset.jsonl", reference, true));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto model_dir = tmp / "ckpt" / "LATEST" / "model";  // a link to the last checkpoint
+    const auto consolidated = model_dir / "consolidated";
+    auto logits = testing::run_debug_forward(consolidated, arch_dir / "expected.safetensors", tmp / "ours.safetensors",
+                                             "--grads none");
+    ASSERT_EQ(logits.exit_code, 0) << logits.output;
+    const bool lora = std::string(mode) == "lora";
+    auto report = check_composite(tmp, model_type, lora ? arch_dir / "model" : consolidated,
+                                  lora ? model_dir : fs::path(), tmp / "ours.safetensors");
+    expect_loads_as_wrapper(report, model_type + " " + mode);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(CompositeSweep, CompositeExport, ::testing::ValuesIn(kCompositeTypes),
                          [](const auto& info) { return testing::param_name(info.param); });
 
 // A sweep entry for a model_type we no longer register is stale (renamed or removed).

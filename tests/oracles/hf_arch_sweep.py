@@ -320,6 +320,39 @@ ARCHS.update({
         lora_targets=["q_a_proj", "q_b_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj"]),
 })
 
+# Composite (VLM) checkpoints whose language model we train as a causal LM: model_type -> the
+# wrapper class with a tiny vision tower, and a text_config from the entry of its text model_type.
+# Only the language model runs (text-only inputs); its checkpoint names are the wrapper's.
+def text_config_of(model_type, **changes):
+    return dict(ARCHS[model_type]["config"], model_type=model_type, **changes)
+
+
+COMPOSITES = {
+    "qwen3_5": dict(
+        cls="Qwen3_5ForConditionalGeneration", text="qwen3_5_text",
+        features=["Qwen3.5 as it ships: Qwen3_5ForConditionalGeneration, model.language_model.*, vision tower"],
+        config=dict(text_config=text_config_of("qwen3_5_text"), tie_word_embeddings=False,
+                    vision_config=dict(depth=1, hidden_size=32, num_heads=2, intermediate_size=64, out_hidden_size=64,
+                                       patch_size=4, temporal_patch_size=2, spatial_merge_size=2,
+                                       num_position_embeddings=16)),
+        lora_targets=ATTN + MLP),
+    "gemma3": dict(
+        cls="Gemma3ForConditionalGeneration", text="gemma3_text",
+        features=["Gemma 3 as it ships: Gemma3ForConditionalGeneration, SigLIP tower, projector"],
+        config=dict(text_config=text_config_of("gemma3_text"), mm_tokens_per_image=4,
+                    vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                       num_attention_heads=2, image_size=28, patch_size=14)),
+        lora_targets=ATTN + MLP),
+    "mistral3": dict(
+        cls="Mistral3ForConditionalGeneration", text="mistral",
+        features=["Mistral Small 3.x as it ships: Mistral3ForConditionalGeneration, Pixtral tower, projector"],
+        config=dict(text_config=text_config_of("mistral"), tie_word_embeddings=False,
+                    vision_config=dict(model_type="pixtral", hidden_size=32, intermediate_size=64,
+                                       num_hidden_layers=1, num_attention_heads=2, head_dim=16, image_size=32,
+                                       patch_size=8)),
+        lora_targets=ATTN + MLP),
+}
+
 # The training runs (full fine-tune and LoRA). One micro-batch holds the whole dataset.
 TRAIN = dict(steps=3, lr=2e-3, betas=[0.9, 0.95], eps=1e-8, weight_decay=0.05, max_grad_norm=1.0, seed=SEED)
 LORA = dict(r=8, alpha=16.0, lr=1e-2)
@@ -345,6 +378,9 @@ def main():
     if sys.argv[1:] == ["--fingerprint"]:
         print(json.dumps(versions(), sort_keys=True))
         return
+    if sys.argv[1] == "--check-composite":
+        check_composite(sys.argv[2], sys.argv[3])
+        return
     out_dir = sys.argv[1]
     only = None
     if len(sys.argv) > 3 and sys.argv[2] == "--only":
@@ -360,8 +396,8 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     tokenizer = AutoTokenizer.from_pretrained(TOKENIZER_DIR)
     dataset = write_dataset(out_dir, tokenizer)
-    done = []
-    for model_type, spec in ARCHS.items():
+    done, composites = [], []
+    for model_type, spec in list(ARCHS.items()) + list(COMPOSITES.items()):
         if only and model_type not in only:
             continue
         arch_dir = os.path.join(out_dir, model_type)
@@ -378,9 +414,9 @@ def main():
         train["lora"] = train_reference(torch, model_dir, spec, dataset, lora=True)
         with open(os.path.join(arch_dir, "train.json"), "w") as f:
             json.dump(train, f, indent=1)
-        done.append(model_type)
+        (composites if model_type in COMPOSITES else done).append(model_type)
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
-        json.dump({"model_types": done, "versions": versions()}, f, indent=1)
+        json.dump({"model_types": done, "composite_types": composites, "versions": versions()}, f, indent=1)
 
 
 def write_dataset(out_dir, tokenizer):
@@ -426,13 +462,21 @@ def build_model(transformers, spec):
     return model
 
 
-def decoder_layers(model):
+def language_model(model):
+    """The decoder body: base_model, or a composite's language model."""
     base = model.base_model
+    if hasattr(base, "language_model"):
+        base = base.language_model
+    return base
+
+
+def decoder_layers(model):
+    base = language_model(model)
     return base.layers if hasattr(base, "layers") else base.h
 
 
 def final_norm(model):
-    base = model.base_model
+    base = language_model(model)
     for name in ("norm", "final_layer_norm", "final_layernorm", "ln_f"):
         if hasattr(base, name):
             return getattr(base, name)
@@ -470,10 +514,11 @@ def write_forward_reference(torch, model, arch_dir):
     hooks.append(final_norm(model).register_forward_hook(
         lambda _m, _a, out: captured.__setitem__("final_norm", out.detach().clone())))
     routers = {}  # layer index -> router module's checkpoint name
+    layers_name = next(n for n, m in model.named_modules() if m is layers)
     for i, layer in enumerate(layers):
         for sub, module in layer.named_modules():
             if type(module).__name__.endswith("Router"):
-                param = f"{model.base_model_prefix}.layers.{i}.{sub}.weight"
+                param = f"{layers_name}.{i}.{sub}.weight"
                 (renamed,) = checkpoint_names(model, {param: torch.zeros(1)}).keys()
                 routers[i] = renamed[: -len(".weight")]
                 hooks.append(module.register_forward_hook(
@@ -508,9 +553,11 @@ def write_forward_reference(torch, model, arch_dir):
 
 
 def load_saved(torch, model_dir, spec):
-    from transformers import AutoModelForCausalLM
+    import transformers
     extra = {"experts_implementation": "eager"} if "experts_implementation" in spec["config"] else {}
-    return AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="eager", **extra)
+    # A composite loads as its own class: AutoModelForCausalLM would take only its language model.
+    cls = getattr(transformers, spec["cls"]) if "text" in spec else transformers.AutoModelForCausalLM
+    return cls.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="eager", **extra)
 
 
 def check_reload(torch, model_dir, spec, arch_dir):
@@ -524,11 +571,16 @@ def check_reload(torch, model_dir, spec, arch_dir):
         raise SystemExit(f"{model_dir}: reloaded model's logits differ from the in-memory model's by {diff}")
 
 
-def frozen_weights(model):
-    """Checkpoint tensors HF never trains (buffers, requires_grad=False parameters): no gradient."""
+def frozen_weights(model, spec):
+    """Checkpoint tensors HF never trains (buffers, requires_grad=False parameters) and, for a
+    composite, every tensor outside its language model (text-only inputs): no gradient."""
     import torch
     frozen = {n: torch.zeros(1) for n, _ in model.named_buffers(remove_duplicate=False)}
     frozen.update({n: torch.zeros(1) for n, p in model.named_parameters() if not p.requires_grad})
+    if "text" in spec:
+        body = next(n for n, m in model.named_modules() if m is language_model(model))
+        frozen.update({n: torch.zeros(1) for n, _ in model.named_parameters()
+                       if not n.startswith(body + ".") and not n.startswith("lm_head.")})
     return sorted(checkpoint_names(model, frozen))
 
 
@@ -548,7 +600,7 @@ def write_meta(model_type, spec, model, arch_dir, names):
         "tied_lm_head": bool(model.config.tie_word_embeddings),
         "num_threads": torch.get_num_threads(),
         "tensor_names": names,
-        "no_gradient": frozen_weights(model),
+        "no_gradient": frozen_weights(model, spec),
     }
     with open(os.path.join(arch_dir, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
@@ -580,8 +632,11 @@ def train_reference(torch, model_dir, spec, dataset, lora):
         settings.update(lr=LORA["lr"], lora_r=LORA["r"], lora_alpha=LORA["alpha"], lora_targets=spec["lora_targets"])
     model = load_saved(torch, model_dir, spec)
     if lora:
+        targets = spec["lora_targets"]
+        if "text" in spec:  # the language model's modules only, as we adapt them
+            targets = r".*language_model.*\.(" + "|".join(targets) + ")"
         config = peft.LoraConfig(r=LORA["r"], lora_alpha=LORA["alpha"], lora_dropout=0.0,
-                                 target_modules=spec["lora_targets"], bias="none", task_type="CAUSAL_LM")
+                                 target_modules=targets, bias="none", task_type="CAUSAL_LM")
         model = peft.get_peft_model(model, config)
         init_lora_like_automodel(torch, model, settings["seed"], spec["lora_targets"])
     model.train()
@@ -601,7 +656,7 @@ def train_reference(torch, model_dir, spec, dataset, lora):
     for _ in range(settings["steps"]):
         out = model(input_ids=input_ids, attention_mask=attention_mask, labels=labels, use_cache=False)
         aux = getattr(out, "aux_loss", None)
-        coef = getattr(model.config, "router_aux_loss_coef", 0.0)
+        coef = getattr(model.config.get_text_config(), "router_aux_loss_coef", 0.0)
         ce = out.loss - coef * aux if aux is not None else out.loss
         out.loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(params, settings["max_grad_norm"])
@@ -612,6 +667,38 @@ def train_reference(torch, model_dir, spec, dataset, lora):
     label_tokens = int((labels[:, 1:] != -100).sum())
     return {"settings": settings, "dataset": os.path.basename(dataset["path"]), "rows": len(rows), "label_tokens": label_tokens,
             "token_ids": rows, "steps": steps, "trainable_parameters": sum(p.numel() for p in params)}
+
+
+def check_composite(spec_path, report_path):
+    """A folder we exported from a composite: loads as its wrapper class (+ PEFT adapter) with no
+    missing or unexpected tensors, the parts we do not train equal to the base's, and its logits
+    on `inputs` against ours (`automodel debug forward`)."""
+    import torch
+    import transformers
+    from safetensors.torch import load_file
+    torch.set_num_threads(1)
+    spec = json.load(open(spec_path))
+    entry = COMPOSITES[spec["model_type"]]
+    cls = getattr(transformers, entry["cls"])
+    kwargs = dict(dtype=torch.float32, attn_implementation="eager")
+    model, info = cls.from_pretrained(spec["model"], output_loading_info=True, **kwargs)
+    base = cls.from_pretrained(spec["base"], **kwargs)
+    body = next(n for n, m in model.named_modules() if m is language_model(model))
+    theirs = dict(base.named_parameters())
+    foreign = [n for n, _ in model.named_parameters() if not n.startswith(body + ".") and not n.startswith("lm_head.")]
+    unchanged = [n for n in foreign if torch.equal(dict(model.named_parameters())[n], theirs[n])]
+    if spec.get("adapter"):
+        import peft
+        model = peft.PeftModel.from_pretrained(model, spec["adapter"])
+    inputs = load_file(spec["inputs"])["input_ids"]
+    with torch.no_grad():
+        ref = model.eval()(input_ids=inputs, use_cache=False).logits
+    ours = load_file(spec["ours"])["logits"]
+    rel = float((ours.double() - ref.double()).abs().max() / ref.double().abs().max())
+    report = {"missing": sorted(info["missing_keys"]), "unexpected": sorted(info["unexpected_keys"]),
+              "foreign": len(foreign), "foreign_unchanged": len(unchanged), "rel": rel}
+    with open(report_path, "w") as f:
+        json.dump(report, f, indent=1)
 
 
 if __name__ == "__main__":

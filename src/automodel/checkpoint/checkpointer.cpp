@@ -93,6 +93,7 @@ void Checkpointer::write_model(const fs::path& model_dir, bool consolidated) {
     models::save_weights(model_, model_dir);  // fp32 masters: what a resume continues from
   if (consolidated) {
     HfFolderWriter out(c_.model_folder, model_dir / "consolidated");
+    out.carry_foreign_tensors(model_);
     out.write(models::hf_state_dict(model_));
     out.commit();
   }
@@ -109,6 +110,7 @@ void Checkpointer::write_model_by_unit(const fs::path& model_dir, bool consolida
   std::optional<HfFolderWriter> merged;
   if (consolidated) {
     merged.emplace(c_.model_folder, model_dir / "consolidated");
+    merged->carry_foreign_tensors(model_);
     merged->begin_shards(fsdp.num_units());
   }
   std::vector<std::pair<std::string, at::Tensor>> adapter;

@@ -51,6 +51,7 @@ void join_fsdp_slices(const fs::path& checkpoint, const fs::path& base, HfFolder
     groups.back().emplace_back(name, shape);
     bytes += size;
   }
+  out.carry_foreign_tensors(*models::build_layout(base));
   out.begin_shards(groups.size());
   for (const auto& group : groups) {
     NamedTensors tensors;
@@ -71,6 +72,7 @@ void merge_adapter(const fs::path& base, const fs::path& adapter, HfFolderWriter
   load.read_only_weights = true;
   auto model = models::load_pretrained(base.string(), load);
   peft::load_adapter(*model, adapter);
+  out.carry_foreign_tensors(*model);
   out.write(models::hf_state_dict(*model));
 }
 

@@ -6,12 +6,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
+
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
 #include "automodel/common/json_parse.h"
+#include "automodel/common/logging.h"
 #include "automodel/common/torch_util.h"
 #include "automodel/hf/model_config.h"
+#include "automodel/hf/safetensors.h"
 #include "automodel/hf/safetensors_writer.h"
+#include "automodel/models/common/causal_lm.h"
 #include "automodel/models/common/weights.h"
 
 namespace fs = std::filesystem;
@@ -133,15 +138,40 @@ HfFolderWriter::~HfFolderWriter() {
   fs::remove_all(staging_, ignored);
 }
 
+void HfFolderWriter::carry_foreign_tensors(const models::CausalLM& model) {
+  AM_CHECK(!wrote_ && !shards_, "[export] {}: foreign tensors are chosen before the weights are written", out_.string());
+  auto base = std::make_shared<hf::SafetensorsCheckpoint>(hf::SafetensorsCheckpoint::open(base_));
+  std::map<std::string, int64_t> parts;
+  for (const auto& name : base->names())
+    if (auto part = model.foreign_part(name); !part.empty()) {
+      carried_.push_back(name);
+      ++parts[part];
+    }
+  if (carried_.empty()) return;
+  base_weights_ = std::move(base);
+  for (const auto& [part, count] : parts)
+    log_info("[export] {}: {} tensor(s) under '{}' carried unchanged from {}", out_.string(), count, part,
+             base_.string());
+}
+
+NamedTensors HfFolderWriter::carried_tensors() const {
+  NamedTensors out;
+  for (const auto& name : carried_) out.emplace_back(name, borrow_view(base_weights_->get(name)));
+  return out;
+}
+
 void HfFolderWriter::write(NamedTensors named) {
   AM_CHECK(!wrote_ && !shards_, "[export] {}: the weights are written once", out_.string());
-  models::save_tensors(in_dtype(std::move(named), dtype_), staging_, kMaxShardBytes, "model");
+  named = in_dtype(std::move(named), dtype_);
+  for (auto& carried : carried_tensors()) named.push_back(std::move(carried));
+  models::save_tensors(named, staging_, kMaxShardBytes, "model");
   wrote_ = true;
 }
 
 void HfFolderWriter::begin_shards(size_t num_shards) {
   AM_CHECK(!wrote_ && !shards_ && num_shards > 0, "[export] {}: the weights are written once", out_.string());
-  shards_ = std::make_unique<hf::ShardedSafetensorsWriter>(staging_, num_shards);
+  // The carried tensors are one more shard, written at commit.
+  shards_ = std::make_unique<hf::ShardedSafetensorsWriter>(staging_, num_shards + (carried_.empty() ? 0 : 1));
 }
 
 void HfFolderWriter::write_shard(NamedTensors group) {
@@ -152,6 +182,7 @@ void HfFolderWriter::write_shard(NamedTensors group) {
 fs::path HfFolderWriter::commit() {
   AM_CHECK(!committed_, "[export] {}: committed twice", out_.string());
   if (shards_) {
+    if (!carried_.empty()) models::write_tensors_shard(*shards_, carried_tensors());
     shards_->finish();
     wrote_ = true;
   }

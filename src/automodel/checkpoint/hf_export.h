@@ -14,7 +14,11 @@
 #include <vector>
 
 namespace automodel::hf {
+class SafetensorsCheckpoint;
 class ShardedSafetensorsWriter;
+}  // namespace automodel::hf
+namespace automodel::models {
+class CausalLM;
 }
 
 namespace automodel::checkpoint {
@@ -43,6 +47,10 @@ class HfFolderWriter {
   HfFolderWriter& operator=(const HfFolderWriter&) = delete;
 
   at::ScalarType dtype() const { return dtype_; }
+  // Also writes the base's tensors `model` does not build (CausalLM::foreign_part: a VLM's vision
+  // tower, multi-token-prediction layers) unchanged, so the folder loads as the base's
+  // architecture. Called before the weights are written.
+  void carry_foreign_tensors(const models::CausalLM& model);
   // The whole model at once, in shards of at most kMaxShardBytes.
   void write(NamedTensors named);
   // Or a model that never sits whole in memory: `num_shards` groups (announced up front), one
@@ -56,6 +64,9 @@ class HfFolderWriter {
   std::filesystem::path base_, out_, staging_;
   at::ScalarType dtype_;
   std::unique_ptr<hf::ShardedSafetensorsWriter> shards_;
+  std::shared_ptr<const hf::SafetensorsCheckpoint> base_weights_;  // while carrying foreign tensors
+  std::vector<std::string> carried_;
+  NamedTensors carried_tensors() const;
   bool wrote_ = false, committed_ = false;
 };
 

@@ -31,6 +31,16 @@ struct ModelConfig {
   std::vector<std::string> architectures;
   std::optional<DType> dtype;  // `torch_dtype` (v4) or `dtype` (v5)
 
+  // Set when this is the text_config of a composite (VLM) checkpoint, trained as a causal LM:
+  // the checkpoint's names of the language model's body and head (transformers v5 saves
+  // "model.language_model" + "lm_head"; v4 and Llama 4 save "language_model.model" +
+  // "language_model.lm_head"), and the wrapper's own model_type.
+  struct Composite {
+    std::string model_type;
+    std::string body = "model.language_model", lm_head = "lm_head";
+  };
+  std::optional<Composite> composite;
+
   JsonFields fields() const { return JsonFields(json, label); }
   std::string dump(int indent = 2) const;
 };

@@ -2,7 +2,10 @@
 
 #include <ATen/ops/empty.h>
 
+#include <algorithm>
 #include <fstream>
+
+#include <nlohmann/json.hpp>
 
 #include "automodel/common/error.h"
 #include "automodel/common/string_util.h"
@@ -31,6 +34,11 @@ std::string models_markdown() {
       "as it ships. Each is checked against transformers (forward, every gradient, 3 training steps full and\n"
       "LoRA, where LoRA applies) by `tests/oracle/arch_sweep_test.cpp`. `automodel list-models` prints the same\n"
       "table.\n\n"
+      "A composite (VLM) checkpoint whose `text_config` has one of these `model_type`s (Qwen3.5 `qwen3_5`,\n"
+      "Gemma 3 `gemma3`, Mistral Small 3.x `mistral3`, ...) loads its language model for text fine-tuning, under\n"
+      "the checkpoint's own names (`model.language_model.*` or v4's `language_model.model.*`); the vision tower\n"
+      "and projector are skipped on load and carried unchanged into exported folders, which load as the\n"
+      "wrapper class (checked for `qwen3_5`, `gemma3` and `mistral3`).\n\n"
       "| model_type | HF class | features |\n|---|---|---|\n";
   for (const auto& arch : architectures())
     out += fmt::format("| `{}` | `{}` | {} |\n", arch.model_type, arch.hf_class, arch.features);
@@ -80,27 +88,73 @@ void check_fits_in_memory(const Architecture& arch, const hf::ModelConfig& confi
 
 }  // namespace
 
+hf::ModelConfig language_model_config(const hf::ModelConfig& config, const hf::SafetensorsCheckpoint* checkpoint) {
+  const auto& all = architectures();
+  auto registered = [&all](const std::string& type) {
+    return std::any_of(all.begin(), all.end(), [&type](const Architecture& a) { return a.model_type == type; });
+  };
+  if (config.composite || registered(config.model_type)) return config;
+  const auto& json = *config.json;
+  auto text = json.find("text_config");
+  if (text == json.end() || !text->is_object() || !text->contains("model_type") ||
+      !registered(text->value("model_type", std::string())))
+    find_architecture(config.model_type, config.label);  // throws, naming the supported types
+  auto object = *text;
+  // The wrapper's tie_word_embeddings is the one transformers applies to its lm_head.
+  if (json.contains("tie_word_embeddings")) object["tie_word_embeddings"] = json["tie_word_embeddings"];
+  auto out = hf::model_config_from_json(object, config.label + ": text_config");
+  if (!out.dtype) out.dtype = config.dtype;
+  hf::ModelConfig::Composite composite;
+  composite.model_type = config.model_type;
+  if (checkpoint) {
+    auto names = checkpoint->names();
+    const bool v4 = std::none_of(names.begin(), names.end(),
+                                 [](const std::string& n) { return n.starts_with("model.language_model."); }) &&
+                    std::any_of(names.begin(), names.end(),
+                                [](const std::string& n) { return n.starts_with("language_model.model."); });
+    if (v4) composite.body = "language_model.model", composite.lm_head = "language_model.lm_head";
+  }
+  out.composite = composite;
+  return out;
+}
+
 std::unique_ptr<CausalLM> build_model(const hf::ModelConfig& config, at::ScalarType dtype, c10::Device device) {
-  const auto& arch = find_architecture(config.model_type, config.label);
-  auto fields = config.fields();
-  if (fields.has("quantization_config"))
+  if (config.fields().has("quantization_config"))
     throw NotSupportedError(fmt::format("[model] {}: quantized checkpoints (quantization_config) are not supported",
                                         config.label));
-  if (device.is_cpu()) check_fits_in_memory(arch, config, dtype);
-  return arch.build(config, at::TensorOptions().dtype(dtype).device(device));
+  auto resolved = language_model_config(config);
+  const auto& arch = find_architecture(resolved.model_type, resolved.label);
+  if (device.is_cpu()) check_fits_in_memory(arch, resolved, dtype);
+  auto model = arch.build(resolved, at::TensorOptions().dtype(dtype).device(device));
+  if (resolved.composite)
+    AM_CHECK(model->base_model_prefix() == resolved.composite->body,
+             "[model] {}: a {} checkpoint's language model ({}) cannot be read from its composite layout '{}'",
+             config.label, config.model_type, resolved.model_type, resolved.composite->body);
+  return model;
 }
 
 int64_t config_vocab_size(const hf::ModelConfig& config) {
-  auto fields = config.fields();
+  auto fields = language_model_config(config).fields();
   if (!fields.has("vocab_size")) return 0;
   return fields.check_int("vocab_size", fields.get_int("vocab_size"), 1, hf::kMaxVocabSize);
 }
 
+std::unique_ptr<CausalLM> build_layout(const std::filesystem::path& folder) {
+  auto config = hf::load_model_config(folder);
+  const bool has_weights = std::filesystem::exists(folder / "model.safetensors") ||
+                           std::filesystem::exists(folder / "model.safetensors.index.json");
+  if (has_weights) {
+    auto checkpoint = hf::SafetensorsCheckpoint::open(folder);
+    config = language_model_config(config, &checkpoint);
+  }
+  return build_model(config, at::kFloat, c10::Device(c10::kMeta));
+}
+
 std::unique_ptr<CausalLM> load_pretrained(const std::string& name_or_path, const LoadOptions& options) {
   auto folder = hf::resolve_model_folder(name_or_path);
-  auto config = hf::load_model_config(folder);
-  auto model = build_model(config, options.dtype, options.device);
   auto checkpoint = hf::SafetensorsCheckpoint::open(folder, /*populate=*/true);
+  auto config = language_model_config(hf::load_model_config(folder), &checkpoint);
+  auto model = build_model(config, options.dtype, options.device);
   load_weights(*model, checkpoint, options.read_only_weights);
   return model;
 }

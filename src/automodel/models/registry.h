@@ -13,6 +13,10 @@
 #include "automodel/hf/model_config.h"
 #include "automodel/models/common/causal_lm.h"
 
+namespace automodel::hf {
+class SafetensorsCheckpoint;
+}
+
 namespace automodel::models {
 
 struct Architecture {
@@ -28,7 +32,15 @@ const std::vector<Architecture>& architectures();
 std::string models_markdown();
 const Architecture& find_architecture(const std::string& model_type, const std::string& where = "");
 
-// Builds with uninitialised parameters of `dtype` on `device`.
+// The config a causal LM is built from: config.json itself when its model_type is registered;
+// for a composite (VLM) checkpoint whose model_type is not but whose `text_config`'s is (qwen3_5,
+// gemma3, mistral3, llama4, ...), that text_config as a config of its own, with `composite` set.
+// `checkpoint` (when given) tells which layout holds the language model; otherwise v5's. A
+// config that is already a language model's is returned as it is.
+hf::ModelConfig language_model_config(const hf::ModelConfig& config,
+                                      const hf::SafetensorsCheckpoint* checkpoint = nullptr);
+
+// Builds with uninitialised parameters of `dtype` on `device` (a composite config: its language model).
 std::unique_ptr<CausalLM> build_model(const hf::ModelConfig& config, at::ScalarType dtype, c10::Device device);
 
 // config.json's vocab_size (range-checked; 0 when absent): what the data is checked against
@@ -42,6 +54,10 @@ struct LoadOptions {
   // Loading is then ~free, but those parameters are read-only: for inference and frozen bases.
   bool read_only_weights = false;
 };
+
+// The model a folder's config.json and checkpoint describe, on the meta device: names and shapes
+// without memory (inspecting or exporting a 70B model costs nothing).
+std::unique_ptr<CausalLM> build_layout(const std::filesystem::path& folder);
 
 // Resolves `name_or_path` (folder or cached hub id), builds and strictly loads the weights.
 std::unique_ptr<CausalLM> load_pretrained(const std::string& name_or_path, const LoadOptions& options = {});

@@ -1,12 +1,21 @@
-// An architecture whose checkpoints come in another layout declares prefix renames, and its
-// weights load from either layout by name; what it does not use is still "unexpected".
+// Checkpoints laid out as something other than a bare causal LM: a VLM's language model (either
+// transformers layout) loads for text training and exports back with the rest carried unchanged;
+// multi-token-prediction layers are skipped; what nothing explains is still "unexpected".
 #include <gtest/gtest.h>
 
 #include <ATen/ops/equal.h>
 #include <ATen/ops/randint.h>
 #include <fmt/format.h>
 
+#include <ATen/ops/arange.h>
+#include <ATen/ops/ones.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "automodel/checkpoint/hf_export.h"
 #include "automodel/common/error.h"
+#include "automodel/common/torch_util.h"
 #include "automodel/hf/safetensors.h"
 #include "automodel/models/common/decoder_lm.h"
 #include "automodel/models/common/weights.h"
@@ -15,35 +24,94 @@
 
 namespace automodel::models {
 namespace {
+namespace fs = std::filesystem;
 
-// A Llama body whose v4-style checkpoints saved it as "language_model.model.*".
-class RenamedLlama : public DecoderLM {
- public:
-  using DecoderLM::DecoderLM;
-  std::vector<std::pair<std::string, std::string>> checkpoint_prefix_renames() const override {
-    return {{"model.", "language_model.model."}, {"lm_head.", "language_model.lm_head."}};
-  }
+// A VLM checkpoint (model_type not registered, a registered text_config) whose tiny Llama
+// language model sits where `layout` says, beside a vision tower and a projector.
+struct Layout {
+  std::string body, lm_head, vision;
 };
 
-TEST(CheckpointLayout, PrefixRenamesLoadACheckpointOfAnotherLayoutByName) {
-  const auto config = hf::parse_model_config(find_architecture("llama").tiny_config_json, "tiny llama");
-  auto source = build_model(config, at::kFloat, c10::Device(c10::kCPU));
+fs::path write_composite(const fs::path& dir, const Layout& layout, CausalLM& source) {
+  fs::create_directories(dir);
+  auto text = nlohmann::json::parse(find_architecture("llama").tiny_config_json);
+  nlohmann::json config = {{"model_type", "llava_like"}, {"text_config", text}, {"vision_config", {{"hidden_size", 4}}}};
+  std::ofstream(dir / "config.json") << config.dump(2);
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (auto& [name, tensor] : hf_state_dict(source)) {
+    if (name.starts_with("lm_head.")) tensors.emplace_back(layout.lm_head + name.substr(7), tensor);
+    else tensors.emplace_back(layout.body + name.substr(5), tensor);  // "model" -> layout.body
+  }
+  tensors.emplace_back(layout.vision + ".blocks.0.weight", at::arange(12, at::kFloat).view({3, 4}));
+  tensors.emplace_back("multi_modal_projector.linear.weight", at::ones({2, 4}));
+  save_tensors(tensors, dir, ~0ull, "model");
+  return dir;
+}
+
+std::unique_ptr<CausalLM> tiny_llama_source() {
+  auto source = build_model(hf::parse_model_config(find_architecture("llama").tiny_config_json, "tiny llama"), at::kFloat,
+                            c10::Device(c10::kCPU));
   init_random(*source, 5);
-  std::vector<std::pair<std::string, at::Tensor>> renamed;
-  for (auto& [name, tensor] : hf_state_dict(*source)) renamed.emplace_back("language_model." + name, tensor);
+  return source;
+}
+
+class CompositeCheckpoint : public ::testing::TestWithParam<Layout> {};
+
+TEST_P(CompositeCheckpoint, LoadsItsLanguageModelUnderTheCheckpointsOwnNamesAndSkipsTheRest) {
+  auto source = tiny_llama_source();
   testing::TempDir dir;
-  save_tensors(renamed, dir.path(), ~0ull, "model");
-
-  const auto opts = at::TensorOptions().dtype(at::kFloat);
-  RenamedLlama target(config, read_decoder_spec(config.fields()), opts);
-  load_weights(target, hf::SafetensorsCheckpoint::open(dir.path()));
+  write_composite(dir.path(), GetParam(), *source);
+  auto model = load_pretrained(dir.path().string());
+  ASSERT_TRUE(model->config().composite.has_value());
+  EXPECT_EQ(model->config().composite->model_type, "llava_like");
+  EXPECT_EQ(model->config().model_type, "llama");
+  EXPECT_EQ(model->base_model_prefix(), GetParam().body);
+  // Nested modules, so LoRA finds "<body>.layers.0.self_attn.q_proj" by name.
+  EXPECT_NE(model->find_module(GetParam().body + ".layers.0.self_attn.q_proj"), nullptr);
+  EXPECT_EQ(model->foreign_part(GetParam().vision + ".blocks.0.weight"), GetParam().vision);
+  EXPECT_EQ(model->foreign_part("multi_modal_projector.linear.weight"), "multi_modal_projector");
+  EXPECT_EQ(model->foreign_part(GetParam().body + ".norm.weight"), "");
   auto ids = at::randint(96, {1, 6}, at::TensorOptions().dtype(at::kLong));
-  EXPECT_TRUE(at::equal(target.logits(target.forward({ids}).hidden), source->logits(source->forward({ids}).hidden)));
+  EXPECT_TRUE(at::equal(model->logits(model->forward({ids}).hidden), source->logits(source->forward({ids}).hidden)));
+}
 
-  // Without the renames the same file is all unexpected names.
-  DecoderLM plain(config, read_decoder_spec(config.fields()), opts);
-  auto message = testing::error_message_of<Error>([&] { load_weights(plain, hf::SafetensorsCheckpoint::open(dir.path())); });
-  EXPECT_NE(message.find("missing"), std::string::npos) << message;
+TEST_P(CompositeCheckpoint, ExportCarriesTheVisionTowerUnchangedAndKeepsTheLayout) {
+  auto source = tiny_llama_source();
+  testing::TempDir dir;
+  write_composite(dir.path() / "base", GetParam(), *source);
+  auto model = load_pretrained((dir.path() / "base").string());
+  checkpoint::HfFolderWriter writer(dir.path() / "base", dir.path() / "out");
+  writer.carry_foreign_tensors(*model);
+  writer.write(hf_state_dict(*model));
+  writer.commit();
+  auto base = hf::SafetensorsCheckpoint::open(dir.path() / "base");
+  auto out = hf::SafetensorsCheckpoint::open(dir.path() / "out");
+  EXPECT_EQ(out.names(), base.names());  // same names: the layout is the base's
+  for (const auto& name : {GetParam().vision + ".blocks.0.weight", std::string("multi_modal_projector.linear.weight")})
+    EXPECT_TRUE(at::equal(borrow_view(out.get(name)), borrow_view(base.get(name)))) << name;
+  auto reloaded = load_pretrained((dir.path() / "out").string());
+  auto ids = at::randint(96, {1, 6}, at::TensorOptions().dtype(at::kLong));
+  EXPECT_TRUE(at::equal(reloaded->logits(reloaded->forward({ids}).hidden), model->logits(model->forward({ids}).hidden)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, CompositeCheckpoint,
+                         ::testing::Values(Layout{"model.language_model", "lm_head", "model.vision_tower"},
+                                           Layout{"language_model.model", "language_model.lm_head", "vision_tower"}),
+                         [](const auto& info) { return info.index == 0 ? "TransformersV5" : "TransformersV4"; });
+
+TEST(CompositeCheckpointConfig, WrapperTieWordEmbeddingsAppliesAndAnUnknownTextModelIsNamed) {
+  auto text = nlohmann::json::parse(find_architecture("llama").tiny_config_json);
+  text["tie_word_embeddings"] = false;
+  nlohmann::json wrapper = {{"model_type", "llava_like"}, {"tie_word_embeddings", true}, {"text_config", text}};
+  auto resolved = language_model_config(hf::model_config_from_json(wrapper, "w/config.json"));
+  EXPECT_TRUE(resolved.fields().get_bool("tie_word_embeddings"));
+  EXPECT_EQ(resolved.composite->body, "model.language_model");
+  EXPECT_EQ(config_vocab_size(hf::model_config_from_json(wrapper, "w/config.json")), text["vocab_size"].get<int64_t>());
+
+  wrapper["text_config"]["model_type"] = "not_a_model";
+  auto message = testing::error_message_of<Error>(
+      [&] { language_model_config(hf::model_config_from_json(wrapper, "w/config.json")); });
+  EXPECT_NE(message.find("model_type 'llava_like' is not supported"), std::string::npos) << message;
 }
 
 // DeepSeek-V3 checkpoints carry a multi-token-prediction layer after the decoder's layers:

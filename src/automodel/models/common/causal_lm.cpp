@@ -23,6 +23,19 @@ std::vector<at::Tensor> CausalLM::run_layer(int64_t index, const Block& block, c
   return block(x);
 }
 
+std::string CausalLM::foreign_part(const std::string& name) const {
+  for (const auto& prefix : skipped_checkpoint_prefixes())
+    if (name.starts_with(prefix)) return prefix;
+  if (!config_.composite) return {};
+  const auto& c = *config_.composite;
+  if (name.starts_with(c.body + ".") || name.starts_with(c.lm_head + ".")) return {};
+  // The sibling of the language model: "model.visual" beside "model.language_model" (v5), or
+  // "vision_tower" beside "language_model" (v4).
+  const auto shared = c.body.substr(0, c.body.find('.') + 1);
+  const auto depth = name.starts_with(shared) ? name.find('.', shared.size()) : name.find('.');
+  return name.substr(0, depth);
+}
+
 at::Tensor default_position_ids(const at::Tensor& input_ids, const KVCache* cache) {
   const int64_t B = input_ids.size(0), T = input_ids.size(1);
   auto pos = at::arange(T, input_ids.options().dtype(at::kLong)).unsqueeze(0).expand({B, T});

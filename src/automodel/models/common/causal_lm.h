@@ -58,14 +58,14 @@ class CausalLM : public Module {
   // Name suffixes of buffers this architecture's HF checkpoints may carry that are not
   // parameters (rope's inv_freq, GPT-2's causal-mask bias): skipped when loading.
   virtual std::vector<std::string> ignored_checkpoint_suffixes() const { return {}; }
-  // Checkpoints in another layout of this architecture ({our prefix, theirs}: transformers v4
-  // VLMs save "language_model.model." where v5 has "model.language_model."): a parameter not
-  // found under its own name is looked up under the renamed one.
-  virtual std::vector<std::pair<std::string, std::string>> checkpoint_prefix_renames() const { return {}; }
   // Checkpoint tensors under these prefixes belong to parts HF ships but does not build for
   // causal LM training (DeepSeek/GLM multi-token-prediction layers, Qwen3-Next's mtp.*): skipped
   // when loading, with a note.
   virtual std::vector<std::string> skipped_checkpoint_prefixes() const { return {}; }
+  // The part of the checkpoint a tensor belongs to when this model does not build it (a prefix
+  // above, or a composite model's vision tower and projector: "model.visual"), "" when it is the
+  // model's own. Such tensors are skipped on load and carried unchanged into exported folders.
+  std::string foreign_part(const std::string& checkpoint_name) const;
   // Name prefix HF strips/adds between base and LM-head models ("model", "transformer").
   virtual std::string base_model_prefix() const = 0;
 

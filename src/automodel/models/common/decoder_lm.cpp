@@ -42,6 +42,10 @@ void check_layer_lists(const DecoderSpec& s) {
 DecoderLM::DecoderLM(hf::ModelConfig config, DecoderSpec spec, const at::TensorOptions& options)
     : CausalLM(std::move(config)), spec_(std::move(spec)), rope_(spec_.rope) {
   check_layer_lists(spec_);
+  if (config_.composite) {  // a VLM's language model keeps its checkpoint names
+    spec_.names.body = config_.composite->body;
+    spec_.names.lm_head = config_.composite->lm_head;
+  }
   if (spec_.local_rope) local_rope_.emplace(*spec_.local_rope);
   std::vector<bool> moe_layers(static_cast<size_t>(spec_.num_layers));
   for (int64_t i = 0; i < spec_.num_layers; ++i) moe_layers[static_cast<size_t>(i)] = is_moe_layer(i);

@@ -72,6 +72,13 @@ std::pair<Module*, size_t> Module::locate(const std::string& dotted_name) {
   return at ? entry : std::pair<Module*, size_t>{nullptr, 0};
 }
 
+Module& Module::container(const std::string& name) {
+  for (auto& c : children_)
+    if (c.name == name) return *c.module;
+  add_module(name, std::make_unique<Module>());
+  return *children_.back().module;
+}
+
 Module* Module::find_module(const std::string& dotted_name) {
   if (dotted_name.empty()) return this;
   auto [owner, index] = locate(dotted_name);

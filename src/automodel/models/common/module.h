@@ -75,8 +75,11 @@ class Module {
   at::Tensor* add_buffer(std::string name, at::Tensor value);
   // Registers a child under `name`. T is what this parent relies on (a replacement must be a T);
   // pass it explicitly to accept more than the concrete class: add_module<LinearLayer>(...).
+  // A dotted name nests it in plain containers ("model.language_model": a VLM's text body).
   template <typename T>
   Slot<T> add_module(std::string name, std::unique_ptr<T> module) {
+    if (auto dot = name.find('.'); dot != std::string::npos)
+      return container(name.substr(0, dot)).add_module(name.substr(dot + 1), std::move(module));
     children_.push_back({std::move(name), std::move(module), &is_a<T>, &typeid(T)});
     return Slot<T>(this, children_.size() - 1);
   }
@@ -87,6 +90,8 @@ class Module {
     return add_module(std::string(), std::move(module));
   }
   Module* child_at(size_t index) const { return children_[index].module.get(); }
+  // The child `name` when it exists, else a new empty Module registered under it.
+  Module& container(const std::string& name);
   size_t num_children() const { return children_.size(); }
 
  private:

@@ -74,10 +74,6 @@ void load_weights(CausalLM& model, const hf::SafetensorsCheckpoint& checkpoint, 
     // Base-model checkpoints (e.g. the original gpt2) omit the "transformer."/"model." prefix.
     if (!checkpoint.contains(key) && key.starts_with(prefix) && checkpoint.contains(key.substr(prefix.size())))
       key = key.substr(prefix.size());
-    for (const auto& [ours, theirs] : model.checkpoint_prefix_renames())
-      if (!checkpoint.contains(key) && p.name.starts_with(ours) &&
-          checkpoint.contains(theirs + p.name.substr(ours.size())))
-        key = theirs + p.name.substr(ours.size());
     // A tied embedding saved only under its alias (e.g. just "lm_head.weight") loads from there.
     if (!checkpoint.contains(key) && p.tensor->is_same(model.output_embedding()))
       for (const auto& alias : model.tied_aliases())
@@ -103,23 +99,20 @@ void load_weights(CausalLM& model, const hf::SafetensorsCheckpoint& checkpoint, 
   }
   progress.finish();
   auto aliases = model.tied_aliases();
-  auto skipped_prefixes = model.skipped_checkpoint_prefixes();
   std::vector<std::string> unexpected;
-  std::map<std::string, int64_t> skipped;  // prefix -> tensors
+  std::map<std::string, int64_t> skipped;  // foreign part -> tensors
   for (const auto& name : checkpoint.names()) {
     if (used.count(name) || is_ignorable_buffer(model, name)) continue;
     if (std::find(aliases.begin(), aliases.end(), name) != aliases.end()) continue;
-    auto prefix = std::find_if(skipped_prefixes.begin(), skipped_prefixes.end(),
-                               [&name](const std::string& p) { return name.starts_with(p); });
-    if (prefix != skipped_prefixes.end()) {
-      ++skipped[*prefix];
+    if (auto part = model.foreign_part(name); !part.empty()) {
+      ++skipped[part];
       continue;
     }
     unexpected.push_back(name);
   }
-  for (const auto& [prefix, count] : skipped)
-    log_info("[load] skipped {} tensor(s) under '{}' (not part of the {} model trained here)", count, prefix,
-             model.config().model_type);
+  for (const auto& [part, count] : skipped)
+    log_info("[load] skipped {} tensor(s) under '{}' (not part of the {} model trained here; exports carry them "
+             "unchanged)", count, part, model.config().model_type);
   AM_CHECK(missing.empty(), "[load] {}: {} tensor(s) the {} model needs are missing: {}", checkpoint.source().string(),
            missing.size(), model.config().model_type, list_some(missing));
   AM_CHECK(unexpected.empty(), "[load] {}: {} unexpected tensor(s) not used by the {} model: {}",
