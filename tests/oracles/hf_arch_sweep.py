@@ -308,6 +308,20 @@ ARCHS.update({
 })
 
 ARCHS.update({
+    "qwen3_5_moe_text": dict(
+        cls="Qwen3_5MoeForCausalLM", features=["Gated DeltaNet / gated attention alternating (layer_types)",
+                                               "(1+w) RMSNorms", "rope on a quarter of the head",
+                                               "4 experts top-2 on every layer",
+                                               "gated shared expert", "router aux loss"],
+        config=dict({k: v for k, v in SMALL.items() if k != "intermediate_size"}, head_dim=16,
+                    layer_types=["linear_attention", "full_attention"], **LINEAR_ATTN, num_experts=4,
+                    num_experts_per_tok=2, moe_intermediate_size=32, shared_expert_intermediate_size=48,
+                    output_router_logits=True, router_aux_loss_coef=0.02, experts_implementation="eager",
+                    tie_word_embeddings=False),
+        lora_targets=ATTN),
+})
+
+ARCHS.update({
     "glm4_moe_lite": dict(
         cls="Glm4MoeLiteForCausalLM", features=["MLA: q_lora 32, kv_lora 32, nope 16 + rope 8 (interleaved), v 16",
                                                 "4 experts top-2 sigmoid routing", "e_score_correction_bias",
@@ -336,6 +350,14 @@ COMPOSITES = {
                                        patch_size=4, temporal_patch_size=2, spatial_merge_size=2,
                                        num_position_embeddings=16)),
         lora_targets=ATTN + MLP),
+    "qwen3_5_moe": dict(
+        cls="Qwen3_5MoeForConditionalGeneration", text="qwen3_5_moe_text",
+        features=["Qwen3.5/3.6-MoE as it ships: Qwen3_5MoeForConditionalGeneration, model.language_model.*"],
+        config=dict(text_config=text_config_of("qwen3_5_moe_text"), tie_word_embeddings=False,
+                    vision_config=dict(depth=1, hidden_size=32, num_heads=2, intermediate_size=64, out_hidden_size=64,
+                                       patch_size=4, temporal_patch_size=2, spatial_merge_size=2,
+                                       num_position_embeddings=16)),
+        lora_targets=ATTN),
     "gemma3": dict(
         cls="Gemma3ForConditionalGeneration", text="gemma3_text",
         features=["Gemma 3 as it ships: Gemma3ForConditionalGeneration, SigLIP tower, projector"],

@@ -48,7 +48,11 @@ DecoderLM::DecoderLM(hf::ModelConfig config, DecoderSpec spec, const at::TensorO
   }
   if (spec_.local_rope) local_rope_.emplace(*spec_.local_rope);
   std::vector<bool> moe_layers(static_cast<size_t>(spec_.num_layers));
-  for (int64_t i = 0; i < spec_.num_layers; ++i) moe_layers[static_cast<size_t>(i)] = is_moe_layer(i);
+  for (int64_t i = 0; i < spec_.num_layers; ++i) {
+    moe_layers[static_cast<size_t>(i)] = is_moe_layer(i);
+    AM_CHECK(is_moe_layer(i) || spec_.intermediate_size > 0,
+             "[config] {}: layer {} has a dense MLP but config.json has no intermediate_size", config_.label, i);
+  }
   body_ = add_module(spec_.names.body, std::make_unique<DecoderBody>(spec_, moe_layers, options));
   if (!spec_.tie_word_embeddings)
     lm_head_ = add_module<LinearLayer>(

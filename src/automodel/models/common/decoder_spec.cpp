@@ -26,7 +26,9 @@ DecoderSpec read_decoder_spec(const hf::JsonFields& c, const ConfigDefaults& d) 
   DecoderSpec s;
   s.vocab_size = c.check_int("vocab_size", c.get_int("vocab_size"), 1, kMaxVocabSize);
   s.hidden_size = c.check_int("hidden_size", c.get_int("hidden_size"), 1, kMaxWidth);
-  s.intermediate_size = c.check_int("intermediate_size", c.get_int("intermediate_size"), 1, kMaxWidth);
+  // Absent in all-MoE configs (Qwen3.5-MoE); DecoderLM requires it when a layer is dense.
+  s.intermediate_size =
+      c.has("intermediate_size") ? c.check_int("intermediate_size", c.get_int("intermediate_size"), 1, kMaxWidth) : 0;
   s.num_layers = c.check_int("num_hidden_layers", c.get_int("num_hidden_layers"), 1, kMaxLayers);
   s.num_heads = c.check_int("num_attention_heads", c.get_int("num_attention_heads"), 1, kMaxHeads);
   s.num_kv_heads = c.check_int("num_key_value_heads", c.get_int("num_key_value_heads", s.num_heads), 1, s.num_heads);

@@ -1,6 +1,7 @@
 #include "automodel/models/common/moe.h"
 
 #include <ATen/TensorOperators.h>
+#include <ATen/ops/bincount.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/linear.h>
 #include <ATen/ops/zeros.h>
@@ -9,9 +10,10 @@
 #include <ATen/ops/softmax.h>
 #include <ATen/ops/topk.h>
 #include <ATen/ops/where.h>
+#include <ATen/ops/zeros_like.h>
 
 #include <limits>
-#include <ATen/ops/zeros_like.h>
+#include <vector>
 
 namespace automodel::models {
 
@@ -94,16 +96,21 @@ std::pair<at::Tensor, at::Tensor> SparseMoe::forward(const at::Tensor& x) const 
   auto flat = x.reshape({-1, shape.back()});                    // (N, H)
   auto [router_logits, weights, experts] = route(flat);  // (N, E), (N, k), (N, k)
   if (!options_.weights_in_fp32) weights = weights.to(x.scalar_type());
-  auto out = at::zeros_like(flat);
-  // Route token subsets to each expert that received any (index_add keeps autograd exact).
-  for (int64_t e = 0; e < options_.num_experts; ++e) {
-    auto hits = (experts == e).nonzero();  // (n_e, 2): token, slot
-    if (hits.size(0) == 0) continue;
-    auto tokens = hits.select(1, 0), slots = hits.select(1, 1);
-    auto expert_out = experts_->forward(e, flat.index_select(0, tokens));
-    auto w = weights.reshape({-1}).index_select(0, tokens * options_.top_k + slots).unsqueeze(-1);
-    out = out.index_add(0, tokens, (expert_out * w).to(out.scalar_type()));
-  }
+  // Tokens grouped per expert by one stable sort of the (token, slot) assignments: one host sync
+  // (the counts) instead of one per expert, and one scatter-add. Within each token the slots are
+  // summed in expert order, as HF's per-expert index_add does.
+  const int64_t k = options_.top_k;
+  auto assigned = experts.reshape({-1});                                  // (N*k) expert per assignment
+  auto order = assigned.argsort(/*stable=*/true);                         // grouped by expert
+  auto counts = at::bincount(assigned, {}, options_.num_experts).cpu();  // (E)
+  auto tokens = order.div(k, "floor");
+  auto inputs = flat.index_select(0, tokens);
+  std::vector<at::Tensor> outputs;
+  const auto* count = counts.data_ptr<int64_t>();
+  for (int64_t e = 0, start = 0; e < options_.num_experts; start += count[e], ++e)
+    if (count[e] > 0) outputs.push_back(experts_->forward(e, inputs.narrow(0, start, count[e])));
+  auto w = weights.reshape({-1}).index_select(0, order).unsqueeze(-1);
+  auto out = at::zeros_like(flat).index_add(0, tokens, (at::cat(outputs) * w).to(flat.scalar_type()));
   if (shared_gate_) out = out + at::sigmoid(shared_gate_->forward(flat)) * shared_->forward(flat);
   else if (shared_) out = out + shared_->forward(flat);
   return {out.view(shape), router_logits};

@@ -1,7 +1,8 @@
 // Qwen3-Next and Qwen3.5 (text): 3 of 4 layers Gated DeltaNet ("linear_attn"), the others gated
 // attention (q_proj also yields a sigmoid output gate per head) with per-head q/k norms and rope
 // on a quarter of each head; every RMSNorm but the DeltaNet's gated one scales by (1 + w).
-// Qwen3-Next adds Qwen-MoE layers with a gated shared expert; Qwen3.5 is dense.
+// Qwen3-Next adds Qwen-MoE layers with a gated shared expert; Qwen3.5 is dense; Qwen3.5-MoE has
+// Qwen3-Next's MoE on every layer.
 #include "automodel/models/common/decoder_lm.h"
 #include "automodel/models/common/gated_deltanet.h"
 #include "automodel/models/common/moe_config.h"
@@ -78,6 +79,28 @@ Architecture qwen3_5_text_architecture() {
     "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "rms_norm_eps": 1e-6,
     "max_position_embeddings": 64, "full_attention_interval": 2, "linear_num_key_heads": 2, "linear_num_value_heads": 4,
     "linear_key_head_dim": 8, "linear_value_head_dim": 8, "linear_conv_kernel_dim": 4})";
+  return arch;
+}
+
+Architecture qwen3_5_moe_text_architecture() {
+  Architecture arch;
+  arch.model_type = "qwen3_5_moe_text";
+  arch.hf_class = "Qwen3_5MoeForCausalLM";
+  arch.features = "3 Gated DeltaNet : 1 gated-attention layers, (1 + w) RMSNorms, partial rotary, softmax MoE on every "
+                  "layer with a gated shared expert";
+  arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
+    auto c = config.fields();
+    auto spec = read_qwen3_next_family(c, /*grouped_projections=*/false);
+    read_qwen_moe(c, spec, /*default_norm_topk_prob=*/true);
+    spec.moe->shared_expert_intermediate = c.check_int(
+        "shared_expert_intermediate_size", c.get_int("shared_expert_intermediate_size", 512), 0, hf::kMaxWidth);
+    return std::make_unique<DecoderLM>(config, spec, options);
+  };
+  arch.tiny_config_json = R"({"model_type": "qwen3_5_moe_text", "vocab_size": 96, "hidden_size": 32,
+    "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "rms_norm_eps": 1e-6,
+    "max_position_embeddings": 64, "full_attention_interval": 2, "linear_num_key_heads": 2, "linear_num_value_heads": 4,
+    "linear_key_head_dim": 8, "linear_value_head_dim": 8, "linear_conv_kernel_dim": 4, "num_experts": 4,
+    "num_experts_per_tok": 2, "moe_intermediate_size": 16, "shared_expert_intermediate_size": 16})";
   return arch;
 }
 
