@@ -322,6 +322,17 @@ ARCHS.update({
 })
 
 ARCHS.update({
+    "lfm2": dict(
+        cls="Lfm2ForCausalLM", features=["short-conv layers 0, 2 / attention layers 1, 3 (full_attn_idxs)",
+                                         "conv bias", "per-head q/k RMSNorms", "auto-sized SwiGLU (multiple of 16)",
+                                         "tied head"],
+        config=dict({k: v for k, v in SMALL.items() if k not in ("rms_norm_eps", "num_hidden_layers")},
+                    num_hidden_layers=4, norm_eps=1e-5, full_attn_idxs=[1, 3], conv_L_cache=3, conv_bias=True,
+                    block_multiple_of=16, block_ffn_dim_multiplier=1.0, tie_word_embeddings=True),
+        lora_targets=["q_proj", "k_proj", "v_proj", "out_proj", "in_proj", "w1", "w2", "w3"]),
+})
+
+ARCHS.update({
     "glm4_moe_lite": dict(
         cls="Glm4MoeLiteForCausalLM", features=["MLA: q_lora 32, kv_lora 32, nope 16 + rope 8 (interleaved), v 16",
                                                 "4 experts top-2 sigmoid routing", "e_score_correction_bias",
@@ -499,7 +510,7 @@ def decoder_layers(model):
 
 def final_norm(model):
     base = language_model(model)
-    for name in ("norm", "final_layer_norm", "final_layernorm", "ln_f"):
+    for name in ("norm", "final_layer_norm", "final_layernorm", "ln_f", "embedding_norm"):
         if hasattr(base, name):
             return getattr(base, name)
     raise SystemExit(f"{type(model).__name__}: no final norm found")

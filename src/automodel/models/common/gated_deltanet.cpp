@@ -18,6 +18,8 @@
 #include <limits>
 #include <vector>
 
+#include "automodel/models/common/causal_conv.h"
+
 namespace automodel::models {
 
 namespace {
@@ -93,7 +95,7 @@ GatedDeltaNet::GatedDeltaNet(int64_t hidden, const GatedDeltaNetShape& s, const 
 at::Tensor GatedDeltaNet::forward(const at::Tensor& x, const LayerPositions&, const at::Tensor& mask,
                                   KVCache::Layer* cache) const {
   const int64_t B = x.size(0), T = x.size(1), nK = s_.num_k_heads, nV = s_.num_v_heads, r = nV / nK;
-  const int64_t key_width = nK * s_.k_dim, value_width = nV * s_.v_dim, K = s_.conv_kernel;
+  const int64_t key_width = nK * s_.k_dim, value_width = nV * s_.v_dim;
   at::Tensor mixed, z, b, a;  // mixed: (B, T, [all q | all k | all v])
   if (in_proj_qkvz_) {
     // Grouped per key head: [q | k | v (r heads) | z (r heads)] and [b (r) | a (r)].
@@ -111,30 +113,8 @@ at::Tensor GatedDeltaNet::forward(const at::Tensor& x, const LayerPositions&, co
     b = in_proj_b_->forward(x);
     a = in_proj_a_->forward(x);
   }
-  // Which earlier positions each token may read: the attention mask (causal, same document).
-  const int64_t Tk = mask.size(-1), offset = Tk - T;  // offset: cached positions before this forward
-  auto visible = [&](int64_t back) {  // (B, T): is position t - back visible from t
-    auto cols = at::arange(T, mask.options().dtype(at::kLong)) + (offset - back);
-    auto valid = cols >= 0;
-    auto picked = mask.select(1, 0).gather(2, cols.clamp_min(0).view({1, T, 1}).expand({B, T, 1})).squeeze(-1);
-    return picked.logical_and(valid.unsqueeze(0));
-  };
-  // Causal depthwise conv over [cached inputs | this forward's]; conv_weight (C, 1, K). Summed in
-  // fp32 (as a conv kernel accumulates), then rounded once to the model dtype.
-  auto history = cache && cache->k.defined() ? cache->k : at::zeros({B, K - 1, mixed.size(-1)}, mixed.options());
-  auto extended = at::cat({history, mixed}, 1);  // (B, K-1+T, C)
-  if (cache) cache->k = extended.narrow(1, extended.size(1) - (K - 1), K - 1);
-  const auto dtype = mixed.scalar_type();
-  extended = extended.to(at::kFloat);
-  auto w = conv_weight_->squeeze(1).to(at::kFloat);  // (C, K)
-  at::Tensor conv;
-  for (int64_t i = 0; i < K; ++i) {
-    const int64_t back = K - 1 - i;  // this tap reads position t - back
-    auto tap = extended.narrow(1, i, T) * w.select(1, i);
-    if (back > 0) tap = tap * visible(back).unsqueeze(-1).to(tap.scalar_type());
-    conv = conv.defined() ? conv + tap : tap;
-  }
-  mixed = at::silu(conv.to(dtype));
+  at::Tensor* history = cache ? &cache->k : nullptr;  // the conv's inputs
+  mixed = at::silu(causal_depthwise_conv(mixed, *conv_weight_, at::Tensor(), mask, history));
   auto parts = mixed.split_with_sizes({key_width, key_width, value_width}, -1);
   auto q = parts[0].reshape({B, T, nK, s_.k_dim}), k = parts[1].reshape({B, T, nK, s_.k_dim});
   auto v = parts[2].reshape({B, T, nV, s_.v_dim});
@@ -146,7 +126,7 @@ at::Tensor GatedDeltaNet::forward(const at::Tensor& x, const LayerPositions&, co
   }
   // Packed documents: the state restarts where a token cannot see its predecessor.
   at::Tensor out, state = cache && cache->v.defined() ? cache->v : at::Tensor();
-  auto starts = visible(1).logical_not();  // (B, T)
+  auto starts = visible_positions(mask, 1).logical_not();  // (B, T)
   if (T > 1 && starts.narrow(1, 1, T - 1).any().item<bool>()) {
     std::vector<at::Tensor> rows;
     auto host = starts.cpu();
