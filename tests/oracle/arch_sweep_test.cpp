@@ -91,7 +91,7 @@ const Sweep& sweep() {
 }
 
 bool has_entry(const Sweep& s, const std::string& model_type) {
-  for (const char* list : {"model_types", "composite_types"})
+  for (const char* list : {"model_types", "composite_types", "variants"})
     for (const auto& t : s.manifest.value(list, nlohmann::json::array()))
       if (t == model_type) return true;
   return false;
@@ -267,10 +267,16 @@ const std::vector<std::string> kCompositeTypes = {"qwen3_5", "qwen3_5_moe", "gem
 INSTANTIATE_TEST_SUITE_P(CompositeSweep, LiveTransformersParity, ::testing::ValuesIn(kCompositeTypes),
                          [](const auto& info) { return testing::param_name(info.param); });
 
-TEST(ArchSweepScript, ListsTheCompositeTypesThisTestChecks) {
+// Second layouts of registered model_types (Falcon-7B's multi-query beside Falcon-40B's groups).
+const std::vector<std::string> kVariants = {"falcon_7b", "falcon_sequential"};
+INSTANTIATE_TEST_SUITE_P(VariantSweep, LiveTransformersParity, ::testing::ValuesIn(kVariants),
+                         [](const auto& info) { return testing::param_name(info.param); });
+
+TEST(ArchSweepScript, ListsTheCompositesAndVariantsThisTestChecks) {
   AUTOMODEL_REQUIRE_ORACLE("torch transformers safetensors");
   ASSERT_TRUE(sweep().error.empty()) << sweep().error;
   EXPECT_EQ(sweep().manifest["composite_types"].get<std::vector<std::string>>(), kCompositeTypes);
+  EXPECT_EQ(sweep().manifest["variants"].get<std::vector<std::string>>(), kVariants);
 }
 
 // What we export from a composite loads in transformers as the wrapper class: no tensor missing or

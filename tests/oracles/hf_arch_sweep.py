@@ -332,6 +332,17 @@ ARCHS.update({
         lora_targets=["q_proj", "k_proj", "v_proj", "out_proj", "in_proj", "w1", "w2", "w3"]),
 })
 
+FALCON = dict(vocab_size=VOCAB, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, layer_norm_epsilon=1e-5,
+              max_position_embeddings=64, bos_token_id=1, eos_token_id=2, alibi=False)
+ARCHS.update({
+    "falcon": dict(
+        cls="FalconForCausalLM", features=["Falcon-40B layout: new_decoder_architecture, 4 q heads in 2 kv groups",
+                                           "ln_attn + ln_mlp in parallel", "biases", "ffn_hidden_size 96", "tied head"],
+        config=dict(FALCON, new_decoder_architecture=True, num_kv_heads=2, bias=True, ffn_hidden_size=96,
+                    tie_word_embeddings=True),
+        lora_targets=["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"]),
+})
+
 ARCHS.update({
     "glm4_moe_lite": dict(
         cls="Glm4MoeLiteForCausalLM", features=["MLA: q_lora 32, kv_lora 32, nope 16 + rope 8 (interleaved), v 16",
@@ -386,6 +397,21 @@ COMPOSITES = {
         lora_targets=ATTN + MLP),
 }
 
+# Second layouts of a registered model_type that checkpoints in use switch on: entry name -> spec
+# (its config's model_type is the registered one).
+VARIANTS = {
+    "falcon_7b": dict(
+        cls="FalconForCausalLM", features=["Falcon-7B layout: multi-query (4 q heads, 1 kv head)",
+                                           "parallel attention + MLP on one input_layernorm", "no biases", "tied head"],
+        config=dict(FALCON, multi_query=True, parallel_attn=True, bias=False, tie_word_embeddings=True),
+        lora_targets=["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"]),
+    "falcon_sequential": dict(
+        cls="FalconForCausalLM", features=["multi-head per-head [q|k|v] query_key_value",
+                                           "sequential attention then MLP (post_attention_layernorm)", "biases"],
+        config=dict(FALCON, multi_query=False, parallel_attn=False, bias=True, tie_word_embeddings=False),
+        lora_targets=["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"]),
+}
+
 # The training runs (full fine-tune and LoRA). One micro-batch holds the whole dataset.
 TRAIN = dict(steps=3, lr=2e-3, betas=[0.9, 0.95], eps=1e-8, weight_decay=0.05, max_grad_norm=1.0, seed=SEED)
 LORA = dict(r=8, alpha=16.0, lr=1e-2)
@@ -429,8 +455,8 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     tokenizer = AutoTokenizer.from_pretrained(TOKENIZER_DIR)
     dataset = write_dataset(out_dir, tokenizer)
-    done, composites = [], []
-    for model_type, spec in list(ARCHS.items()) + list(COMPOSITES.items()):
+    done, composites, variants = [], [], []
+    for model_type, spec in list(ARCHS.items()) + list(COMPOSITES.items()) + list(VARIANTS.items()):
         if only and model_type not in only:
             continue
         arch_dir = os.path.join(out_dir, model_type)
@@ -447,9 +473,10 @@ def main():
         train["lora"] = train_reference(torch, model_dir, spec, dataset, lora=True)
         with open(os.path.join(arch_dir, "train.json"), "w") as f:
             json.dump(train, f, indent=1)
-        (composites if model_type in COMPOSITES else done).append(model_type)
+        (composites if model_type in COMPOSITES else variants if model_type in VARIANTS else done).append(model_type)
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
-        json.dump({"model_types": done, "composite_types": composites, "versions": versions()}, f, indent=1)
+        json.dump({"model_types": done, "composite_types": composites, "variants": variants, "versions": versions()},
+                  f, indent=1)
 
 
 def write_dataset(out_dir, tokenizer):
@@ -620,7 +647,7 @@ def frozen_weights(model, spec):
 def write_meta(model_type, spec, model, arch_dir, names):
     import torch
     meta = {
-        "name": model_type, "model_class": spec["cls"], "model_type": model_type, "features": spec["features"],
+        "name": model_type, "model_class": spec["cls"], "model_type": model.config.model_type, "features": spec["features"],
         "versions": versions(), "attn_implementation": "eager", "dtype": "float32",
         "mode": "eval (dropout inactive), use_cache=False",
         "seed": {"torch.manual_seed (HF init)": SEED, "reinit generator": SEED, "input generator": INPUT_SEED},

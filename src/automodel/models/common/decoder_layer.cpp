@@ -20,8 +20,6 @@ DecoderAttention::DecoderAttention(const DecoderSpec& s, const at::TensorOptions
   };
   const auto& n = s.names;
   const int64_t q_width = s.num_heads * s.head_dim, kv_width = s.num_kv_heads * s.head_dim;
-  AM_CHECK(s.qkv_layout == QkvLayout::kConcat || s.num_kv_heads == s.num_heads,
-           "internal: a per-head fused qkv projection needs as many kv heads as query heads");
   auto add_output = [&] { o_proj_ = add_module(n.o, linear(q_width, s.hidden_size, s.o_bias)); };
   if (n.output_first) add_output();
   if (n.qkv.empty()) {
@@ -46,11 +44,12 @@ at::Tensor DecoderAttention::forward(const at::Tensor& x, const LayerPositions& 
   const int64_t B = x.size(0), T = x.size(1), D = spec_.head_dim;
   const int64_t q_width = spec_.num_heads * D, kv_width = spec_.num_kv_heads * D;
   at::Tensor q, k, v;
-  if (qkv_proj_ && spec_.qkv_layout == QkvLayout::kPerHead) {
-    auto qkv = qkv_proj_->forward(x).view({B, T, spec_.num_heads, 3, D});
-    q = qkv.select(3, 0).reshape({B, T, q_width});
-    k = qkv.select(3, 1).reshape({B, T, kv_width});
-    v = qkv.select(3, 2).reshape({B, T, kv_width});
+  if (qkv_proj_ && spec_.qkv_layout == QkvLayout::kPerKvGroup) {
+    const int64_t group = spec_.num_heads / spec_.num_kv_heads;
+    auto qkv = qkv_proj_->forward(x).view({B, T, spec_.num_kv_heads, group + 2, D});
+    q = qkv.narrow(3, 0, group).reshape({B, T, q_width});
+    k = qkv.select(3, group).reshape({B, T, kv_width});
+    v = qkv.select(3, group + 1).reshape({B, T, kv_width});
   } else if (qkv_proj_) {
     auto qkv = qkv_proj_->forward(x).split_with_sizes({q_width, kv_width, kv_width}, -1);
     q = qkv[0], k = qkv[1], v = qkv[2];

@@ -42,7 +42,9 @@ struct DecoderNames {
 
 enum class QkvLayout {
   kConcat,   // [q | k | v]
-  kPerHead,  // per head [q_h | k_h | v_h] (GPT-NeoX's query_key_value; needs as many kv as q heads)
+  // per kv head [its H/KV query heads | k | v]: GPT-NeoX's query_key_value (one query head per
+  // group), Falcon-40B/180B's (new_decoder_architecture)
+  kPerKvGroup,
 };
 
 enum class QkNorm {

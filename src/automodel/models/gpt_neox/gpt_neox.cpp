@@ -31,7 +31,7 @@ Architecture gpt_neox_architecture() {
     spec.qkv_bias = spec.o_bias = c.get_bool("attention_bias", true);
     spec.mlp = MlpSpec{MlpSpec::Kind::kPlain, MlpNames{"", "dense_h_to_4h", "dense_4h_to_h", ""}, spec.mlp.act, true};
     spec.parallel_residual = c.get_bool("use_parallel_residual", true);
-    spec.qkv_layout = QkvLayout::kPerHead;
+    spec.qkv_layout = QkvLayout::kPerKvGroup;
     spec.names.body = "gpt_neox";
     spec.names.embed = "embed_in";
     spec.names.final_norm = "final_layer_norm";

@@ -44,7 +44,7 @@ class ShortConv : public AttentionLayer {
 int64_t feed_forward_width(const hf::JsonFields& c, int64_t width) {
   if (!c.get_bool("block_auto_adjust_ff_dim", true)) return width;
   width = 2 * width / 3;
-  if (!c.has("block_ffn_dim_multiplier") || c.raw("block_ffn_dim_multiplier").is_null()) return width;
+  if (!c.has("block_ffn_dim_multiplier")) return width;
   width = static_cast<int64_t>(c.check_positive("block_ffn_dim_multiplier", c.get_double("block_ffn_dim_multiplier")) *
                                static_cast<double>(width));
   auto multiple = c.check_int("block_multiple_of", c.get_int("block_multiple_of", 256), 1, hf::kMaxWidth);
@@ -81,7 +81,7 @@ Architecture lfm2_architecture() {
     n.attn_in_norm = "operator_norm", n.mlp_in_norm = "ffn_norm", n.final_norm = "embedding_norm";
     // Without layer_types: conv except on full_attn_idxs (every layer when that is absent too).
     std::vector<bool> attention(static_cast<size_t>(spec.num_layers), true);
-    if (c.has("full_attn_idxs") && !c.raw("full_attn_idxs").is_null()) {
+    if (c.has("full_attn_idxs")) {
       attention.assign(attention.size(), false);
       for (const auto& v : c.raw("full_attn_idxs")) {
         AM_CHECK(v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() < spec.num_layers,
