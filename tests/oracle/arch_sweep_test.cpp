@@ -263,7 +263,7 @@ INSTANTIATE_TEST_SUITE_P(ArchSweep, LiveTransformersParity, ::testing::ValuesIn(
 
 // Composite (VLM) checkpoints whose language model is a registered model_type: the same checks on
 // the wrapper's checkpoint (its names, its vision tower beside), text-only.
-const std::vector<std::string> kCompositeTypes = {"qwen3_5", "qwen3_5_moe", "gemma3", "mistral3"};
+const std::vector<std::string> kCompositeTypes = {"qwen3_5", "qwen3_5_moe", "llama4", "gemma3", "mistral3"};
 INSTANTIATE_TEST_SUITE_P(CompositeSweep, LiveTransformersParity, ::testing::ValuesIn(kCompositeTypes),
                          [](const auto& info) { return testing::param_name(info.param); });
 
@@ -302,7 +302,7 @@ void expect_loads_as_wrapper(const nlohmann::json& report, const std::string& wh
   EXPECT_TRUE(report["missing"].empty()) << what << ": missing " << report["missing"].dump();
   EXPECT_TRUE(report["unexpected"].empty()) << what << ": unexpected " << report["unexpected"].dump();
   EXPECT_GT(report["foreign"].get<int64_t>(), 0) << what;
-  EXPECT_EQ(report["foreign_unchanged"], report["foreign"]) << what << ": the vision tower changed";
+  EXPECT_TRUE(report["foreign_changed"].empty()) << what << ": changed " << report["foreign_changed"].dump();
   EXPECT_LE(report["rel"].get<double>(), 1e-5) << what << ": max|ours - transformers| / max|transformers|";
 }
 

@@ -332,6 +332,20 @@ ARCHS.update({
         lora_targets=["q_proj", "k_proj", "v_proj", "out_proj", "in_proj", "w1", "w2", "w3"]),
 })
 
+LLAMA4 = dict(SMALL, num_hidden_layers=4, head_dim=16, intermediate_size=32, intermediate_size_mlp=128,
+              num_local_experts=4, num_experts_per_tok=1, interleave_moe_layer_step=2, no_rope_layer_interval=2,
+              attention_chunk_size=8, floor_scale=4, attn_scale=0.1, use_qk_norm=True, attn_temperature_tuning=True,
+              rope_scaling=dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0,
+                                original_max_position_embeddings=16), tie_word_embeddings=False)
+ARCHS.update({
+    "llama4_text": dict(
+        cls="Llama4ForCausalLM", features=["chunked attention (8) on rope layers 0, 2", "NoPE layers 1, 3 with query "
+                                           "temperature (floor_scale 4)", "unweighted q/k RMS norm after rope",
+                                           "interleaved llama3 rope", "top-1 sigmoid MoE on layers 1, 3 scaling the "
+                                           "expert input, shared expert", "dense layers: intermediate_size_mlp"],
+        config=LLAMA4, lora_targets=ATTN + MLP),
+})
+
 FALCON = dict(vocab_size=VOCAB, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, layer_norm_epsilon=1e-5,
               max_position_embeddings=64, bos_token_id=1, eos_token_id=2, alibi=False)
 ARCHS.update({
@@ -380,6 +394,14 @@ COMPOSITES = {
                                        patch_size=4, temporal_patch_size=2, spatial_merge_size=2,
                                        num_position_embeddings=16)),
         lora_targets=ATTN),
+    "llama4": dict(
+        cls="Llama4ForConditionalGeneration", text="llama4_text",
+        features=["Llama 4 Scout/Maverick as they ship: language_model.model.* (v4 layout), vision_model, projector"],
+        config=dict(text_config=text_config_of("llama4_text"), tie_word_embeddings=False,
+                    vision_config=dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+                                       image_size=28, patch_size=14, vision_output_dim=32, projector_input_dim=32,
+                                       projector_output_dim=32, pixel_shuffle_ratio=0.5)),
+        lora_targets=ATTN + MLP),
     "gemma3": dict(
         cls="Gemma3ForConditionalGeneration", text="gemma3_text",
         features=["Gemma 3 as it ships: Gemma3ForConditionalGeneration, SigLIP tower, projector"],
@@ -527,6 +549,8 @@ def language_model(model):
     base = model.base_model
     if hasattr(base, "language_model"):
         base = base.language_model
+    if not hasattr(base, "layers") and not hasattr(base, "h") and hasattr(base, "model"):
+        base = base.model  # Llama4ForCausalLM's base_model_prefix names its VLM parent
     return base
 
 
@@ -581,8 +605,11 @@ def write_forward_reference(torch, model, arch_dir):
                 param = f"{layers_name}.{i}.{sub}.weight"
                 (renamed,) = checkpoint_names(model, {param: torch.zeros(1)}).keys()
                 routers[i] = renamed[: -len(".weight")]
+                # Llama 4's router returns (scores, logits); the others their logits first.
+                logits_of = (lambda out: out[1]) if type(module).__name__ == "Llama4Router" else first
                 hooks.append(module.register_forward_hook(
-                    lambda _m, _a, out, i=i: captured.__setitem__(f"router.{i}", first(out).detach().clone())))
+                    lambda _m, _a, out, i=i, pick=logits_of: captured.__setitem__(f"router.{i}",
+                                                                                  pick(out).detach().clone())))
 
     for p in model.parameters():
         p.grad = None
@@ -631,6 +658,12 @@ def check_reload(torch, model_dir, spec, arch_dir):
         raise SystemExit(f"{model_dir}: reloaded model's logits differ from the in-memory model's by {diff}")
 
 
+def is_foreign(name, body):
+    """Outside a composite's language model: neither its body nor its head (lm_head, or v4's
+    language_model.lm_head)."""
+    return not name.startswith(body + ".") and "lm_head" not in name.split(".")
+
+
 def frozen_weights(model, spec):
     """Checkpoint tensors HF never trains (buffers, requires_grad=False parameters) and, for a
     composite, every tensor outside its language model (text-only inputs): no gradient."""
@@ -639,8 +672,7 @@ def frozen_weights(model, spec):
     frozen.update({n: torch.zeros(1) for n, p in model.named_parameters() if not p.requires_grad})
     if "text" in spec:
         body = next(n for n, m in model.named_modules() if m is language_model(model))
-        frozen.update({n: torch.zeros(1) for n, _ in model.named_parameters()
-                       if not n.startswith(body + ".") and not n.startswith("lm_head.")})
+        frozen.update({n: torch.zeros(1) for n, _ in model.named_parameters() if is_foreign(n, body)})
     return sorted(checkpoint_names(model, frozen))
 
 
@@ -745,8 +777,9 @@ def check_composite(spec_path, report_path):
     base = cls.from_pretrained(spec["base"], **kwargs)
     body = next(n for n, m in model.named_modules() if m is language_model(model))
     theirs = dict(base.named_parameters())
-    foreign = [n for n, _ in model.named_parameters() if not n.startswith(body + ".") and not n.startswith("lm_head.")]
-    unchanged = [n for n in foreign if torch.equal(dict(model.named_parameters())[n], theirs[n])]
+    foreign = [n for n, _ in model.named_parameters() if is_foreign(n, body)]
+    ours_params = dict(model.named_parameters())
+    changed = [n for n in foreign if not torch.equal(ours_params[n], theirs[n])]
     if spec.get("adapter"):
         import peft
         model = peft.PeftModel.from_pretrained(model, spec["adapter"])
@@ -756,7 +789,7 @@ def check_composite(spec_path, report_path):
     ours = load_file(spec["ours"])["logits"]
     rel = float((ours.double() - ref.double()).abs().max() / ref.double().abs().max())
     report = {"missing": sorted(info["missing_keys"]), "unexpected": sorted(info["unexpected_keys"]),
-              "foreign": len(foreign), "foreign_unchanged": len(unchanged), "rel": rel}
+              "foreign": len(foreign), "foreign_changed": changed, "rel": rel}
     with open(report_path, "w") as f:
         json.dump(report, f, indent=1)
 

@@ -35,10 +35,10 @@ std::string models_markdown() {
       "LoRA, where LoRA applies) by `tests/oracle/arch_sweep_test.cpp`. `automodel list-models` prints the same\n"
       "table.\n\n"
       "A composite (VLM) checkpoint whose `text_config` has one of these `model_type`s (Qwen3.5 `qwen3_5`,\n"
-      "Gemma 3 `gemma3`, Mistral Small 3.x `mistral3`, ...) loads its language model for text fine-tuning, under\n"
+      "Qwen3.5-MoE `qwen3_5_moe`, Llama 4 `llama4`, Gemma 3 `gemma3`, Mistral Small 3.x `mistral3`, ...) loads its language model for text fine-tuning, under\n"
       "the checkpoint's own names (`model.language_model.*` or v4's `language_model.model.*`); the vision tower\n"
       "and projector are skipped on load and carried unchanged into exported folders, which load as the\n"
-      "wrapper class (checked for `qwen3_5`, `gemma3` and `mistral3`).\n\n"
+      "wrapper class (each of these checked against transformers).\n\n"
       "| model_type | HF class | features |\n|---|---|---|\n";
   for (const auto& arch : architectures())
     out += fmt::format("| `{}` | `{}` | {} |\n", arch.model_type, arch.hf_class, arch.features);

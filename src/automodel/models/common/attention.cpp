@@ -15,10 +15,12 @@
 namespace automodel::models {
 
 at::Tensor attention_mask(const at::Tensor& q_pos, const at::Tensor& k_pos, const at::Tensor& q_doc,
-                          const at::Tensor& k_doc, std::optional<int64_t> sliding_window) {
+                          const at::Tensor& k_doc, std::optional<int64_t> sliding_window,
+                          std::optional<int64_t> chunk) {
   auto qp = q_pos.unsqueeze(-1), kp = k_pos.unsqueeze(-2);  // (B, Tq, 1), (B, 1, Tk)
   auto mask = kp <= qp;
   if (sliding_window) mask = mask.logical_and((qp - kp) < *sliding_window);
+  if (chunk) mask = mask.logical_and(qp.div(*chunk, "floor") == kp.div(*chunk, "floor"));
   if (q_doc.defined()) mask = mask.logical_and(q_doc.unsqueeze(-1) == k_doc.unsqueeze(-2));
   return mask.unsqueeze(1);
 }

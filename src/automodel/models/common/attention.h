@@ -10,11 +10,13 @@
 
 namespace automodel::models {
 
-// Which keys each query may see: causal by position, within the same document, and within the
-// sliding window if any (HF: key j visible from query i iff i - window < j <= i).
+// Which keys each query may see: causal by position, within the same document, within the
+// sliding window if any (HF: key j visible from query i iff i - window < j <= i), and within the
+// same chunk of `chunk` positions if any (Llama 4's chunked attention: j / chunk == i / chunk).
 // q_pos: (B, Tq), k_pos: (B, Tk); docs optional (same shapes). Returns bool (B, 1, Tq, Tk).
 at::Tensor attention_mask(const at::Tensor& q_pos, const at::Tensor& k_pos, const at::Tensor& q_doc,
-                          const at::Tensor& k_doc, std::optional<int64_t> sliding_window);
+                          const at::Tensor& k_doc, std::optional<int64_t> sliding_window,
+                          std::optional<int64_t> chunk = std::nullopt);
 
 // Which attention every model runs (HF's attn_implementation; process-wide like torch's SDP
 // backend switches): LibTorch's fused scaled_dot_product_attention (default) or the eager

@@ -4,6 +4,9 @@
 #include <ATen/ops/cat.h>
 #include <ATen/ops/clamp.h>
 #include <ATen/ops/empty.h>
+#include <ATen/ops/floor.h>
+#include <ATen/ops/log1p.h>
+#include <ATen/ops/rsqrt.h>
 #include <ATen/ops/scalar_tensor.h>
 #include <ATen/ops/sigmoid.h>
 
@@ -31,7 +34,7 @@ DecoderAttention::DecoderAttention(const DecoderSpec& s, const at::TensorOptions
   }
   if (!n.output_first) add_output();
   if (s.attention_sinks) sinks_ = add_parameter("sinks", at::empty({s.num_heads}, o));
-  if (s.qk_norm != QkNorm::kNone) {
+  if (s.qk_norm == QkNorm::kPerHead || s.qk_norm == QkNorm::kFullWidth) {
     const bool per_head = s.qk_norm == QkNorm::kPerHead;
     q_norm_ = add_module(n.q_norm, make_norm(s.norm, per_head ? s.head_dim : q_width, o));
     k_norm_ = add_module(n.k_norm, make_norm(s.norm, per_head ? s.head_dim : kv_width, o));
@@ -88,6 +91,21 @@ at::Tensor DecoderAttention::forward(const at::Tensor& x, const LayerPositions& 
   if (per_head_norm && spec_.qk_norm_after_rope) {
     q = q_norm_->forward(q);
     k = k_norm_->forward(k);
+  }
+  if (spec_.qk_norm == QkNorm::kUnweightedAfterRope && positions.cos.defined()) {
+    auto normalize = [eps = spec_.norm.eps](const at::Tensor& t) {
+      auto f = t.to(at::kFloat);
+      return (f * at::rsqrt(f.pow(2).mean(-1, true) + eps)).to(t.scalar_type());
+    };
+    q = normalize(q);
+    k = normalize(k);
+  }
+  if (spec_.nope_temperature && !positions.cos.defined()) {
+    const auto& t = *spec_.nope_temperature;
+    // HF counts from the first cached token (cache_position); position ids do so too, and restart
+    // per packed document, so each document is scaled as if alone.
+    auto factor = at::log1p(at::floor((positions.ids.to(at::kFloat) + 1.0) / t.floor_scale)) * t.scale + 1.0;
+    q = (q * factor.view({B, 1, T, 1})).to(q.scalar_type());
   }
   if (cache) {
     if (cache->k.defined()) {

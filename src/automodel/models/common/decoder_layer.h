@@ -9,9 +9,11 @@
 
 namespace automodel::models {
 
-// Rope inputs of one layer: cos/sin (B, T, rot), undefined on NoPE layers.
+// Rope inputs of one layer: cos/sin (B, T, rot), undefined on NoPE layers; and the tokens'
+// position ids (B, T) (per document when packed, after any cached tokens).
 struct LayerPositions {
   at::Tensor cos, sin;
+  at::Tensor ids;
 };
 
 // What a decoder layer needs of its attention: the standard one below, or an architecture's own

@@ -36,6 +36,7 @@ void check_layer_lists(const DecoderSpec& s) {
   check(s.nope_layers.size(), "nope_layers", true);
   check(s.moe_layers.size(), "moe_layers", true);
   check(s.attention_names.size(), "attention_names", true);
+  check(s.attention_chunk.size(), "attention_chunk", true);
 }
 }  // namespace
 
@@ -94,6 +95,7 @@ ForwardOutput DecoderLM::forward(const ModelInputs& inputs, const ForwardOptions
     h = spec_.embedding_scale_in_dtype ? h * at::scalar_tensor(spec_.embedding_scale, h.options())
                                        : h * spec_.embedding_scale;
   LayerPositions global, local, none;
+  global.ids = local.ids = none.ids = stack.positions();
   std::tie(global.cos, global.sin) = rope_.cos_sin(stack.positions(), h.scalar_type());
   if (local_rope_) std::tie(local.cos, local.sin) = local_rope_->cos_sin(stack.positions(), h.scalar_type());
   auto positions_of = [this, global, local, none](int64_t i) -> LayerPositions {
@@ -108,6 +110,8 @@ ForwardOutput DecoderLM::forward(const ModelInputs& inputs, const ForwardOptions
     return (*body_->layers)[static_cast<size_t>(i)].forward(x, positions_of(i), mask, kv, router);
   };
   layers.window = [this](int64_t i) { return spec_.sliding_window[static_cast<size_t>(i)]; };
+  if (!spec_.attention_chunk.empty())
+    layers.chunk = [this](int64_t i) { return spec_.attention_chunk[static_cast<size_t>(i)]; };
   if (spec_.moe)
     layers.router_name = [this](int64_t i) {
       if (!is_moe_layer(i)) return std::string();

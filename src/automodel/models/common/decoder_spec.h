@@ -51,6 +51,15 @@ enum class QkNorm {
   kNone,
   kPerHead,    // over head_dim, weight (head_dim,) shared by the heads (Qwen3, Gemma-3)
   kFullWidth,  // over the whole projection before the head split (OLMo-2)
+  // RMS-normalised over head_dim without a weight, after rope and on rope layers only (Llama 4's
+  // use_qk_norm, its "L2Norm")
+  kUnweightedAfterRope,
+};
+
+// Llama 4's attention temperature on NoPE layers: q x (1 + scale * log(1 + floor((p + 1) /
+// floor_scale))) at position p (its position id: cached tokens included, per packed document).
+struct NopeTemperature {
+  double floor_scale = 8192, scale = 0.1;
 };
 
 struct DecoderSpec {
@@ -83,6 +92,8 @@ struct DecoderSpec {
   std::vector<bool> nope_layers;                       // per layer; empty = rope everywhere
   bool rope_interleaved = false;
   std::vector<std::optional<int64_t>> sliding_window;  // per layer; nullopt = full attention
+  std::vector<std::optional<int64_t>> attention_chunk; // per layer (Llama 4); empty = none
+  std::optional<NopeTemperature> nope_temperature;
   AttentionFactory make_attention;                     // empty: DecoderAttention from the fields above
   std::vector<std::string> attention_names;            // per layer (Qwen3-Next's "linear_attn"); empty = names.attention
   bool attention_output_gate = false;  // Qwen3-Next: q_proj also yields a per-head gate, out *= sigmoid(gate)

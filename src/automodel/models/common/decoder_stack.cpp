@@ -19,11 +19,11 @@ DecoderStack::DecoderStack(const ModelInputs& inputs, const ForwardOptions& opti
   cache_->documents = k_doc_;
 }
 
-const at::Tensor& DecoderStack::mask(std::optional<int64_t> window) {
-  for (const auto& [w, m] : masks_)
-    if (w == window) return m;
-  masks_.emplace_back(window, attention_mask(q_pos_, k_pos_, q_doc_, k_doc_, window));
-  return masks_.back().second;
+const at::Tensor& DecoderStack::mask(std::optional<int64_t> window, std::optional<int64_t> chunk) {
+  for (const auto& m : masks_)
+    if (m.window == window && m.chunk == chunk) return m.mask;
+  masks_.push_back({window, chunk, attention_mask(q_pos_, k_pos_, q_doc_, k_doc_, window, chunk)});
+  return masks_.back().mask;
 }
 
 ForwardOutput DecoderStack::run(const CausalLM& model, at::Tensor h, const DecoderLayers& layers) {
@@ -31,7 +31,7 @@ ForwardOutput DecoderStack::run(const CausalLM& model, at::Tensor h, const Decod
   if (collect_) out.hidden_states.push_back(h);
   for (int64_t i = 0; i < layers.count; ++i) {
     const bool routed = layers.router_name && !layers.router_name(i).empty();
-    const auto& m = mask(layers.window ? layers.window(i) : std::nullopt);
+    const auto& m = mask(layers.window ? layers.window(i) : std::nullopt, layers.chunk ? layers.chunk(i) : std::nullopt);
     at::Tensor router;
     if (cache_) {
       h = layers.forward(i, h, m, &cache_->layers[static_cast<size_t>(i)], routed ? &router : nullptr);

@@ -28,6 +28,8 @@ struct DecoderLayers {
   DecoderLayerFn forward;
   // Layer i's sliding window (nullopt: full causal attention); null = every layer full.
   std::function<std::optional<int64_t>(int64_t)> window;
+  // Layer i's attention chunk (Llama 4; nullopt: none); null = no layer chunked.
+  std::function<std::optional<int64_t>(int64_t)> chunk;
   // MoE: the module name layer i's router logits are reported under; null or "" = no router.
   std::function<std::string(int64_t)> router_name;
   // hidden (B, T, H) after the last layer -> after the final norm.
@@ -40,8 +42,8 @@ class DecoderStack {
   DecoderStack(const ModelInputs& inputs, const ForwardOptions& options, int64_t num_layers);
   // (B, T) the queries' positions (for embeddings and rope).
   const at::Tensor& positions() const { return q_pos_; }
-  // The bool mask for `window`, built once per distinct window.
-  const at::Tensor& mask(std::optional<int64_t> window);
+  // The bool mask for `window` and `chunk`, built once per distinct pair.
+  const at::Tensor& mask(std::optional<int64_t> window, std::optional<int64_t> chunk = std::nullopt);
   // h: (B, T, H) embeddings -> the forward's outputs (hidden after the final norm, taps).
   ForwardOutput run(const CausalLM& model, at::Tensor h, const DecoderLayers& layers);
 
@@ -49,7 +51,11 @@ class DecoderStack {
   KVCache* cache_;
   bool collect_;
   at::Tensor q_pos_, k_pos_, q_doc_, k_doc_;
-  std::vector<std::pair<std::optional<int64_t>, at::Tensor>> masks_;
+  struct Mask {
+    std::optional<int64_t> window, chunk;
+    at::Tensor mask;
+  };
+  std::vector<Mask> masks_;
 };
 
 }  // namespace automodel::models

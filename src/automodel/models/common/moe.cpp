@@ -48,9 +48,11 @@ SparseMoe::SparseMoe(int64_t hidden, const MoeOptions& options, const at::Tensor
 SparseMoe::Routing SparseMoe::route(const at::Tensor& flat) const {
   auto logits = options_.router_in_fp32 ? at::linear(flat.to(at::kFloat), gate_->weight().to(at::kFloat))
                                         : gate_->forward(flat);  // (N, E)
-  if (options_.scoring == MoeOptions::Scoring::kTopKSoftmax) {
+  if (options_.scoring == MoeOptions::Scoring::kTopKSoftmax || options_.scoring == MoeOptions::Scoring::kTopKSigmoid) {
     auto [top, experts] = at::topk(logits, options_.top_k, -1);
-    return {logits, at::softmax(top, 1, at::kFloat), experts};
+    auto weights = options_.scoring == MoeOptions::Scoring::kTopKSoftmax ? at::softmax(top, 1, at::kFloat)
+                                                                         : at::sigmoid(top.to(at::kFloat));
+    return {logits, weights, experts};
   }
   auto scores = options_.scoring == MoeOptions::Scoring::kSigmoid ? at::sigmoid(logits.to(at::kFloat))
                                                                    : at::softmax(logits, 1, at::kFloat);
@@ -107,10 +109,12 @@ std::pair<at::Tensor, at::Tensor> SparseMoe::forward(const at::Tensor& x) const 
   auto inputs = flat.index_select(0, tokens);
   std::vector<at::Tensor> outputs;
   const auto* count = counts.data_ptr<int64_t>();
+  auto w = weights.reshape({-1}).index_select(0, order).unsqueeze(-1);
+  if (options_.weights_on_input) inputs = (inputs * w).to(flat.scalar_type());
   for (int64_t e = 0, start = 0; e < options_.num_experts; start += count[e], ++e)
     if (count[e] > 0) outputs.push_back(experts_->forward(e, inputs.narrow(0, start, count[e])));
-  auto w = weights.reshape({-1}).index_select(0, order).unsqueeze(-1);
-  auto out = at::zeros_like(flat).index_add(0, tokens, (at::cat(outputs) * w).to(flat.scalar_type()));
+  auto routed = options_.weights_on_input ? at::cat(outputs) : at::cat(outputs) * w;
+  auto out = at::zeros_like(flat).index_add(0, tokens, routed.to(flat.scalar_type()));
   if (shared_gate_) out = out + at::sigmoid(shared_gate_->forward(flat)) * shared_->forward(flat);
   else if (shared_) out = out + shared_->forward(flat);
   return {out.view(shape), router_logits};

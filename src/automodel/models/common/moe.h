@@ -43,8 +43,9 @@ struct MoeOptions {
   MlpSpec expert{MlpSpec::Kind::kGated, MlpNames{"w1", "w3", "w2", ""}};  // activation set by the model
   std::string router_name = "gate";
   // Router scores: softmax over all experts (Mixtral, Qwen), per-expert sigmoid (DeepSeek-V3), or
-  // top-k of the logits then a softmax over those k (gpt-oss).
-  enum class Scoring { kSoftmax, kSigmoid, kTopKSoftmax } scoring = Scoring::kSoftmax;
+  // top-k of the logits then a softmax over those k (gpt-oss) or a sigmoid of each (Llama 4).
+  enum class Scoring { kSoftmax, kSigmoid, kTopKSoftmax, kTopKSigmoid } scoring = Scoring::kSoftmax;
+  bool weights_on_input = false;  // Llama 4: an expert sees its weight x the token, its output is not weighted
   bool router_bias = false;
   bool router_in_fp32 = false;  // logits = x.float() @ W.float()^T (DeepSeek-V3, GLM-4.5, ERNIE)
   // A per-expert bias added to the scores for choosing experts only (weights stay unbiased), kept
