@@ -346,6 +346,21 @@ ARCHS.update({
         config=LLAMA4, lora_targets=ATTN + MLP),
 })
 
+ARCHS.update({
+    "gemma4_text": dict(
+        cls="Gemma4ForCausalLM", features=["sandwich fp32-scaled RMSNorms", "sliding 8 / full (last layer full)",
+                                           "full layer: head_dim 32, 1 kv head, K as V (attention_k_eq_v)",
+                                           "q/k norms + unweighted v norm, attention scale 1",
+                                           "proportional rope (a quarter of the pairs) on full layers",
+                                           "layer_scalar", "final softcap 30", "tied head"],
+        config=dict(SMALL, num_hidden_layers=3, head_dim=16, global_head_dim=32, num_global_key_value_heads=1,
+                    attention_k_eq_v=True, sliding_window=8, hidden_activation="gelu_pytorch_tanh",
+                    layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+                    final_logit_softcapping=30.0, hidden_size_per_layer_input=0, vocab_size_per_layer_input=VOCAB,
+                    tie_word_embeddings=True),
+        lora_targets=ATTN + MLP),
+})
+
 FALCON = dict(vocab_size=VOCAB, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, layer_norm_epsilon=1e-5,
               max_position_embeddings=64, bos_token_id=1, eos_token_id=2, alibi=False)
 ARCHS.update({
@@ -401,6 +416,14 @@ COMPOSITES = {
                     vision_config=dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
                                        image_size=28, patch_size=14, vision_output_dim=32, projector_input_dim=32,
                                        projector_output_dim=32, pixel_shuffle_ratio=0.5)),
+        lora_targets=ATTN + MLP),
+    "gemma4": dict(
+        cls="Gemma4ForConditionalGeneration", text="gemma4_text",
+        features=["Gemma 4 12B/31B as they ship: Gemma4ForConditionalGeneration, vision tower, tied head"],
+        config=dict(text_config=text_config_of("gemma4_text"),
+                    vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                       num_attention_heads=2, num_key_value_heads=2, head_dim=16, patch_size=4,
+                                       position_embedding_size=64)),
         lora_targets=ATTN + MLP),
     "gemma3": dict(
         cls="Gemma3ForConditionalGeneration", text="gemma3_text",

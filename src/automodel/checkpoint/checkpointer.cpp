@@ -121,7 +121,9 @@ void Checkpointer::write_model_by_unit(const fs::path& model_dir, bool consolida
         if (in_unit(peft::module_of_adapter_key(key))) adapter.emplace_back(key, tensor.clone());
   });
   if (merged) merged->commit();
-  if (peft) peft::save_adapter(adapter, recipe.peft, c_.lora_targets, recipe.model.name_or_path, model_dir);
+  if (peft)
+    peft::save_adapter(adapter, recipe.peft, c_.lora_targets, recipe.model.name_or_path, model_dir,
+                       peft::adapter_scope(model_));
 }
 
 }  // namespace automodel::checkpoint

@@ -12,7 +12,7 @@
 namespace automodel::hf {
 
 std::vector<std::string> supported_rope_types() {
-  return {"default", "linear", "dynamic", "llama3", "yarn", "longrope"};
+  return {"default", "linear", "dynamic", "llama3", "yarn", "longrope", "proportional"};
 }
 
 RopeConfig parse_rope_config(const JsonFields& config, int64_t head_dim, const std::string& layer_type,
@@ -69,6 +69,10 @@ RopeConfig parse_rope_config(const JsonFields& config, int64_t head_dim, const s
   };
   rope.factor = positive("factor");
   rope.attention_factor = positive("attention_factor");
+  if (rope.type == "proportional") {  // the partial factor picks pairs over the whole head
+    rope.proportion = partial;
+    rope.dim = head_dim;
+  }
   if (params->has("original_max_position_embeddings"))
     rope.original_max_position_embeddings = params->check_int(
         "original_max_position_embeddings", params->get_int("original_max_position_embeddings"), 1, kMaxPositions);

@@ -1,5 +1,5 @@
 // Rotary position embedding parameters from config.json: v4 (`rope_theta` + `rope_scaling`) and
-// v5 (`rope_parameters`). Types: default, linear, dynamic, llama3, yarn, longrope.
+// v5 (`rope_parameters`). Types: default, linear, dynamic, llama3, yarn, longrope, proportional.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +28,9 @@ struct RopeConfig {
   bool truncate = true;
   // longrope
   std::vector<double> long_factor, short_factor;
+  // proportional (Gemma 4): `dim` is the whole head; only this fraction of its frequency pairs
+  // turns (the exponent still over the whole head), the rest stay unrotated
+  double proportion = 1.0;
 };
 
 std::vector<std::string> supported_rope_types();

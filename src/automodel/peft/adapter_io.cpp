@@ -50,17 +50,36 @@ std::vector<std::pair<std::string, at::Tensor>> adapter_tensors(const models::Ca
   return tensors;
 }
 
-void save_adapter(const models::CausalLM& model, const config::PeftSection& peft,
-                  const std::vector<std::string>& target_modules, const std::string& base_model, const fs::path& dir) {
-  save_adapter(adapter_tensors(model), peft, target_modules, base_model, dir);
+std::string adapter_scope(const models::CausalLM& model) {
+  return model.config().composite ? model.config().composite->body : "";
 }
 
-void save_adapter(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const config::PeftSection& peft,
+void save_adapter(const models::CausalLM& model, const config::PeftSection& peft,
                   const std::vector<std::string>& target_modules, const std::string& base_model, const fs::path& dir) {
+  save_adapter(adapter_tensors(model), peft, target_modules, base_model, dir, adapter_scope(model));
+}
+
+namespace {
+
+// PEFT's target_modules: the leaf names, or, for a composite's language model, a regex PEFT
+// full-matches against module paths. Those are transformers' in-memory paths, which may differ from
+// the checkpoint's layout (a v4-layout file loads as model.language_model.*), but contain
+// "language_model." in every layout, and the vision tower's never do.
+nlohmann::json peft_target_modules(const std::vector<std::string>& modules, const std::string& scope) {
+  std::set<std::string> leaves;
+  for (const auto& name : modules) leaves.insert(leaf(name));
+  std::vector<std::string> names(leaves.begin(), leaves.end());
+  if (scope.empty()) return names;
+  return ".*language_model\\..*\\.(" + join(names, "|") + ")";
+}
+
+}  // namespace
+
+void save_adapter(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const config::PeftSection& peft,
+                  const std::vector<std::string>& target_modules, const std::string& base_model, const fs::path& dir,
+                  const std::string& scope) {
   fs::create_directories(dir);
   models::save_tensors(tensors, dir, ~0ull, fs::path(kAdapterWeightsFile).stem().string());
-  std::set<std::string> leaves;
-  for (const auto& name : target_modules) leaves.insert(leaf(name));
   nlohmann::json config = {
       {"peft_type", "LORA"},
       {"task_type", "CAUSAL_LM"},
@@ -68,7 +87,7 @@ void save_adapter(const std::vector<std::pair<std::string, at::Tensor>>& tensors
       {"r", peft.dim},
       {"lora_alpha", peft.alpha},
       {"lora_dropout", peft.dropout},
-      {"target_modules", std::vector<std::string>(leaves.begin(), leaves.end())},
+      {"target_modules", peft_target_modules(target_modules, scope)},
       {"bias", "none"},
       {"fan_in_fan_out", false},
       {"inference_mode", true},

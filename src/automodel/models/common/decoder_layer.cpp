@@ -142,6 +142,7 @@ DecoderLayer::DecoderLayer(const DecoderSpec& s, int64_t index, bool moe, const 
   attn_out_ = norm(n.attn_out_norm);
   mlp_in_ = norm(n.mlp_in_norm);
   mlp_out_ = norm(n.mlp_out_norm);
+  if (s.layer_scalar) layer_scalar_ = add_buffer("layer_scalar", at::empty({1}, o));
 }
 
 at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerPositions& positions, const at::Tensor& mask,
@@ -163,7 +164,8 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerPositions& posi
     return x + scaled(attn) + scaled(mlp);
   }
   auto h = x + scaled(attn);
-  return h + scaled(apply(mlp_out_, feed_forward(apply(mlp_in_, h))));
+  auto out = h + scaled(apply(mlp_out_, feed_forward(apply(mlp_in_, h))));
+  return layer_scalar_ ? out * *layer_scalar_ : out;
 }
 
 }  // namespace automodel::models

@@ -53,6 +53,7 @@ class DecoderLayer : public Module {
   Slot<Mlp> mlp_;
   Slot<SparseMoe> moe_;
   Slot<Norm> attn_in_, attn_out_, mlp_in_, mlp_out_;
+  at::Tensor* layer_scalar_ = nullptr;
 };
 
 }  // namespace automodel::models

@@ -76,6 +76,7 @@ struct DecoderSpec {
   double embedding_scale = 0;          // embeddings x this, 0 = none
   bool embedding_scale_in_dtype = false;  // Gemma: the scale is first rounded to the model dtype
   double residual_scale = 1.0;         // Granite's residual_multiplier on each branch
+  bool layer_scalar = false;           // Gemma 4: each layer's output x its "layer_scalar" buffer (1)
   double attention_scale = 0;          // default head_dim^-0.5
   double attention_softcap = 0;        // Gemma-2: scores = cap * tanh(scores / cap); 0 = none
   bool attention_sinks = false;        // gpt-oss: a learned extra softmax logit per head ("sinks")

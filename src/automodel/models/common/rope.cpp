@@ -2,6 +2,7 @@
 
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/arange.h>
+#include <ATen/ops/zeros.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/repeat_interleave.h>
 #include <ATen/ops/stack.h>
@@ -107,6 +108,13 @@ RotaryEmbedding::RotaryEmbedding(hf::RopeConfig config) : config_(std::move(conf
     base_inv_freq_ = llama3_inv_freq(c);
   } else if (c.type == "yarn") {
     std::tie(base_inv_freq_, attention_factor_) = yarn_inv_freq(c);
+  } else if (c.type == "proportional") {
+    // int(proportion * dim // 2) pairs turn, at 1 / theta^(2i / dim); the others have frequency 0.
+    const auto turning = static_cast<int64_t>(std::floor(c.proportion * static_cast<double>(c.dim) / 2));
+    auto exponent =
+        at::arange(0, 2 * turning, 2, at::TensorOptions().dtype(at::kLong)).to(at::kFloat) / static_cast<double>(c.dim);
+    base_inv_freq_ = at::cat({1.0 / at::pow(c.theta, exponent), at::zeros({c.dim / 2 - turning}, kF32)}) /
+                     c.factor.value_or(1.0);
   } else if (c.type == "longrope") {
     double factor = c.factor.value_or(1.0);
     if (c.original_max_position_embeddings) {

@@ -1,0 +1,196 @@
+// Gemma 4 (text; the language model of Gemma 4 12B/31B checkpoints): Gemma-3's sandwich norms and
+// 5 sliding : 1 full layers (the last always full), with plain-weight RMSNorms scaled in fp32,
+// attention scale 1 (q, k and an unweighted v are RMS-normalised per head), full-attention layers
+// with their own head size and kv heads (`per_layer_config`, or `global_head_dim` /
+// `num_global_key_value_heads`), K reused as V there (`attention_k_eq_v`), proportional rope on
+// them, and a `layer_scalar` on each layer's output. Per-layer embeddings (E2B/E4B), KV sharing
+// and the MoE block (26B-A4B) are rejected by name.
+#include <ATen/TensorOperators.h>
+#include <ATen/ops/cat.h>
+#include <ATen/ops/pow.h>
+
+#include <cmath>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "automodel/common/error.h"
+#include "automodel/models/common/decoder_layer.h"
+#include "automodel/models/common/decoder_lm.h"
+#include "automodel/models/common/rope.h"
+#include "automodel/models/registry.h"
+
+namespace automodel::models {
+namespace {
+
+struct LayerShape {
+  int64_t head_dim = 0, kv_heads = 0;
+  bool sliding = false, k_as_v = false;
+};
+
+class Gemma4Attention : public AttentionLayer {
+ public:
+  Gemma4Attention(const DecoderSpec& s, const LayerShape& shape, const at::TensorOptions& o)
+      : heads_(s.num_heads), shape_(shape), eps_(s.norm.eps) {
+    auto linear = [&](int64_t in, int64_t out) -> std::unique_ptr<LinearLayer> {
+      return std::make_unique<Linear>(in, out, s.qkv_bias, o);
+    };
+    const int64_t D = shape.head_dim;
+    q_proj_ = add_module("q_proj", linear(s.hidden_size, heads_ * D));  // HF's registration order
+    q_norm_ = add_module("q_norm", make_norm(s.norm, D, o));
+    k_norm_ = add_module("k_norm", make_norm(s.norm, D, o));
+    k_proj_ = add_module("k_proj", linear(s.hidden_size, shape.kv_heads * D));
+    if (!shape.k_as_v) v_proj_ = add_module("v_proj", linear(s.hidden_size, shape.kv_heads * D));
+    o_proj_ = add_module("o_proj", linear(heads_ * D, s.hidden_size));
+  }
+
+  at::Tensor forward(const at::Tensor& x, const LayerPositions& positions, const at::Tensor& mask,
+                     KVCache::Layer* cache) const override {
+    const int64_t B = x.size(0), T = x.size(1), D = shape_.head_dim;
+    auto q = q_norm_->forward(q_proj_->forward(x).view({B, T, heads_, D})).transpose(1, 2);
+    auto k_raw = k_proj_->forward(x).view({B, T, shape_.kv_heads, D});
+    auto v_raw = v_proj_ ? v_proj_->forward(x).view({B, T, shape_.kv_heads, D}) : k_raw;  // K as V: before k_norm
+    auto k = k_norm_->forward(k_raw).transpose(1, 2);
+    auto v = unweighted_rms(v_raw).transpose(1, 2);
+    q = apply_rotary(q, positions.cos, positions.sin);
+    k = apply_rotary(k, positions.cos, positions.sin);
+    if (cache) {
+      if (cache->k.defined()) {
+        k = at::cat({cache->k, k}, 2);
+        v = at::cat({cache->v, v}, 2);
+      }
+      cache->k = k;
+      cache->v = v;
+    }
+    auto out = scaled_attention(q, k, v, mask, /*scale=*/1.0);  // q and k are normalised instead
+    return o_proj_->forward(out.transpose(1, 2).reshape({B, T, heads_ * D}));
+  }
+
+ private:
+  // Gemma 4's v_norm: RMS over head_dim in fp32, no weight.
+  at::Tensor unweighted_rms(const at::Tensor& t) const {
+    auto f = t.to(at::kFloat);
+    return (f * at::pow(f.pow(2).mean(-1, true) + eps_, -0.5)).to(t.scalar_type());
+  }
+  int64_t heads_;
+  LayerShape shape_;
+  double eps_;
+  Slot<LinearLayer> q_proj_, k_proj_, v_proj_, o_proj_;
+  Slot<Norm> q_norm_, k_norm_;
+};
+
+double read_softcap(const hf::JsonFields& c, const std::string& key) {
+  return c.has(key) ? c.check_positive(key, c.get_double(key)) : 0.0;
+}
+
+// Rope of one layer type: the config's per-type `rope_parameters` entry, or Gemma 4's default
+// (sliding: default theta 1e4; full: proportional, a quarter of the pairs, theta 1e6).
+hf::RopeConfig read_rope(const hf::JsonFields& c, const std::string& type, int64_t head_dim) {
+  if (c.has("rope_parameters")) return hf::parse_rope_config(c, head_dim, type, type == "full_attention" ? 1e6 : 1e4);
+  hf::RopeConfig rope;
+  rope.max_position_embeddings =
+      c.check_int("max_position_embeddings", c.get_int("max_position_embeddings", 131072), 1, hf::kMaxPositions);
+  rope.dim = head_dim;
+  rope.v5_semantics = true;
+  if (type == "full_attention") rope.type = "proportional", rope.theta = 1e6, rope.proportion = 0.25;
+  return rope;
+}
+
+}  // namespace
+
+Architecture gemma4_text_architecture() {
+  Architecture arch;
+  arch.model_type = "gemma4_text";
+  arch.hf_class = "Gemma4ForCausalLM";
+  arch.features = "sandwich fp32-scaled RMSNorms, 5 sliding : 1 full, full layers with their own head size and kv heads "
+                  "(K as V), q/k/v norms with attention scale 1, proportional rope, layer_scalar";
+  arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
+    auto c = config.fields();
+    const char* ple = "hidden_size_per_layer_input";  // null or 0: none; absent: HF's default 256
+    const bool per_layer_inputs =
+        !c.present(ple) || (c.has(ple) && c.check_int(ple, c.get_int(ple), 0, hf::kMaxWidth) > 0);
+    if (per_layer_inputs)
+      throw NotSupportedError(fmt::format("[config] {}: per-layer input embeddings (Gemma 4 E2B/E4B) are not supported "
+                                          "yet; 0 or null means a checkpoint without them (absent means 256)",
+                                          c.where(ple)));
+    reject_unsupported(c, {"enable_moe_block", "use_bidirectional_attention"});
+    if (c.has("num_kv_shared_layers") && c.get_int("num_kv_shared_layers") > 0)
+      throw NotSupportedError(fmt::format("[config] {} = {}: KV sharing between layers is not supported yet",
+                                          c.where("num_kv_shared_layers"), c.get_int("num_kv_shared_layers")));
+    ConfigDefaults defaults;
+    defaults.head_dim = 256;
+    defaults.act_key = "hidden_activation";
+    defaults.act = "gelu_pytorch_tanh";
+    defaults.tie_word_embeddings = true;
+    defaults.pad_token_id = 0;
+    auto spec = read_decoder_spec(c, defaults);
+    spec.norm.scale_in_fp32 = true;
+    spec.embedding_scale = std::sqrt(static_cast<double>(spec.hidden_size));
+    spec.embedding_scale_in_dtype = true;
+    spec.names.attn_out_norm = "post_attention_layernorm";
+    spec.names.mlp_in_norm = "pre_feedforward_layernorm";
+    spec.names.mlp_out_norm = "post_feedforward_layernorm";
+    spec.final_softcap = read_softcap(c, "final_logit_softcapping");
+    spec.layer_scalar = true;
+    auto types = read_layer_types(c, spec.num_layers, {"full_attention", "sliding_attention"}, every_nth_layer_full(6));
+    types.back() = "full_attention";  // as HF forces it
+    set_sliding_layers(spec, types, read_sliding_window(c, 512));
+    // Full layers: per_layer_config's overrides (as transformers 5.18 saves them), else
+    // global_head_dim and, with attention_k_eq_v, num_global_key_value_heads.
+    const bool k_as_v = c.get_bool("attention_k_eq_v", false);
+    LayerShape sliding{spec.head_dim, spec.num_kv_heads, true, false};
+    LayerShape full{c.check_int("global_head_dim", c.get_int("global_head_dim", 512), 1, hf::kMaxWidth),
+                    spec.num_kv_heads, false, k_as_v};
+    if (k_as_v && c.has("num_global_key_value_heads"))
+      full.kv_heads = c.check_int("num_global_key_value_heads", c.get_int("num_global_key_value_heads"), 1,
+                                  spec.num_heads);
+    std::vector<LayerShape> shapes;
+    for (const auto& type : types) shapes.push_back(type == "full_attention" ? full : sliding);
+    if (c.has("per_layer_config")) {
+      const auto& overrides = c.raw("per_layer_config");
+      AM_CHECK(overrides.is_object(), "[config] {}: expected an object of layer index -> overrides",
+               c.where("per_layer_config"));
+      for (auto& shape : shapes) shape.head_dim = spec.head_dim, shape.kv_heads = spec.num_kv_heads;
+      auto layers = c.child("per_layer_config");
+      for (const auto& [key, value] : overrides.items()) {
+        auto entry = layers.child(key);
+        int64_t i = -1;
+        try {
+          i = std::stoll(key);
+        } catch (const std::exception&) {
+        }
+        AM_CHECK(i >= 0 && i < spec.num_layers, "[config] {}: expected layer indices below num_hidden_layers ({}), "
+                 "found '{}'", c.where("per_layer_config"), spec.num_layers, key);
+        auto& shape = shapes[static_cast<size_t>(i)];
+        if (entry.has("head_dim")) shape.head_dim = entry.check_int("head_dim", entry.get_int("head_dim"), 1, hf::kMaxWidth);
+        if (entry.has("num_key_value_heads"))
+          shape.kv_heads = entry.check_int("num_key_value_heads", entry.get_int("num_key_value_heads"), 1, spec.num_heads);
+      }
+    }
+    for (const auto& shape : shapes)
+      c.check_divisible("num_attention_heads", spec.num_heads, "num_key_value_heads", shape.kv_heads);
+    // Rope per layer type, over that type's head size (every layer of a type has the same one).
+    auto head_of = [&](bool is_sliding) {
+      for (const auto& s : shapes)
+        if (s.sliding == is_sliding) return s.head_dim;
+      return spec.head_dim;
+    };
+    for (const auto& s : shapes)
+      AM_CHECK(s.head_dim == head_of(s.sliding), "[config] {}: layers of one attention type must share a head size",
+               c.where("per_layer_config"));
+    spec.rope = read_rope(c, "full_attention", head_of(false));
+    spec.local_rope = read_rope(c, "sliding_attention", head_of(true));
+    spec.make_attention = [shapes](const DecoderSpec& s, int64_t layer,
+                                   const at::TensorOptions& o) -> std::unique_ptr<AttentionLayer> {
+      return std::make_unique<Gemma4Attention>(s, shapes[static_cast<size_t>(layer)], o);
+    };
+    return std::make_unique<DecoderLM>(config, spec, options);
+  };
+  arch.tiny_config_json = R"({"model_type": "gemma4_text", "vocab_size": 96, "hidden_size": 32, "intermediate_size": 48,
+    "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8, "global_head_dim": 16,
+    "num_global_key_value_heads": 1, "attention_k_eq_v": true, "rms_norm_eps": 1e-6, "max_position_embeddings": 64,
+    "sliding_window": 4, "final_logit_softcapping": 30.0, "hidden_size_per_layer_input": 0})";
+  return arch;
+}
+
+}  // namespace automodel::models
