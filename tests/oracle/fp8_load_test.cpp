@@ -1,16 +1,20 @@
-// FP8 checkpoints (F8_E4M3 / F8_E5M2 in safetensors, as DeepSeek-V3-style block-quantized and
-// other FP8 releases ship them) decode on load exactly as torch converts them: every one of the
-// 256 bit patterns of each format, written by the safetensors package, must give torch's float32
-// value (NaN where torch gives NaN).
+// Low-precision checkpoints decode on load as torch and transformers decode them: FP8 (F8_E4M3 /
+// F8_E5M2, as DeepSeek-V3-style block-quantized and other FP8 releases ship them) bit pattern by
+// bit pattern, and gpt-oss's MXFP4 experts through transformers' own dequantization.
 #include <gtest/gtest.h>
 
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/isnan.h>
 
+#include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "automodel/common/torch_util.h"
+#include "automodel/hf/model_config.h"
 #include "automodel/hf/safetensors.h"
+#include "automodel/models/common/weights.h"
+#include "automodel/models/registry.h"
 #include "test_util.h"
 
 namespace automodel {
@@ -50,6 +54,63 @@ TEST(Fp8Load, EveryBitPatternDecodesAsTorchConvertsIt) {
     EXPECT_TRUE(ours.masked_select(finite).equal(want.masked_select(finite))) << name << ": values differ";
     EXPECT_GT(finite.sum().item<int64_t>(), 200) << name;  // the formats have few NaN patterns
   }
+}
+
+// gpt-oss ships its experts as MXFP4 (`<name>_blocks` + `<name>_scales`, quant_method mxfp4):
+// every byte pattern and a range of exponents, packed into a tiny gpt-oss checkpoint, load as
+// transformers' own dequantization (convert_moe_packed_tensors) gives them.
+constexpr const char* kPackMxfp4 = R"PY(
+import json, sys, torch
+from safetensors.torch import load_file, save_file
+from transformers.integrations.mxfp4 import convert_moe_packed_tensors
+folder, shapes = sys.argv[1], json.loads(sys.argv[2])
+tensors = load_file(folder + "/dense.safetensors")
+expected = {}
+g = torch.Generator().manual_seed(7)
+for name, (experts, cols, rows) in shapes.items():  # our parameter: (E, cols, rows)
+    blocks = torch.randint(0, 256, (experts, rows, cols // 32, 16), generator=g, dtype=torch.int32).to(torch.uint8)
+    scales = torch.randint(120, 134, (experts, rows, cols // 32), generator=g, dtype=torch.int32).to(torch.uint8)
+    tensors[name + "_blocks"], tensors[name + "_scales"] = blocks, scales
+    expected[name] = convert_moe_packed_tensors(blocks, scales, dtype=torch.float32)
+save_file(tensors, folder + "/model.safetensors")
+save_file(expected, folder + "/expected.safetensors")
+)PY";
+
+TEST(Mxfp4Load, GptOssExpertsUnpackAsTransformersDequantizesThem) {
+  AUTOMODEL_REQUIRE_ORACLE("torch safetensors transformers");
+  testing::TempDir tmp;
+  auto config = nlohmann::json::parse(models::find_architecture("gpt_oss").tiny_config_json);
+  config["intermediate_size"] = 32;  // MXFP4 packs 32 values per exponent along each row
+  auto model = models::build_model(hf::model_config_from_json(config, "tiny gpt_oss"), at::kFloat, c10::Device(c10::kCPU));
+  models::init_random(*model, 3);
+  std::vector<std::pair<std::string, at::Tensor>> dense;
+  nlohmann::json shapes = nlohmann::json::object();
+  for (auto& [name, tensor] : models::hf_state_dict(*model)) {
+    if (name.ends_with("experts.gate_up_proj") || name.ends_with("experts.down_proj"))
+      shapes[name] = tensor.sizes().vec();
+    else
+      dense.emplace_back(name, tensor);
+  }
+  ASSERT_GE(shapes.size(), 2u);
+  models::save_tensors(dense, tmp.path(), ~0ull, "dense");
+  config["quantization_config"] = {{"quant_method", "mxfp4"}, {"modules_to_not_convert", {"model.layers.*.self_attn"}}};
+  std::ofstream(tmp / "config.json") << config.dump(2);
+  std::ofstream(tmp / "pack.py") << kPackMxfp4;
+  auto r = testing::run_command("'" + testing::python() + "' " + (tmp / "pack.py").string() + " " + tmp.path().string() +
+                                " '" + shapes.dump() + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::filesystem::remove(tmp / "dense.safetensors");
+  auto expected = hf::SafetensorsCheckpoint::open(tmp / "expected.safetensors");
+  std::filesystem::rename(tmp / "expected.safetensors", tmp / "expected.bin");  // not part of the model folder
+  auto loaded = models::load_pretrained(tmp.path().string());
+  int checked = 0;
+  for (const auto& [name, tensor] : models::hf_state_dict(*loaded)) {
+    if (!shapes.contains(name)) continue;
+    auto want = tensor_from_view(expected.get(name), at::kFloat, c10::Device(c10::kCPU));
+    EXPECT_TRUE(tensor.equal(want)) << name;
+    ++checked;
+  }
+  EXPECT_EQ(checked, static_cast<int>(shapes.size()));
 }
 
 }  // namespace

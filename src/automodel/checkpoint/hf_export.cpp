@@ -70,6 +70,14 @@ void write_config(const fs::path& base, const fs::path& dest, at::ScalarType dty
   // Composite models (VLMs) repeat it in their sub-configs (text_config, vision_config, ...).
   for (auto& [key, value] : config.items())
     if (value.is_object()) changed |= set_dtype_fields(value, name, false);
+  // FP8 block-quantized weights were dequantized on load: what is written is `dtype`.
+  for (auto* object : {&config, config.contains("text_config") ? &config["text_config"] : nullptr})
+    if (object && object->is_object() && object->contains("quantization_config")) {
+      object->erase("quantization_config");
+      changed = true;
+      log_info("[export] {}: the base's FP8 weights are written dequantized, in {} (quantization_config dropped)",
+               dest.string(), name);
+    }
   write_file_atomic(dest / "config.json", changed ? config.dump(2) + "\n" : text);
 }
 

@@ -58,6 +58,8 @@ hf::DType to_hf_dtype(at::ScalarType type) {
     case at::kChar: return hf::DType::I8;
     case at::kByte: return hf::DType::U8;
     case at::kBool: return hf::DType::BOOL;
+    case at::kFloat8_e4m3fn: return hf::DType::F8_E4M3;  // carried unchanged (e.g. FP8 MTP layers)
+    case at::kFloat8_e5m2: return hf::DType::F8_E5M2;
     default: AM_FAIL("[dtype] tensor type {} has no safetensors dtype", c10::toString(type));
   }
 }

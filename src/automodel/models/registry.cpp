@@ -40,6 +40,9 @@ std::string models_markdown() {
       "the checkpoint's own names (`model.language_model.*` or v4's `language_model.model.*`); the vision tower\n"
       "and projector are skipped on load and carried unchanged into exported folders, which load as the\n"
       "wrapper class (each of these checked against transformers).\n\n"
+      "FP8 block-quantized checkpoints (`quantization_config` with `quant_method: fp8` and `weight_block_size`,\n"
+      "as DeepSeek-V3 and the `-FP8` releases ship) are dequantized on load; exports hold the dequantized weights\n"
+      "in the base's dtype, without the `quantization_config`.\n\n"
       "| model_type | HF class | features |\n|---|---|---|\n";
   for (const auto& arch : architectures())
     out += fmt::format("| `{}` | `{}` | {} |\n", arch.model_type, arch.hf_class, arch.features);
@@ -103,6 +106,9 @@ hf::ModelConfig language_model_config(const hf::ModelConfig& config, const hf::S
   auto object = *text;
   // The wrapper's tie_word_embeddings is the one transformers applies to its lm_head.
   if (json.contains("tie_word_embeddings")) object["tie_word_embeddings"] = json["tie_word_embeddings"];
+  // So is its quantization (e.g. FP8 blocks), which covers the language model's weights.
+  if (json.contains("quantization_config") && !object.contains("quantization_config"))
+    object["quantization_config"] = json["quantization_config"];
   auto out = hf::model_config_from_json(object, config.label + ": text_config");
   if (!out.dtype) out.dtype = config.dtype;
   hf::ModelConfig::Composite composite;
@@ -120,9 +126,7 @@ hf::ModelConfig language_model_config(const hf::ModelConfig& config, const hf::S
 }
 
 std::unique_ptr<CausalLM> build_model(const hf::ModelConfig& config, at::ScalarType dtype, c10::Device device) {
-  if (config.fields().has("quantization_config"))
-    throw NotSupportedError(fmt::format("[model] {}: quantized checkpoints (quantization_config) are not supported",
-                                        config.label));
+  checkpoint_quantization(config);  // what is dequantized on load passes; any other method is rejected here
   auto resolved = language_model_config(config);
   const auto& arch = find_architecture(resolved.model_type, resolved.label);
   if (device.is_cpu()) check_fits_in_memory(arch, resolved, dtype);

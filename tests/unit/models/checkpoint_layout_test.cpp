@@ -3,17 +3,20 @@
 // multi-token-prediction layers are skipped; what nothing explains is still "unexpected".
 #include <gtest/gtest.h>
 
+#include <ATen/TensorOperators.h>
+#include <ATen/ops/arange.h>
+#include <ATen/ops/empty.h>
 #include <ATen/ops/equal.h>
+#include <ATen/ops/ones.h>
 #include <ATen/ops/randint.h>
 #include <fmt/format.h>
 
-#include <ATen/ops/arange.h>
-#include <ATen/ops/ones.h>
-
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "automodel/checkpoint/hf_export.h"
+#include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
 #include "automodel/common/torch_util.h"
 #include "automodel/hf/safetensors.h"
@@ -112,6 +115,63 @@ TEST(CompositeCheckpointConfig, WrapperTieWordEmbeddingsAppliesAndAnUnknownTextM
   auto message = testing::error_message_of<Error>(
       [&] { language_model_config(hf::model_config_from_json(wrapper, "w/config.json")); });
   EXPECT_NE(message.find("model_type 'llava_like' is not supported"), std::string::npos) << message;
+}
+
+// FP8 block-quantized checkpoints: every 2-D projection stored as F8_E4M3 with one scale per
+// (5 x 7) block (ragged at the edges) load as fp8 x scale, and exports say what they hold.
+TEST(CheckpointLayout, Fp8BlockQuantizedWeightsAreDequantizedOnLoadAndExportedWithoutTheQuantizationConfig) {
+  auto source = tiny_llama_source();
+  auto config = nlohmann::json::parse(find_architecture("llama").tiny_config_json);
+  config["quantization_config"] = {{"quant_method", "fp8"}, {"weight_block_size", {5, 7}}, {"fmt", "e4m3"}};
+  testing::TempDir dir;
+  fs::create_directories(dir / "base");
+  std::ofstream(dir / "base" / "config.json") << config.dump(2);
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  std::map<std::string, at::Tensor> expected;
+  for (auto& [name, w] : hf_state_dict(*source)) {
+    if (!name.ends_with("_proj.weight")) {
+      tensors.emplace_back(name, w);
+      expected[name] = w;
+      continue;
+    }
+    const int64_t rows = w.size(0), cols = w.size(1), br = (rows + 4) / 5, bc = (cols + 6) / 7;
+    auto scale = at::empty({br, bc});
+    auto fp8 = at::empty({rows, cols}, at::TensorOptions().dtype(at::kFloat8_e4m3fn));
+    auto dequantized = at::empty({rows, cols});
+    for (int64_t i = 0; i < br; ++i)
+      for (int64_t j = 0; j < bc; ++j) {
+        auto block = w.narrow(0, i * 5, std::min<int64_t>(5, rows - i * 5)).narrow(1, j * 7, std::min<int64_t>(7, cols - j * 7));
+        auto s = block.abs().max().item<float>() / 448.0f;
+        scale[i][j] = s;
+        auto q = (block / s).to(at::kFloat8_e4m3fn);
+        fp8.narrow(0, i * 5, block.size(0)).narrow(1, j * 7, block.size(1)).copy_(q);
+        dequantized.narrow(0, i * 5, block.size(0)).narrow(1, j * 7, block.size(1)).copy_(q.to(at::kFloat) * s);
+      }
+    tensors.emplace_back(name, fp8);
+    tensors.emplace_back(name + "_scale_inv", scale);
+    expected[name] = dequantized;
+  }
+  save_tensors(tensors, dir / "base", ~0ull, "model");
+  auto model = load_pretrained((dir / "base").string());
+  std::map<std::string, at::Tensor> original(tensors.begin(), tensors.end());
+  for (const auto& [name, w] : hf_state_dict(*source)) original[name] = w;
+  for (const auto& [name, tensor] : hf_state_dict(*model)) {
+    EXPECT_TRUE(at::equal(tensor, expected.at(name))) << name;
+    // fp8 rounding moved the projections: the file's scales were applied, not the originals read
+    if (name.ends_with("_proj.weight")) EXPECT_FALSE(at::equal(tensor, original.at(name))) << name;
+  }
+  checkpoint::HfFolderWriter writer(dir / "base", dir / "out");
+  writer.write(hf_state_dict(*model));
+  writer.commit();
+  auto written = nlohmann::json::parse(read_file(dir / "out" / "config.json"));
+  EXPECT_FALSE(written.contains("quantization_config"));
+  EXPECT_EQ(hf::SafetensorsCheckpoint::open(dir / "out").get("model.layers.0.self_attn.q_proj.weight").entry->dtype,
+            hf::DType::F32);
+
+  config["quantization_config"] = {{"quant_method", "bitsandbytes"}};
+  std::ofstream(dir / "base" / "config.json") << config.dump(2);
+  auto message = testing::error_message_of<NotSupportedError>([&] { load_pretrained((dir / "base").string()); });
+  EXPECT_NE(message.find("quant_method 'bitsandbytes'"), std::string::npos) << message;
 }
 
 // DeepSeek-V3 checkpoints carry a multi-token-prediction layer after the decoder's layers:

@@ -15,6 +15,19 @@
 
 namespace automodel::models {
 
+// Quantized checkpoints dequantized on load (config.json's quantization_config):
+//  - FP8 blocks (DeepSeek-V3, Qwen3/GLM "-FP8"; quant_method fp8 with weight_block_size [rows,
+//    cols]): a weight in F8_E4M3 beside `<name>_scale_inv`, one fp32 scale per block;
+//  - MXFP4 (gpt-oss; quant_method mxfp4): stacked experts as `<name>_blocks` (E, rows, cols/32,
+//    16) bytes of two FP4 (e2m1) values, low nibble first, and `<name>_scales` (E, rows, cols/32)
+//    E8M0 exponents; the parameter is the (E, cols, rows) transpose.
+// Any other method is an error naming it.
+struct CheckpointQuantization {
+  enum class Kind { kNone, kFp8Blocks, kMxfp4 } kind = Kind::kNone;
+  std::pair<int64_t, int64_t> fp8_block{0, 0};
+};
+CheckpointQuantization checkpoint_quantization(const hf::ModelConfig& config);
+
 // `borrow`: parameters whose dtype matches the file (on CPU) share its mapped, read-only pages
 // instead of being copied (see LoadOptions::read_only_weights).
 void load_weights(CausalLM& model, const hf::SafetensorsCheckpoint& checkpoint, bool borrow = false);
@@ -38,7 +51,8 @@ void write_tensors_shard(hf::ShardedSafetensorsWriter& writer,
 std::vector<std::filesystem::path> save_weights(const CausalLM& model, const std::filesystem::path& dir,
                                                 uint64_t max_shard_bytes = 5ull << 30);
 
-// Deterministic random init for tests: N(0, 1/fan_in) matrices, 1 + N(0, 0.1) vectors.
-void init_random(CausalLM& model, uint64_t seed);
+// Deterministic random init for tests and benchmarks (a model or any module): N(0, 1/fan_in)
+// matrices, 1 + N(0, 0.1) vectors.
+void init_random(Module& model, uint64_t seed);
 
 }  // namespace automodel::models

@@ -11,7 +11,6 @@ Architecture llama_architecture() {
   arch.hf_class = "LlamaForCausalLM";
   arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
     auto c = config.fields();
-    reject_unsupported(c, {"quantization_config"});
     return std::make_unique<DecoderLM>(config, read_decoder_spec(c), options);
   };
   arch.tiny_config_json = R"({"model_type": "llama", "vocab_size": 96, "hidden_size": 32, "intermediate_size": 48,
