@@ -125,6 +125,24 @@ std::vector<bool> read_layer_flags(const hf::JsonFields& c, const std::string& k
   return flags;
 }
 
+std::vector<bool> read_layer_indices(const hf::JsonFields& c, const std::string& key, int64_t num_layers) {
+  std::vector<bool> out(static_cast<size_t>(num_layers), false);
+  const auto& list = c.raw(key);
+  AM_CHECK(list.is_array(), "[config] {}: expected a list of layer indices, found {}", c.where(key), list.dump());
+  for (const auto& v : list) {
+    AM_CHECK(v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() < num_layers,
+             "[config] {}: expected layer indices below num_hidden_layers ({}), found {}", c.where(key), num_layers,
+             v.dump());
+    out[v.get<size_t>()] = true;
+  }
+  return out;
+}
+
+double read_softcap(const hf::JsonFields& c, const std::string& key, std::optional<double> fallback) {
+  if (!c.present(key)) return fallback.value_or(0.0);
+  return c.has(key) ? c.check_positive(key, c.get_double(key)) : 0.0;
+}
+
 void reject_unsupported(const hf::JsonFields& config, const std::vector<std::string>& keys) {
   for (const auto& key : keys) {
     if (!config.has(key)) continue;

@@ -136,8 +136,13 @@ std::vector<std::string> read_layer_types(const hf::JsonFields& config, int64_t 
 std::function<std::string(int64_t)> every_nth_layer_full(int64_t n, const std::string& other = "sliding_attention");
 // Sliding layers ("sliding_attention") get `window`, the others full attention.
 void set_sliding_layers(DecoderSpec& spec, const std::vector<std::string>& layer_types, std::optional<int64_t> window);
+// A list of layer indices (`moe_layers`, `full_attn_idxs`) as per-layer flags; each index checked.
+std::vector<bool> read_layer_indices(const hf::JsonFields& config, const std::string& key, int64_t num_layers);
 // A per-layer bool list (`no_rope_layers` style: 1/0 or true/false) of num_layers entries.
 std::vector<bool> read_layer_flags(const hf::JsonFields& config, const std::string& key, int64_t num_layers);
+// A softcap (Gemma's attn/final_logit_softcapping): `key` when set, 0 (none) when it is null,
+// `fallback` (or none) when absent.
+double read_softcap(const hf::JsonFields& config, const std::string& key, std::optional<double> fallback = std::nullopt);
 // Config features these decoders do not implement: an error naming the first one set.
 void reject_unsupported(const hf::JsonFields& config, const std::vector<std::string>& keys);
 

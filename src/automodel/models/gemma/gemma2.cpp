@@ -33,11 +33,6 @@ DecoderSpec read_gemma2_family_spec(const hf::JsonFields& c, int64_t default_pat
   return spec;
 }
 
-double read_softcap(const hf::JsonFields& c, const std::string& key, std::optional<double> fallback) {
-  if (!c.present(key)) return fallback.value_or(0.0);
-  return c.has(key) ? c.check_positive(key, c.get_double(key)) : 0.0;
-}
-
 }  // namespace
 
 Architecture gemma2_architecture() {

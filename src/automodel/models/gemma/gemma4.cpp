@@ -79,10 +79,6 @@ class Gemma4Attention : public AttentionLayer {
   Slot<Norm> q_norm_, k_norm_;
 };
 
-double read_softcap(const hf::JsonFields& c, const std::string& key) {
-  return c.has(key) ? c.check_positive(key, c.get_double(key)) : 0.0;
-}
-
 // Rope of one layer type: the config's per-type `rope_parameters` entry, or Gemma 4's default
 // (sliding: default theta 1e4; full: proportional, a quarter of the pairs, theta 1e6).
 hf::RopeConfig read_rope(const hf::JsonFields& c, const std::string& type, int64_t head_dim) {

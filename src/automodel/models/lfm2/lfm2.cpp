@@ -5,8 +5,6 @@
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/empty.h>
 
-#include <nlohmann/json.hpp>
-
 #include "automodel/common/error.h"
 #include "automodel/models/common/causal_conv.h"
 #include "automodel/models/common/decoder_layer.h"
@@ -80,16 +78,8 @@ Architecture lfm2_architecture() {
     n.o = "out_proj", n.q_norm = "q_layernorm", n.k_norm = "k_layernorm", n.mlp = "feed_forward";
     n.attn_in_norm = "operator_norm", n.mlp_in_norm = "ffn_norm", n.final_norm = "embedding_norm";
     // Without layer_types: conv except on full_attn_idxs (every layer when that is absent too).
-    std::vector<bool> attention(static_cast<size_t>(spec.num_layers), true);
-    if (c.has("full_attn_idxs")) {
-      attention.assign(attention.size(), false);
-      for (const auto& v : c.raw("full_attn_idxs")) {
-        AM_CHECK(v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() < spec.num_layers,
-                 "[config] {}: expected layer indices below num_hidden_layers ({}), found {}", c.where("full_attn_idxs"),
-                 spec.num_layers, v.dump());
-        attention[v.get<size_t>()] = true;
-      }
-    }
+    auto attention = c.has("full_attn_idxs") ? read_layer_indices(c, "full_attn_idxs", spec.num_layers)
+                                             : std::vector<bool>(static_cast<size_t>(spec.num_layers), true);
     auto types = read_layer_types(c, spec.num_layers, {"full_attention", "conv"}, [&attention](int64_t i) {
       return attention[static_cast<size_t>(i)] ? "full_attention" : "conv";
     });

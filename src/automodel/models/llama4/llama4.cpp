@@ -35,20 +35,6 @@ class Llama4Experts : public ExpertBank {
   at::Tensor *gate_up_, *down_;
 };
 
-// A list of layer indices (moe_layers), each checked to be a layer.
-std::vector<bool> read_layer_indices(const hf::JsonFields& c, const std::string& key, int64_t num_layers) {
-  std::vector<bool> out(static_cast<size_t>(num_layers), false);
-  const auto& list = c.raw(key);
-  AM_CHECK(list.is_array(), "[config] {}: expected a list of layer indices, found {}", c.where(key), list.dump());
-  for (const auto& v : list) {
-    AM_CHECK(v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() < num_layers,
-             "[config] {}: expected layer indices below num_hidden_layers ({}), found {}", c.where(key), num_layers,
-             v.dump());
-    out[v.get<size_t>()] = true;
-  }
-  return out;
-}
-
 }  // namespace
 
 Architecture llama4_text_architecture() {
