@@ -111,8 +111,11 @@ std::pair<at::Tensor, at::Tensor> SparseMoe::forward(const at::Tensor& x) const 
   const auto* count = counts.data_ptr<int64_t>();
   auto w = weights.reshape({-1}).index_select(0, order).unsqueeze(-1);
   if (options_.weights_on_input) inputs = (inputs * w).to(flat.scalar_type());
-  for (int64_t e = 0, start = 0; e < options_.num_experts; start += count[e], ++e)
-    if (count[e] > 0) outputs.push_back(experts_->forward(e, inputs.narrow(0, start, count[e])));
+  // One split, not a narrow per expert: each narrow's backward would write a gradient the size of
+  // all the inputs (E x (N*k, H) zero-fills); the split's is one concatenation.
+  auto groups = inputs.split_with_sizes(c10::IntArrayRef(count, options_.num_experts));
+  for (int64_t e = 0; e < options_.num_experts; ++e)
+    if (count[e] > 0) outputs.push_back(experts_->forward(e, groups[static_cast<size_t>(e)]));
   auto routed = options_.weights_on_input ? at::cat(outputs) : at::cat(outputs) * w;
   auto out = at::zeros_like(flat).index_add(0, tokens, routed.to(flat.scalar_type()));
   if (shared_gate_) out = out + at::sigmoid(shared_gate_->forward(flat)) * shared_->forward(flat);
