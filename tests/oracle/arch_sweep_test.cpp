@@ -267,8 +267,9 @@ const std::vector<std::string> kCompositeTypes = {"qwen3_5", "qwen3_5_moe", "lla
 INSTANTIATE_TEST_SUITE_P(CompositeSweep, LiveTransformersParity, ::testing::ValuesIn(kCompositeTypes),
                          [](const auto& info) { return testing::param_name(info.param); });
 
-// Second layouts of registered model_types (Falcon-7B's multi-query beside Falcon-40B's groups).
-const std::vector<std::string> kVariants = {"falcon_7b", "falcon_sequential"};
+// Second layouts of registered model_types (Gemma 4's MoE block, Falcon-7B's multi-query beside
+// Falcon-40B's groups).
+const std::vector<std::string> kVariants = {"gemma4_moe", "falcon_7b", "falcon_sequential"};
 INSTANTIATE_TEST_SUITE_P(VariantSweep, LiveTransformersParity, ::testing::ValuesIn(kVariants),
                          [](const auto& info) { return testing::param_name(info.param); });
 

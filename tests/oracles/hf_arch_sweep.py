@@ -445,6 +445,12 @@ COMPOSITES = {
 # Second layouts of a registered model_type that checkpoints in use switch on: entry name -> spec
 # (its config's model_type is the registered one).
 VARIANTS = {
+    "gemma4_moe": dict(
+        cls="Gemma4ForCausalLM", features=["Gemma 4 26B-A4B layout: a MoE block (8 experts top-2, router with its own "
+                                           "norm, scale and per-expert scales) beside every layer's MLP"],
+        config=dict(ARCHS["gemma4_text"]["config"], enable_moe_block=True, num_experts=8, top_k_experts=2,
+                    moe_intermediate_size=32, experts_implementation="eager"),
+        lora_targets=ATTN + MLP),
     "falcon_7b": dict(
         cls="FalconForCausalLM", features=["Falcon-7B layout: multi-query (4 q heads, 1 kv head)",
                                            "parallel attention + MLP on one input_layernorm", "no biases", "tied head"],
@@ -624,7 +630,8 @@ def write_forward_reference(torch, model, arch_dir):
     layers_name = next(n for n, m in model.named_modules() if m is layers)
     for i, layer in enumerate(layers):
         for sub, module in layer.named_modules():
-            if type(module).__name__.endswith("Router"):
+            # Gemma 4's router reports probabilities, and nothing trains on them (no router loss).
+            if type(module).__name__.endswith("Router") and type(module).__name__ != "Gemma4TextRouter":
                 param = f"{layers_name}.{i}.{sub}.weight"
                 (renamed,) = checkpoint_names(model, {param: torch.zeros(1)}).keys()
                 routers[i] = renamed[: -len(".weight")]

@@ -135,6 +135,8 @@ DecoderLayer::DecoderLayer(const DecoderSpec& s, int64_t index, bool moe, const 
   self_attn_ = add_module(name, std::move(attention));
   if (moe) {
     moe_ = add_module(n.mlp, std::make_unique<SparseMoe>(s.hidden_size, *s.moe, o));
+  } else if (auto own = s.make_feed_forward ? s.make_feed_forward(s, index, o) : nullptr) {
+    mlp_ = add_inline_module<Mlp>(std::move(own));
   } else {
     mlp_ = add_module(n.mlp, make_mlp(s.hidden_size, s.intermediate_size, s.mlp, o));
   }

@@ -26,6 +26,12 @@ struct DecoderSpec;
 using AttentionFactory =
     std::function<std::unique_ptr<AttentionLayer>(const DecoderSpec&, int64_t layer, const at::TensorOptions&)>;
 
+// Builds an architecture's own feed-forward block for decoder layer `layer`, registered inline in
+// the layer (its modules are named as the layer's own: Gemma 4's mlp, router, experts and their
+// norms), or returns null for the standard one. Without an mlp_in norm it sees the residual stream.
+using FeedForwardFactory =
+    std::function<std::unique_ptr<Mlp>(const DecoderSpec&, int64_t layer, const at::TensorOptions&)>;
+
 // HF's names of a decoder's modules. A layer's four norm slots: before attention, on attention's
 // output, before the MLP, on the MLP's output; an empty name means that norm is absent. Pre-norm
 // (Llama) uses the 1st and 3rd, sandwich (Gemma-2, GLM-4) all four, post-norm (OLMo-2) the 2nd
@@ -98,6 +104,7 @@ struct DecoderSpec {
   AttentionFactory make_attention;                     // empty: DecoderAttention from the fields above
   std::vector<std::string> attention_names;            // per layer (Qwen3-Next's "linear_attn"); empty = names.attention
   bool attention_output_gate = false;  // Qwen3-Next: q_proj also yields a per-head gate, out *= sigmoid(gate)
+  FeedForwardFactory make_feed_forward;                // empty: an MLP from `mlp` (or the MoE below)
   std::optional<MoeOptions> moe;                       // replaces the MLP ...
   std::vector<bool> moe_layers;                        // ... on these layers; empty = every layer
   // Checkpoint tensors that are buffers, not parameters, skipped when loading.

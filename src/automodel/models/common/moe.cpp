@@ -93,31 +93,36 @@ at::Tensor load_balancing_loss(const std::vector<at::Tensor>& router_logits, int
   return (tokens_per_expert * prob_per_expert.unsqueeze(0)).sum() * static_cast<double>(num_experts);
 }
 
-std::pair<at::Tensor, at::Tensor> SparseMoe::forward(const at::Tensor& x) const {
-  auto shape = x.sizes().vec();
-  auto flat = x.reshape({-1, shape.back()});                    // (N, H)
-  auto [router_logits, weights, experts] = route(flat);  // (N, E), (N, k), (N, k)
-  if (!options_.weights_in_fp32) weights = weights.to(x.scalar_type());
+at::Tensor dispatch_to_experts(const ExpertBank& bank, const at::Tensor& flat, const at::Tensor& weights,
+                               const at::Tensor& experts, bool weights_on_input) {
   // Tokens grouped per expert by one stable sort of the (token, slot) assignments: one host sync
   // (the counts) instead of one per expert, and one scatter-add. Within each token the slots are
   // summed in expert order, as HF's per-expert index_add does.
-  const int64_t k = options_.top_k;
-  auto assigned = experts.reshape({-1});                                  // (N*k) expert per assignment
-  auto order = assigned.argsort(/*stable=*/true);                         // grouped by expert
-  auto counts = at::bincount(assigned, {}, options_.num_experts).cpu();  // (E)
+  const int64_t k = experts.size(1), num_experts = bank.num_experts();
+  auto assigned = experts.reshape({-1});                         // (N*k) expert per assignment
+  auto order = assigned.argsort(/*stable=*/true);                // grouped by expert
+  auto counts = at::bincount(assigned, {}, num_experts).cpu();  // (E)
   auto tokens = order.div(k, "floor");
   auto inputs = flat.index_select(0, tokens);
   std::vector<at::Tensor> outputs;
   const auto* count = counts.data_ptr<int64_t>();
   auto w = weights.reshape({-1}).index_select(0, order).unsqueeze(-1);
-  if (options_.weights_on_input) inputs = (inputs * w).to(flat.scalar_type());
+  if (weights_on_input) inputs = (inputs * w).to(flat.scalar_type());
   // One split, not a narrow per expert: each narrow's backward would write a gradient the size of
   // all the inputs (E x (N*k, H) zero-fills); the split's is one concatenation.
-  auto groups = inputs.split_with_sizes(c10::IntArrayRef(count, options_.num_experts));
-  for (int64_t e = 0; e < options_.num_experts; ++e)
-    if (count[e] > 0) outputs.push_back(experts_->forward(e, groups[static_cast<size_t>(e)]));
-  auto routed = options_.weights_on_input ? at::cat(outputs) : at::cat(outputs) * w;
-  auto out = at::zeros_like(flat).index_add(0, tokens, routed.to(flat.scalar_type()));
+  auto groups = inputs.split_with_sizes(c10::IntArrayRef(count, num_experts));
+  for (int64_t e = 0; e < num_experts; ++e)
+    if (count[e] > 0) outputs.push_back(bank.forward(e, groups[static_cast<size_t>(e)]));
+  auto routed = weights_on_input ? at::cat(outputs) : at::cat(outputs) * w;
+  return at::zeros_like(flat).index_add(0, tokens, routed.to(flat.scalar_type()));
+}
+
+std::pair<at::Tensor, at::Tensor> SparseMoe::forward(const at::Tensor& x) const {
+  auto shape = x.sizes().vec();
+  auto flat = x.reshape({-1, shape.back()});                    // (N, H)
+  auto [router_logits, weights, experts] = route(flat);  // (N, E), (N, k), (N, k)
+  if (!options_.weights_in_fp32) weights = weights.to(x.scalar_type());
+  auto out = dispatch_to_experts(*experts_, flat, weights, experts, options_.weights_on_input);
   if (shared_gate_) out = out + at::sigmoid(shared_gate_->forward(flat)) * shared_->forward(flat);
   else if (shared_) out = out + shared_->forward(flat);
   return {out.view(shape), router_logits};

@@ -20,7 +20,14 @@ namespace automodel::models {
 class ExpertBank : public Module {
  public:
   virtual at::Tensor forward(int64_t expert, const at::Tensor& x) const = 0;  // (n, H) -> (n, H)
+  virtual int64_t num_experts() const = 0;
 };
+
+// flat (N, H) tokens through their experts (N, k) with weights (N, k): the weighted sum of each
+// token's experts' outputs (or, weights_on_input, of its experts' outputs on weight x token).
+// Weights in fp32 stay so until each product (HF's DeepSeek/Gemma 4 order).
+at::Tensor dispatch_to_experts(const ExpertBank& bank, const at::Tensor& flat, const at::Tensor& weights,
+                               const at::Tensor& experts, bool weights_on_input = false);
 
 // One Mlp module per expert, named "0", "1", ... (checkpoints' experts.{e}.gate_proj.weight).
 class ExpertList : public ExpertBank {
@@ -29,6 +36,7 @@ class ExpertList : public ExpertBank {
   at::Tensor forward(int64_t expert, const at::Tensor& x) const override {
     return static_cast<const Mlp*>(child_at(static_cast<size_t>(expert)))->forward(x);
   }
+  int64_t num_experts() const override { return static_cast<int64_t>(num_children()); }
 };
 
 struct MoeOptions;

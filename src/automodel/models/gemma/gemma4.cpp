@@ -3,11 +3,15 @@
 // attention scale 1 (q, k and an unweighted v are RMS-normalised per head), full-attention layers
 // with their own head size and kv heads (`per_layer_config`, or `global_head_dim` /
 // `num_global_key_value_heads`), K reused as V there (`attention_k_eq_v`), proportional rope on
-// them, and a `layer_scalar` on each layer's output. Per-layer embeddings (E2B/E4B), KV sharing
-// and the MoE block (26B-A4B) are rejected by name.
+// them, and a `layer_scalar` on each layer's output. The 26B-A4B's MoE block runs beside each
+// layer's MLP. Per-layer embeddings (E2B/E4B) and KV sharing are rejected by name.
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/cat.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/linear.h>
 #include <ATen/ops/pow.h>
+#include <ATen/ops/softmax.h>
+#include <ATen/ops/topk.h>
 
 #include <cmath>
 #include <string>
@@ -17,6 +21,7 @@
 #include "automodel/common/error.h"
 #include "automodel/models/common/decoder_layer.h"
 #include "automodel/models/common/decoder_lm.h"
+#include "automodel/models/common/moe.h"
 #include "automodel/models/common/rope.h"
 #include "automodel/models/registry.h"
 
@@ -79,6 +84,84 @@ class Gemma4Attention : public AttentionLayer {
   Slot<Norm> q_norm_, k_norm_;
 };
 
+// Experts stacked as transformers defines them: gate_up_proj (E, 2I, H), gate rows then up rows;
+// down_proj (E, H, I).
+class Gemma4Experts : public ExpertBank {
+ public:
+  Gemma4Experts(int64_t num_experts, int64_t hidden, int64_t width, Activation act, const at::TensorOptions& o)
+      : act_(act) {
+    gate_up_ = add_parameter("gate_up_proj", at::empty({num_experts, 2 * width, hidden}, o));
+    down_ = add_parameter("down_proj", at::empty({num_experts, hidden, width}, o));
+  }
+  int64_t num_experts() const override { return gate_up_->size(0); }
+  at::Tensor forward(int64_t e, const at::Tensor& x) const override {
+    auto gate_up = at::linear(x, (*gate_up_)[e]).chunk(2, -1);
+    return at::linear(activate(act_, gate_up[0]) * gate_up[1], (*down_)[e]);
+  }
+
+ private:
+  Activation act_;
+  at::Tensor *gate_up_, *down_;
+};
+
+// softmax(proj(rms(x) * scale * H^-0.5)) over the experts, top-k renormalised, times each chosen
+// expert's per_expert_scale.
+class Gemma4Router : public Module {
+ public:
+  Gemma4Router(int64_t hidden, int64_t num_experts, int64_t top_k, double eps, const at::TensorOptions& o)
+      : hidden_(hidden), top_k_(top_k), eps_(eps) {
+    proj_ = add_module<LinearLayer>("proj", std::make_unique<Linear>(hidden, num_experts, false, o));
+    scale_ = add_parameter("scale", at::empty({hidden}, o));
+    per_expert_scale_ = add_parameter("per_expert_scale", at::empty({num_experts}, o));
+  }
+  // flat (N, H) -> weights (N, k) fp32, experts (N, k)
+  std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& flat) const {
+    auto f = flat.to(at::kFloat);
+    auto normed = (f * at::pow(f.pow(2).mean(-1, true) + eps_, -0.5)).to(flat.scalar_type());
+    auto scaled = normed * *scale_ * std::pow(static_cast<double>(hidden_), -0.5);
+    auto probs = at::softmax(proj_->forward(scaled), -1, at::kFloat);
+    auto [weights, experts] = at::topk(probs, top_k_, -1);
+    weights = weights / weights.sum(-1, true);
+    return {weights * per_expert_scale_->index_select(0, experts.reshape({-1})).view(experts.sizes()), experts};
+  }
+
+ private:
+  int64_t hidden_, top_k_;
+  double eps_;
+  Slot<LinearLayer> proj_;
+  at::Tensor *scale_, *per_expert_scale_;
+};
+
+// The layer's feed-forward with the MoE block beside its MLP (registered inline: the layer's own
+// names). x is the residual stream: post_1(mlp(pre(x))) + post_2(experts(pre_2(x))), routed on x.
+class Gemma4MoeFeedForward : public Mlp {
+ public:
+  Gemma4MoeFeedForward(const DecoderSpec& s, int64_t num_experts, int64_t top_k, int64_t width,
+                       const at::TensorOptions& o) {
+    auto norm = [&](const char* name) { return add_module(name, make_norm(s.norm, s.hidden_size, o)); };
+    mlp_ = add_module("mlp", make_mlp(s.hidden_size, s.intermediate_size, s.mlp, o));
+    pre_ = norm("pre_feedforward_layernorm");
+    router_ = add_module("router", std::make_unique<Gemma4Router>(s.hidden_size, num_experts, top_k, s.norm.eps, o));
+    experts_ = add_module("experts", std::make_unique<Gemma4Experts>(num_experts, s.hidden_size, width, s.mlp.act, o));
+    post_1_ = norm("post_feedforward_layernorm_1");
+    post_2_ = norm("post_feedforward_layernorm_2");
+    pre_2_ = norm("pre_feedforward_layernorm_2");
+  }
+  at::Tensor forward(const at::Tensor& x) const override {
+    auto dense = post_1_->forward(mlp_->forward(pre_->forward(x)));
+    auto flat = x.reshape({-1, x.size(-1)});
+    auto [weights, experts] = router_->forward(flat);
+    auto routed = dispatch_to_experts(*experts_, pre_2_->forward(flat), weights, experts);
+    return dense + post_2_->forward(routed.view(x.sizes()));
+  }
+
+ private:
+  Slot<Mlp> mlp_;
+  Slot<Norm> pre_, post_1_, post_2_, pre_2_;
+  Slot<Gemma4Router> router_;
+  Slot<Gemma4Experts> experts_;
+};
+
 // Rope of one layer type: the config's per-type `rope_parameters` entry, or Gemma 4's default
 // (sliding: default theta 1e4; full: proportional, a quarter of the pairs, theta 1e6).
 hf::RopeConfig read_rope(const hf::JsonFields& c, const std::string& type, int64_t head_dim) {
@@ -99,7 +182,8 @@ Architecture gemma4_text_architecture() {
   arch.model_type = "gemma4_text";
   arch.hf_class = "Gemma4ForCausalLM";
   arch.features = "sandwich fp32-scaled RMSNorms, 5 sliding : 1 full, full layers with their own head size and kv heads "
-                  "(K as V), q/k/v norms with attention scale 1, proportional rope, layer_scalar";
+                  "(K as V), q/k/v norms with attention scale 1, proportional rope, layer_scalar, MoE block beside "
+                  "the MLP (26B-A4B)";
   arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
     auto c = config.fields();
     const char* ple = "hidden_size_per_layer_input";  // null or 0: none; absent: HF's default 256
@@ -109,7 +193,7 @@ Architecture gemma4_text_architecture() {
       throw NotSupportedError(fmt::format("[config] {}: per-layer input embeddings (Gemma 4 E2B/E4B) are not supported "
                                           "yet; 0 or null means a checkpoint without them (absent means 256)",
                                           c.where(ple)));
-    reject_unsupported(c, {"enable_moe_block", "use_bidirectional_attention"});
+    reject_unsupported(c, {"use_bidirectional_attention"});
     if (c.has("num_kv_shared_layers") && c.get_int("num_kv_shared_layers") > 0)
       throw NotSupportedError(fmt::format("[config] {} = {}: KV sharing between layers is not supported yet",
                                           c.where("num_kv_shared_layers"), c.get_int("num_kv_shared_layers")));
@@ -176,6 +260,16 @@ Architecture gemma4_text_architecture() {
                c.where("per_layer_config"));
     spec.rope = read_rope(c, "full_attention", head_of(false));
     spec.local_rope = read_rope(c, "sliding_attention", head_of(true));
+    if (c.get_bool("enable_moe_block", false)) {  // the MoE block beside every layer's MLP
+      const auto experts = c.check_int("num_experts", c.get_int("num_experts"), 1, hf::kMaxExperts);
+      const auto top_k = c.check_int("top_k_experts", c.get_int("top_k_experts"), 1, experts);
+      const auto width = c.check_int("moe_intermediate_size", c.get_int("moe_intermediate_size"), 1, hf::kMaxWidth);
+      spec.names.mlp_in_norm = "";  // inside the block: the router reads the residual stream
+      spec.make_feed_forward = [experts, top_k, width](const DecoderSpec& s, int64_t,
+                                                       const at::TensorOptions& o) -> std::unique_ptr<Mlp> {
+        return std::make_unique<Gemma4MoeFeedForward>(s, experts, top_k, width, o);
+      };
+    }
     spec.make_attention = [shapes](const DecoderSpec& s, int64_t layer,
                                    const at::TensorOptions& o) -> std::unique_ptr<AttentionLayer> {
       return std::make_unique<Gemma4Attention>(s, shapes[static_cast<size_t>(layer)], o);
@@ -185,7 +279,8 @@ Architecture gemma4_text_architecture() {
   arch.tiny_config_json = R"({"model_type": "gemma4_text", "vocab_size": 96, "hidden_size": 32, "intermediate_size": 48,
     "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8, "global_head_dim": 16,
     "num_global_key_value_heads": 1, "attention_k_eq_v": true, "rms_norm_eps": 1e-6, "max_position_embeddings": 64,
-    "sliding_window": 4, "final_logit_softcapping": 30.0, "hidden_size_per_layer_input": 0})";
+    "sliding_window": 4, "final_logit_softcapping": 30.0, "hidden_size_per_layer_input": 0, "enable_moe_block": true,
+    "num_experts": 4, "top_k_experts": 2, "moe_intermediate_size": 16})";
   return arch;
 }
 

@@ -24,6 +24,7 @@ class GptOssExperts : public ExpertBank {
     down_bias_ = add_parameter("down_proj_bias", at::empty({num_experts, hidden}, o));
   }
 
+  int64_t num_experts() const override { return gate_up_->size(0); }
   at::Tensor forward(int64_t e, const at::Tensor& x) const override {
     auto gate_up = x.matmul((*gate_up_)[e]) + (*gate_up_bias_)[e];  // (n, 2I): gate, up, gate, up, ...
     auto gate = gate_up.slice(-1, 0, c10::nullopt, 2).clamp_max(limit_);

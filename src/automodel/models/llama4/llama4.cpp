@@ -25,6 +25,7 @@ class Llama4Experts : public ExpertBank {
     gate_up_ = add_parameter("gate_up_proj", at::empty({num_experts, hidden, 2 * intermediate}, o));
     down_ = add_parameter("down_proj", at::empty({num_experts, intermediate, hidden}, o));
   }
+  int64_t num_experts() const override { return gate_up_->size(0); }
   at::Tensor forward(int64_t e, const at::Tensor& x) const override {
     auto gate_up = x.matmul((*gate_up_)[e]).chunk(2, -1);
     return (activate(act_, gate_up[0]) * gate_up[1]).matmul((*down_)[e]);
