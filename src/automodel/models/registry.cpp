@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "automodel/common/error.h"
+#include "automodel/common/logging.h"
 #include "automodel/common/string_util.h"
 #include "automodel/common/torch_util.h"
 #include "automodel/hf/model_source.h"
@@ -125,11 +126,29 @@ hf::ModelConfig language_model_config(const hf::ModelConfig& config, const hf::S
   return out;
 }
 
+namespace {
+
+// Dropout probabilities config.json sets above 0 (attention_dropout, hidden_dropout, resid_pdrop,
+// ...): HF applies them in training, we do not; said once per model so runs are not silently
+// different from HF's.
+void report_dropout(const hf::ModelConfig& config) {
+  std::vector<std::string> set;
+  for (const auto& [key, value] : config.json->items())
+    if ((key.ends_with("dropout") || key.ends_with("pdrop")) && value.is_number() && value.get<double>() > 0)
+      set.push_back(fmt::format("{}={}", key, value.dump()));
+  if (!set.empty())
+    log_warn("[model] {}: {} has no effect here: training runs without dropout (as HF's eval mode)", config.label,
+             join(set, ", "));
+}
+
+}  // namespace
+
 std::unique_ptr<CausalLM> build_model(const hf::ModelConfig& config, at::ScalarType dtype, c10::Device device) {
   checkpoint_quantization(config);  // what is dequantized on load passes; any other method is rejected here
   auto resolved = language_model_config(config);
   const auto& arch = find_architecture(resolved.model_type, resolved.label);
   if (device.is_cpu()) check_fits_in_memory(arch, resolved, dtype);
+  if (!device.is_meta()) report_dropout(resolved);
   auto model = arch.build(resolved, at::TensorOptions().dtype(dtype).device(device));
   if (resolved.composite)
     AM_CHECK(model->base_model_prefix() == resolved.composite->body,

@@ -172,5 +172,18 @@ TEST(ConfigValidation, ArchitectureSpecificFields) {
   expect_names(build_error(gpt2), "layer_norm_epsilon", "a finite number > 0", "-1");
 }
 
+// Dropout in config.json (HF applies it in training; we do not) is said at build, never silently
+// dropped; zero probabilities say nothing.
+TEST(ConfigValidation, DropoutProbabilitiesAboveZeroAreReportedAsHavingNoEffect) {
+  auto config = nlohmann::json::parse(find_architecture("llama").tiny_config_json);
+  config["attention_dropout"] = 0.1;
+  config["resid_pdrop"] = 0.0;
+  ::testing::internal::CaptureStderr();
+  build_model(hf::model_config_from_json(config, "d/config.json"), at::kFloat, c10::Device(c10::kCPU));
+  auto said = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(said.find("d/config.json: attention_dropout=0.1 has no effect"), std::string::npos) << said;
+  EXPECT_EQ(said.find("resid_pdrop"), std::string::npos) << said;
+}
+
 }  // namespace
 }  // namespace automodel::models
