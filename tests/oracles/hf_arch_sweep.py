@@ -263,6 +263,20 @@ ARCHS.update({
                                       mscale=1.0, mscale_all_dim=1.0, beta_fast=32, beta_slow=1),
                     experts_implementation="eager", tie_word_embeddings=False),
         lora_targets=["q_a_proj", "q_b_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj"]),
+    "deepseek_v2": dict(
+        cls="DeepseekV2ForCausalLM", features=["MLA without q_lora_rank (V2-Lite): q_proj, kv_lora 32, nope 16 + rope 8",
+                                               "yarn x4 with mscale_all_dim (softmax scale)",
+                                               "8 experts in 4 groups, top-2 groups by their best expert, top-2 "
+                                               "softmax routing x 1.5, no renormalisation", "2 shared experts",
+                                               "dense first layer"],
+        config=dict(SMALL, num_key_value_heads=4, q_lora_rank=None, kv_lora_rank=32, qk_nope_head_dim=16,
+                    qk_rope_head_dim=8, v_head_dim=16, n_routed_experts=8, num_experts_per_tok=2,
+                    moe_intermediate_size=32, n_shared_experts=2, topk_method="group_limited_greedy", n_group=4,
+                    topk_group=2, routed_scaling_factor=1.5, first_k_dense_replace=1,
+                    rope_scaling=dict(rope_type="yarn", factor=4.0, original_max_position_embeddings=16,
+                                      mscale=1.0, mscale_all_dim=1.0, beta_fast=32, beta_slow=1),
+                    experts_implementation="eager", tie_word_embeddings=False),
+        lora_targets=["q_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj"]),
 })
 
 ARCHS.update({

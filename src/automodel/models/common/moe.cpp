@@ -59,7 +59,7 @@ SparseMoe::Routing SparseMoe::route(const at::Tensor& flat) const {
   auto choice = correction_bias_ ? scores + correction_bias_->reshape({-1}) : scores;
   if (options_.num_groups > 1) {
     const int64_t N = choice.size(0), G = options_.num_groups;
-    auto group_scores = std::get<0>(choice.view({N, G, -1}).topk(2, -1)).sum(-1);  // (N, G)
+    auto group_scores = std::get<0>(choice.view({N, G, -1}).topk(options_.group_score_experts, -1)).sum(-1);  // (N, G)
     auto kept = std::get<1>(group_scores.topk(options_.top_k_groups, -1));
     auto group_mask = at::zeros_like(group_scores).scatter(1, kept, 1.0).to(at::kBool);
     choice = choice.view({N, G, -1}).masked_fill(group_mask.unsqueeze(-1).logical_not(),

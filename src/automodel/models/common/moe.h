@@ -63,6 +63,7 @@ struct MoeOptions {
   // Group-limited choice: experts in num_groups groups, only the top_k_groups groups (by the sum of
   // each group's two best scores) are eligible.
   int64_t num_groups = 1, top_k_groups = 1;
+  int64_t group_score_experts = 2;  // a group's score: the sum of its best n (DeepSeek-V3: 2; V2: 1, its max)
   double normalize_eps = 0;   // added to the sum when renormalising (DeepSeek: 1e-20)
   double routed_scaling = 1.0;  // the routed experts' weights x this (DeepSeek's routed_scaling_factor)
   bool weights_in_fp32 = false;  // routed weights stay fp32 (DeepSeek), else cast to the model dtype

@@ -24,15 +24,28 @@ void read_deepseek_moe(const hf::JsonFields& c, DecoderSpec& spec, const DeepSee
   moe.expert_intermediate = c.check_int("moe_intermediate_size", c.get_int("moe_intermediate_size"), 1, hf::kMaxWidth);
   moe.expert.names = MlpNames{};
   moe.expert.act = spec.mlp.act;
-  moe.scoring = MoeOptions::Scoring::kSigmoid;
   moe.router_in_fp32 = true;
-  moe.correction_bias_name = moe.router_name + ".e_score_correction_bias";
-  moe.correction_bias_shape = {moe.num_experts};
-  moe.num_groups = c.check_int("n_group", c.get_int("n_group", d.num_groups), 1, moe.num_experts);
-  c.check_divisible("n_routed_experts", moe.num_experts, "n_group", moe.num_groups);
-  moe.top_k_groups = c.check_int("topk_group", c.get_int("topk_group", d.top_k_groups), 1, moe.num_groups);
-  moe.normalize_top_k = c.get_bool("norm_topk_prob", d.norm_topk_prob);
-  moe.normalize_eps = 1e-20;
+  bool grouped = true;
+  if (d.v2_routing) {
+    moe.scoring = MoeOptions::Scoring::kSoftmax;
+    moe.normalize_top_k = false;
+    moe.group_score_experts = 1;
+    const auto method = c.get_string("topk_method", "greedy");
+    AM_CHECK(method == "greedy" || method == "group_limited_greedy",
+             "[config] {}: expected greedy or group_limited_greedy, found '{}'", c.where("topk_method"), method);
+    grouped = method == "group_limited_greedy";
+  } else {
+    moe.scoring = MoeOptions::Scoring::kSigmoid;
+    moe.correction_bias_name = moe.router_name + ".e_score_correction_bias";
+    moe.correction_bias_shape = {moe.num_experts};
+    moe.normalize_top_k = c.get_bool("norm_topk_prob", d.norm_topk_prob);
+    moe.normalize_eps = 1e-20;
+  }
+  if (grouped) {
+    moe.num_groups = c.check_int("n_group", c.get_int("n_group", d.num_groups), 1, moe.num_experts);
+    c.check_divisible("n_routed_experts", moe.num_experts, "n_group", moe.num_groups);
+    moe.top_k_groups = c.check_int("topk_group", c.get_int("topk_group", d.top_k_groups), 1, moe.num_groups);
+  }
   moe.routed_scaling = c.check_positive("routed_scaling_factor", c.get_double("routed_scaling_factor", d.routed_scaling_factor));
   moe.weights_in_fp32 = true;
   auto shared = c.has("n_shared_experts") || !d.shared_experts

@@ -15,9 +15,13 @@ struct DeepSeekMoeDefaults {
   double routed_scaling_factor = 1.0;
   int64_t first_k_dense_replace = 1;
   std::optional<int64_t> shared_experts = 1;  // nullopt: the config must name n_shared_experts
+  // DeepSeek-V2's router instead: softmax over the experts, no correction bias, no renormalisation
+  // (its norm_topk_prob is unused), groups only with topk_method group_limited_greedy, scored by
+  // their best expert.
+  bool v2_routing = false;
 };
 
-// Sigmoid router with e_score_correction_bias, group-limited top-k, ungated shared experts
+// (DeepSeek-V3) Sigmoid router with e_score_correction_bias, group-limited top-k, ungated shared experts
 // ("shared_experts", n_shared_experts x moe_intermediate_size), MoE on layers >=
 // first_k_dense_replace: n_routed_experts (or num_local_experts), num_experts_per_tok, ...
 void read_deepseek_moe(const hf::JsonFields& config, DecoderSpec& spec, const DeepSeekMoeDefaults& defaults);

@@ -1,7 +1,8 @@
 // DeepSeek-V3 (also Kimi-K2 and other checkpoints of this model_type): multi-head latent
 // attention (low-rank q and kv projections through RMSNorms; rope on a separate 64-dim slice
 // whose key is shared by all heads) and sigmoid-routed MoE with shared experts after the first
-// dense layers.
+// dense layers. DeepSeek-V2 (V2, V2.5, V2-Lite): the same MLA (V2-Lite without q_lora_rank) with
+// a softmax router, optionally limited to groups; GLM-4.7-Flash: V3's with GLM's sizes.
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/cat.h>
 
@@ -152,6 +153,36 @@ Architecture deepseek_v3_architecture() {
     "max_position_embeddings": 64, "q_lora_rank": 16, "kv_lora_rank": 16, "qk_nope_head_dim": 8, "qk_rope_head_dim": 8,
     "v_head_dim": 8, "n_routed_experts": 8, "num_experts_per_tok": 2, "moe_intermediate_size": 16,
     "n_shared_experts": 1, "n_group": 2, "topk_group": 1, "first_k_dense_replace": 1})";
+  return arch;
+}
+
+Architecture deepseek_v2_architecture() {
+  Architecture arch;
+  arch.model_type = "deepseek_v2";
+  arch.hf_class = "DeepseekV2ForCausalLM";
+  arch.features = "multi-head latent attention (q_lora_rank optional), softmax-routed MoE (greedy or group-limited, "
+                  "routed_scaling_factor, no renormalisation) with shared experts after first_k_dense_replace";
+  arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
+    auto c = config.fields();
+    MlaShape defaults;
+    defaults.q_lora_rank = 1536;
+    defaults.kv_lora_rank = 512;
+    defaults.qk_nope_dim = 128;
+    defaults.qk_rope_dim = 64;
+    defaults.v_dim = 128;
+    auto spec = read_mla_spec(c, defaults, 1e-6);
+    DeepSeekMoeDefaults moe;
+    moe.first_k_dense_replace = 0;
+    moe.v2_routing = true;
+    read_deepseek_moe(c, spec, moe);
+    return std::make_unique<DecoderLM>(config, spec, options);
+  };
+  arch.tiny_config_json = R"({"model_type": "deepseek_v2", "vocab_size": 96, "hidden_size": 32, "intermediate_size": 48,
+    "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 4, "rms_norm_eps": 1e-6,
+    "max_position_embeddings": 64, "q_lora_rank": null, "kv_lora_rank": 16, "qk_nope_head_dim": 8,
+    "qk_rope_head_dim": 8, "v_head_dim": 8, "n_routed_experts": 8, "num_experts_per_tok": 2,
+    "moe_intermediate_size": 16, "n_shared_experts": 2, "first_k_dense_replace": 1, "topk_method":
+    "group_limited_greedy", "n_group": 4, "topk_group": 2, "routed_scaling_factor": 1.5})";
   return arch;
 }
 
