@@ -263,7 +263,8 @@ INSTANTIATE_TEST_SUITE_P(ArchSweep, LiveTransformersParity, ::testing::ValuesIn(
 
 // Composite (VLM) checkpoints whose language model is a registered model_type: the same checks on
 // the wrapper's checkpoint (its names, its vision tower beside), text-only.
-const std::vector<std::string> kCompositeTypes = {"qwen3_5", "qwen3_5_moe", "llama4", "gemma4", "gemma3", "mistral3"};
+const std::vector<std::string> kCompositeTypes = {"qwen3_5", "qwen3_5_moe", "llama4", "gemma4", "gemma3", "mistral3",
+                                                  "mistral3_ministral3"};
 INSTANTIATE_TEST_SUITE_P(CompositeSweep, LiveTransformersParity, ::testing::ValuesIn(kCompositeTypes),
                          [](const auto& info) { return testing::param_name(info.param); });
 

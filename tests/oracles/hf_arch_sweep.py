@@ -375,6 +375,18 @@ ARCHS.update({
         lora_targets=ATTN + MLP),
 })
 
+ARCHS.update({
+    "ministral3": dict(
+        cls="Ministral3ForCausalLM", features=["yarn x4 (original 8) with mscale_all_dim",
+                                               "query temperature llama_4_scaling_beta 0.1 over 8 positions",
+                                               "head_dim 16", "untied head"],
+        config=dict(SMALL, head_dim=16, rms_norm_eps=1e-5, pad_token_id=None, tie_word_embeddings=False,
+                    rope_parameters=dict(rope_type="yarn", rope_theta=1000000.0, factor=4.0,
+                                         original_max_position_embeddings=8, beta_fast=32.0, beta_slow=1.0,
+                                         mscale=1.0, mscale_all_dim=1.0, llama_4_scaling_beta=0.1)),
+        lora_targets=ATTN + MLP),
+})
+
 FALCON = dict(vocab_size=VOCAB, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, layer_norm_epsilon=1e-5,
               max_position_embeddings=64, bos_token_id=1, eos_token_id=2, alibi=False)
 ARCHS.update({
@@ -450,6 +462,14 @@ COMPOSITES = {
         cls="Mistral3ForConditionalGeneration", text="mistral",
         features=["Mistral Small 3.x as it ships: Mistral3ForConditionalGeneration, Pixtral tower, projector"],
         config=dict(text_config=text_config_of("mistral"), tie_word_embeddings=False,
+                    vision_config=dict(model_type="pixtral", hidden_size=32, intermediate_size=64,
+                                       num_hidden_layers=1, num_attention_heads=2, head_dim=16, image_size=32,
+                                       patch_size=8)),
+        lora_targets=ATTN + MLP),
+    "mistral3_ministral3": dict(
+        cls="Mistral3ForConditionalGeneration", text="ministral3",
+        features=["Ministral 3 as it ships: Mistral3ForConditionalGeneration around a ministral3 text model"],
+        config=dict(text_config=text_config_of("ministral3"), tie_word_embeddings=False,
                     vision_config=dict(model_type="pixtral", hidden_size=32, intermediate_size=64,
                                        num_hidden_layers=1, num_attention_heads=2, head_dim=16, image_size=32,
                                        patch_size=8)),

@@ -42,8 +42,9 @@ std::string models_markdown() {
       "and projector are skipped on load and carried unchanged into exported folders, which load as the\n"
       "wrapper class (each of these checked against transformers).\n\n"
       "FP8 block-quantized checkpoints (`quantization_config` with `quant_method: fp8` and `weight_block_size`,\n"
-      "as DeepSeek-V3 and the `-FP8` releases ship) are dequantized on load; exports hold the dequantized weights\n"
-      "in the base's dtype, without the `quantization_config`.\n\n"
+      "as DeepSeek-V3 and the `-FP8` releases ship) and gpt-oss's MXFP4 experts (`quant_method: mxfp4`) are\n"
+      "dequantized on load; exports hold the dequantized weights in the base's dtype, without the\n"
+      "`quantization_config`.\n\n"
       "| model_type | HF class | features |\n|---|---|---|\n";
   for (const auto& arch : architectures())
     out += fmt::format("| `{}` | `{}` | {} |\n", arch.model_type, arch.hf_class, arch.features);
@@ -101,9 +102,11 @@ hf::ModelConfig language_model_config(const hf::ModelConfig& config, const hf::S
   if (config.composite || registered(config.model_type)) return config;
   const auto& json = *config.json;
   auto text = json.find("text_config");
-  if (text == json.end() || !text->is_object() || !text->contains("model_type") ||
-      !registered(text->value("model_type", std::string())))
-    find_architecture(config.model_type, config.label);  // throws, naming the supported types
+  const auto inner = text != json.end() && text->is_object() ? text->value("model_type", std::string()) : "";
+  if (!registered(inner)) {  // an error naming the supported types (and the text model's own type)
+    if (!inner.empty()) find_architecture(inner, config.label + ": " + config.model_type + "'s text_config");
+    find_architecture(config.model_type, config.label);
+  }
   auto object = *text;
   // The wrapper's tie_word_embeddings is the one transformers applies to its lm_head.
   if (json.contains("tie_word_embeddings")) object["tie_word_embeddings"] = json["tie_word_embeddings"];

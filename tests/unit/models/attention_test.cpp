@@ -108,6 +108,7 @@ TEST(MoeLoss, LoadBalancingLossMatchesHandComputedValue) {
 TEST(MoeLoss, PaddingRowsDoNotCountInTheLoadBalancingLoss) {
   // Two layers over (B=2, T=3) tokens whose last position of row 1 is padding: equal to the
   // loss over the five real tokens alone, and different from counting the padding.
+  at::manual_seed(7);  // fixed logits: the test ran unseeded and failed for about 1 draw in 70
   auto layer0 = at::randn({6, 4}), layer1 = at::randn({6, 4});
   auto real = at::tensor(std::vector<uint8_t>{1, 1, 1, 1, 1, 0}).to(at::kBool).view({2, 3});
   auto keep = at::tensor(std::vector<int64_t>{0, 1, 2, 3, 4});

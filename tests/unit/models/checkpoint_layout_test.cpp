@@ -114,6 +114,11 @@ TEST(CompositeCheckpointConfig, WrapperTieWordEmbeddingsAppliesAndAnUnknownTextM
   wrapper["text_config"]["model_type"] = "not_a_model";
   auto message = testing::error_message_of<Error>(
       [&] { language_model_config(hf::model_config_from_json(wrapper, "w/config.json")); });
+  EXPECT_NE(message.find("llava_like's text_config: model_type 'not_a_model' is not supported"), std::string::npos)
+      << message;
+  wrapper.erase("text_config");
+  message = testing::error_message_of<Error>(
+      [&] { language_model_config(hf::model_config_from_json(wrapper, "w/config.json")); });
   EXPECT_NE(message.find("model_type 'llava_like' is not supported"), std::string::npos) << message;
 }
 

@@ -25,6 +25,16 @@ at::Tensor attention_mask(const at::Tensor& q_pos, const at::Tensor& k_pos, cons
   return mask.unsqueeze(1);
 }
 
+void append_to_cache(KVCache::Layer* cache, at::Tensor& k, at::Tensor& v) {
+  if (!cache) return;
+  if (cache->k.defined()) {
+    k = at::cat({cache->k, k}, 2);
+    v = at::cat({cache->v, v}, 2);
+  }
+  cache->k = k;
+  cache->v = v;
+}
+
 namespace {
 std::atomic<AttentionImpl> g_attention_impl{AttentionImpl::kSdpa};
 }  // namespace

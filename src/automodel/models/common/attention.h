@@ -48,4 +48,8 @@ struct KVCache {
   int64_t length() const { return positions.defined() ? positions.size(1) : 0; }
 };
 
+// This step's k/v (B, Hkv, T, D) appended to the layer's cache (when there is one, which then
+// holds the result): the keys and values attention reads.
+void append_to_cache(KVCache::Layer* cache, at::Tensor& k, at::Tensor& v);
+
 }  // namespace automodel::models

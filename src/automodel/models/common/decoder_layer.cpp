@@ -100,21 +100,13 @@ at::Tensor DecoderAttention::forward(const at::Tensor& x, const LayerPositions& 
     q = normalize(q);
     k = normalize(k);
   }
-  if (spec_.nope_temperature && !positions.cos.defined()) {
-    const auto& t = *spec_.nope_temperature;
-    // HF counts from the first cached token (cache_position); position ids do so too, and restart
-    // per packed document, so each document is scaled as if alone.
-    auto factor = at::log1p(at::floor((positions.ids.to(at::kFloat) + 1.0) / t.floor_scale)) * t.scale + 1.0;
+  if (const auto& t = spec_.query_temperature; t && (!t->nope_layers_only || !positions.cos.defined())) {
+    // HF counts from the first cached token; position ids do so too, and restart per packed
+    // document, so each document is scaled as if alone.
+    auto factor = at::log1p(at::floor((positions.ids.to(at::kFloat) + t->offset) / t->floor_scale)) * t->scale + 1.0;
     q = (q * factor.view({B, 1, T, 1})).to(q.scalar_type());
   }
-  if (cache) {
-    if (cache->k.defined()) {
-      k = at::cat({cache->k, k}, 2);
-      v = at::cat({cache->v, v}, 2);
-    }
-    cache->k = k;
-    cache->v = v;
-  }
+  append_to_cache(cache, k, v);
   auto out = scaled_attention(q, k, v, mask, scale_, spec_.attention_softcap,
                               sinks_ ? *sinks_ : at::Tensor());  // (B, Hq, T, D)
   out = out.transpose(1, 2).reshape({B, T, q_width});

@@ -62,10 +62,13 @@ enum class QkNorm {
   kUnweightedAfterRope,
 };
 
-// Llama 4's attention temperature on NoPE layers: q x (1 + scale * log(1 + floor((p + 1) /
+// A query temperature growing with position: q x (1 + scale * log(1 + floor((p + offset) /
 // floor_scale))) at position p (its position id: cached tokens included, per packed document).
-struct NopeTemperature {
+// Llama 4 (offset 1) on its NoPE layers only; Ministral 3 (llama_4_scaling_beta, offset 0) on all.
+struct QueryTemperature {
   double floor_scale = 8192, scale = 0.1;
+  double offset = 1;
+  bool nope_layers_only = true;
 };
 
 struct DecoderSpec {
@@ -100,7 +103,7 @@ struct DecoderSpec {
   bool rope_interleaved = false;
   std::vector<std::optional<int64_t>> sliding_window;  // per layer; nullopt = full attention
   std::vector<std::optional<int64_t>> attention_chunk; // per layer (Llama 4); empty = none
-  std::optional<NopeTemperature> nope_temperature;
+  std::optional<QueryTemperature> query_temperature;
   AttentionFactory make_attention;                     // empty: DecoderAttention from the fields above
   std::vector<std::string> attention_names;            // per layer (Qwen3-Next's "linear_attn"); empty = names.attention
   bool attention_output_gate = false;  // Qwen3-Next: q_proj also yields a per-head gate, out *= sigmoid(gate)

@@ -64,14 +64,7 @@ class MlaAttention : public AttentionLayer {
     auto k = at::cat({kv_parts[0], k_rot_rotated.expand({B, H, T, m_.qk_rope_dim})}, -1);
     auto v = kv_parts[1];
     q = at::cat({q_parts[0], q_rot}, -1);
-    if (cache) {
-      if (cache->k.defined()) {
-        k = at::cat({cache->k, k}, 2);
-        v = at::cat({cache->v, v}, 2);
-      }
-      cache->k = k;
-      cache->v = v;
-    }
+    append_to_cache(cache, k, v);
     auto out = scaled_attention(q, k, v.contiguous(), mask, m_.scale);  // (B, H, T, v_dim)
     return o_proj_->forward(out.transpose(1, 2).reshape({B, T, H * m_.v_dim}));
   }
@@ -122,6 +115,9 @@ DecoderSpec read_mla_spec(const hf::JsonFields& c, const MlaShape& d, double nor
   return spec;
 }
 
+// DeepSeek-V2's and V3's HF defaults (q_lora_rank 1536, kv_lora_rank 512, nope 128, rope 64, v 128).
+const MlaShape kDeepSeekMla{1536, 512, 128, 64, 128};
+
 }  // namespace
 
 Architecture deepseek_v3_architecture() {
@@ -132,13 +128,7 @@ Architecture deepseek_v3_architecture() {
                   "bias, grouped top-k and shared experts after first_k_dense_replace";
   arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
     auto c = config.fields();
-    MlaShape defaults;
-    defaults.q_lora_rank = 1536;
-    defaults.kv_lora_rank = 512;
-    defaults.qk_nope_dim = 128;
-    defaults.qk_rope_dim = 64;
-    defaults.v_dim = 128;
-    auto spec = read_mla_spec(c, defaults, 1e-6);
+    auto spec = read_mla_spec(c, kDeepSeekMla, 1e-6);
     DeepSeekMoeDefaults moe;
     moe.num_groups = 8;
     moe.top_k_groups = 4;
@@ -164,13 +154,7 @@ Architecture deepseek_v2_architecture() {
                   "routed_scaling_factor, no renormalisation) with shared experts after first_k_dense_replace";
   arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
     auto c = config.fields();
-    MlaShape defaults;
-    defaults.q_lora_rank = 1536;
-    defaults.kv_lora_rank = 512;
-    defaults.qk_nope_dim = 128;
-    defaults.qk_rope_dim = 64;
-    defaults.v_dim = 128;
-    auto spec = read_mla_spec(c, defaults, 1e-6);
+    auto spec = read_mla_spec(c, kDeepSeekMla, 1e-6);
     DeepSeekMoeDefaults moe;
     moe.first_k_dense_replace = 0;
     moe.v2_routing = true;

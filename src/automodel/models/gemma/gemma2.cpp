@@ -5,25 +5,15 @@
 #include <cmath>
 
 #include "automodel/models/common/decoder_lm.h"
+#include "automodel/models/gemma/gemma_family.h"
 #include "automodel/models/registry.h"
 
 namespace automodel::models {
 namespace {
 
 DecoderSpec read_gemma2_family_spec(const hf::JsonFields& c, int64_t default_pattern) {
-  ConfigDefaults defaults;
-  defaults.head_dim = 256;
-  defaults.act_key = "hidden_activation";
-  defaults.act = "gelu_pytorch_tanh";
-  defaults.tie_word_embeddings = true;
-  defaults.pad_token_id = 0;
-  auto spec = read_decoder_spec(c, defaults);
+  auto spec = read_gemma_sandwich_spec(c);
   spec.norm.unit_offset = true;
-  spec.embedding_scale = std::sqrt(static_cast<double>(spec.hidden_size));
-  spec.embedding_scale_in_dtype = true;
-  spec.names.attn_out_norm = "post_attention_layernorm";
-  spec.names.mlp_in_norm = "pre_feedforward_layernorm";
-  spec.names.mlp_out_norm = "post_feedforward_layernorm";
   auto scalar = c.check_positive("query_pre_attn_scalar", c.get_double("query_pre_attn_scalar", 256.0));
   spec.attention_scale = 1.0 / std::sqrt(scalar);
   auto pattern = c.check_int("sliding_window_pattern", c.get_int("sliding_window_pattern", default_pattern), 1,

@@ -23,6 +23,7 @@
 #include "automodel/models/common/decoder_lm.h"
 #include "automodel/models/common/moe.h"
 #include "automodel/models/common/rope.h"
+#include "automodel/models/gemma/gemma_family.h"
 #include "automodel/models/registry.h"
 
 namespace automodel::models {
@@ -59,14 +60,7 @@ class Gemma4Attention : public AttentionLayer {
     auto v = unweighted_rms(v_raw).transpose(1, 2);
     q = apply_rotary(q, positions.cos, positions.sin);
     k = apply_rotary(k, positions.cos, positions.sin);
-    if (cache) {
-      if (cache->k.defined()) {
-        k = at::cat({cache->k, k}, 2);
-        v = at::cat({cache->v, v}, 2);
-      }
-      cache->k = k;
-      cache->v = v;
-    }
+    append_to_cache(cache, k, v);
     auto out = scaled_attention(q, k, v, mask, /*scale=*/1.0);  // q and k are normalised instead
     return o_proj_->forward(out.transpose(1, 2).reshape({B, T, heads_ * D}));
   }
@@ -197,19 +191,8 @@ Architecture gemma4_text_architecture() {
     if (c.has("num_kv_shared_layers") && c.get_int("num_kv_shared_layers") > 0)
       throw NotSupportedError(fmt::format("[config] {} = {}: KV sharing between layers is not supported yet",
                                           c.where("num_kv_shared_layers"), c.get_int("num_kv_shared_layers")));
-    ConfigDefaults defaults;
-    defaults.head_dim = 256;
-    defaults.act_key = "hidden_activation";
-    defaults.act = "gelu_pytorch_tanh";
-    defaults.tie_word_embeddings = true;
-    defaults.pad_token_id = 0;
-    auto spec = read_decoder_spec(c, defaults);
-    spec.norm.scale_in_fp32 = true;
-    spec.embedding_scale = std::sqrt(static_cast<double>(spec.hidden_size));
-    spec.embedding_scale_in_dtype = true;
-    spec.names.attn_out_norm = "post_attention_layernorm";
-    spec.names.mlp_in_norm = "pre_feedforward_layernorm";
-    spec.names.mlp_out_norm = "post_feedforward_layernorm";
+    auto spec = read_gemma_sandwich_spec(c);
+    spec.norm.scale_in_fp32 = true;  // plain weight (not Gemma 2/3's 1 + w), scaled in fp32
     spec.final_softcap = read_softcap(c, "final_logit_softcapping");
     spec.layer_scalar = true;
     auto types = read_layer_types(c, spec.num_layers, {"full_attention", "sliding_attention"}, every_nth_layer_full(6));

@@ -36,14 +36,7 @@ class Gpt2Attention : public Module {
     const int64_t B = x.size(0), T = x.size(1), H = s_.n_head, D = s_.n_embd / s_.n_head;
     auto qkv = c_attn_->forward(x).view({B, T, 3, H, D});
     auto q = qkv.select(2, 0).transpose(1, 2), k = qkv.select(2, 1).transpose(1, 2), v = qkv.select(2, 2).transpose(1, 2);
-    if (cache) {
-      if (cache->k.defined()) {
-        k = at::cat({cache->k, k}, 2);
-        v = at::cat({cache->v, v}, 2);
-      }
-      cache->k = k;
-      cache->v = v;
-    }
+    append_to_cache(cache, k, v);
     auto out = scaled_attention(q, k, v, mask, scale_);
     return c_proj_->forward(out.transpose(1, 2).reshape({B, T, s_.n_embd}));
   }

@@ -77,9 +77,9 @@ Architecture llama4_text_architecture() {
       if (types[i] == "chunked_attention") spec.attention_chunk[i] = chunk;
     if (c.get_bool("use_qk_norm", true)) spec.qk_norm = QkNorm::kUnweightedAfterRope;
     if (c.get_bool("attn_temperature_tuning", true))
-      spec.nope_temperature = NopeTemperature{
+      spec.query_temperature = QueryTemperature{
           c.check_positive("floor_scale", c.get_double("floor_scale", 8192)),
-          c.check_positive("attn_scale", c.get_double("attn_scale", 0.1))};
+          c.check_positive("attn_scale", c.get_double("attn_scale", 0.1)), /*offset=*/1, /*nope_layers_only=*/true};
     MoeOptions moe;
     moe.num_experts = c.check_int("num_local_experts", c.get_int("num_local_experts", 16), 1, hf::kMaxExperts);
     moe.top_k = c.check_int("num_experts_per_tok", c.get_int("num_experts_per_tok", 1), 1, moe.num_experts);
