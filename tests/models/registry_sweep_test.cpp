@@ -18,6 +18,7 @@
 #include "automodel/common/error.h"
 #include "automodel/hf/safetensors.h"
 #include "automodel/hf/safetensors_writer.h"
+#include "automodel/models/common/checkpoint.h"
 #include "automodel/models/common/loss.h"
 #include "automodel/models/common/weights.h"
 #include "automodel/models/registry.h"
@@ -68,6 +69,39 @@ TEST_P(RegistrySweep, ForwardBackwardGivesFiniteLossAndGradientsForEveryParamete
     ASSERT_TRUE(p.tensor->grad().defined()) << p.name;
     EXPECT_TRUE(p.tensor->grad().isfinite().all().item<bool>()) << p.name;
     if (!routed_expert) EXPECT_GT(p.tensor->grad().abs().sum().item<double>(), 0.0) << p.name;
+  }
+}
+
+// The layer as FSDP and activation checkpointing run it (a function of its inputs, recomputed in
+// backward, or its graph kept behind a custom node) gives the plain forward's gradients: what
+// layers hand each other (router logits, per-layer inputs, shared keys/values) reaches backward
+// through the layer's inputs and outputs, once.
+TEST_P(RegistrySweep, RecomputedAndWrappedLayersGiveThePlainGradients) {
+  auto grads_of = [this](const std::string& how) {
+    auto model = tiny_model();
+    for (const auto& p : model->named_parameters()) p.tensor->set_requires_grad(p.trainable);
+    model->set_activation_checkpointing(how == "recomputed");
+    if (how == "wrapped")
+      model->set_layer_runner([](int64_t, const Block& block, const std::vector<at::Tensor>& inputs) {
+        return with_after_backward(block, inputs, {});
+      });
+    at::manual_seed(5);
+    auto ids = random_ids(2, 10, model->vocab_size());
+    causal_lm_loss(model->logits(model->forward({ids}).hidden), ids).backward();
+    std::vector<std::pair<std::string, at::Tensor>> grads;
+    for (const auto& p : model->named_parameters())
+      if (p.trainable) grads.emplace_back(p.name, p.tensor->grad());
+    return grads;
+  };
+  auto plain = grads_of("plain");
+  for (const std::string how : {"recomputed", "wrapped"}) {
+    auto other = grads_of(how);
+    ASSERT_EQ(plain.size(), other.size());
+    for (size_t i = 0; i < plain.size(); ++i) {
+      const auto& [name, g] = plain[i];
+      ASSERT_EQ(g.defined(), other[i].second.defined()) << how << ": " << name;
+      if (g.defined()) EXPECT_TRUE(at::allclose(other[i].second, g, 1e-5, 1e-7)) << how << ": " << name;
+    }
   }
 }
 

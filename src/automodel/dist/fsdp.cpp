@@ -64,7 +64,9 @@ FullyShardedModel::FullyShardedModel(models::CausalLM& model, ProcessGroup& grou
     for (auto& [_, ids] : groups) unit->by_dtype.push_back(std::move(ids));
   }
   model.set_layer_runner(
-      [this](int64_t index, const models::Block& block, const at::Tensor& x) { return run_layer(index, block, x); });
+      [this](int64_t index, const models::Block& block, const std::vector<at::Tensor>& inputs) {
+        return run_layer(index, block, inputs);
+      });
 }
 
 FullyShardedModel::~FullyShardedModel() { model_.set_layer_runner({}); }
@@ -142,7 +144,8 @@ void FullyShardedModel::release(const Unit& unit) {
   for (size_t i : unit.params) *params_[i].slot = at::empty({0}, params_[i].shard.options());
 }
 
-std::vector<at::Tensor> FullyShardedModel::run_layer(int64_t index, const models::Block& block, const at::Tensor& x) {
+std::vector<at::Tensor> FullyShardedModel::run_layer(int64_t index, const models::Block& block,
+                                                     const std::vector<at::Tensor>& inputs) {
   const auto& unit = layers_.at(static_cast<size_t>(index));
   auto reduce_and_release = [this, &unit] {
     reduce_gradients(unit);
@@ -150,23 +153,23 @@ std::vector<at::Tensor> FullyShardedModel::run_layer(int64_t index, const models
   };
   if (!at::GradMode::is_enabled()) {  // evaluation: gather, run, free
     gather(unit, false);
-    auto y = block(x);
+    auto y = block(inputs);
     release(unit);
     return y;
   }
   if (!options_.reshard_after_forward) {  // gathered until the layer's backward
     gather(unit, true);
-    return options_.activation_checkpointing ? models::checkpointed(block, x, reduce_and_release)
-                                             : models::with_after_backward(block, x, reduce_and_release);
+    return options_.activation_checkpointing ? models::checkpointed(block, inputs, reduce_and_release)
+                                             : models::with_after_backward(block, inputs, reduce_and_release);
   }
-  auto gathered = [this, &unit, block](const at::Tensor& h) {
+  auto gathered = [this, &unit, block](const std::vector<at::Tensor>& layer_inputs) {
     bool grad = at::GradMode::is_enabled();  // off in forward, on in backward's recomputation
     gather(unit, grad);
-    auto y = block(h);
+    auto y = block(layer_inputs);
     if (!grad) release(unit);
     return y;
   };
-  return models::checkpointed(gathered, x, reduce_and_release);
+  return models::checkpointed(gathered, inputs, reduce_and_release);
 }
 
 // Parameters no rank used in any micro-batch of the step (experts no token reached) got zero

@@ -75,7 +75,7 @@ class FullyShardedModel {
   void reduce_gradients(const Unit& unit);
   void release(const Unit& unit);
   void drop_unused_gradients();
-  std::vector<at::Tensor> run_layer(int64_t index, const models::Block& block, const at::Tensor& x);
+  std::vector<at::Tensor> run_layer(int64_t index, const models::Block& block, const std::vector<at::Tensor>& inputs);
 
   models::CausalLM& model_;
   ProcessGroup& group_;

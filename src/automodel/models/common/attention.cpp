@@ -27,6 +27,7 @@ at::Tensor attention_mask(const at::Tensor& q_pos, const at::Tensor& k_pos, cons
 
 void append_to_cache(KVCache::Layer* cache, at::Tensor& k, at::Tensor& v) {
   if (!cache) return;
+  AM_CHECK(!cache->shared, "internal: an attention without KV sharing was handed another layer's keys/values");
   if (cache->k.defined()) {
     k = at::cat({cache->k, k}, 2);
     v = at::cat({cache->v, v}, 2);

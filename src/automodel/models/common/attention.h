@@ -41,6 +41,9 @@ at::Tensor eager_attention(const at::Tensor& q, const at::Tensor& k, const at::T
 struct KVCache {
   struct Layer {
     at::Tensor k, v;  // (B, Hkv, T_cached, D)
+    // Another layer's keys/values, to attend with instead of computing and appending this
+    // layer's own (KV sharing, Gemma 3n/4): only an attention that implements sharing gets one.
+    bool shared = false;
   };
   std::vector<Layer> layers;
   at::Tensor positions;  // (B, T_cached) positions of cached keys
@@ -49,7 +52,7 @@ struct KVCache {
 };
 
 // This step's k/v (B, Hkv, T, D) appended to the layer's cache (when there is one, which then
-// holds the result): the keys and values attention reads.
+// holds the result): the keys and values attention reads. A shared cache is an error.
 void append_to_cache(KVCache::Layer* cache, at::Tensor& k, at::Tensor& v);
 
 }  // namespace automodel::models

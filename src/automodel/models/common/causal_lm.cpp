@@ -17,10 +17,11 @@ at::Tensor CausalLM::logits(const at::Tensor& hidden) const {
   return h.finish(h.bias.defined() ? at::linear(hidden, h.weight, h.bias) : at::linear(hidden, h.weight));
 }
 
-std::vector<at::Tensor> CausalLM::run_layer(int64_t index, const Block& block, const at::Tensor& x) const {
-  if (layer_runner_) return layer_runner_(index, block, x);
-  if (activation_checkpointing_) return checkpointed(block, x);
-  return block(x);
+std::vector<at::Tensor> CausalLM::run_layer(int64_t index, const Block& block,
+                                            const std::vector<at::Tensor>& inputs) const {
+  if (layer_runner_) return layer_runner_(index, block, inputs);
+  if (activation_checkpointing_) return checkpointed(block, inputs);
+  return block(inputs);
 }
 
 std::string CausalLM::foreign_part(const std::string& name) const {

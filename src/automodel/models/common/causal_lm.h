@@ -79,9 +79,10 @@ class CausalLM : public Module {
   // hidden: (..., H) -> logits (..., V), through head()
   at::Tensor logits(const at::Tensor& hidden) const;
   const hf::ModelConfig& config() const { return config_; }
-  // Runs decoder layer `index` (its forward is `block`) on x; set by FSDP to gather the layer's
-  // parameters around it. Unset: plain call (or recomputation with activation checkpointing).
-  using LayerRunner = std::function<std::vector<at::Tensor>(int64_t index, Block block, const at::Tensor& x)>;
+  // Runs decoder layer `index` (its forward is `block`) on its inputs; set by FSDP to gather the
+  // layer's parameters around it. Unset: plain call (or recomputation with activation checkpointing).
+  using LayerRunner =
+      std::function<std::vector<at::Tensor>(int64_t index, Block block, const std::vector<at::Tensor>& inputs)>;
   void set_layer_runner(LayerRunner runner) { layer_runner_ = std::move(runner); }
   // Recompute each decoder layer in backward instead of keeping its activations.
   void set_activation_checkpointing(bool on) { activation_checkpointing_ = on; }
@@ -91,7 +92,7 @@ class CausalLM : public Module {
   int64_t vocab_size() const { return output_embedding().size(0); }
   // Each decoder layer of a training forward runs through this (FSDP, activation
   // checkpointing; models/common/decoder_stack); a forward filling a KV cache calls layers directly.
-  std::vector<at::Tensor> run_layer(int64_t index, const Block& block, const at::Tensor& x) const;
+  std::vector<at::Tensor> run_layer(int64_t index, const Block& block, const std::vector<at::Tensor>& inputs) const;
   // The width of the hidden states the head reads (whatever config.json calls it: hidden_size,
   // n_embd, d_model, ...): what MFU and memory estimates use.
   int64_t hidden_size() const { return output_embedding().size(1); }

@@ -19,7 +19,7 @@ using torch::autograd::variable_list;
 struct Pending {
   Block block;
   std::function<void()> after_backward;
-  at::Tensor input;                // with_after_backward: the detached input the graph starts from
+  std::vector<at::Tensor> inputs;  // with_after_backward: the detached inputs the graph starts from
   std::vector<at::Tensor> outputs; // with_after_backward: the block's outputs, graph attached
 };
 std::mutex g_mutex;
@@ -65,6 +65,25 @@ variable_list detached(const std::vector<at::Tensor>& outputs) {
   return out;
 }
 
+// The inputs a block's own graph starts from: detached, each tracking gradients when the
+// caller's did (`needs_grad(i)`).
+variable_list graph_inputs(const variable_list& inputs, const std::function<bool(size_t)>& needs_grad) {
+  variable_list out;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    auto t = inputs[i].detach();
+    out.push_back(needs_grad(i) ? t.requires_grad_(true) : t);
+  }
+  return out;
+}
+
+// The gradients of a block's inputs, then none for the id argument.
+variable_list input_grads(const variable_list& inputs) {
+  variable_list grads;
+  for (const auto& t : inputs) grads.push_back(t.requires_grad() ? t.grad() : at::Tensor());
+  grads.emplace_back();
+  return grads;
+}
+
 // The autocast state of a forward, to recompute under the same one.
 struct AutocastState {
   bool cpu = at::autocast::is_cpu_enabled(), cuda = at::autocast::is_enabled();
@@ -77,20 +96,20 @@ struct AutocastState {
 };
 
 struct Checkpoint : public torch::autograd::Function<Checkpoint> {
-  static variable_list forward(AutogradContext* ctx, const at::Tensor& x, int64_t id) {
-    ctx->save_for_backward({x});
+  static variable_list forward(AutogradContext* ctx, at::TensorList inputs, int64_t id) {
+    ctx->save_for_backward(inputs.vec());
     ctx->saved_data["id"] = id;
     ctx->saved_data["rng"] = at::detail::getDefaultCPUGenerator().get_state();
     AutocastState autocast;
     ctx->saved_data["autocast_cpu"] = autocast.cpu;
     ctx->saved_data["autocast_cuda"] = autocast.cuda;
     ctx->saved_data["autocast_cpu_dtype"] = static_cast<int64_t>(autocast.cpu_dtype);
-    return pending_of(id).block(x);  // autograd is off inside forward: nothing is saved
+    return pending_of(id).block(inputs.vec());  // autograd is off inside forward: nothing is saved
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_output) {
     auto pending = take_pending(ctx->saved_data["id"].toInt());
-    auto x = ctx->get_saved_variables()[0].detach().requires_grad_(true);
+    auto inputs = graph_inputs(ctx->get_saved_variables(), [ctx](size_t i) { return ctx->needs_input_grad(i); });
     auto generator = at::detail::getDefaultCPUGenerator();
     auto rng_now = generator.get_state();
     generator.set_state(ctx->saved_data["rng"].toTensor());  // same dropout masks as the forward
@@ -101,49 +120,57 @@ struct Checkpoint : public torch::autograd::Function<Checkpoint> {
     std::vector<at::Tensor> outputs;
     {
       at::AutoGradMode grad(true);
-      outputs = pending.block(x);
+      outputs = pending.block(inputs);
     }
     before.apply();
     at::autocast::clear_cache();
     generator.set_state(rng_now);
     backward_outputs(outputs, grad_output, pending.after_backward);
-    return {x.grad(), at::Tensor()};
+    return input_grads(inputs);
   }
 };
 
 // Runs the block with autograd on inside forward and keeps its graph for backward.
 struct KeepGraph : public torch::autograd::Function<KeepGraph> {
-  static variable_list forward(AutogradContext* ctx, const at::Tensor& x, int64_t id) {
+  static variable_list forward(AutogradContext* ctx, at::TensorList inputs, int64_t id) {
     ctx->saved_data["id"] = id;
     auto& pending = pending_of(id);
     at::AutoGradMode grad(true);
-    pending.input = x.detach().requires_grad_(true);
-    pending.outputs = pending.block(pending.input);
+    pending.inputs = graph_inputs(inputs.vec(), [&inputs](size_t i) { return inputs[i].requires_grad(); });
+    pending.outputs = pending.block(pending.inputs);
     return detached(pending.outputs);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_output) {
     auto pending = take_pending(ctx->saved_data["id"].toInt());
     backward_outputs(pending.outputs, grad_output, pending.after_backward);
-    return {pending.input.grad(), at::Tensor()};
+    return input_grads(pending.inputs);
   }
 };
 
-// x must take part in autograd so that backward reaches the node.
-at::Tensor differentiable(const at::Tensor& x) { return x.requires_grad() ? x : x.detach().requires_grad_(true); }
+// The hidden state must take part in autograd so that backward reaches the node (the other
+// inputs keep theirs: a frozen per-layer input gets no gradient).
+variable_list differentiable(variable_list inputs) {
+  if (!inputs[0].requires_grad()) inputs[0] = inputs[0].detach().requires_grad_(true);
+  return inputs;
+}
 
 }  // namespace
 
-std::vector<at::Tensor> checkpointed(Block block, const at::Tensor& x, std::function<void()> after_backward) {
-  if (!at::GradMode::is_enabled()) return block(x);
+std::vector<at::Tensor> checkpointed(Block block, const std::vector<at::Tensor>& inputs,
+                                     std::function<void()> after_backward) {
+  if (!at::GradMode::is_enabled()) return block(inputs);
   auto id = register_pending({std::move(block), std::move(after_backward), {}, {}});
-  return Checkpoint::apply(differentiable(x), id);
+  auto tracked = differentiable(inputs);
+  return Checkpoint::apply(at::TensorList(tracked), id);
 }
 
-std::vector<at::Tensor> with_after_backward(Block block, const at::Tensor& x, std::function<void()> after_backward) {
-  if (!at::GradMode::is_enabled()) return block(x);
+std::vector<at::Tensor> with_after_backward(Block block, const std::vector<at::Tensor>& inputs,
+                                            std::function<void()> after_backward) {
+  if (!at::GradMode::is_enabled()) return block(inputs);
   auto id = register_pending({std::move(block), std::move(after_backward), {}, {}});
-  return KeepGraph::apply(differentiable(x), id);
+  auto tracked = differentiable(inputs);
+  return KeepGraph::apply(at::TensorList(tracked), id);
 }
 
 }  // namespace automodel::models

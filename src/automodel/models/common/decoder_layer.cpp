@@ -130,17 +130,27 @@ DecoderLayer::DecoderLayer(const DecoderSpec& s, int64_t index, bool moe, const 
   } else if (auto own = s.make_feed_forward ? s.make_feed_forward(s, index, o) : nullptr) {
     mlp_ = add_inline_module<Mlp>(std::move(own));
   } else {
-    mlp_ = add_module(n.mlp, make_mlp(s.hidden_size, s.intermediate_size, s.mlp, o));
+    const auto width = s.intermediate_sizes.empty() ? s.intermediate_size : s.intermediate_sizes[static_cast<size_t>(index)];
+    mlp_ = add_module(n.mlp, make_mlp(s.hidden_size, width, s.mlp, o));
   }
   attn_in_ = norm(n.attn_in_norm);
   attn_out_ = norm(n.attn_out_norm);
   mlp_in_ = norm(n.mlp_in_norm);
   mlp_out_ = norm(n.mlp_out_norm);
   if (s.layer_scalar) layer_scalar_ = add_buffer("layer_scalar", at::empty({1}, o));
+  if (s.per_layer_input_size > 0) {
+    auto linear = [&o](int64_t in, int64_t out) -> std::unique_ptr<LinearLayer> {
+      return std::make_unique<Linear>(in, out, false, o);
+    };
+    per_layer_input_gate_ = add_module("per_layer_input_gate", linear(s.hidden_size, s.per_layer_input_size));
+    per_layer_projection_ = add_module("per_layer_projection", linear(s.per_layer_input_size, s.hidden_size));
+    post_per_layer_input_norm_ = norm("post_per_layer_input_norm");
+  }
 }
 
 at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerPositions& positions, const at::Tensor& mask,
-                                 KVCache::Layer* cache, at::Tensor* router_logits) const {
+                                 KVCache::Layer* cache, at::Tensor* router_logits,
+                                 const at::Tensor& per_layer_input) const {
   auto apply = [](const Slot<Norm>& norm, const at::Tensor& t) { return norm ? norm->forward(t) : t; };
   auto feed_forward = [&](const at::Tensor& t) {
     if (!moe_) return mlp_->forward(t);
@@ -159,6 +169,11 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerPositions& posi
   }
   auto h = x + scaled(attn);
   auto out = h + scaled(apply(mlp_out_, feed_forward(apply(mlp_in_, h))));
+  if (per_layer_input_gate_) {  // the layer's own input, gated by its hidden state
+    AM_CHECK(per_layer_input.defined(), "internal: a layer with per-layer inputs was called without its input");
+    auto gated = activate(spec_.mlp.act, per_layer_input_gate_->forward(out)) * per_layer_input;
+    out = out + post_per_layer_input_norm_->forward(per_layer_projection_->forward(gated));
+  }
   return layer_scalar_ ? out * *layer_scalar_ : out;
 }
 

@@ -43,9 +43,10 @@ class DecoderAttention : public AttentionLayer {
 class DecoderLayer : public Module {
  public:
   DecoderLayer(const DecoderSpec& spec, int64_t index, bool moe, const at::TensorOptions& options);
-  // x: (B, T, H) -> (B, T, H); router_logits set for MoE layers.
+  // x: (B, T, H) -> (B, T, H); router_logits set for MoE layers. per_layer_input: (B, T,
+  // per_layer_input_size) when the spec has per-layer inputs.
   at::Tensor forward(const at::Tensor& x, const LayerPositions& positions, const at::Tensor& mask,
-                     KVCache::Layer* cache, at::Tensor* router_logits) const;
+                     KVCache::Layer* cache, at::Tensor* router_logits, const at::Tensor& per_layer_input = {}) const;
 
  private:
   const DecoderSpec& spec_;
@@ -54,6 +55,8 @@ class DecoderLayer : public Module {
   Slot<SparseMoe> moe_;
   Slot<Norm> attn_in_, attn_out_, mlp_in_, mlp_out_;
   at::Tensor* layer_scalar_ = nullptr;
+  Slot<LinearLayer> per_layer_input_gate_, per_layer_projection_;
+  Slot<Norm> post_per_layer_input_norm_;
 };
 
 }  // namespace automodel::models

@@ -3,6 +3,8 @@
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/scalar_tensor.h>
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "automodel/common/error.h"
@@ -20,10 +22,30 @@ class DecoderBody : public Module {
     for (int64_t i = 0; i < s.num_layers; ++i)
       layers->append(std::make_unique<DecoderLayer>(s, i, moe_layers[static_cast<size_t>(i)], o));
     norm = add_module(s.names.final_norm, make_norm(s.norm, s.hidden_size, o));
+    if (s.per_layer_input_size > 0) {
+      const int64_t width = s.num_layers * s.per_layer_input_size;
+      embed_tokens_per_layer = add_module(
+          "embed_tokens_per_layer", std::make_unique<Embedding>(s.per_layer_input_vocab, width, o, s.padding_idx));
+      per_layer_model_projection = add_module<LinearLayer>(
+          "per_layer_model_projection", std::make_unique<Linear>(s.hidden_size, width, false, o));
+      per_layer_projection_norm = add_module("per_layer_projection_norm", make_norm(s.norm, s.per_layer_input_size, o));
+    }
   }
-  Slot<Embedding> embed_tokens;
+  // Each layer's own input (B, T, layers, size): the token's row of the per-layer table (scaled
+  // by size^0.5 in the model's dtype) and the normalised projection of its embedding
+  // (x hidden^-0.5), averaged as (a + b) x 2^-0.5.
+  at::Tensor per_layer_inputs(const DecoderSpec& s, const at::Tensor& input_ids, const at::Tensor& embeddings) const {
+    const auto shape = std::vector<int64_t>{input_ids.size(0), input_ids.size(1), s.num_layers, s.per_layer_input_size};
+    auto table = embed_tokens_per_layer->forward(input_ids);
+    table = table * at::scalar_tensor(std::sqrt(static_cast<double>(s.per_layer_input_size)), table.options());
+    auto projected = per_layer_model_projection->forward(embeddings) * std::pow(static_cast<double>(s.hidden_size), -0.5);
+    projected = per_layer_projection_norm->forward(projected.view(shape));
+    return (projected + table.view(shape)) * std::pow(2.0, -0.5);
+  }
+  Slot<Embedding> embed_tokens, embed_tokens_per_layer;
   Slot<ModuleList<DecoderLayer>> layers;
-  Slot<Norm> norm;
+  Slot<Norm> norm, per_layer_projection_norm;
+  Slot<LinearLayer> per_layer_model_projection;
 };
 
 namespace {
@@ -37,6 +59,8 @@ void check_layer_lists(const DecoderSpec& s) {
   check(s.moe_layers.size(), "moe_layers", true);
   check(s.attention_names.size(), "attention_names", true);
   check(s.attention_chunk.size(), "attention_chunk", true);
+  check(s.intermediate_sizes.size(), "intermediate_sizes", true);
+  check(s.kv_source.size(), "kv_source", true);
 }
 }  // namespace
 
@@ -51,7 +75,7 @@ DecoderLM::DecoderLM(hf::ModelConfig config, DecoderSpec spec, const at::TensorO
   std::vector<bool> moe_layers(static_cast<size_t>(spec_.num_layers));
   for (int64_t i = 0; i < spec_.num_layers; ++i) {
     moe_layers[static_cast<size_t>(i)] = is_moe_layer(i);
-    AM_CHECK(is_moe_layer(i) || spec_.intermediate_size > 0,
+    AM_CHECK(is_moe_layer(i) || spec_.intermediate_size > 0 || !spec_.intermediate_sizes.empty(),
              "[config] {}: layer {} has a dense MLP but config.json has no intermediate_size", config_.label, i);
   }
   body_ = add_module(spec_.names.body, std::make_unique<DecoderBody>(spec_, moe_layers, options));
@@ -105,10 +129,15 @@ ForwardOutput DecoderLM::forward(const ModelInputs& inputs, const ForwardOptions
   };
   DecoderLayers layers;
   layers.count = spec_.num_layers;
-  layers.forward = [this, positions_of](int64_t i, const at::Tensor& x, const at::Tensor& mask, KVCache::Layer* kv,
-                                        at::Tensor* router) {
-    return (*body_->layers)[static_cast<size_t>(i)].forward(x, positions_of(i), mask, kv, router);
+  layers.forward = [this, positions_of](int64_t i, const at::Tensor& x, const LayerCall& call) {
+    return (*body_->layers)[static_cast<size_t>(i)].forward(x, positions_of(i), call.mask, call.kv, call.router,
+                                                            call.side_input);
   };
+  if (spec_.per_layer_input_size > 0) {
+    auto per_layer = body_->per_layer_inputs(spec_, inputs.input_ids, h);
+    layers.side_input = [per_layer](int64_t i) { return per_layer.select(2, i); };
+  }
+  if (!spec_.kv_source.empty()) layers.kv_source = [this](int64_t i) { return spec_.kv_source[static_cast<size_t>(i)]; };
   layers.window = [this](int64_t i) { return spec_.sliding_window[static_cast<size_t>(i)]; };
   if (!spec_.attention_chunk.empty())
     layers.chunk = [this](int64_t i) { return spec_.attention_chunk[static_cast<size_t>(i)]; };

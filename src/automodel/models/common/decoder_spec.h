@@ -108,8 +108,17 @@ struct DecoderSpec {
   std::vector<std::string> attention_names;            // per layer (Qwen3-Next's "linear_attn"); empty = names.attention
   bool attention_output_gate = false;  // Qwen3-Next: q_proj also yields a per-head gate, out *= sigmoid(gate)
   FeedForwardFactory make_feed_forward;                // empty: an MLP from `mlp` (or the MoE below)
+  std::vector<int64_t> intermediate_sizes;             // per layer; empty = intermediate_size on every layer
   std::optional<MoeOptions> moe;                       // replaces the MLP ...
   std::vector<bool> moe_layers;                        // ... on these layers; empty = every layer
+  // Per-layer inputs (Gemma 3n/4 E2B/E4B): a second embedding table (per_layer_input_vocab rows,
+  // num_layers x per_layer_input_size columns) plus a projection of the embeddings give each
+  // layer a small input of its own, which the layer gates by its hidden state and adds back after
+  // its feed-forward. 0 = none.
+  int64_t per_layer_input_size = 0, per_layer_input_vocab = 0;
+  // KV sharing (Gemma 3n/4): per layer, the earlier layer whose keys/values it attends with
+  // (its attention must implement KVCache::Layer::shared); empty or nullopt = its own.
+  std::vector<std::optional<int64_t>> kv_source;
   // Checkpoint tensors that are buffers, not parameters, skipped when loading.
   std::vector<std::string> ignored_checkpoint_suffixes{".rotary_emb.inv_freq"};
   std::vector<std::string> skipped_checkpoint_prefixes;  // see CausalLM::skipped_checkpoint_prefixes

@@ -2,6 +2,10 @@
 
 #include <ATen/ops/cat.h>
 
+#include <map>
+
+#include "automodel/common/error.h"
+
 namespace automodel::models {
 
 DecoderStack::DecoderStack(const ModelInputs& inputs, const ForwardOptions& options, int64_t num_layers)
@@ -29,23 +33,55 @@ const at::Tensor& DecoderStack::mask(std::optional<int64_t> window, std::optiona
 ForwardOutput DecoderStack::run(const CausalLM& model, at::Tensor h, const DecoderLayers& layers) {
   ForwardOutput out;
   if (collect_) out.hidden_states.push_back(h);
+  auto source_of = [&layers](int64_t i) { return layers.kv_source ? layers.kv_source(i) : std::nullopt; };
+  std::vector<bool> publishes(static_cast<size_t>(layers.count), false);  // its keys/values are read later
+  for (int64_t i = 0; i < layers.count; ++i)
+    if (auto source = source_of(i)) {
+      AM_CHECK(*source >= 0 && *source < i, "internal: layer {} reads the keys/values of layer {}", i, *source);
+      publishes[static_cast<size_t>(*source)] = true;
+    }
+  std::map<int64_t, KVCache::Layer> published;  // training: the keys/values of source layers
   for (int64_t i = 0; i < layers.count; ++i) {
     const bool routed = layers.router_name && !layers.router_name(i).empty();
     const auto& m = mask(layers.window ? layers.window(i) : std::nullopt, layers.chunk ? layers.chunk(i) : std::nullopt);
+    const auto side = layers.side_input ? layers.side_input(i) : at::Tensor();
+    const auto source = source_of(i);
     at::Tensor router;
     if (cache_) {
-      h = layers.forward(i, h, m, &cache_->layers[static_cast<size_t>(i)], routed ? &router : nullptr);
+      KVCache::Layer* kv = &cache_->layers[static_cast<size_t>(i)];
+      KVCache::Layer borrowed;  // the source's entry holds its keys of every token so far
+      if (source) {
+        borrowed = cache_->layers[static_cast<size_t>(*source)];
+        borrowed.shared = true;
+        kv = &borrowed;
+      }
+      h = layers.forward(i, h, {m, kv, routed ? &router : nullptr, side});
     } else {
-      // The layer as a function of its input, so FSDP and activation checkpointing can wrap it.
+      // The layer as a function of its inputs, so FSDP and activation checkpointing can wrap it.
       // Captured by value: recomputation in backward calls it after this forward has returned.
-      auto block = [forward = layers.forward, i, m, routed](const at::Tensor& x) {
+      const bool publish = publishes[static_cast<size_t>(i)];
+      auto block = [forward = layers.forward, i, m, routed, publish, has_side = side.defined(),
+                    shares = source.has_value()](const std::vector<at::Tensor>& in) {
+        size_t next = 1;
+        LayerCall call{m};
+        if (has_side) call.side_input = in[next++];
+        KVCache::Layer kv;
+        if (shares) kv = {in[next], in[next + 1], /*shared=*/true};
+        if (shares || publish) call.kv = &kv;
         at::Tensor logits;
-        auto y = forward(i, x, m, nullptr, routed ? &logits : nullptr);
-        return routed ? std::vector<at::Tensor>{y, logits} : std::vector<at::Tensor>{y};
+        if (routed) call.router = &logits;
+        std::vector<at::Tensor> outputs{forward(i, in[0], call)};
+        if (routed) outputs.push_back(logits);
+        if (publish) outputs.insert(outputs.end(), {kv.k, kv.v});
+        return outputs;
       };
-      auto outputs = model.run_layer(i, block, h);
+      std::vector<at::Tensor> inputs{h};
+      if (side.defined()) inputs.push_back(side);
+      if (source) inputs.insert(inputs.end(), {published.at(*source).k, published.at(*source).v});
+      auto outputs = model.run_layer(i, block, inputs);
       h = outputs[0];
       if (routed) router = outputs[1];
+      if (publish) published[i] = {outputs[outputs.size() - 2], outputs.back()};
     }
     if (router.defined()) out.router_logits.emplace_back(layers.router_name(i), router);
     if (collect_) {

@@ -18,10 +18,19 @@
 
 namespace automodel::models {
 
-// One decoder layer as the stack calls it: x (B, T, H) -> (B, T, H). `kv` is the layer's cache
-// entry (null in a training forward); `router`, when non-null, receives the MoE router logits.
-using DecoderLayerFn = std::function<at::Tensor(int64_t index, const at::Tensor& x, const at::Tensor& mask,
-                                                KVCache::Layer* kv, at::Tensor* router)>;
+// What the stack hands decoder layer i besides its input.
+struct LayerCall {
+  const at::Tensor& mask;
+  // The layer's keys/values: its cache entry when filling a cache; with KV sharing, another
+  // layer's (KVCache::Layer::shared) or an empty one that receives the layer's own for later
+  // layers; else null.
+  KVCache::Layer* kv = nullptr;
+  at::Tensor* router = nullptr;  // when non-null, receives the MoE router logits
+  at::Tensor side_input;         // the model's input for this layer alone (Gemma's per-layer embeddings)
+};
+
+// One decoder layer as the stack calls it: x (B, T, H) -> (B, T, H).
+using DecoderLayerFn = std::function<at::Tensor(int64_t index, const at::Tensor& x, const LayerCall& call)>;
 
 struct DecoderLayers {
   int64_t count = 0;
@@ -32,6 +41,11 @@ struct DecoderLayers {
   std::function<std::optional<int64_t>(int64_t)> chunk;
   // MoE: the module name layer i's router logits are reported under; null or "" = no router.
   std::function<std::string(int64_t)> router_name;
+  // Layer i's own input from the model (LayerCall::side_input); null or undefined = none.
+  std::function<at::Tensor(int64_t)> side_input;
+  // KV sharing (Gemma 3n/4): the earlier layer whose keys/values layer i attends with instead of
+  // computing its own; null or nullopt = its own.
+  std::function<std::optional<int64_t>(int64_t)> kv_source;
   // hidden (B, T, H) after the last layer -> after the final norm.
   std::function<at::Tensor(const at::Tensor&)> final_norm;
 };

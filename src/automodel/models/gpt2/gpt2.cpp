@@ -109,8 +109,8 @@ class Gpt2LM : public CausalLM {
     auto h = body_->wte->forward(inputs.input_ids) + body_->wpe->forward(positions);  // (B, T, C)
     DecoderLayers layers;
     layers.count = s_.n_layer;
-    layers.forward = [this](int64_t i, const at::Tensor& x, const at::Tensor& mask, KVCache::Layer* kv, at::Tensor*) {
-      return (*body_->h)[static_cast<size_t>(i)].forward(x, mask, kv);
+    layers.forward = [this](int64_t i, const at::Tensor& x, const LayerCall& call) {
+      return (*body_->h)[static_cast<size_t>(i)].forward(x, call.mask, call.kv);
     };
     layers.final_norm = [this](const at::Tensor& x) { return body_->ln_f->forward(x); };
     return stack.run(*this, h, layers);
