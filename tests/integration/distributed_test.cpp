@@ -90,6 +90,7 @@ TEST(Distributed, FsdpWithoutReshardingButWithActivationCheckpointingEqualsOnePr
 std::string write_tiny_model(const TempDir& dir, const std::string& model_type, const nlohmann::json& changes = {}) {
   auto config = nlohmann::json::parse(models::find_architecture(model_type).tiny_config_json);
   config["vocab_size"] = 512;
+  if (config.contains("vocab_size_per_layer_input")) config["vocab_size_per_layer_input"] = 512;  // indexed by the same ids
   config[model_type == "gpt2" ? "n_positions" : "max_position_embeddings"] = 512;
   if (changes.is_object()) config.update(changes);
   auto folder = dir / ("tiny_" + model_type);

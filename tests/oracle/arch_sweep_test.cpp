@@ -263,14 +263,14 @@ INSTANTIATE_TEST_SUITE_P(ArchSweep, LiveTransformersParity, ::testing::ValuesIn(
 
 // Composite (VLM) checkpoints whose language model is a registered model_type: the same checks on
 // the wrapper's checkpoint (its names, its vision tower beside), text-only.
-const std::vector<std::string> kCompositeTypes = {"qwen3_5", "qwen3_5_moe", "llama4", "gemma4", "gemma3", "mistral3",
-                                                  "mistral3_ministral3"};
+const std::vector<std::string> kCompositeTypes = {"qwen3_5", "qwen3_5_moe", "llama4",   "gemma4",
+                                                  "gemma4_e2b", "gemma3",    "mistral3", "mistral3_ministral3"};
 INSTANTIATE_TEST_SUITE_P(CompositeSweep, LiveTransformersParity, ::testing::ValuesIn(kCompositeTypes),
                          [](const auto& info) { return testing::param_name(info.param); });
 
-// Second layouts of registered model_types (Gemma 4's MoE block, Falcon-7B's multi-query beside
-// Falcon-40B's groups).
-const std::vector<std::string> kVariants = {"gemma4_moe", "falcon_7b", "falcon_sequential"};
+// Second layouts of registered model_types (Gemma 4's MoE block and E2B/E4B's per-layer inputs
+// and KV sharing, Falcon-7B's multi-query beside Falcon-40B's groups).
+const std::vector<std::string> kVariants = {"gemma4_moe", "gemma4_text_e2b", "falcon_7b", "falcon_sequential"};
 INSTANTIATE_TEST_SUITE_P(VariantSweep, LiveTransformersParity, ::testing::ValuesIn(kVariants),
                          [](const auto& info) { return testing::param_name(info.param); });
 

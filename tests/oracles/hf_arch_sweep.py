@@ -451,6 +451,16 @@ COMPOSITES = {
                                        num_attention_heads=2, num_key_value_heads=2, head_dim=16, patch_size=4,
                                        position_embedding_size=64)),
         lora_targets=ATTN + MLP),
+    "gemma4_e2b": dict(
+        cls="Gemma4ForConditionalGeneration", text="gemma4_text",
+        features=["Gemma 4 E2B/E4B as they ship: vision and audio towers around per-layer inputs and KV sharing"],
+        config=dict(text_config=None,  # the gemma4_text_e2b variant's, set below
+                    vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                       num_attention_heads=2, num_key_value_heads=2, head_dim=16, patch_size=4,
+                                       position_embedding_size=64),
+                    audio_config=dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                      subsampling_conv_channels=[8, 4], output_proj_dims=32)),
+        lora_targets=ATTN + MLP),
     "gemma3": dict(
         cls="Gemma3ForConditionalGeneration", text="gemma3_text",
         features=["Gemma 3 as it ships: Gemma3ForConditionalGeneration, SigLIP tower, projector"],
@@ -485,6 +495,16 @@ VARIANTS = {
         config=dict(ARCHS["gemma4_text"]["config"], enable_moe_block=True, num_experts=8, top_k_experts=2,
                     moe_intermediate_size=32, experts_implementation="eager"),
         lora_targets=ATTN + MLP),
+    "gemma4_text_e2b": dict(
+        cls="Gemma4ForCausalLM", features=["Gemma 4 E2B/E4B layout: per-layer input embeddings (16 per layer)",
+                                           "layers 3, 4 attend with the keys/values of layers 2 (sliding) and 1 "
+                                           "(full), with MLPs twice as wide", "full layers with their own v_proj"],
+        config=dict(ARCHS["gemma4_text"]["config"], num_hidden_layers=5, attention_k_eq_v=False,
+                    layer_types=["sliding_attention", "full_attention", "sliding_attention", "sliding_attention",
+                                 "full_attention"],
+                    hidden_size_per_layer_input=16, vocab_size_per_layer_input=VOCAB, num_kv_shared_layers=2,
+                    use_double_wide_mlp=True),
+        lora_targets=ATTN + MLP),
     "falcon_7b": dict(
         cls="FalconForCausalLM", features=["Falcon-7B layout: multi-query (4 q heads, 1 kv head)",
                                            "parallel attention + MLP on one input_layernorm", "no biases", "tied head"],
@@ -496,9 +516,14 @@ VARIANTS = {
         config=dict(FALCON, multi_query=False, parallel_attn=False, bias=True, tie_word_embeddings=False),
         lora_targets=["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"]),
 }
+COMPOSITES["gemma4_e2b"]["config"]["text_config"] = dict(VARIANTS["gemma4_text_e2b"]["config"], model_type="gemma4_text")
 
 # The training runs (full fine-tune and LoRA). One micro-batch holds the whole dataset.
-TRAIN = dict(steps=3, lr=2e-3, betas=[0.9, 0.95], eps=1e-8, weight_decay=0.05, max_grad_norm=1.0, seed=SEED)
+# Adam's eps is 1e-6, not the usual 1e-8: gradient elements at the rounding-noise floor would
+# otherwise get full-size sign updates, making step 3 depend on the last bits of either side
+# (measured on gemma4_e2b's LoRA run: a 1e-6 relative nudge of lora_A moved transformers' own
+# step-3 grad norm by 1.3e-4 with eps 1e-8, by 3e-6 with 1e-6).
+TRAIN = dict(steps=3, lr=2e-3, betas=[0.9, 0.95], eps=1e-6, weight_decay=0.05, max_grad_norm=1.0, seed=SEED)
 LORA = dict(r=8, alpha=16.0, lr=1e-2)
 TEXTS = [
     "Once upon a time, there was a little dog named Max.",

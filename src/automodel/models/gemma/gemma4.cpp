@@ -4,7 +4,9 @@
 // with their own head size and kv heads (`per_layer_config`, or `global_head_dim` /
 // `num_global_key_value_heads`), K reused as V there (`attention_k_eq_v`), proportional rope on
 // them, and a `layer_scalar` on each layer's output. The 26B-A4B's MoE block runs beside each
-// layer's MLP. Per-layer embeddings (E2B/E4B) and KV sharing are rejected by name.
+// layer's MLP. E2B/E4B: per-layer input embeddings, and the last `num_kv_shared_layers` layers
+// attend with the keys/values of the last earlier layer of their type (with MLPs twice as wide
+// under `use_double_wide_mlp`).
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/empty.h>
@@ -32,6 +34,7 @@ namespace {
 struct LayerShape {
   int64_t head_dim = 0, kv_heads = 0;
   bool sliding = false, k_as_v = false;
+  bool kv_shared = false;  // attends with an earlier layer's keys/values: no k/v projections
 };
 
 class Gemma4Attention : public AttentionLayer {
@@ -44,9 +47,11 @@ class Gemma4Attention : public AttentionLayer {
     const int64_t D = shape.head_dim;
     q_proj_ = add_module("q_proj", linear(s.hidden_size, heads_ * D));  // HF's registration order
     q_norm_ = add_module("q_norm", make_norm(s.norm, D, o));
-    k_norm_ = add_module("k_norm", make_norm(s.norm, D, o));
-    k_proj_ = add_module("k_proj", linear(s.hidden_size, shape.kv_heads * D));
-    if (!shape.k_as_v) v_proj_ = add_module("v_proj", linear(s.hidden_size, shape.kv_heads * D));
+    if (!shape.kv_shared) {
+      k_norm_ = add_module("k_norm", make_norm(s.norm, D, o));
+      k_proj_ = add_module("k_proj", linear(s.hidden_size, shape.kv_heads * D));
+      if (!shape.k_as_v) v_proj_ = add_module("v_proj", linear(s.hidden_size, shape.kv_heads * D));
+    }
     o_proj_ = add_module("o_proj", linear(heads_ * D, s.hidden_size));
   }
 
@@ -54,13 +59,18 @@ class Gemma4Attention : public AttentionLayer {
                      KVCache::Layer* cache) const override {
     const int64_t B = x.size(0), T = x.size(1), D = shape_.head_dim;
     auto q = q_norm_->forward(q_proj_->forward(x).view({B, T, heads_, D})).transpose(1, 2);
-    auto k_raw = k_proj_->forward(x).view({B, T, shape_.kv_heads, D});
-    auto v_raw = v_proj_ ? v_proj_->forward(x).view({B, T, shape_.kv_heads, D}) : k_raw;  // K as V: before k_norm
-    auto k = k_norm_->forward(k_raw).transpose(1, 2);
-    auto v = unweighted_rms(v_raw).transpose(1, 2);
     q = apply_rotary(q, positions.cos, positions.sin);
-    k = apply_rotary(k, positions.cos, positions.sin);
-    append_to_cache(cache, k, v);
+    at::Tensor k, v;
+    if (shape_.kv_shared) {
+      AM_CHECK(cache && cache->shared, "internal: a KV-sharing Gemma 4 layer was called without the shared keys");
+      k = cache->k, v = cache->v;
+    } else {
+      auto k_raw = k_proj_->forward(x).view({B, T, shape_.kv_heads, D});
+      auto v_raw = v_proj_ ? v_proj_->forward(x).view({B, T, shape_.kv_heads, D}) : k_raw;  // K as V: before k_norm
+      k = apply_rotary(k_norm_->forward(k_raw).transpose(1, 2), positions.cos, positions.sin);
+      v = unweighted_rms(v_raw).transpose(1, 2);
+      append_to_cache(cache, k, v);
+    }
     auto out = scaled_attention(q, k, v, mask, /*scale=*/1.0);  // q and k are normalised instead
     return o_proj_->forward(out.transpose(1, 2).reshape({B, T, heads_ * D}));
   }
@@ -130,10 +140,10 @@ class Gemma4Router : public Module {
 // names). x is the residual stream: post_1(mlp(pre(x))) + post_2(experts(pre_2(x))), routed on x.
 class Gemma4MoeFeedForward : public Mlp {
  public:
-  Gemma4MoeFeedForward(const DecoderSpec& s, int64_t num_experts, int64_t top_k, int64_t width,
+  Gemma4MoeFeedForward(const DecoderSpec& s, int64_t mlp_width, int64_t num_experts, int64_t top_k, int64_t width,
                        const at::TensorOptions& o) {
     auto norm = [&](const char* name) { return add_module(name, make_norm(s.norm, s.hidden_size, o)); };
-    mlp_ = add_module("mlp", make_mlp(s.hidden_size, s.intermediate_size, s.mlp, o));
+    mlp_ = add_module("mlp", make_mlp(s.hidden_size, mlp_width, s.mlp, o));
     pre_ = norm("pre_feedforward_layernorm");
     router_ = add_module("router", std::make_unique<Gemma4Router>(s.hidden_size, num_experts, top_k, s.norm.eps, o));
     experts_ = add_module("experts", std::make_unique<Gemma4Experts>(num_experts, s.hidden_size, width, s.mlp.act, o));
@@ -169,6 +179,50 @@ hf::RopeConfig read_rope(const hf::JsonFields& c, const std::string& type, int64
   return rope;
 }
 
+// Per-layer input embeddings (E2B/E4B): `hidden_size_per_layer_input` wide per layer (HF's
+// default 256 when absent; 0 or null: none), from a table of `vocab_size_per_layer_input` rows.
+void read_per_layer_inputs(const hf::JsonFields& c, DecoderSpec& spec) {
+  const char* key = "hidden_size_per_layer_input";
+  if (c.present(key) && !c.has(key)) return;  // null
+  spec.per_layer_input_size = c.check_int(key, c.get_int(key, 256), 0, hf::kMaxWidth);
+  if (spec.per_layer_input_size == 0) return;
+  const char* vocab = "vocab_size_per_layer_input";
+  spec.per_layer_input_vocab = c.get_int(vocab, 262144);
+  // Token ids index both tables.
+  c.check_int(vocab, spec.per_layer_input_vocab, spec.vocab_size, hf::kMaxVocabSize);
+}
+
+// KV sharing (E2B/E4B): each of the last `num_kv_shared_layers` layers attends with the keys and
+// values of the last earlier layer of its type, has no k/v projections of its own (a checkpoint's
+// are skipped, as HF ignores them) and, with `use_double_wide_mlp`, an MLP twice as wide.
+void read_kv_sharing(const hf::JsonFields& c, DecoderSpec& spec, const std::vector<std::string>& types,
+                     std::vector<LayerShape>& shapes, const std::string& body) {
+  const auto shared = c.check_int("num_kv_shared_layers", c.get_int("num_kv_shared_layers", 0), 0, spec.num_layers - 1);
+  if (shared == 0) return;
+  const auto first = spec.num_layers - shared;
+  const bool wide = c.get_bool("use_double_wide_mlp", false);
+  spec.kv_source.assign(static_cast<size_t>(spec.num_layers), std::nullopt);
+  for (int64_t i = first; i < spec.num_layers; ++i) {
+    const auto at = static_cast<size_t>(i);
+    for (int64_t j = first - 1; j >= 0 && !spec.kv_source[at]; --j)
+      if (types[static_cast<size_t>(j)] == types[at]) spec.kv_source[at] = j;
+    AM_CHECK(spec.kv_source[at].has_value(), "[config] {} = {}: layer {} ({}) shares keys/values, but no earlier layer "
+             "of that type computes them", c.where("num_kv_shared_layers"), shared, i, types[at]);
+    AM_CHECK(shapes[at].head_dim == shapes[static_cast<size_t>(*spec.kv_source[at])].head_dim &&
+                 shapes[at].kv_heads == shapes[static_cast<size_t>(*spec.kv_source[at])].kv_heads,
+             "[config] {}: layer {} shares the keys/values of layer {} but has another head size or kv head count",
+             c.where("per_layer_config"), i, *spec.kv_source[at]);
+    shapes[at].kv_shared = true;
+    for (const char* part : {"k_proj", "v_proj", "k_norm", "v_norm"})
+      spec.skipped_checkpoint_prefixes.push_back(fmt::format("{}.{}.{}.{}.{}", body, spec.names.layers, i,
+                                                             spec.names.attention, part));
+  }
+  if (wide) {
+    spec.intermediate_sizes.assign(static_cast<size_t>(spec.num_layers), spec.intermediate_size);
+    for (int64_t i = first; i < spec.num_layers; ++i) spec.intermediate_sizes[static_cast<size_t>(i)] *= 2;
+  }
+}
+
 }  // namespace
 
 Architecture gemma4_text_architecture() {
@@ -177,20 +231,10 @@ Architecture gemma4_text_architecture() {
   arch.hf_class = "Gemma4ForCausalLM";
   arch.features = "sandwich fp32-scaled RMSNorms, 5 sliding : 1 full, full layers with their own head size and kv heads "
                   "(K as V), q/k/v norms with attention scale 1, proportional rope, layer_scalar, MoE block beside "
-                  "the MLP (26B-A4B)";
+                  "the MLP (26B-A4B), per-layer input embeddings and KV sharing between layers (E2B/E4B)";
   arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
     auto c = config.fields();
-    const char* ple = "hidden_size_per_layer_input";  // null or 0: none; absent: HF's default 256
-    const bool per_layer_inputs =
-        !c.present(ple) || (c.has(ple) && c.check_int(ple, c.get_int(ple), 0, hf::kMaxWidth) > 0);
-    if (per_layer_inputs)
-      throw NotSupportedError(fmt::format("[config] {}: per-layer input embeddings (Gemma 4 E2B/E4B) are not supported "
-                                          "yet; 0 or null means a checkpoint without them (absent means 256)",
-                                          c.where(ple)));
     reject_unsupported(c, {"use_bidirectional_attention"});
-    if (c.has("num_kv_shared_layers") && c.get_int("num_kv_shared_layers") > 0)
-      throw NotSupportedError(fmt::format("[config] {} = {}: KV sharing between layers is not supported yet",
-                                          c.where("num_kv_shared_layers"), c.get_int("num_kv_shared_layers")));
     auto spec = read_gemma_sandwich_spec(c);
     spec.norm.scale_in_fp32 = true;  // plain weight (not Gemma 2/3's 1 + w), scaled in fp32
     spec.final_softcap = read_softcap(c, "final_logit_softcapping");
@@ -232,6 +276,8 @@ Architecture gemma4_text_architecture() {
     }
     for (const auto& shape : shapes)
       c.check_divisible("num_attention_heads", spec.num_heads, "num_key_value_heads", shape.kv_heads);
+    read_per_layer_inputs(c, spec);
+    read_kv_sharing(c, spec, types, shapes, config.composite ? config.composite->body : spec.names.body);
     // Rope per layer type, over that type's head size (every layer of a type has the same one).
     auto head_of = [&](bool is_sliding) {
       for (const auto& s : shapes)
@@ -248,9 +294,11 @@ Architecture gemma4_text_architecture() {
       const auto top_k = c.check_int("top_k_experts", c.get_int("top_k_experts"), 1, experts);
       const auto width = c.check_int("moe_intermediate_size", c.get_int("moe_intermediate_size"), 1, hf::kMaxWidth);
       spec.names.mlp_in_norm = "";  // inside the block: the router reads the residual stream
-      spec.make_feed_forward = [experts, top_k, width](const DecoderSpec& s, int64_t,
+      spec.make_feed_forward = [experts, top_k, width](const DecoderSpec& s, int64_t layer,
                                                        const at::TensorOptions& o) -> std::unique_ptr<Mlp> {
-        return std::make_unique<Gemma4MoeFeedForward>(s, experts, top_k, width, o);
+        const auto mlp_width = s.intermediate_sizes.empty() ? s.intermediate_size
+                                                            : s.intermediate_sizes[static_cast<size_t>(layer)];
+        return std::make_unique<Gemma4MoeFeedForward>(s, mlp_width, experts, top_k, width, o);
       };
     }
     spec.make_attention = [shapes](const DecoderSpec& s, int64_t layer,
@@ -259,11 +307,16 @@ Architecture gemma4_text_architecture() {
     };
     return std::make_unique<DecoderLM>(config, spec, options);
   };
+  // Every switch at once: per-layer inputs, KV sharing with wide MLPs, the MoE block with all 4
+  // experts chosen (bf16 rounding then cannot flip routing in the registry's bf16 check; top-k
+  // selection is checked against transformers by the gemma4_moe sweep variant).
   arch.tiny_config_json = R"({"model_type": "gemma4_text", "vocab_size": 96, "hidden_size": 32, "intermediate_size": 48,
-    "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8, "global_head_dim": 16,
+    "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8, "global_head_dim": 16,
     "num_global_key_value_heads": 1, "attention_k_eq_v": true, "rms_norm_eps": 1e-6, "max_position_embeddings": 64,
-    "sliding_window": 4, "final_logit_softcapping": 30.0, "hidden_size_per_layer_input": 0, "enable_moe_block": true,
-    "num_experts": 4, "top_k_experts": 2, "moe_intermediate_size": 16})";
+    "sliding_window": 4, "final_logit_softcapping": 30.0, "hidden_size_per_layer_input": 8,
+    "vocab_size_per_layer_input": 96, "num_kv_shared_layers": 2, "use_double_wide_mlp": true,
+    "layer_types": ["sliding_attention", "full_attention", "sliding_attention", "full_attention"],
+    "enable_moe_block": true, "num_experts": 4, "top_k_experts": 4, "moe_intermediate_size": 16})";
   return arch;
 }
 
