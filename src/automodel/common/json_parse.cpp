@@ -2,6 +2,9 @@
 
 #include "automodel/common/error.h"
 
+#include <limits>
+#include <string>
+
 namespace automodel {
 namespace {
 
@@ -11,6 +14,78 @@ std::string short_message(const nlohmann::json::exception& e) {
   if (auto close = text.find("] "); text.starts_with("[json.exception") && close != std::string_view::npos)
     text.remove_prefix(close + 2);
   return std::string(text);
+}
+
+// Python's json module writes float('inf') and float('nan') as the bare words Infinity and NaN
+// (Nemotron-H's config.json has "time_step_limit": [0.0, Infinity]). Outside strings, strict JSON
+// has no capital letters, so only a text with one there is rewritten: +-Infinity become marker
+// strings that `restore_infinities` turns into +-infinity after parsing (nlohmann reads no JSON
+// number as infinite), NaN becomes null (a field that needs a number then says so). Returns
+// whether it rewrote `text` into `storage`.
+constexpr std::string_view kInfinity = "\\u0000+inf", kMinusInfinity = "\\u0000-inf";  // as JSON escapes
+
+bool spell_python_constants(std::string_view text, std::string& storage) {
+  bool in_string = false, any = false;
+  for (size_t i = 0; i < text.size() && !any; ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else {
+      any = c == 'I' || c == 'N';
+    }
+  }
+  if (!any) return false;
+  storage.clear();
+  storage.reserve(text.size() + 32);
+  in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      storage += c;
+      if (c == '\\' && i + 1 < text.size()) storage += text[++i];
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    const auto rest = text.substr(i);
+    if (rest.starts_with("Infinity") || rest.starts_with("-Infinity")) {
+      const bool minus = c == '-';
+      storage += '"';
+      storage += minus ? kMinusInfinity : kInfinity;
+      storage += '"';
+      i += minus ? 8 : 7;
+    } else if (rest.starts_with("NaN")) {
+      storage += "null";
+      i += 2;
+    } else {
+      storage += c;
+      in_string = c == '"';
+    }
+  }
+  return true;
+}
+
+template <typename Json>
+void restore_infinities(Json& value) {
+  static const std::string plus = std::string(1, '\0') + "+inf", minus = std::string(1, '\0') + "-inf";
+  if (value.is_string()) {
+    const auto& text = value.template get_ref<const std::string&>();
+    if (text == plus) value = std::numeric_limits<double>::infinity();
+    else if (text == minus) value = -std::numeric_limits<double>::infinity();
+  } else if (value.is_structured()) {
+    for (auto& item : value) restore_infinities(item);
+  }
+}
+
+template <typename Json>
+Json parse_python_json(std::string_view text, bool allow_exceptions) {
+  std::string storage;
+  const bool spelled = spell_python_constants(text, storage);
+  auto value = Json::parse(spelled ? std::string_view(storage) : text, nullptr, allow_exceptions);
+  if (spelled) restore_infinities(value);
+  return value;
 }
 
 }  // namespace
@@ -51,7 +126,7 @@ void check_json_depth(std::string_view text, std::string_view label, size_t line
 nlohmann::json parse_json(std::string_view text, std::string_view label) {
   check_json_depth(text, label);
   try {
-    return nlohmann::json::parse(text);
+    return parse_python_json<nlohmann::json>(text, true);
   } catch (const nlohmann::json::exception& e) {
     AM_FAIL("[json] {}: not valid JSON ({})", label, short_message(e));
   }
@@ -60,7 +135,7 @@ nlohmann::json parse_json(std::string_view text, std::string_view label) {
 nlohmann::ordered_json parse_ordered_json(std::string_view text, std::string_view label) {
   check_json_depth(text, label);
   try {
-    return nlohmann::ordered_json::parse(text);
+    return parse_python_json<nlohmann::ordered_json>(text, true);
   } catch (const nlohmann::json::exception& e) {
     AM_FAIL("[json] {}: not valid JSON ({})", label, short_message(e));
   }
@@ -68,7 +143,7 @@ nlohmann::ordered_json parse_ordered_json(std::string_view text, std::string_vie
 
 nlohmann::json parse_json_or_discarded(std::string_view text, std::string_view label, size_t line) {
   check_json_depth(text, label, line);
-  return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return parse_python_json<nlohmann::json>(text, /*allow_exceptions=*/false);
 }
 
 }  // namespace automodel

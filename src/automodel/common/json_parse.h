@@ -16,7 +16,8 @@ inline constexpr int kMaxJsonDepth = 512;
 // depth found when `text` nests deeper than `limit` arrays/objects. Linear, allocation-free.
 void check_json_depth(std::string_view text, std::string_view label, size_t line = 0, int limit = kMaxJsonDepth);
 
-// Depth-checked parse; invalid JSON is an Error "<label>: not valid JSON (...)".
+// Depth-checked parse of JSON as Python's json module writes it (bare Infinity, -Infinity and NaN
+// accepted: +-infinity, NaN as null); invalid JSON is an Error "<label>: not valid JSON (...)".
 nlohmann::json parse_json(std::string_view text, std::string_view label);
 nlohmann::ordered_json parse_ordered_json(std::string_view text, std::string_view label);
 // Depth-checked parse; invalid JSON gives a discarded value (the caller words the error), too deep

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <limits>
 #include <string>
 
 #include "automodel/common/error.h"
@@ -20,6 +21,20 @@ std::string nested(char open, char close, int depth) { return std::string(depth,
 TEST(JsonParse, AcceptsNestingUpToTheLimit) {
   auto value = parse_json(nested('[', ']', kMaxJsonDepth), "ok.json");
   EXPECT_TRUE(value.is_array());
+}
+
+// Python's json.dump writes float('inf') / float('nan') as bare words (Nemotron-H's config.json:
+// "time_step_limit": [0.0, Infinity]); the same words inside strings stay text.
+TEST(JsonParse, ReadsPythonsInfinityAndNanOutsideStringsOnly) {
+  auto value = parse_json(R"({"limit": [0.0, Infinity, -Infinity], "x": NaN, "s": "Infinity \" NaN", "N": 1})",
+                          "config.json");
+  EXPECT_EQ(value["limit"][1].get<double>(), std::numeric_limits<double>::infinity());
+  EXPECT_EQ(value["limit"][2].get<double>(), -std::numeric_limits<double>::infinity());
+  EXPECT_TRUE(value["x"].is_null());
+  EXPECT_EQ(value["s"].get<std::string>(), "Infinity \" NaN");
+  EXPECT_EQ(value["N"].get<int>(), 1);
+  EXPECT_EQ(parse_ordered_json("[Infinity]", "a.json")[0].get<double>(), std::numeric_limits<double>::infinity());
+  EXPECT_TRUE(parse_json_or_discarded("{\"a\": Infinityy}", "row").is_discarded());
 }
 
 TEST(JsonParse, RefusesDeepArraysNamingFileLimitAndDepth) {
