@@ -5,6 +5,8 @@
 #include <ATen/ops/cat.h>
 #include <ATen/ops/zeros.h>
 
+#include <vector>
+
 namespace automodel::models {
 
 at::Tensor visible_positions(const at::Tensor& mask, int64_t back) {
@@ -30,6 +32,28 @@ at::Tensor causal_depthwise_conv(const at::Tensor& x, const at::Tensor& weight, 
     out = out.defined() ? out + tap : tap;
   }
   return out.to(x.scalar_type());
+}
+
+at::Tensor per_document(const at::Tensor& mask,
+                        const std::function<at::Tensor(int64_t row, int64_t begin, int64_t length)>& segment) {
+  const int64_t B = mask.size(0), T = mask.size(2);
+  if (T < 2) return {};
+  auto starts = visible_positions(mask, 1).logical_not();  // (B, T): a document begins here
+  if (!starts.narrow(1, 1, T - 1).any().item<bool>()) return {};
+  auto host = starts.cpu();
+  const auto* begins = host.data_ptr<bool>();
+  std::vector<at::Tensor> rows;
+  for (int64_t row = 0; row < B; ++row) {
+    std::vector<at::Tensor> pieces;
+    int64_t begin = 0;
+    for (int64_t t = 1; t <= T; ++t) {
+      if (t < T && !begins[row * T + t]) continue;
+      pieces.push_back(segment(row, begin, t - begin));
+      begin = t;
+    }
+    rows.push_back(at::cat(pieces, 1));
+  }
+  return at::cat(rows, 0);
 }
 
 }  // namespace automodel::models

@@ -5,6 +5,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <functional>
+
 namespace automodel::models {
 
 // (B, T) bool: whether position t - back is visible from each position t of this forward, per
@@ -17,5 +19,12 @@ at::Tensor visible_positions(const at::Tensor& mask, int64_t back);
 // for none; replaced with this forward's last K-1.
 at::Tensor causal_depthwise_conv(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                                  const at::Tensor& mask, at::Tensor* history = nullptr);
+
+// Recurrent mixers over packed rows: when some row of this forward holds several documents (a
+// token cannot see its predecessor, per `mask`), runs `segment(row, begin, length)` -> (1, length,
+// ...) on each document of each row and joins the pieces back into (B, T, ...); else returns an
+// undefined tensor (run the batch at once). Asks the host once per call.
+at::Tensor per_document(const at::Tensor& mask,
+                        const std::function<at::Tensor(int64_t row, int64_t begin, int64_t length)>& segment);
 
 }  // namespace automodel::models

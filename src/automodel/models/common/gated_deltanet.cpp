@@ -125,28 +125,16 @@ at::Tensor GatedDeltaNet::forward(const at::Tensor& x, const LayerPositions&, co
     k = k.repeat_interleave(r, 2);
   }
   // Packed documents: the state restarts where a token cannot see its predecessor.
-  at::Tensor out, state = cache && cache->v.defined() ? cache->v : at::Tensor();
-  auto starts = visible_positions(mask, 1).logical_not();  // (B, T)
-  if (T > 1 && starts.narrow(1, 1, T - 1).any().item<bool>()) {
-    std::vector<at::Tensor> rows;
-    auto host = starts.cpu();
-    for (int64_t row = 0; row < B; ++row) {
-      std::vector<at::Tensor> pieces;
-      int64_t begin = 0;
-      for (int64_t t = 1; t <= T; ++t) {
-        if (t < T && !host[row][t].item<bool>()) continue;
-        auto slice = [&](const at::Tensor& x4) { return x4.narrow(0, row, 1).narrow(1, begin, t - begin); };
-        auto first_state = begin == 0 && state.defined() ? state.narrow(0, row, 1) : at::Tensor();
-        pieces.push_back(chunk_gated_delta_rule(slice(q), slice(k), slice(v), slice(g), slice(beta), first_state).first);
-        begin = t;
-      }
-      rows.push_back(at::cat(pieces, 1));
-    }
-    out = at::cat(rows, 0);
+  at::Tensor state = cache && cache->v.defined() ? cache->v : at::Tensor();
+  auto out = per_document(mask, [&](int64_t row, int64_t begin, int64_t length) {
+    auto slice = [&](const at::Tensor& t) { return t.narrow(0, row, 1).narrow(1, begin, length); };
+    auto first_state = begin == 0 && state.defined() ? state.narrow(0, row, 1) : at::Tensor();
+    return chunk_gated_delta_rule(slice(q), slice(k), slice(v), slice(g), slice(beta), first_state).first;
+  });
+  if (out.defined())
     state = at::Tensor();  // packed rows are for training: no state to carry on
-  } else {
+  else
     std::tie(out, state) = chunk_gated_delta_rule(q, k, v, g, beta, state);
-  }
   if (cache) cache->v = state;
   // Gated RMSNorm per head: w * norm(o) (in the input dtype), times silu(z) in fp32.
   auto of = out.to(at::kFloat);

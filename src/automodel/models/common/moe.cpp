@@ -2,6 +2,7 @@
 
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/bincount.h>
+#include <ATen/ops/empty.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/linear.h>
 #include <ATen/ops/zeros.h>
@@ -16,6 +17,22 @@
 #include <vector>
 
 namespace automodel::models {
+
+StackedExperts::StackedExperts(int64_t num_experts, int64_t hidden, int64_t width, bool gated, Activation act,
+                               const at::TensorOptions& o)
+    : gated_(gated), act_(act) {
+  in_ = add_parameter(gated ? "gate_up_proj" : "up_proj", at::empty({num_experts, (gated ? 2 : 1) * width, hidden}, o));
+  down_ = add_parameter("down_proj", at::empty({num_experts, hidden, width}, o));
+}
+
+at::Tensor StackedExperts::forward(int64_t e, const at::Tensor& x) const {
+  auto in = at::linear(x, (*in_)[e]);
+  if (gated_) {
+    auto gate_up = in.chunk(2, -1);
+    return at::linear(activate(act_, gate_up[0]) * gate_up[1], (*down_)[e]);
+  }
+  return at::linear(activate(act_, in), (*down_)[e]);
+}
 
 SparseMoe::SparseMoe(int64_t hidden, const MoeOptions& options, const at::TensorOptions& tensor_options)
     : options_(options) {

@@ -39,6 +39,21 @@ class ExpertList : public ExpertBank {
   int64_t num_experts() const override { return static_cast<int64_t>(num_children()); }
 };
 
+// Experts stacked as transformers 5 stores them: gated, gate_up_proj (E, 2I, H) with the gate's
+// rows first (Gemma 4, Granite 4); plain, up_proj (E, I, H) (Nemotron-H); then down_proj (E, H, I).
+class StackedExperts : public ExpertBank {
+ public:
+  StackedExperts(int64_t num_experts, int64_t hidden, int64_t width, bool gated, Activation act,
+                 const at::TensorOptions& options);
+  int64_t num_experts() const override { return in_->size(0); }
+  at::Tensor forward(int64_t expert, const at::Tensor& x) const override;
+
+ private:
+  bool gated_;
+  Activation act_;
+  at::Tensor *in_, *down_;
+};
+
 struct MoeOptions;
 // Builds an architecture's own experts (gpt-oss's fused tensors); empty: an ExpertList.
 using ExpertsFactory = std::function<std::unique_ptr<ExpertBank>(int64_t hidden, const MoeOptions&, const at::TensorOptions&)>;

@@ -88,26 +88,6 @@ class Gemma4Attention : public AttentionLayer {
   Slot<Norm> q_norm_, k_norm_;
 };
 
-// Experts stacked as transformers defines them: gate_up_proj (E, 2I, H), gate rows then up rows;
-// down_proj (E, H, I).
-class Gemma4Experts : public ExpertBank {
- public:
-  Gemma4Experts(int64_t num_experts, int64_t hidden, int64_t width, Activation act, const at::TensorOptions& o)
-      : act_(act) {
-    gate_up_ = add_parameter("gate_up_proj", at::empty({num_experts, 2 * width, hidden}, o));
-    down_ = add_parameter("down_proj", at::empty({num_experts, hidden, width}, o));
-  }
-  int64_t num_experts() const override { return gate_up_->size(0); }
-  at::Tensor forward(int64_t e, const at::Tensor& x) const override {
-    auto gate_up = at::linear(x, (*gate_up_)[e]).chunk(2, -1);
-    return at::linear(activate(act_, gate_up[0]) * gate_up[1], (*down_)[e]);
-  }
-
- private:
-  Activation act_;
-  at::Tensor *gate_up_, *down_;
-};
-
 // softmax(proj(rms(x) * scale * H^-0.5)) over the experts, top-k renormalised, times each chosen
 // expert's per_expert_scale.
 class Gemma4Router : public Module {
@@ -146,7 +126,8 @@ class Gemma4MoeFeedForward : public Mlp {
     mlp_ = add_module("mlp", make_mlp(s.hidden_size, mlp_width, s.mlp, o));
     pre_ = norm("pre_feedforward_layernorm");
     router_ = add_module("router", std::make_unique<Gemma4Router>(s.hidden_size, num_experts, top_k, s.norm.eps, o));
-    experts_ = add_module("experts", std::make_unique<Gemma4Experts>(num_experts, s.hidden_size, width, s.mlp.act, o));
+    experts_ = add_module("experts", std::make_unique<StackedExperts>(num_experts, s.hidden_size, width, /*gated=*/true,
+                                                                      s.mlp.act, o));
     post_1_ = norm("post_feedforward_layernorm_1");
     post_2_ = norm("post_feedforward_layernorm_2");
     pre_2_ = norm("pre_feedforward_layernorm_2");
@@ -163,7 +144,7 @@ class Gemma4MoeFeedForward : public Mlp {
   Slot<Mlp> mlp_;
   Slot<Norm> pre_, post_1_, post_2_, pre_2_;
   Slot<Gemma4Router> router_;
-  Slot<Gemma4Experts> experts_;
+  Slot<StackedExperts> experts_;
 };
 
 // Rope of one layer type: the config's per-type `rope_parameters` entry, or Gemma 4's default
