@@ -411,6 +411,27 @@ ARCHS.update({
         lora_targets=["q_a_proj", "q_b_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj"]),
 })
 
+ARCHS.update({
+    "nemotron_h": dict(
+        cls="NemotronHForCausalLM", features=["blocks M E * - M: Mamba2, MoE, attention (no positions), MLP, Mamba2",
+                                              "Mamba2: 4 heads of 16 in 2 groups, state 16, conv 4, chunks of 8 "
+                                              "(the rows span several), dt clamped at time_step_min",
+                                              "8 squared-ReLU experts in 2 groups, top-1 group, top-2 sigmoid routing, "
+                                              "e_score_correction_bias, routed scaling 2.5, shared expert",
+                                              "fp32-scaled RMSNorms", "untied head"],
+        config=dict(vocab_size=VOCAB, hidden_size=64, layers_block_type=["linear_attention", "moe", "full_attention",
+                                                                          "mlp", "linear_attention"],
+                    num_attention_heads=4, num_key_value_heads=2, head_dim=16, intermediate_size=96,
+                    mamba_num_heads=4, mamba_head_dim=16, n_groups=2, ssm_state_size=16, conv_kernel=4, chunk_size=8,
+                    time_step_min=0.001, n_routed_experts=8, num_experts_per_tok=2, moe_intermediate_size=32,
+                    moe_shared_expert_intermediate_size=48, n_group=2, topk_group=1, routed_scaling_factor=2.5,
+                    layer_norm_epsilon=1e-5, max_position_embeddings=64, bos_token_id=1, eos_token_id=2,
+                    pad_token_id=0, tie_word_embeddings=False, experts_implementation="eager"),
+        # PEFT refuses Mamba out_proj and conv1d; up/down_proj would also name our per-expert modules
+        # (the checkpoint's layout), which PEFT cannot adapt in transformers' stacked experts.
+        lora_targets=ATTN + ["in_proj"]),
+})
+
 # Composite (VLM) checkpoints whose language model we train as a causal LM: model_type -> the
 # wrapper class with a tiny vision tower, and a text_config from the entry of its text model_type.
 # Only the language model runs (text-only inputs); its checkpoint names are the wrapper's.
@@ -649,7 +670,7 @@ def decoder_layers(model):
 
 def final_norm(model):
     base = language_model(model)
-    for name in ("norm", "final_layer_norm", "final_layernorm", "ln_f", "embedding_norm"):
+    for name in ("norm", "final_layer_norm", "final_layernorm", "ln_f", "embedding_norm", "norm_f"):
         if hasattr(base, name):
             return getattr(base, name)
     raise SystemExit(f"{type(model).__name__}: no final norm found")

@@ -40,6 +40,10 @@ struct ModelConfig {
     std::string body = "model.language_model", lm_head = "lm_head";
   };
   std::optional<Composite> composite;
+  // When built for a checkpoint: its tensor names, for architectures whose checkpoints ship in
+  // more than one layout (Nemotron-H: backbone.* and a tensor per expert on the hub; model.* and
+  // stacked experts from transformers 5). Null when building without one.
+  std::shared_ptr<const std::vector<std::string>> checkpoint_names;
 
   JsonFields fields() const { return JsonFields(json, label); }
   std::string dump(int indent = 2) const;

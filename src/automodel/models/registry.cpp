@@ -36,11 +36,11 @@ std::string models_markdown() {
       "LoRA, where LoRA applies) by `tests/oracle/arch_sweep_test.cpp`. `automodel list-models` prints the same\n"
       "table.\n\n"
       "A composite (VLM) checkpoint whose `text_config` has one of these `model_type`s (Qwen3.5 `qwen3_5`,\n"
-      "Qwen3.5-MoE `qwen3_5_moe`, Llama 4 `llama4`, Gemma 4 `gemma4`, Gemma 3 `gemma3`, Mistral Small 3.x `mistral3`,\n"
-      "...) loads its language model for text fine-tuning, under\n"
-      "the checkpoint's own names (`model.language_model.*` or v4's `language_model.model.*`); the vision tower\n"
-      "and projector are skipped on load and carried unchanged into exported folders, which load as the\n"
-      "wrapper class (each of these checked against transformers).\n\n"
+      "Qwen3.5-MoE `qwen3_5_moe`, Llama 4 `llama4`, Gemma 4 `gemma4` incl. E2B/E4B, Gemma 3 `gemma3`, Mistral Small\n"
+      "3.x `mistral3`, ...) loads its language model for text fine-tuning, under the checkpoint's own names\n"
+      "(`model.language_model.*` or v4's `language_model.model.*`); the vision (and audio) towers and projectors\n"
+      "are skipped on load and carried unchanged into exported folders, which load as the wrapper class (each of\n"
+      "these checked against transformers).\n\n"
       "FP8 block-quantized checkpoints (`quantization_config` with `quant_method: fp8` and `weight_block_size`,\n"
       "as DeepSeek-V3 and the `-FP8` releases ship) and gpt-oss's MXFP4 experts (`quant_method: mxfp4`) are\n"
       "dequantized on load; exports hold the dequantized weights in the base's dtype, without the\n"
@@ -99,7 +99,11 @@ hf::ModelConfig language_model_config(const hf::ModelConfig& config, const hf::S
   auto registered = [&all](const std::string& type) {
     return std::any_of(all.begin(), all.end(), [&type](const Architecture& a) { return a.model_type == type; });
   };
-  if (config.composite || registered(config.model_type)) return config;
+  auto with_names = [checkpoint](hf::ModelConfig c) {
+    if (checkpoint) c.checkpoint_names = std::make_shared<const std::vector<std::string>>(checkpoint->names());
+    return c;
+  };
+  if (config.composite || registered(config.model_type)) return with_names(config);
   const auto& json = *config.json;
   auto text = json.find("text_config");
   const auto inner = text != json.end() && text->is_object() ? text->value("model_type", std::string()) : "";
@@ -126,7 +130,7 @@ hf::ModelConfig language_model_config(const hf::ModelConfig& config, const hf::S
     if (v4) composite.body = "language_model.model", composite.lm_head = "language_model.lm_head";
   }
   out.composite = composite;
-  return out;
+  return with_names(out);
 }
 
 namespace {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <ATen/TensorOperators.h>
+#include <ATen/ops/allclose.h>
 #include <ATen/ops/arange.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/equal.h>
@@ -13,6 +14,7 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "automodel/checkpoint/hf_export.h"
@@ -203,6 +205,43 @@ TEST(CheckpointLayout, MultiTokenPredictionLayersAreSkippedOtherExtrasAreNot) {
       [&] { load_weights(*target, hf::SafetensorsCheckpoint::open(with_more.path())); });
   EXPECT_NE(message.find(fmt::format("unexpected tensor(s) not used by the deepseek_v3 model: model.layers.{}.", L + 1)),
             std::string::npos) << message;
+}
+
+// Nemotron-H as the hub ships it (NVIDIA's code: backbone.*, one up/down_proj per expert) and as
+// transformers 5 saves it (model.*, stacked experts): both load to the same model and export in
+// the layout they came in.
+TEST(CheckpointLayout, NemotronHLoadsTheHubsBackboneAndPerExpertLayoutAndWritesItBack) {
+  const auto config_json = find_architecture("nemotron_h").tiny_config_json;
+  auto source = build_model(hf::parse_model_config(config_json, "tiny nemotron_h"), at::kFloat, c10::Device(c10::kCPU));
+  init_random(*source, 9);
+  std::vector<std::pair<std::string, at::Tensor>> hub;
+  int split = 0;
+  for (auto& [name, tensor] : hf_state_dict(*source)) {
+    auto renamed = name.starts_with("model.") ? "backbone." + name.substr(6) : name;
+    if (renamed.ends_with(".experts.up_proj") || renamed.ends_with(".experts.down_proj")) {
+      const auto dot = renamed.rfind('.');
+      for (int64_t e = 0; e < tensor.size(0); ++e)
+        hub.emplace_back(fmt::format("{}.{}{}.weight", renamed.substr(0, dot), e, renamed.substr(dot)), tensor[e].clone());
+      ++split;
+    } else {
+      hub.emplace_back(renamed, tensor);
+    }
+  }
+  EXPECT_EQ(split, 2);  // the one MoE layer's stacked up and down projections
+  testing::TempDir dir;
+  fs::create_directories(dir / "hub");
+  std::ofstream(dir / "hub" / "config.json") << config_json;
+  save_tensors(hub, dir / "hub", ~0ull, "model");
+  auto model = load_pretrained((dir / "hub").string());
+  EXPECT_EQ(model->base_model_prefix(), "backbone");
+  auto ids = at::randint(96, {2, 7}, at::TensorOptions().dtype(at::kLong));
+  EXPECT_TRUE(at::allclose(model->logits(model->forward({ids}).hidden), source->logits(source->forward({ids}).hidden),
+                           1e-6, 1e-7));
+  std::set<std::string> written;
+  for (const auto& [name, _] : hf_state_dict(*model)) written.insert(name);
+  std::set<std::string> shipped;
+  for (const auto& [name, _] : hub) shipped.insert(name);
+  EXPECT_EQ(written, shipped);
 }
 
 }  // namespace

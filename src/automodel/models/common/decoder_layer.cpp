@@ -120,23 +120,32 @@ DecoderLayer::DecoderLayer(const DecoderSpec& s, int64_t index, bool moe, const 
     return name.empty() ? Slot<Norm>() : add_module(name, make_norm(s.norm, s.hidden_size, o));
   };
   // HF's registration order (attention, MLP, then the norms): parameter order is module order.
-  std::unique_ptr<AttentionLayer> attention;
-  if (s.make_attention) attention = s.make_attention(s, index, o);
-  if (!attention) attention = std::make_unique<DecoderAttention>(s, o);
-  const auto& name = s.attention_names.empty() ? n.attention : s.attention_names[static_cast<size_t>(index)];
-  self_attn_ = add_module(name, std::move(attention));
-  if (moe) {
+  const auto at = static_cast<size_t>(index);
+  const bool with_attention = s.attention_layers.empty() || s.attention_layers[at];
+  const bool with_feed_forward = s.feed_forward_layers.empty() || s.feed_forward_layers[at];
+  if (with_attention) {
+    std::unique_ptr<AttentionLayer> attention;
+    if (s.make_attention) attention = s.make_attention(s, index, o);
+    if (!attention) attention = std::make_unique<DecoderAttention>(s, o);
+    self_attn_ = add_module(s.attention_names.empty() ? n.attention : s.attention_names[at], std::move(attention));
+  }
+  if (!with_feed_forward) {
+  } else if (moe) {
     moe_ = add_module(n.mlp, std::make_unique<SparseMoe>(s.hidden_size, *s.moe, o));
   } else if (auto own = s.make_feed_forward ? s.make_feed_forward(s, index, o) : nullptr) {
     mlp_ = add_inline_module<Mlp>(std::move(own));
   } else {
-    const auto width = s.intermediate_sizes.empty() ? s.intermediate_size : s.intermediate_sizes[static_cast<size_t>(index)];
+    const auto width = s.intermediate_sizes.empty() ? s.intermediate_size : s.intermediate_sizes[at];
     mlp_ = add_module(n.mlp, make_mlp(s.hidden_size, width, s.mlp, o));
   }
-  attn_in_ = norm(n.attn_in_norm);
-  attn_out_ = norm(n.attn_out_norm);
-  mlp_in_ = norm(n.mlp_in_norm);
-  mlp_out_ = norm(n.mlp_out_norm);
+  if (with_attention) {
+    attn_in_ = norm(n.attn_in_norm);
+    attn_out_ = norm(n.attn_out_norm);
+  }
+  if (with_feed_forward) {
+    mlp_in_ = norm(n.mlp_in_norm);
+    mlp_out_ = norm(n.mlp_out_norm);
+  }
   if (s.layer_scalar) layer_scalar_ = add_buffer("layer_scalar", at::empty({1}, o));
   if (s.per_layer_input_size > 0) {
     auto linear = [&o](int64_t in, int64_t out) -> std::unique_ptr<LinearLayer> {
@@ -161,14 +170,17 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerPositions& posi
   auto scaled = [this](const at::Tensor& branch) {
     return spec_.residual_scale == 1.0 ? branch : branch * spec_.residual_scale;
   };
-  auto attn_input = apply(attn_in_, x);
-  auto attn = apply(attn_out_, self_attn_->forward(attn_input, positions, mask, cache));
-  if (spec_.parallel_residual) {
-    auto mlp = apply(mlp_out_, feed_forward(mlp_in_ ? mlp_in_->forward(x) : attn_input));
-    return x + scaled(attn) + scaled(mlp);
+  auto h = x;
+  if (self_attn_) {
+    auto attn_input = apply(attn_in_, x);
+    auto attn = apply(attn_out_, self_attn_->forward(attn_input, positions, mask, cache));
+    if (spec_.parallel_residual) {
+      auto mlp = apply(mlp_out_, feed_forward(mlp_in_ ? mlp_in_->forward(x) : attn_input));
+      return x + scaled(attn) + scaled(mlp);
+    }
+    h = x + scaled(attn);
   }
-  auto h = x + scaled(attn);
-  auto out = h + scaled(apply(mlp_out_, feed_forward(apply(mlp_in_, h))));
+  auto out = mlp_ || moe_ ? h + scaled(apply(mlp_out_, feed_forward(apply(mlp_in_, h)))) : h;
   if (per_layer_input_gate_) {  // the layer's own input, gated by its hidden state
     AM_CHECK(per_layer_input.defined(), "internal: a layer with per-layer inputs was called without its input");
     auto gated = activate(spec_.mlp.act, per_layer_input_gate_->forward(out)) * per_layer_input;

@@ -61,6 +61,8 @@ void check_layer_lists(const DecoderSpec& s) {
   check(s.attention_chunk.size(), "attention_chunk", true);
   check(s.intermediate_sizes.size(), "intermediate_sizes", true);
   check(s.kv_source.size(), "kv_source", true);
+  check(s.attention_layers.size(), "attention_layers", true);
+  check(s.feed_forward_layers.size(), "feed_forward_layers", true);
 }
 }  // namespace
 
@@ -75,7 +77,8 @@ DecoderLM::DecoderLM(hf::ModelConfig config, DecoderSpec spec, const at::TensorO
   std::vector<bool> moe_layers(static_cast<size_t>(spec_.num_layers));
   for (int64_t i = 0; i < spec_.num_layers; ++i) {
     moe_layers[static_cast<size_t>(i)] = is_moe_layer(i);
-    AM_CHECK(is_moe_layer(i) || spec_.intermediate_size > 0 || !spec_.intermediate_sizes.empty(),
+    const bool has_feed_forward = spec_.feed_forward_layers.empty() || spec_.feed_forward_layers[static_cast<size_t>(i)];
+    AM_CHECK(is_moe_layer(i) || !has_feed_forward || spec_.intermediate_size > 0 || !spec_.intermediate_sizes.empty(),
              "[config] {}: layer {} has a dense MLP but config.json has no intermediate_size", config_.label, i);
   }
   body_ = add_module(spec_.names.body, std::make_unique<DecoderBody>(spec_, moe_layers, options));
@@ -87,7 +90,9 @@ DecoderLM::DecoderLM(hf::ModelConfig config, DecoderSpec spec, const at::TensorO
 DecoderLM::~DecoderLM() = default;
 
 bool DecoderLM::is_moe_layer(int64_t i) const {
-  return spec_.moe && (spec_.moe_layers.empty() || spec_.moe_layers[static_cast<size_t>(i)]);
+  const auto at = static_cast<size_t>(i);
+  return spec_.moe && (spec_.moe_layers.empty() || spec_.moe_layers[at]) &&
+         (spec_.feed_forward_layers.empty() || spec_.feed_forward_layers[at]);
 }
 
 const at::Tensor& DecoderLM::output_embedding() const {

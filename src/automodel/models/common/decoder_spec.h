@@ -109,6 +109,9 @@ struct DecoderSpec {
   bool attention_output_gate = false;  // Qwen3-Next: q_proj also yields a per-head gate, out *= sigmoid(gate)
   FeedForwardFactory make_feed_forward;                // empty: an MLP from `mlp` (or the MoE below)
   std::vector<int64_t> intermediate_sizes;             // per layer; empty = intermediate_size on every layer
+  // Hybrids with one mixer per layer (Nemotron-H): per layer, whether it has the attention (or
+  // what replaces it) and whether it has the feed-forward (MLP or MoE); empty = both everywhere.
+  std::vector<bool> attention_layers, feed_forward_layers;
   std::optional<MoeOptions> moe;                       // replaces the MLP ...
   std::vector<bool> moe_layers;                        // ... on these layers; empty = every layer
   // Per-layer inputs (Gemma 3n/4 E2B/E4B): a second embedding table (per_layer_input_vocab rows,

@@ -1,0 +1,129 @@
+#include "automodel/models/common/mamba2.h"
+
+#include <ATen/TensorOperators.h>
+#include <ATen/ops/cat.h>
+#include <ATen/ops/constant_pad_nd.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/exp.h>
+#include <ATen/ops/matmul.h>
+#include <ATen/ops/ones.h>
+#include <ATen/ops/rsqrt.h>
+#include <ATen/ops/silu.h>
+#include <ATen/ops/softplus.h>
+#include <ATen/ops/zeros.h>
+
+#include <limits>
+#include <vector>
+
+#include "automodel/models/common/causal_conv.h"
+
+namespace automodel::models {
+namespace {
+
+// a (..., L) -> (..., L, L): [i, j] = a_{j+1} + ... + a_i for j <= i (0 on the diagonal), -inf
+// above it. Summed over the masked terms rather than as a difference of cumulative sums, which
+// would cancel catastrophically (transformers' "stable" segment sum).
+at::Tensor segment_sums(const at::Tensor& a) {
+  const int64_t L = a.size(-1);
+  auto sizes = a.sizes().vec();
+  sizes.push_back(L);
+  auto ones = at::ones({L, L}, a.options().dtype(at::kBool));
+  auto terms = a.unsqueeze(-1).expand(sizes).masked_fill(ones.tril(-1).logical_not(), 0);  // [k, j] = a_k for k > j
+  return terms.cumsum(-2).masked_fill(ones.tril(0).logical_not(), -std::numeric_limits<double>::infinity());
+}
+
+// (B, T, ...) -> (B, chunks, L, ...), zero-padded at the end.
+at::Tensor into_chunks(const at::Tensor& t, int64_t L) {
+  const int64_t T = t.size(1), pad = (L - T % L) % L;
+  std::vector<int64_t> padding(2 * (t.dim() - 1), 0);
+  padding[padding.size() - 1] = pad;  // the last pair pads dim 1
+  auto sizes = t.sizes().vec();
+  sizes[1] = L;
+  sizes.insert(sizes.begin() + 1, (T + pad) / L);
+  return at::constant_pad_nd(t, padding).view(sizes);
+}
+
+}  // namespace
+
+std::pair<at::Tensor, at::Tensor> ssd_chunk_scan(const at::Tensor& x_in, const at::Tensor& dt_in, const at::Tensor& A,
+                                                 const at::Tensor& b_in, const at::Tensor& c_in, const at::Tensor& d,
+                                                 const at::Tensor& state, int64_t L) {
+  const int64_t B = x_in.size(0), T = x_in.size(1), H = x_in.size(2), P = x_in.size(3), G = b_in.size(2);
+  const int64_t N = b_in.size(3);
+  auto x = x_in.to(at::kFloat), dt = dt_in.to(at::kFloat);
+  auto per_head = [H, G](const at::Tensor& t) { return t.to(at::kFloat).repeat_interleave(H / G, 2); };
+  // Chunked, heads before positions: X (B, C, H, L, P), Bm/Cm (B, C, H, L, N), a (B, H, C, L).
+  auto X = into_chunks(x * dt.unsqueeze(-1), L).permute({0, 1, 3, 2, 4});
+  auto Bm = into_chunks(per_head(b_in), L).permute({0, 1, 3, 2, 4});
+  auto Cm = into_chunks(per_head(c_in), L).permute({0, 1, 3, 2, 4});
+  auto a = into_chunks(dt * A.to(at::kFloat), L).permute({0, 3, 1, 2});
+  const int64_t chunks = a.size(2);
+  auto a_cum = a.cumsum(-1);
+  // Within a chunk: attention-like weights C_l B_s^T times the decay from s to l.
+  auto decay = segment_sums(a).exp().permute({0, 2, 1, 3, 4});  // (B, C, H, L, L)
+  auto y = at::matmul(at::matmul(Cm, Bm.transpose(-1, -2)) * decay, X);
+  // Each chunk's contribution to the state at its end, (B, C, H, N, P).
+  auto to_end = (a_cum.narrow(-1, L - 1, 1) - a_cum).exp().permute({0, 2, 1, 3}).unsqueeze(-1);
+  auto chunk_states = at::matmul((Bm * to_end).transpose(-1, -2), X);
+  // Across chunks: the state entering each chunk, and the final one.
+  auto first = state.defined() ? state.to(at::kFloat).transpose(-1, -2).unsqueeze(1)
+                               : at::zeros({B, 1, H, N, P}, X.options());
+  auto states = at::cat({first, chunk_states}, 1).permute({0, 2, 1, 3, 4}).reshape({B, H, chunks + 1, N * P});
+  auto across = segment_sums(at::constant_pad_nd(a_cum.select(-1, L - 1), {1, 0})).exp();  // (B, H, C+1, C+1)
+  auto entering = at::matmul(across, states).view({B, H, chunks + 1, N, P});
+  auto final_state = entering.select(2, chunks).transpose(-1, -2);  // (B, H, P, N)
+  auto start = entering.narrow(2, 0, chunks).permute({0, 2, 1, 3, 4});  // (B, C, H, N, P)
+  auto from_start = a_cum.exp().permute({0, 2, 1, 3}).unsqueeze(-1);      // (B, C, H, L, 1)
+  y = y + at::matmul(Cm, start) * from_start;
+  y = y.permute({0, 1, 3, 2, 4}).reshape({B, chunks * L, H, P}).narrow(1, 0, T);
+  return {y + x * d.to(at::kFloat).view({1, 1, H, 1}), final_state};
+}
+
+Mamba2Mixer::Mamba2Mixer(int64_t hidden, const Mamba2Shape& s, const at::TensorOptions& o) : s_(s) {
+  auto linear = [&o, &s](int64_t in, int64_t out) -> std::unique_ptr<LinearLayer> {
+    return std::make_unique<Linear>(in, out, s.proj_bias, o);
+  };
+  // HF's registration order.
+  conv_weight_ = add_parameter("conv1d.weight", at::empty({s.conv_channels(), 1, s.conv_kernel}, o));
+  if (s.conv_bias) conv_bias_ = add_parameter("conv1d.bias", at::empty({s.conv_channels()}, o));
+  in_proj_ = add_module("in_proj", linear(hidden, s.inner() + s.conv_channels() + s.num_heads));
+  dt_bias_ = add_parameter("dt_bias", at::empty({s.num_heads}, o));
+  a_log_ = add_parameter("A_log", at::empty({s.num_heads}, o));
+  norm_weight_ = add_parameter("norm.weight", at::empty({s.inner()}, o));
+  d_ = add_parameter("D", at::empty({s.num_heads}, o));
+  out_proj_ = add_module("out_proj", linear(s.inner(), hidden));
+}
+
+at::Tensor Mamba2Mixer::forward(const at::Tensor& x, const LayerPositions&, const at::Tensor& mask,
+                                KVCache::Layer* cache) const {
+  const int64_t B = x.size(0), T = x.size(1), H = s_.num_heads, G = s_.num_groups, N = s_.state_size;
+  auto parts = in_proj_->forward(x).split_with_sizes({s_.inner(), s_.conv_channels(), H}, -1);
+  const auto& gate = parts[0];
+  at::Tensor* history = cache ? &cache->k : nullptr;  // the conv's inputs
+  auto xbc = at::silu(causal_depthwise_conv(parts[1], *conv_weight_, conv_bias_ ? *conv_bias_ : at::Tensor(), mask,
+                                            history));
+  auto split = xbc.split_with_sizes({s_.inner(), G * N, G * N}, -1);
+  auto xs = split[0].reshape({B, T, H, s_.head_dim});
+  auto b = split[1].reshape({B, T, G, N}), c = split[2].reshape({B, T, G, N});
+  auto dt = at::softplus(parts[2] + dt_bias_->to(parts[2].scalar_type())).clamp(s_.dt_min, s_.dt_max);
+  auto A = -a_log_->to(at::kFloat).exp();
+  at::Tensor state = cache && cache->v.defined() ? cache->v : at::Tensor();
+  // Packed documents: the state restarts where a token cannot see its predecessor.
+  auto y = per_document(mask, [&](int64_t row, int64_t begin, int64_t length) {
+    auto slice = [&](const at::Tensor& t) { return t.narrow(0, row, 1).narrow(1, begin, length); };
+    auto first_state = begin == 0 && state.defined() ? state.narrow(0, row, 1) : at::Tensor();
+    return ssd_chunk_scan(slice(xs), slice(dt), A, slice(b), slice(c), *d_, first_state, s_.chunk_size).first;
+  });
+  if (y.defined())
+    state = at::Tensor();  // packed rows are for training: no state to carry on
+  else
+    std::tie(y, state) = ssd_chunk_scan(xs, dt, A, b, c, *d_, state, s_.chunk_size);
+  if (cache) cache->v = state;
+  // RMSNorm per norm group of y * silu(gate), in fp32, times the weight.
+  const int64_t groups = s_.norm_groups;
+  auto gated = y.reshape({B, T, groups, -1}) * at::silu(gate.to(at::kFloat)).view({B, T, groups, -1});
+  auto normed = (gated * at::rsqrt(gated.pow(2).mean(-1, true) + s_.norm_eps)).view({B, T, s_.inner()});
+  return out_proj_->forward((*norm_weight_ * normed).to(x.scalar_type()));
+}
+
+}  // namespace automodel::models
