@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <limits>
+#include <optional>
 
 #include "automodel/common/error.h"
 
@@ -12,6 +14,16 @@ std::string found(const nlohmann::json& v) {
   std::string text = v.dump();
   if (text.size() > 60) text = text.substr(0, 57) + "...";
   return fmt::format("{} {}", v.type_name(), text);
+}
+// A number, or a non-finite float as transformers 5 writes one ({"__float__": "Infinity"}).
+std::optional<double> number_of(const nlohmann::json& v) {
+  if (v.is_number()) return v.get<double>();
+  if (!v.is_object() || v.size() != 1 || !v.contains("__float__") || !v["__float__"].is_string()) return std::nullopt;
+  const auto& text = v["__float__"].get_ref<const std::string&>();
+  if (text == "Infinity") return std::numeric_limits<double>::infinity();
+  if (text == "-Infinity") return -std::numeric_limits<double>::infinity();
+  if (text == "NaN") return std::numeric_limits<double>::quiet_NaN();
+  return std::nullopt;
 }
 }  // namespace
 
@@ -69,8 +81,10 @@ int64_t JsonFields::get_int(const std::string& key) const {
 
 double JsonFields::get_double(const std::string& key) const {
   const auto& v = require(key);
-  AM_CHECK(v.is_number(), "[config] {}: expected a number, found {}", where(key), found(v));
-  return v.get<double>();
+  auto number = number_of(v);
+  AM_CHECK(number.has_value() && std::isfinite(*number), "[config] {}: expected a finite number, found {}", where(key),
+           found(v));
+  return *number;
 }
 
 bool JsonFields::get_bool(const std::string& key) const {
@@ -85,13 +99,16 @@ std::string JsonFields::get_string(const std::string& key) const {
   return v.get<std::string>();
 }
 
-std::vector<double> JsonFields::get_double_list(const std::string& key) const {
+std::vector<double> JsonFields::get_double_list(const std::string& key, bool allow_infinite) const {
   const auto& v = require(key);
   AM_CHECK(v.is_array(), "[config] {}: expected a list of numbers, found {}", where(key), found(v));
   std::vector<double> out;
   for (const auto& e : v) {
-    AM_CHECK(e.is_number(), "[config] {}: expected a list of numbers, found element {}", where(key), found(e));
-    out.push_back(e.get<double>());
+    auto number = number_of(e);
+    AM_CHECK(number.has_value() && !std::isnan(*number) && (allow_infinite || std::isfinite(*number)),
+             "[config] {}: expected a list of {}numbers, found element {}", where(key), allow_infinite ? "" : "finite ",
+             found(e));
+    out.push_back(*number);
   }
   return out;
 }
