@@ -430,6 +430,19 @@ ARCHS.update({
         # PEFT refuses Mamba out_proj and conv1d; up/down_proj would also name our per-expert modules
         # (the checkpoint's layout), which PEFT cannot adapt in transformers' stacked experts.
         lora_targets=ATTN + ["in_proj"]),
+    "granitemoehybrid": dict(
+        cls="GraniteMoeHybridForCausalLM", features=["Mamba2 / attention (no positions) / Mamba2 / attention",
+                                                     "Mamba2: 4 heads of 32 (auto) in 2 groups, state 16, chunks of 8",
+                                                     "4 experts top-2 (softmax of the top-2 logits), router aux loss",
+                                                     "shared_mlp beside the MoE", "Granite multipliers", "tied head"],
+        config=dict(SMALL, intermediate_size=32, shared_intermediate_size=96, num_hidden_layers=4,
+                    layer_types=["mamba", "attention", "mamba", "attention"], position_embedding_type="nope",
+                    mamba_n_heads=4, mamba_n_groups=2, mamba_d_state=16, mamba_expand=2, mamba_d_conv=4,
+                    mamba_chunk_size=8, num_local_experts=4, num_experts_per_tok=2, output_router_logits=True,
+                    router_aux_loss_coef=0.02, embedding_multiplier=12.0, residual_multiplier=0.22,
+                    attention_multiplier=0.0625, logits_scaling=8.0, tie_word_embeddings=True,
+                    experts_implementation="eager"),
+        lora_targets=ATTN + ["in_proj", "input_linear", "output_linear"]),
 })
 
 # Composite (VLM) checkpoints whose language model we train as a causal LM: model_type -> the
@@ -715,8 +728,13 @@ def write_forward_reference(torch, model, arch_dir):
                 param = f"{layers_name}.{i}.{sub}.weight"
                 (renamed,) = checkpoint_names(model, {param: torch.zeros(1)}).keys()
                 routers[i] = renamed[: -len(".weight")]
-                # Llama 4's router returns (scores, logits); the others their logits first.
-                logits_of = (lambda out: out[1]) if type(module).__name__ == "Llama4Router" else first
+                # Llama 4's router returns (scores, logits); Granite 4's (indices, weights, logits),
+                # which its model's output recorder names; the others their logits first.
+                recorder = getattr(type(language_model(model)), "_can_record_outputs", {}).get("router_logits")
+                index = getattr(recorder, "index", 0) if isinstance(module, getattr(recorder, "target_class", ())) else 0
+                if type(module).__name__ == "Llama4Router":
+                    index = 1
+                logits_of = (lambda out, index=index: out[index]) if index else first
                 hooks.append(module.register_forward_hook(
                     lambda _m, _a, out, i=i, pick=logits_of: captured.__setitem__(f"router.{i}",
                                                                                   pick(out).detach().clone())))

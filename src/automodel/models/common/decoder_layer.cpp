@@ -119,25 +119,31 @@ DecoderLayer::DecoderLayer(const DecoderSpec& s, int64_t index, bool moe, const 
   auto norm = [&](const std::string& name) {
     return name.empty() ? Slot<Norm>() : add_module(name, make_norm(s.norm, s.hidden_size, o));
   };
-  // HF's registration order (attention, MLP, then the norms): parameter order is module order.
+  // HF's registration order (attention and feed-forward in the architecture's order, then the
+  // norms): parameter order is module order, and LoRA initialises in it.
   const auto at = static_cast<size_t>(index);
   const bool with_attention = s.attention_layers.empty() || s.attention_layers[at];
   const bool with_feed_forward = s.feed_forward_layers.empty() || s.feed_forward_layers[at];
-  if (with_attention) {
+  auto add_attention = [&] {
     std::unique_ptr<AttentionLayer> attention;
     if (s.make_attention) attention = s.make_attention(s, index, o);
     if (!attention) attention = std::make_unique<DecoderAttention>(s, o);
     self_attn_ = add_module(s.attention_names.empty() ? n.attention : s.attention_names[at], std::move(attention));
-  }
-  if (!with_feed_forward) {
-  } else if (moe) {
-    moe_ = add_module(n.mlp, std::make_unique<SparseMoe>(s.hidden_size, *s.moe, o));
-  } else if (auto own = s.make_feed_forward ? s.make_feed_forward(s, index, o) : nullptr) {
-    mlp_ = add_inline_module<Mlp>(std::move(own));
-  } else {
+  };
+  auto add_feed_forward = [&] {
     const auto width = s.intermediate_sizes.empty() ? s.intermediate_size : s.intermediate_sizes[at];
-    mlp_ = add_module(n.mlp, make_mlp(s.hidden_size, width, s.mlp, o));
-  }
+    if (moe) {
+      moe_ = add_module(n.mlp, std::make_unique<SparseMoe>(s.hidden_size, *s.moe, o));
+      if (!s.moe_dense_mlp.empty()) dense_beside_moe_ = add_module(s.moe_dense_mlp, make_mlp(s.hidden_size, width, s.mlp, o));
+    } else if (auto own = s.make_feed_forward ? s.make_feed_forward(s, index, o) : nullptr) {
+      mlp_ = add_inline_module<Mlp>(std::move(own));
+    } else {
+      mlp_ = add_module(n.mlp, make_mlp(s.hidden_size, width, s.mlp, o));
+    }
+  };
+  if (with_feed_forward && n.feed_forward_first) add_feed_forward();
+  if (with_attention) add_attention();
+  if (with_feed_forward && !n.feed_forward_first) add_feed_forward();
   if (with_attention) {
     attn_in_ = norm(n.attn_in_norm);
     attn_out_ = norm(n.attn_out_norm);
@@ -165,7 +171,7 @@ at::Tensor DecoderLayer::forward(const at::Tensor& x, const LayerPositions& posi
     if (!moe_) return mlp_->forward(t);
     auto [out, logits] = moe_->forward(t);
     *router_logits = logits;
-    return out;
+    return dense_beside_moe_ ? out + dense_beside_moe_->forward(t) : out;
   };
   auto scaled = [this](const at::Tensor& branch) {
     return spec_.residual_scale == 1.0 ? branch : branch * spec_.residual_scale;

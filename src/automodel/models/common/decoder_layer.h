@@ -51,7 +51,7 @@ class DecoderLayer : public Module {
  private:
   const DecoderSpec& spec_;
   Slot<AttentionLayer> self_attn_;
-  Slot<Mlp> mlp_;
+  Slot<Mlp> mlp_, dense_beside_moe_;
   Slot<SparseMoe> moe_;
   Slot<Norm> attn_in_, attn_out_, mlp_in_, mlp_out_;
   at::Tensor* layer_scalar_ = nullptr;

@@ -41,6 +41,7 @@ struct DecoderNames {
   std::string attention = "self_attn", q = "q_proj", k = "k_proj", v = "v_proj", o = "o_proj";
   std::string qkv;  // one fused [q | k | v] projection (Phi-3's qkv_proj); empty: separate ones
   bool output_first = false;  // o_proj registered before q/k/v, as HF's Phi-3 does (LoRA init order)
+  bool feed_forward_first = false;  // the MLP/MoE registered before the attention (Granite 4 hybrids)
   std::string q_norm = "q_norm", k_norm = "k_norm";
   std::string mlp = "mlp";
   std::string attn_in_norm = "input_layernorm", attn_out_norm, mlp_in_norm = "post_attention_layernorm", mlp_out_norm;
@@ -113,6 +114,7 @@ struct DecoderSpec {
   // what replaces it) and whether it has the feed-forward (MLP or MoE); empty = both everywhere.
   std::vector<bool> attention_layers, feed_forward_layers;
   std::optional<MoeOptions> moe;                       // replaces the MLP ...
+  std::string moe_dense_mlp;  // a dense MLP (from `mlp`) beside each MoE, named so in the layer, added (Granite 4)
   std::vector<bool> moe_layers;                        // ... on these layers; empty = every layer
   // Per-layer inputs (Gemma 3n/4 E2B/E4B): a second embedding table (per_layer_input_vocab rows,
   // num_layers x per_layer_input_size columns) plus a projection of the embeddings give each

@@ -19,10 +19,12 @@
 namespace automodel::models {
 
 StackedExperts::StackedExperts(int64_t num_experts, int64_t hidden, int64_t width, bool gated, Activation act,
-                               const at::TensorOptions& o)
+                               const at::TensorOptions& o, const std::pair<std::string, std::string>& names)
     : gated_(gated), act_(act) {
-  in_ = add_parameter(gated ? "gate_up_proj" : "up_proj", at::empty({num_experts, (gated ? 2 : 1) * width, hidden}, o));
-  down_ = add_parameter("down_proj", at::empty({num_experts, hidden, width}, o));
+  const auto& in_name = names.first.empty() ? std::string(gated ? "gate_up_proj" : "up_proj") : names.first;
+  in_ = add_parameter(in_name, at::empty({num_experts, (gated ? 2 : 1) * width, hidden}, o));
+  down_ = add_parameter(names.second.empty() ? std::string("down_proj") : names.second,
+                        at::empty({num_experts, hidden, width}, o));
 }
 
 at::Tensor StackedExperts::forward(int64_t e, const at::Tensor& x) const {
@@ -38,13 +40,15 @@ SparseMoe::SparseMoe(int64_t hidden, const MoeOptions& options, const at::Tensor
     : options_(options) {
   gate_ = add_module<LinearLayer>(
       options.router_name, std::make_unique<Linear>(hidden, options.num_experts, options.router_bias, tensor_options));
-  if (options.make_experts) {
-    experts_ = add_module("experts", options.make_experts(hidden, options, tensor_options));
+  if (options.make_experts && options.experts_name.empty()) {
+    experts_ = add_inline_module<ExpertBank>(options.make_experts(hidden, options, tensor_options));
+  } else if (options.make_experts) {
+    experts_ = add_module(options.experts_name, options.make_experts(hidden, options, tensor_options));
   } else {
     auto experts = std::make_unique<ExpertList>();
     for (int64_t e = 0; e < options.num_experts; ++e)
       experts->append(make_mlp(hidden, options.expert_intermediate, options.expert, tensor_options));
-    experts_ = add_module<ExpertBank>("experts", std::move(experts));
+    experts_ = add_module<ExpertBank>(options.experts_name, std::move(experts));
   }
   if (options.shared_expert_intermediate > 0) {
     auto shared = options.expert;

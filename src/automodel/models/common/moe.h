@@ -41,10 +41,12 @@ class ExpertList : public ExpertBank {
 
 // Experts stacked as transformers 5 stores them: gated, gate_up_proj (E, 2I, H) with the gate's
 // rows first (Gemma 4, Granite 4); plain, up_proj (E, I, H) (Nemotron-H); then down_proj (E, H, I).
+// `names` (in, down) replace those names (Granite's hub checkpoints: input_linear.weight,
+// output_linear.weight).
 class StackedExperts : public ExpertBank {
  public:
   StackedExperts(int64_t num_experts, int64_t hidden, int64_t width, bool gated, Activation act,
-                 const at::TensorOptions& options);
+                 const at::TensorOptions& options, const std::pair<std::string, std::string>& names = {});
   int64_t num_experts() const override { return in_->size(0); }
   at::Tensor forward(int64_t expert, const at::Tensor& x) const override;
 
@@ -84,6 +86,9 @@ struct MoeOptions {
   bool weights_in_fp32 = false;  // routed weights stay fp32 (DeepSeek), else cast to the model dtype
   // An always-on shared expert (0 = none); Qwen2-MoE scales it by sigmoid(shared_expert_gate(x)).
   int64_t shared_expert_intermediate = 0;
+  // The experts' module name; "" registers their tensors in the MoE module itself (Granite's hub
+  // checkpoints: block_sparse_moe.input_linear.weight).
+  std::string experts_name = "experts";
   std::string shared_expert_name = "shared_expert", shared_expert_gate_name = "shared_expert_gate";  // gate "": ungated
   double aux_loss_coef = 0;  // > 0: HF adds coef x load-balancing loss to the LM loss
   ExpertsFactory make_experts;
