@@ -82,8 +82,7 @@ int64_t JsonFields::get_int(const std::string& key) const {
 double JsonFields::get_double(const std::string& key) const {
   const auto& v = require(key);
   auto number = number_of(v);
-  AM_CHECK(number.has_value() && std::isfinite(*number), "[config] {}: expected a finite number, found {}", where(key),
-           found(v));
+  AM_CHECK(number.has_value(), "[config] {}: expected a number, found {}", where(key), found(v));
   return *number;
 }
 
@@ -99,15 +98,13 @@ std::string JsonFields::get_string(const std::string& key) const {
   return v.get<std::string>();
 }
 
-std::vector<double> JsonFields::get_double_list(const std::string& key, bool allow_infinite) const {
+std::vector<double> JsonFields::get_double_list(const std::string& key) const {
   const auto& v = require(key);
   AM_CHECK(v.is_array(), "[config] {}: expected a list of numbers, found {}", where(key), found(v));
   std::vector<double> out;
   for (const auto& e : v) {
     auto number = number_of(e);
-    AM_CHECK(number.has_value() && !std::isnan(*number) && (allow_infinite || std::isfinite(*number)),
-             "[config] {}: expected a list of {}numbers, found element {}", where(key), allow_infinite ? "" : "finite ",
-             found(e));
+    AM_CHECK(number.has_value(), "[config] {}: expected a list of numbers, found element {}", where(key), found(e));
     out.push_back(*number);
   }
   return out;

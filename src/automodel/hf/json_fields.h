@@ -26,9 +26,9 @@ class JsonFields {
   double get_double(const std::string& key) const;
   bool get_bool(const std::string& key) const;
   std::string get_string(const std::string& key) const;
-  // Numbers are finite (a bare Infinity or transformers 5's {"__float__": "Infinity"} is an error)
-  // except in lists read with allow_infinite (bounds such as Mamba2's time_step_limit).
-  std::vector<double> get_double_list(const std::string& key, bool allow_infinite = false) const;
+  // Numbers may be non-finite (a bare Infinity, YAML's .inf, transformers 5's {"__float__":
+  // "Infinity"}): callers check the range they need (check_positive, check_finite).
+  std::vector<double> get_double_list(const std::string& key) const;
   std::vector<std::string> get_string_list(const std::string& key) const;
 
   int64_t get_int(const std::string& key, int64_t fallback) const;
