@@ -430,6 +430,18 @@ ARCHS.update({
         # PEFT refuses Mamba out_proj and conv1d; up/down_proj would also name our per-expert modules
         # (the checkpoint's layout), which PEFT cannot adapt in transformers' stacked experts.
         lora_targets=ATTN + ["in_proj"]),
+    "falcon_h1": dict(
+        cls="FalconH1ForCausalLM", features=["Mamba2 beside attention in every layer", "Mamba2: 4 heads of 32 "
+                                             "(d_ssm 128) in 2 groups, state 16, chunks of 8, grouped gated norm",
+                                             "muP multipliers: embeddings, lm_head, keys, attention in/out, ssm "
+                                             "in/out, the 5 in_proj sections, MLP gate/down", "untied head"],
+        config=dict(SMALL, mamba_d_ssm=128, mamba_n_heads=4, mamba_n_groups=2, mamba_d_state=16, mamba_d_conv=4,
+                    mamba_chunk_size=8, mamba_rms_norm=True, mamba_norm_before_gate=False, rope_theta=1e5,
+                    embedding_multiplier=5.6, lm_head_multiplier=0.04, key_multiplier=0.4,
+                    attention_in_multiplier=1.5, attention_out_multiplier=0.9, ssm_in_multiplier=1.2,
+                    ssm_out_multiplier=0.3, ssm_multipliers=[0.35, 0.25, 0.5, 0.5, 0.35], mlp_multipliers=[0.9, 0.6],
+                    tie_word_embeddings=False),
+        lora_targets=ATTN + MLP + ["in_proj"]),
     "granitemoehybrid": dict(
         cls="GraniteMoeHybridForCausalLM", features=["Mamba2 / attention (no positions) / Mamba2 / attention",
                                                      "Mamba2: 4 heads of 32 (auto) in 2 groups, state 16, chunks of 8",

@@ -41,6 +41,9 @@ at::Tensor eager_attention(const at::Tensor& q, const at::Tensor& k, const at::T
 struct KVCache {
   struct Layer {
     at::Tensor k, v;  // (B, Hkv, T_cached, D)
+    // A recurrent or convolution mixer's (Gated DeltaNet, Mamba2, LFM2's short conv): its conv's
+    // last inputs (B, K-1, C) and its recurrent state. Falcon-H1 layers hold both kinds.
+    at::Tensor conv, state;
     // Another layer's keys/values, to attend with instead of computing and appending this
     // layer's own (KV sharing, Gemma 3n/4): only an attention that implements sharing gets one.
     bool shared = false;

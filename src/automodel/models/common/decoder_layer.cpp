@@ -128,7 +128,10 @@ DecoderLayer::DecoderLayer(const DecoderSpec& s, int64_t index, bool moe, const 
     std::unique_ptr<AttentionLayer> attention;
     if (s.make_attention) attention = s.make_attention(s, index, o);
     if (!attention) attention = std::make_unique<DecoderAttention>(s, o);
-    self_attn_ = add_module(s.attention_names.empty() ? n.attention : s.attention_names[at], std::move(attention));
+    const auto& name = s.attention_names.empty() ? n.attention : s.attention_names[at];
+    // An empty name registers the mixer's own modules in the layer (Falcon-H1's mamba and self_attn).
+    self_attn_ = name.empty() ? add_inline_module<AttentionLayer>(std::move(attention))
+                              : add_module(name, std::move(attention));
   };
   auto add_feed_forward = [&] {
     const auto width = s.intermediate_sizes.empty() ? s.intermediate_size : s.intermediate_sizes[at];

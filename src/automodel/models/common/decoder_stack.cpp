@@ -66,7 +66,7 @@ ForwardOutput DecoderStack::run(const CausalLM& model, at::Tensor h, const Decod
         LayerCall call{m};
         if (has_side) call.side_input = in[next++];
         KVCache::Layer kv;
-        if (shares) kv = {in[next], in[next + 1], /*shared=*/true};
+        if (shares) kv.k = in[next], kv.v = in[next + 1], kv.shared = true;
         if (shares || publish) call.kv = &kv;
         at::Tensor logits;
         if (routed) call.router = &logits;

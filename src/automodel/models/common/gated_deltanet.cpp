@@ -113,7 +113,7 @@ at::Tensor GatedDeltaNet::forward(const at::Tensor& x, const LayerPositions&, co
     b = in_proj_b_->forward(x);
     a = in_proj_a_->forward(x);
   }
-  at::Tensor* history = cache ? &cache->k : nullptr;  // the conv's inputs
+  at::Tensor* history = cache ? &cache->conv : nullptr;  // the conv's inputs
   mixed = at::silu(causal_depthwise_conv(mixed, *conv_weight_, at::Tensor(), mask, history));
   auto parts = mixed.split_with_sizes({key_width, key_width, value_width}, -1);
   auto q = parts[0].reshape({B, T, nK, s_.k_dim}), k = parts[1].reshape({B, T, nK, s_.k_dim});
@@ -125,7 +125,7 @@ at::Tensor GatedDeltaNet::forward(const at::Tensor& x, const LayerPositions&, co
     k = k.repeat_interleave(r, 2);
   }
   // Packed documents: the state restarts where a token cannot see its predecessor.
-  at::Tensor state = cache && cache->v.defined() ? cache->v : at::Tensor();
+  at::Tensor state = cache && cache->state.defined() ? cache->state : at::Tensor();
   auto out = per_document(mask, [&](int64_t row, int64_t begin, int64_t length) {
     auto slice = [&](const at::Tensor& t) { return t.narrow(0, row, 1).narrow(1, begin, length); };
     auto first_state = begin == 0 && state.defined() ? state.narrow(0, row, 1) : at::Tensor();
@@ -135,7 +135,7 @@ at::Tensor GatedDeltaNet::forward(const at::Tensor& x, const LayerPositions&, co
     state = at::Tensor();  // packed rows are for training: no state to carry on
   else
     std::tie(out, state) = chunk_gated_delta_rule(q, k, v, g, beta, state);
-  if (cache) cache->v = state;
+  if (cache) cache->state = state;
   // Gated RMSNorm per head: w * norm(o) (in the input dtype), times silu(z) in fp32.
   auto of = out.to(at::kFloat);
   auto normed = (of * at::rsqrt(of.pow(2).mean(-1, true) + s_.norm_eps)).to(out.scalar_type());

@@ -2,8 +2,8 @@
 // conv and SiLU, then the gated delta rule S_t = exp(g_t) S_{t-1} + k_t (beta_t (v_t - S_{t-1}^T k_t))^T,
 // o_t = S_t^T q_t (q, k L2-normalised, q scaled by dK^-0.5), computed chunk-wise as transformers'
 // torch reference does; the output goes through an RMSNorm gated by silu(z). Packed documents
-// restart the conv and the state at each document; a KV cache entry holds the conv inputs (k)
-// and the recurrent state (v).
+// restart the conv and the state at each document; a KV cache entry holds the conv inputs and
+// the recurrent state.
 #pragma once
 
 #include <ATen/core/Tensor.h>

@@ -5,6 +5,7 @@
 #include <ATen/ops/constant_pad_nd.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/exp.h>
+#include <ATen/ops/full.h>
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/ones.h>
 #include <ATen/ops/rsqrt.h>
@@ -15,6 +16,7 @@
 #include <limits>
 #include <vector>
 
+#include "automodel/common/error.h"
 #include "automodel/models/common/causal_conv.h"
 
 namespace automodel::models {
@@ -80,26 +82,37 @@ std::pair<at::Tensor, at::Tensor> ssd_chunk_scan(const at::Tensor& x_in, const a
 }
 
 Mamba2Mixer::Mamba2Mixer(int64_t hidden, const Mamba2Shape& s, const at::TensorOptions& o) : s_(s) {
-  auto linear = [&o, &s](int64_t in, int64_t out) -> std::unique_ptr<LinearLayer> {
-    return std::make_unique<Linear>(in, out, s.proj_bias, o);
-  };
   // HF's registration order.
   conv_weight_ = add_parameter("conv1d.weight", at::empty({s.conv_channels(), 1, s.conv_kernel}, o));
   if (s.conv_bias) conv_bias_ = add_parameter("conv1d.bias", at::empty({s.conv_channels()}, o));
-  in_proj_ = add_module("in_proj", linear(hidden, s.inner() + s.conv_channels() + s.num_heads));
+  const int64_t width = s.inner() + s.conv_channels() + s.num_heads;
+  in_proj_ = add_module<LinearLayer>("in_proj", std::make_unique<Linear>(hidden, width, s.in_bias, o));
   dt_bias_ = add_parameter("dt_bias", at::empty({s.num_heads}, o));
   a_log_ = add_parameter("A_log", at::empty({s.num_heads}, o));
-  norm_weight_ = add_parameter("norm.weight", at::empty({s.inner()}, o));
+  if (s.gated_norm) norm_weight_ = add_parameter("norm.weight", at::empty({s.inner()}, o));
   d_ = add_parameter("D", at::empty({s.num_heads}, o));
-  out_proj_ = add_module("out_proj", linear(s.inner(), hidden));
+  out_proj_ = add_module<LinearLayer>("out_proj", std::make_unique<Linear>(s.inner(), hidden, s.out_bias, o));
+  if (!s.projection_scales.empty()) {
+    AM_CHECK(s.projection_scales.size() == 5, "internal: Mamba2 projection_scales has {} entries, expected 5",
+             s.projection_scales.size());
+    const int64_t GN = s.num_groups * s.state_size;
+    const int64_t sections[] = {s.inner(), s.inner(), GN, GN, s.num_heads};
+    std::vector<at::Tensor> parts;
+    for (size_t i = 0; i < 5; ++i)
+      parts.push_back(at::full({sections[i]}, s.projection_scales[i], o.dtype(at::kFloat).device(at::kCPU)));
+    projection_scale_ = at::cat(parts).to(o.device().is_meta() ? c10::Device(at::kCPU) : o.device());
+  }
 }
 
 at::Tensor Mamba2Mixer::forward(const at::Tensor& x, const LayerPositions&, const at::Tensor& mask,
                                 KVCache::Layer* cache) const {
   const int64_t B = x.size(0), T = x.size(1), H = s_.num_heads, G = s_.num_groups, N = s_.state_size;
-  auto parts = in_proj_->forward(x).split_with_sizes({s_.inner(), s_.conv_channels(), H}, -1);
+  auto projected = in_proj_->forward(s_.in_scale == 1.0 ? x : x * s_.in_scale);
+  // Falcon-H1's per-section multipliers (an fp32 vector, so the product is fp32, as in HF).
+  if (projection_scale_.defined()) projected = projected * projection_scale_;
+  auto parts = projected.split_with_sizes({s_.inner(), s_.conv_channels(), H}, -1);
   const auto& gate = parts[0];
-  at::Tensor* history = cache ? &cache->k : nullptr;  // the conv's inputs
+  at::Tensor* history = cache ? &cache->conv : nullptr;  // the conv's inputs
   auto xbc = at::silu(causal_depthwise_conv(parts[1], *conv_weight_, conv_bias_ ? *conv_bias_ : at::Tensor(), mask,
                                             history));
   auto split = xbc.split_with_sizes({s_.inner(), G * N, G * N}, -1);
@@ -107,7 +120,7 @@ at::Tensor Mamba2Mixer::forward(const at::Tensor& x, const LayerPositions&, cons
   auto b = split[1].reshape({B, T, G, N}), c = split[2].reshape({B, T, G, N});
   auto dt = at::softplus(parts[2] + dt_bias_->to(parts[2].scalar_type())).clamp(s_.dt_min, s_.dt_max);
   auto A = -a_log_->to(at::kFloat).exp();
-  at::Tensor state = cache && cache->v.defined() ? cache->v : at::Tensor();
+  at::Tensor state = cache && cache->state.defined() ? cache->state : at::Tensor();
   // Packed documents: the state restarts where a token cannot see its predecessor.
   auto y = per_document(mask, [&](int64_t row, int64_t begin, int64_t length) {
     auto slice = [&](const at::Tensor& t) { return t.narrow(0, row, 1).narrow(1, begin, length); };
@@ -118,12 +131,18 @@ at::Tensor Mamba2Mixer::forward(const at::Tensor& x, const LayerPositions&, cons
     state = at::Tensor();  // packed rows are for training: no state to carry on
   else
     std::tie(y, state) = ssd_chunk_scan(xs, dt, A, b, c, *d_, state, s_.chunk_size);
-  if (cache) cache->v = state;
-  // RMSNorm per norm group of y * silu(gate), in fp32, times the weight.
+  if (cache) cache->state = state;
+  y = y.reshape({B, T, s_.inner()});
+  if (!s_.gated_norm) return out_proj_->forward((y * at::silu(gate)).to(x.scalar_type()));
+  // RMSNorm per norm group, in fp32, times the weight; gated by silu(gate) before or after it.
   const int64_t groups = s_.norm_groups;
-  auto gated = y.reshape({B, T, groups, -1}) * at::silu(gate.to(at::kFloat)).view({B, T, groups, -1});
-  auto normed = (gated * at::rsqrt(gated.pow(2).mean(-1, true) + s_.norm_eps)).view({B, T, s_.inner()});
-  return out_proj_->forward((*norm_weight_ * normed).to(x.scalar_type()));
+  auto rms = [&](const at::Tensor& t) {
+    auto g = t.view({B, T, groups, -1});
+    return (g * at::rsqrt(g.pow(2).mean(-1, true) + s_.norm_eps)).view({B, T, s_.inner()});
+  };
+  auto gate_f = at::silu(gate.to(at::kFloat));
+  auto out = s_.norm_before_gate ? *norm_weight_ * rms(y) * gate_f : *norm_weight_ * rms(y * gate_f);
+  return out_proj_->forward(out.to(x.scalar_type()));
 }
 
 }  // namespace automodel::models

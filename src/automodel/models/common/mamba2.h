@@ -4,13 +4,14 @@
 // (dt = clamp(softplus(dt + dt_bias)), A = -exp(A_log), B and C shared by the heads of a group),
 // computed chunk-wise as transformers' torch reference does; then an RMSNorm (per group, or over
 // all channels) of the output gated by silu(z), and out_proj. Packed documents restart the conv and the state at each
-// document; a KV cache entry holds the conv inputs (k) and the state (v).
+// document; a KV cache entry holds the conv inputs and the state.
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
 #include <limits>
 #include <utility>
+#include <vector>
 
 #include "automodel/models/common/decoder_layer.h"
 
@@ -21,7 +22,13 @@ struct Mamba2Shape {
   double dt_min = 0, dt_max = std::numeric_limits<double>::infinity();  // dt's clamp after softplus
   double norm_eps = 1e-5;
   int64_t norm_groups = 1;  // the gated RMSNorm's groups (Nemotron-H: num_groups; Granite 4: one)
-  bool conv_bias = true, proj_bias = false;
+  bool gated_norm = true;         // false (Falcon-H1 without mamba_rms_norm): y * silu(z), no norm
+  bool norm_before_gate = false;  // Falcon-H1: w * norm(y), then x silu(z); else w * norm(y * silu(z))
+  bool conv_bias = true, in_bias = false, out_bias = false;
+  // Falcon-H1's muP: the input x this, and the projection's [z | x | B | C | dt] sections each x
+  // its multiplier (empty: none).
+  double in_scale = 1.0;
+  std::vector<double> projection_scales;
   int64_t inner() const { return num_heads * head_dim; }
   int64_t conv_channels() const { return inner() + 2 * num_groups * state_size; }
 };
@@ -35,7 +42,8 @@ class Mamba2Mixer : public AttentionLayer {
  private:
   Mamba2Shape s_;
   Slot<LinearLayer> in_proj_, out_proj_;
-  at::Tensor *conv_weight_, *conv_bias_ = nullptr, *dt_bias_, *a_log_, *norm_weight_, *d_;
+  at::Tensor *conv_weight_, *conv_bias_ = nullptr, *dt_bias_, *a_log_, *norm_weight_ = nullptr, *d_;
+  at::Tensor projection_scale_;  // (in_proj's width) fp32, or undefined
 };
 
 // The chunked scan. x: (B, T, H, P), dt (after softplus and clamp): (B, T, H), A: (H) (negative),

@@ -11,7 +11,7 @@ std::unique_ptr<LinearLayer> linear(int64_t in, int64_t out, bool bias, const at
 }  // namespace
 
 GatedMlp::GatedMlp(int64_t hidden, int64_t intermediate, const MlpSpec& spec, const at::TensorOptions& options)
-    : act_(spec.act) {
+    : act_(spec.act), gate_scale_(spec.gate_scale), output_scale_(spec.output_scale) {
   const auto& n = spec.names;
   if (n.fused.empty()) {
     gate_ = add_module(n.gate, linear(hidden, intermediate, spec.bias, options));
@@ -23,11 +23,15 @@ GatedMlp::GatedMlp(int64_t hidden, int64_t intermediate, const MlpSpec& spec, co
 }
 
 at::Tensor GatedMlp::forward(const at::Tensor& x) const {
+  auto scaled = [](const at::Tensor& t, double scale) { return scale == 1.0 ? t : t * scale; };
+  at::Tensor gate, up;
   if (gate_up_) {
     auto gate_up = gate_up_->forward(x).chunk(2, -1);  // [gate | up]
-    return down_->forward(activate(act_, gate_up[0]) * gate_up[1]);
+    gate = gate_up[0], up = gate_up[1];
+  } else {
+    gate = gate_->forward(x), up = up_->forward(x);
   }
-  return down_->forward(activate(act_, gate_->forward(x)) * up_->forward(x));
+  return scaled(down_->forward(activate(act_, scaled(gate, gate_scale_)) * up), output_scale_);
 }
 
 PlainMlp::PlainMlp(int64_t hidden, int64_t intermediate, const MlpSpec& spec, const at::TensorOptions& options)

@@ -29,6 +29,7 @@ struct MlpSpec {
   MlpNames names;
   Activation act = Activation::kSilu;
   bool bias = false;
+  double gate_scale = 1.0, output_scale = 1.0;  // gated: act(gate(x) x this), down(...) x this (Falcon-H1's muP)
 };
 
 // act(gate(x)) * up(x) -> down
@@ -39,6 +40,7 @@ class GatedMlp : public Mlp {
 
  private:
   Activation act_;
+  double gate_scale_, output_scale_;
   Slot<LinearLayer> gate_, up_, down_, gate_up_;
 };
 

@@ -6,6 +6,7 @@
 // router router.layer; transformers 5's, experts.gate_up_proj/down_proj and router: either is read
 // and written back as it came.
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <string>
 #include <vector>
@@ -52,10 +53,10 @@ Mamba2Shape read_mamba2(const hf::JsonFields& c, int64_t hidden) {
   s.conv_kernel = c.check_int("mamba_d_conv", c.get_int("mamba_d_conv", 4), 1, 1024);
   s.chunk_size = c.check_int("mamba_chunk_size", c.get_int("mamba_chunk_size", 256), 1, 1 << 16);
   s.conv_bias = c.get_bool("mamba_conv_bias", true);
-  s.proj_bias = c.get_bool("mamba_proj_bias", false);
+  s.in_bias = s.out_bias = c.get_bool("mamba_proj_bias", false);
   if (c.has("time_step_limit")) {
-    auto limit = c.get_double_list("time_step_limit", /*allow_infinite=*/true);
-    AM_CHECK(limit.size() == 2 && limit[0] >= 0 && limit[0] <= limit[1],
+    auto limit = c.get_double_list("time_step_limit");
+    AM_CHECK(limit.size() == 2 && std::isfinite(limit[0]) && limit[0] >= 0 && limit[0] <= limit[1],
              "[config] {}: expected [min, max] with 0 <= min <= max", c.where("time_step_limit"));
     s.dt_min = limit[0], s.dt_max = limit[1];
   }

@@ -27,7 +27,7 @@ class ShortConv : public AttentionLayer {
     auto bcx = in_proj_->forward(x).chunk(3, -1);  // B, C, x: (B, T, H) each
     // A KV-cache entry keeps the conv's last inputs (B * x) in `k`.
     auto y = causal_depthwise_conv(bcx[0] * bcx[2], *weight_, bias_ ? *bias_ : at::Tensor(), mask,
-                                   cache ? &cache->k : nullptr);
+                                   cache ? &cache->conv : nullptr);
     return out_proj_->forward(bcx[1] * y);
   }
 
