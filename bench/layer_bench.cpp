@@ -1,7 +1,8 @@
 // Forward+backward time of single layers side by side, for issue 13's speed targets:
 //   a routed MoE layer against a dense SwiGLU MLP with the same active FLOPs (top-k experts of
 //   width I against one MLP of width k x I) — target: MoE <= 1.5x dense;
-//   a Gated DeltaNet layer against Qwen3.5's gated GQA attention at seq 1024 — target: <= 2x.
+//   a Gated DeltaNet layer against Qwen3.5's gated GQA attention at seq 1024 — target: <= 2x;
+//   a Mamba2 mixer (Nemotron-H's shape ratios) against the same attention — same target.
 // bench/run_layers.sh runs it next to transformers' own layers (bench/reference/layer_times.py).
 // Usage: layer_bench [--tokens 1024] [--hidden 1024] [--experts 64] [--top-k 8] [--expert-width 256]
 //                    [--steps 5] [--dtype fp32|bf16]
@@ -19,6 +20,7 @@
 #include "automodel/models/common/attention.h"
 #include "automodel/models/common/decoder_layer.h"
 #include "automodel/models/common/gated_deltanet.h"
+#include "automodel/models/common/mamba2.h"
 #include "automodel/models/common/mlp.h"
 #include "automodel/models/common/moe.h"
 #include "automodel/models/common/rope.h"
@@ -113,6 +115,20 @@ int main(int argc, char** argv) {
   const double deltanet_s =
       time_layer([&](const at::Tensor& h) { return deltanet.forward(h, {}, mask, nullptr); }, x, steps);
 
+  // Mamba2 as Nemotron-H shapes it: inner width 2 x hidden in heads of 64, 8 groups, state 128,
+  // chunks of 128.
+  models::Mamba2Shape mamba_shape;
+  mamba_shape.head_dim = 64;
+  mamba_shape.num_heads = 2 * hidden / 64;
+  mamba_shape.num_groups = std::min<int64_t>(8, mamba_shape.num_heads);
+  mamba_shape.norm_groups = mamba_shape.num_groups;
+  mamba_shape.state_size = 128;
+  mamba_shape.chunk_size = 128;
+  models::Mamba2Mixer mamba(hidden, mamba_shape, options);
+  models::init_random(mamba, 1);
+  require_grads(mamba);
+  const double mamba_s = time_layer([&](const at::Tensor& h) { return mamba.forward(h, {}, mask, nullptr); }, x, steps);
+
   fmt::print("layer_bench: {} tokens, hidden {}, {}, {} threads, median of {} fwd+bwd\n", tokens, hidden, dtype,
              at::get_num_threads(), steps);
   fmt::print("moe   {} experts top-{} width {}: {:8.1f} ms | dense MLP width {}: {:8.1f} ms | moe/dense {:.2f}\n",
@@ -120,5 +136,7 @@ int main(int argc, char** argv) {
   fmt::print("gdn   {} k / {} v heads x 128: {:8.1f} ms | attention {} q / {} kv heads x 128: {:8.1f} ms | gdn/attn {:.2f}\n",
              shape.num_k_heads, shape.num_v_heads, deltanet_s * 1e3, spec.num_heads, spec.num_kv_heads,
              attention_s * 1e3, deltanet_s / attention_s);
+  fmt::print("mamba {} heads x 64, {} groups, state 128: {:8.1f} ms | attention (as above): {:8.1f} ms | mamba/attn {:.2f}\n",
+             mamba_shape.num_heads, mamba_shape.num_groups, mamba_s * 1e3, attention_s * 1e3, mamba_s / attention_s);
   return 0;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """transformers' own layers, timed as bench/layer_bench.cpp times ours (same sizes, fwd+bwd,
 median of N after a warm-up): Qwen3-MoE's sparse block against its dense MLP of top_k x the
-expert width, and Qwen3.5's Gated DeltaNet against its gated attention at `tokens`.
+expert width, and Qwen3.5's Gated DeltaNet and Nemotron-H's Mamba2 mixer (torch path) against Qwen3.5's
+gated attention at `tokens`.
 
     layer_times.py [--tokens 1024] [--hidden 1024] [--experts 64] [--top-k 8] [--expert-width 256] [--steps 5]
 """
@@ -12,6 +13,8 @@ import time
 import torch
 from transformers.models.qwen3_5 import modeling_qwen3_5 as q35
 from transformers.models.qwen3_5.configuration_qwen3_5 import Qwen3_5TextConfig
+from transformers.models.nemotron_h import modeling_nemotron_h as nemotron
+from transformers.models.nemotron_h.configuration_nemotron_h import NemotronHConfig
 from transformers.models.qwen3_moe import modeling_qwen3_moe as q3moe
 from transformers.models.qwen3_moe.configuration_qwen3_moe import Qwen3MoeConfig
 
@@ -67,11 +70,21 @@ def main():
     attention_s = median_seconds(lambda h: attention(h, (cos, sin), None)[0], x, a.steps)
     deltanet_s = median_seconds(lambda h: deltanet(h), x, a.steps)
 
+    mamba_cfg = NemotronHConfig(hidden_size=H, layers_block_type=["linear_attention"], mamba_num_heads=2 * H // 64,
+                                mamba_head_dim=64, n_groups=min(8, 2 * H // 64), ssm_state_size=128, chunk_size=128)
+    mamba = nemotron.NemotronHMamba2Mixer(mamba_cfg, layer_idx=0)
+    for name, w in mamba.named_parameters():
+        if w.dim() > 1:
+            torch.nn.init.normal_(w, std=w.shape[-1] ** -0.5)
+    mamba_s = median_seconds(lambda h: mamba(h), x, a.steps)
+
     print(f"transformers layers: {T} tokens, hidden {H}, fp32, {torch.get_num_threads()} threads, median of {a.steps}")
     print(f"moe   Qwen3MoeSparseMoeBlock {moe_s * 1e3:8.1f} ms | Qwen3MoeMLP {dense_s * 1e3:8.1f} ms | "
           f"moe/dense {moe_s / dense_s:.2f}")
     print(f"gdn   Qwen3_5GatedDeltaNet {deltanet_s * 1e3:8.1f} ms | Qwen3_5Attention (sdpa) {attention_s * 1e3:8.1f} ms | "
           f"gdn/attn {deltanet_s / attention_s:.2f}")
+    print(f"mamba NemotronHMamba2Mixer (torch path) {mamba_s * 1e3:8.1f} ms | attention as above | "
+          f"mamba/attn {mamba_s / attention_s:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 #include "automodel/hf/model_config.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "automodel/common/atomic_file.h"
@@ -8,6 +10,10 @@
 
 namespace automodel::hf {
 namespace fs = std::filesystem;
+
+bool ModelConfig::checkpoint_has(const std::function<bool(const std::string&)>& test) const {
+  return checkpoint_names && std::any_of(checkpoint_names->begin(), checkpoint_names->end(), test);
+}
 
 std::string ModelConfig::dump(int indent) const { return json->dump(indent); }
 

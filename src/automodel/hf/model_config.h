@@ -5,6 +5,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +45,8 @@ struct ModelConfig {
   // more than one layout (Nemotron-H: backbone.* and a tensor per expert on the hub; model.* and
   // stacked experts from transformers 5). Null when building without one.
   std::shared_ptr<const std::vector<std::string>> checkpoint_names;
+  // Whether a tensor of that checkpoint satisfies `test` (false without one).
+  bool checkpoint_has(const std::function<bool(const std::string&)>& test) const;
 
   JsonFields fields() const { return JsonFields(json, label); }
   std::string dump(int indent = 2) const;

@@ -102,6 +102,12 @@ std::vector<std::string> read_layer_types(const hf::JsonFields& c, int64_t num_l
   return types;
 }
 
+std::string current_layer_type(const std::string& name) {
+  if (name == "mamba") return "linear_attention";
+  if (name == "attention") return "full_attention";
+  return name;
+}
+
 std::function<std::string(int64_t)> every_nth_layer_full(int64_t n, const std::string& other) {
   return [n, other](int64_t i) { return (i + 1) % n != 0 ? other : std::string("full_attention"); };
 }

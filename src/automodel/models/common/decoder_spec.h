@@ -155,6 +155,9 @@ std::optional<int64_t> read_sliding_window(const hf::JsonFields& config, std::op
 std::vector<std::string> read_layer_types(const hf::JsonFields& config, int64_t num_layers,
                                           const std::vector<std::string>& allowed,
                                           const std::function<std::string(int64_t)>& fallback);
+// HF's legacy layer type names, as newer configs spell them: "mamba" -> "linear_attention",
+// "attention" -> "full_attention"; any other name unchanged.
+std::string current_layer_type(const std::string& name);
 // The common default schedule: every n-th layer `full_attention`, the others `other`
 // ("sliding_attention", or "linear_attention" for Qwen3-Next).
 std::function<std::string(int64_t)> every_nth_layer_full(int64_t n, const std::string& other = "sliding_attention");

@@ -13,10 +13,14 @@
 #include <ATen/ops/softplus.h>
 #include <ATen/ops/zeros.h>
 
+#include <cmath>
 #include <limits>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "automodel/common/error.h"
+#include "automodel/hf/model_config.h"
 #include "automodel/models/common/causal_conv.h"
 
 namespace automodel::models {
@@ -79,6 +83,34 @@ std::pair<at::Tensor, at::Tensor> ssd_chunk_scan(const at::Tensor& x_in, const a
   y = y + at::matmul(Cm, start) * from_start;
   y = y.permute({0, 1, 3, 2, 4}).reshape({B, chunks * L, H, P}).narrow(1, 0, T);
   return {y + x * d.to(at::kFloat).view({1, 1, H, 1}), final_state};
+}
+
+Mamba2Shape read_mamba_keys(const hf::JsonFields& c, int64_t inner, double default_norm_eps) {
+  Mamba2Shape s;
+  s.num_heads = c.check_int("mamba_n_heads", c.get_int("mamba_n_heads", 128), 1, hf::kMaxHeads);
+  const char* head = "mamba_d_head";
+  const bool automatic = !c.has(head) || (c.raw(head).is_string() && c.get_string(head) == "auto");
+  s.head_dim = automatic ? inner / s.num_heads : c.check_int(head, c.get_int(head), 1, hf::kMaxWidth);
+  AM_CHECK(s.head_dim > 0 && s.num_heads * s.head_dim == inner,
+           "[config] {}: mamba_n_heads x mamba_d_head must be the Mamba2 width ({}), found {} x {}", c.where(head),
+           inner, s.num_heads, s.head_dim);
+  s.num_groups = c.check_int("mamba_n_groups", c.get_int("mamba_n_groups", 1), 1, s.num_heads);
+  c.check_divisible("mamba_n_heads", s.num_heads, "mamba_n_groups", s.num_groups);
+  s.state_size = c.check_int("mamba_d_state", c.get_int("mamba_d_state", 256), 1, hf::kMaxWidth);
+  s.conv_kernel = c.check_int("mamba_d_conv", c.get_int("mamba_d_conv", 4), 1, 1024);
+  s.chunk_size = c.check_int("mamba_chunk_size", c.get_int("mamba_chunk_size", 256), 1, 1 << 16);
+  s.conv_bias = c.get_bool("mamba_conv_bias", true);
+  s.in_bias = s.out_bias = c.get_bool("mamba_proj_bias", false);
+  if (c.has("time_step_limit")) {
+    auto limit = c.get_double_list("time_step_limit");
+    AM_CHECK(limit.size() == 2 && std::isfinite(limit[0]) && limit[0] >= 0 && limit[0] <= limit[1],
+             "[config] {}: expected [min, max] with 0 <= min <= max", c.where("time_step_limit"));
+    s.dt_min = limit[0], s.dt_max = limit[1];
+  }
+  s.norm_eps = c.check_positive("rms_norm_eps", c.get_double("rms_norm_eps", default_norm_eps));
+  const auto act = c.get_string("hidden_act", "silu");
+  AM_CHECK(act == "silu", "[config] {}: only silu is supported for Mamba2 mixers, found '{}'", c.where("hidden_act"), act);
+  return s;
 }
 
 Mamba2Mixer::Mamba2Mixer(int64_t hidden, const Mamba2Shape& s, const at::TensorOptions& o) : s_(s) {

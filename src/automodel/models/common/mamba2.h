@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "automodel/hf/json_fields.h"
 #include "automodel/models/common/decoder_layer.h"
 
 namespace automodel::models {
@@ -45,6 +46,12 @@ class Mamba2Mixer : public AttentionLayer {
   at::Tensor *conv_weight_, *conv_bias_ = nullptr, *dt_bias_, *a_log_, *norm_weight_ = nullptr, *d_;
   at::Tensor projection_scale_;  // (in_proj's width) fp32, or undefined
 };
+
+// The `mamba_*` keys Granite 4, Falcon-H1 and Bamba configs share (mamba_n_heads, mamba_d_head or
+// "auto" = inner_width / heads, mamba_n_groups, mamba_d_state, mamba_d_conv, mamba_chunk_size,
+// mamba_conv_bias, mamba_proj_bias for both projections, time_step_limit, rms_norm_eps, and
+// hidden_act, which must be silu), for a mixer `inner_width` wide.
+Mamba2Shape read_mamba_keys(const hf::JsonFields& config, int64_t inner_width, double default_norm_eps);
 
 // The chunked scan. x: (B, T, H, P), dt (after softplus and clamp): (B, T, H), A: (H) (negative),
 // b, c: (B, T, G, N), d: (H); state: (B, H, P, N) or undefined -> y (B, T, H, P) in fp32 (D x

@@ -5,11 +5,10 @@
 // (ssm_multipliers), and the MLP's gate and output (mlp_multipliers).
 #include <ATen/TensorOperators.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "automodel/common/error.h"
 #include "automodel/models/common/decoder_lm.h"
@@ -53,41 +52,18 @@ std::vector<double> read_multipliers(const hf::JsonFields& c, const std::string&
 }
 
 Mamba2Shape read_mamba2(const hf::JsonFields& c, int64_t hidden) {
-  Mamba2Shape s;
-  s.num_heads = c.check_int("mamba_n_heads", c.get_int("mamba_n_heads", 128), 1, hf::kMaxHeads);
-  const auto expand = c.check_int("mamba_expand", c.get_int("mamba_expand", 2), 1, 64);
   // mamba_d_ssm: the inner width (HF's default 1024 when absent; null: mamba_expand x hidden_size).
-  int64_t inner = expand * hidden;
+  int64_t inner = c.check_int("mamba_expand", c.get_int("mamba_expand", 2), 1, 64) * hidden;
   if (!c.present("mamba_d_ssm")) inner = 1024;
   else if (c.has("mamba_d_ssm")) inner = c.check_int("mamba_d_ssm", c.get_int("mamba_d_ssm"), 1, hf::kMaxWidth);
-  const char* head = "mamba_d_head";  // "auto": the inner width over the heads
-  const bool automatic = !c.has(head) || (c.raw(head).is_string() && c.get_string(head) == "auto");
-  s.head_dim = automatic ? inner / s.num_heads : c.check_int(head, c.get_int(head), 1, hf::kMaxWidth);
-  AM_CHECK(s.num_heads * s.head_dim == inner, "[config] {}: mamba_n_heads x mamba_d_head must be the Mamba2 width "
-           "({}), found {} x {}", c.where(head), inner, s.num_heads, s.head_dim);
-  s.num_groups = c.check_int("mamba_n_groups", c.get_int("mamba_n_groups", 1), 1, s.num_heads);
-  c.check_divisible("mamba_n_heads", s.num_heads, "mamba_n_groups", s.num_groups);
+  auto s = read_mamba_keys(c, inner, 1e-5);
   s.norm_groups = s.num_groups;
-  s.state_size = c.check_int("mamba_d_state", c.get_int("mamba_d_state", 256), 1, hf::kMaxWidth);
-  s.conv_kernel = c.check_int("mamba_d_conv", c.get_int("mamba_d_conv", 4), 1, 1024);
-  s.chunk_size = c.check_int("mamba_chunk_size", c.get_int("mamba_chunk_size", 256), 1, 1 << 16);
-  s.conv_bias = c.get_bool("mamba_conv_bias", true);
-  s.in_bias = c.get_bool("mamba_proj_bias", false);
   s.out_bias = c.get_bool("projectors_bias", false);
   s.gated_norm = c.get_bool("mamba_rms_norm", false);
   s.norm_before_gate = c.get_bool("mamba_norm_before_gate", true);
-  if (c.has("time_step_limit")) {
-    auto limit = c.get_double_list("time_step_limit");
-    AM_CHECK(limit.size() == 2 && std::isfinite(limit[0]) && limit[0] >= 0 && limit[0] <= limit[1],
-             "[config] {}: expected [min, max] with 0 <= min <= max", c.where("time_step_limit"));
-    s.dt_min = limit[0], s.dt_max = limit[1];
-  }
-  s.norm_eps = c.check_positive("rms_norm_eps", c.get_double("rms_norm_eps", 1e-5));
   s.in_scale = c.check_positive("ssm_in_multiplier", c.get_double("ssm_in_multiplier", 1.0));
   auto sections = read_multipliers(c, "ssm_multipliers", 5);
   if (std::any_of(sections.begin(), sections.end(), [](double m) { return m != 1.0; })) s.projection_scales = sections;
-  const auto act = c.get_string("hidden_act", "silu");
-  AM_CHECK(act == "silu", "[config] {}: only silu is supported for Mamba2 mixers, found '{}'", c.where("hidden_act"), act);
   return s;
 }
 

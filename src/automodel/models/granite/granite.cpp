@@ -1,9 +1,17 @@
 // Granite (3.x): Llama with scalar multipliers on the embeddings, each residual branch, the
 // attention scores (replacing head_dim^-0.5) and the logits (divided by logits_scaling).
 #include "automodel/models/common/decoder_lm.h"
+#include "automodel/models/granite/granite_family.h"
 #include "automodel/models/registry.h"
 
 namespace automodel::models {
+
+void read_granite_multipliers(const hf::JsonFields& c, DecoderSpec& spec) {
+  spec.embedding_scale = c.check_positive("embedding_multiplier", c.get_double("embedding_multiplier", 1.0));
+  spec.residual_scale = c.check_positive("residual_multiplier", c.get_double("residual_multiplier", 1.0));
+  spec.attention_scale = c.check_positive("attention_multiplier", c.get_double("attention_multiplier", 1.0));
+  spec.logit_scale = 1.0 / c.check_positive("logits_scaling", c.get_double("logits_scaling", 1.0));
+}
 
 Architecture granite_architecture() {
   Architecture arch;
@@ -13,10 +21,7 @@ Architecture granite_architecture() {
   arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
     auto c = config.fields();
     auto spec = read_decoder_spec(c);
-    spec.embedding_scale = c.check_positive("embedding_multiplier", c.get_double("embedding_multiplier", 1.0));
-    spec.residual_scale = c.check_positive("residual_multiplier", c.get_double("residual_multiplier", 1.0));
-    spec.attention_scale = c.check_positive("attention_multiplier", c.get_double("attention_multiplier", 1.0));
-    spec.logit_scale = 1.0 / c.check_positive("logits_scaling", c.get_double("logits_scaling", 1.0));
+    read_granite_multipliers(c, spec);
     return std::make_unique<DecoderLM>(config, spec, options);
   };
   arch.tiny_config_json = R"({"model_type": "granite", "vocab_size": 96, "hidden_size": 32, "intermediate_size": 48,

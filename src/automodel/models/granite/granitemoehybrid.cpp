@@ -5,24 +5,19 @@
 // The hub's checkpoints name the experts block_sparse_moe.input_linear/output_linear and the
 // router router.layer; transformers 5's, experts.gate_up_proj/down_proj and router: either is read
 // and written back as it came.
-#include <algorithm>
-#include <cmath>
-#include <map>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "automodel/common/error.h"
 #include "automodel/models/common/decoder_lm.h"
 #include "automodel/models/common/mamba2.h"
+#include "automodel/models/granite/granite_family.h"
 #include "automodel/models/registry.h"
 
 namespace automodel::models {
 namespace {
 
 std::vector<std::string> read_mixers(const hf::JsonFields& c, int64_t num_layers) {
-  const std::map<std::string, std::string> legacy{{"mamba", "linear_attention"}, {"attention", "full_attention"}};
   std::vector<std::string> types(static_cast<size_t>(num_layers), "linear_attention");  // HF's default: all Mamba2
   const char* key = c.has("layer_types") || !c.has("layers_block_type") ? "layer_types" : "layers_block_type";
   if (!c.has(key)) return types;
@@ -30,45 +25,11 @@ std::vector<std::string> read_mixers(const hf::JsonFields& c, int64_t num_layers
   AM_CHECK(static_cast<int64_t>(types.size()) == num_layers, "[config] {}: expected {} entries (num_hidden_layers), found {}",
            c.where(key), num_layers, types.size());
   for (auto& type : types) {
-    if (auto it = legacy.find(type); it != legacy.end()) type = it->second;
+    type = current_layer_type(type);
     AM_CHECK(type == "linear_attention" || type == "full_attention",
              "[config] {}: '{}' is not a layer type (expected mamba or attention)", c.where(key), type);
   }
   return types;
-}
-
-Mamba2Shape read_mamba2(const hf::JsonFields& c, int64_t hidden) {
-  Mamba2Shape s;
-  s.num_heads = c.check_int("mamba_n_heads", c.get_int("mamba_n_heads", 128), 1, hf::kMaxHeads);
-  const auto expand = c.check_int("mamba_expand", c.get_int("mamba_expand", 2), 1, 64);
-  const auto inner = expand * hidden;
-  const char* head = "mamba_d_head";  // "auto": the expanded width over the heads
-  const bool automatic = !c.has(head) || (c.raw(head).is_string() && c.get_string(head) == "auto");
-  s.head_dim = automatic ? inner / s.num_heads : c.check_int(head, c.get_int(head), 1, hf::kMaxWidth);
-  AM_CHECK(s.num_heads * s.head_dim == inner, "[config] {}: mamba_n_heads x mamba_d_head must be mamba_expand x "
-           "hidden_size ({}), found {} x {}", c.where(head), inner, s.num_heads, s.head_dim);
-  s.num_groups = c.check_int("mamba_n_groups", c.get_int("mamba_n_groups", 1), 1, s.num_heads);
-  c.check_divisible("mamba_n_heads", s.num_heads, "mamba_n_groups", s.num_groups);
-  s.state_size = c.check_int("mamba_d_state", c.get_int("mamba_d_state", 256), 1, hf::kMaxWidth);
-  s.conv_kernel = c.check_int("mamba_d_conv", c.get_int("mamba_d_conv", 4), 1, 1024);
-  s.chunk_size = c.check_int("mamba_chunk_size", c.get_int("mamba_chunk_size", 256), 1, 1 << 16);
-  s.conv_bias = c.get_bool("mamba_conv_bias", true);
-  s.in_bias = s.out_bias = c.get_bool("mamba_proj_bias", false);
-  if (c.has("time_step_limit")) {
-    auto limit = c.get_double_list("time_step_limit");
-    AM_CHECK(limit.size() == 2 && std::isfinite(limit[0]) && limit[0] >= 0 && limit[0] <= limit[1],
-             "[config] {}: expected [min, max] with 0 <= min <= max", c.where("time_step_limit"));
-    s.dt_min = limit[0], s.dt_max = limit[1];
-  }
-  s.norm_eps = c.check_positive("rms_norm_eps", c.get_double("rms_norm_eps", 1e-6));
-  const auto act = c.get_string("hidden_act", "silu");
-  AM_CHECK(act == "silu", "[config] {}: only silu is supported for Mamba2 mixers, found '{}'", c.where("hidden_act"), act);
-  return s;
-}
-
-bool checkpoint_has(const hf::ModelConfig& config, const std::string& suffix) {
-  return config.checkpoint_names && std::any_of(config.checkpoint_names->begin(), config.checkpoint_names->end(),
-                                                 [&suffix](const std::string& t) { return t.ends_with(suffix); });
 }
 
 }  // namespace
@@ -82,10 +43,7 @@ Architecture granitemoehybrid_architecture() {
   arch.build = [](const hf::ModelConfig& config, const at::TensorOptions& options) -> std::unique_ptr<CausalLM> {
     auto c = config.fields();
     auto spec = read_decoder_spec(c);
-    spec.embedding_scale = c.check_positive("embedding_multiplier", c.get_double("embedding_multiplier", 1.0));
-    spec.residual_scale = c.check_positive("residual_multiplier", c.get_double("residual_multiplier", 1.0));
-    spec.attention_scale = c.check_positive("attention_multiplier", c.get_double("attention_multiplier", 1.0));
-    spec.logit_scale = 1.0 / c.check_positive("logits_scaling", c.get_double("logits_scaling", 1.0));
+    read_granite_multipliers(c, spec);
     const auto position = c.get_string("position_embedding_type", "nope");
     AM_CHECK(position == "rope" || position == "nope", "[config] {}: expected rope or nope (or null), found '{}'",
              c.where("position_embedding_type"), position);
@@ -111,7 +69,8 @@ Architecture granitemoehybrid_architecture() {
       if (c.get_bool("output_router_logits", false))
         moe.aux_loss_coef = c.get_double("router_aux_loss_coef", 0.001);
       // The hub's names (block_sparse_moe.input_linear.weight, router.layer.weight), else transformers 5's.
-      const bool hub = checkpoint_has(config, "block_sparse_moe.input_linear.weight");
+      const bool hub =
+          config.checkpoint_has([](const std::string& t) { return t.ends_with("block_sparse_moe.input_linear.weight"); });
       moe.router_name = hub ? "router.layer" : "router";
       moe.experts_name = hub ? "" : "experts";
       const auto names = hub ? std::pair<std::string, std::string>{"input_linear.weight", "output_linear.weight"}
@@ -125,7 +84,8 @@ Architecture granitemoehybrid_architecture() {
       spec.moe = moe;
       spec.moe_dense_mlp = "shared_mlp";
     }
-    const auto mamba = read_mamba2(c, spec.hidden_size);
+    const auto expand = c.check_int("mamba_expand", c.get_int("mamba_expand", 2), 1, 64);
+    const auto mamba = read_mamba_keys(c, expand * spec.hidden_size, 1e-6);
     spec.make_attention = [mixers, mamba](const DecoderSpec& s, int64_t layer,
                                           const at::TensorOptions& o) -> std::unique_ptr<AttentionLayer> {
       if (mixers[static_cast<size_t>(layer)] != "linear_attention") return nullptr;  // the standard attention

@@ -24,12 +24,11 @@ namespace {
 // The per-layer mixers: `layers_block_type` (v5; legacy "mamba"/"attention" accepted) or the
 // pattern string checkpoints on the hub carry.
 std::vector<std::string> read_block_types(const hf::JsonFields& c) {
-  const std::map<std::string, std::string> legacy{{"mamba", "linear_attention"}, {"attention", "full_attention"}};
   const std::map<char, std::string> pattern{{'M', "linear_attention"}, {'*', "full_attention"}, {'-', "mlp"}, {'E', "moe"}};
   std::vector<std::string> types;
   if (c.has("layers_block_type")) {
-    for (auto type : c.get_string_list("layers_block_type")) {
-      if (auto it = legacy.find(type); it != legacy.end()) type = it->second;
+    for (const auto& name : c.get_string_list("layers_block_type")) {
+      const auto type = current_layer_type(name);
       AM_CHECK(type == "linear_attention" || type == "full_attention" || type == "mlp" || type == "moe",
                "[config] {}: '{}' is not a block type (expected linear_attention, full_attention, mlp or moe)",
                c.where("layers_block_type"), type);
@@ -77,11 +76,6 @@ Mamba2Shape read_mamba2(const hf::JsonFields& c) {
   return s;
 }
 
-// Whether a tensor of the checkpoint being loaded satisfies `test` (false without a checkpoint).
-bool checkpoint_has(const hf::ModelConfig& config, const std::function<bool(const std::string&)>& test) {
-  return config.checkpoint_names && std::any_of(config.checkpoint_names->begin(), config.checkpoint_names->end(), test);
-}
-
 }  // namespace
 
 Architecture nemotron_h_architecture() {
@@ -112,7 +106,7 @@ Architecture nemotron_h_architecture() {
     auto& n = spec.names;
     // Checkpoints on the hub (NVIDIA's own code) name the body "backbone"; transformers 5 renames it
     // on load and saves "model". Either is read and written back as it came.
-    if (checkpoint_has(config, [](const std::string& t) { return t.starts_with("backbone."); })) n.body = "backbone";
+    if (config.checkpoint_has([](const std::string& t) { return t.starts_with("backbone."); })) n.body = "backbone";
     n.embed = "embeddings", n.final_norm = "norm_f", n.attention = "mixer", n.mlp = "mixer";
     n.attn_in_norm = "norm", n.mlp_in_norm = "norm", n.attn_out_norm = n.mlp_out_norm = "";
     for (const auto& type : types) {
@@ -146,7 +140,7 @@ Architecture nemotron_h_architecture() {
       // The hub's checkpoints hold one up_proj/down_proj per expert (the default expert list);
       // transformers 5 saves them stacked.
       const bool per_expert =
-          checkpoint_has(config, [](const std::string& t) { return t.ends_with(".experts.0.up_proj.weight"); });
+          config.checkpoint_has([](const std::string& t) { return t.ends_with(".experts.0.up_proj.weight"); });
       if (!per_expert)
         moe.make_experts = [](int64_t hidden, const MoeOptions& m,
                               const at::TensorOptions& o) -> std::unique_ptr<ExpertBank> {
