@@ -56,31 +56,45 @@ std::pair<at::Tensor, at::Tensor> ssd_chunk_scan(const at::Tensor& x_in, const a
                                                  const at::Tensor& state, int64_t L) {
   const int64_t B = x_in.size(0), T = x_in.size(1), H = x_in.size(2), P = x_in.size(3), G = b_in.size(2);
   const int64_t N = b_in.size(3);
+  const int64_t R = H / G;  // heads per group: B and C are the group's, shared by its heads
   auto x = x_in.to(at::kFloat), dt = dt_in.to(at::kFloat);
-  auto per_head = [H, G](const at::Tensor& t) { return t.to(at::kFloat).repeat_interleave(H / G, 2); };
-  // Chunked, heads before positions: X (B, C, H, L, P), Bm/Cm (B, C, H, L, N), a (B, H, C, L).
+  // Chunked, heads before positions: X (B, C, H, L, P), Bg/Cg (B, C, G, L, N), a (B, C, H, L).
   auto X = into_chunks(x * dt.unsqueeze(-1), L).permute({0, 1, 3, 2, 4});
-  auto Bm = into_chunks(per_head(b_in), L).permute({0, 1, 3, 2, 4});
-  auto Cm = into_chunks(per_head(c_in), L).permute({0, 1, 3, 2, 4});
-  auto a = into_chunks(dt * A.to(at::kFloat), L).permute({0, 3, 1, 2});
-  const int64_t chunks = a.size(2);
+  auto Bg = into_chunks(b_in.to(at::kFloat), L).permute({0, 1, 3, 2, 4});
+  auto Cg = into_chunks(c_in.to(at::kFloat), L).permute({0, 1, 3, 2, 4});
+  auto a = into_chunks(dt * A.to(at::kFloat), L).permute({0, 1, 3, 2}).contiguous();
+  const int64_t chunks = a.size(1);
   auto a_cum = a.cumsum(-1);
-  // Within a chunk: attention-like weights C_l B_s^T times the decay from s to l.
-  auto decay = segment_sums(a).exp().permute({0, 2, 1, 3, 4});  // (B, C, H, L, L)
-  auto y = at::matmul(at::matmul(Cm, Bm.transpose(-1, -2)) * decay, X);
+  auto per_head = [&](const at::Tensor& t) {  // (B, C, H, ...) as (B, C, G, R, ...)
+    auto sizes = t.sizes().vec();
+    sizes[2] = R;
+    sizes.insert(sizes.begin() + 2, G);
+    return t.view(sizes);
+  };
+  auto as_heads = [&](const at::Tensor& t) {  // (B, C, G, R, ...) as (B, C, H, ...)
+    auto sizes = t.sizes().vec();
+    sizes.erase(sizes.begin() + 2);
+    sizes[2] = H;
+    return t.reshape(sizes);
+  };
+  // Within a chunk: attention-like weights C_l B_s^T (once per group) times each head's decay from
+  // s to l.
+  auto scores = at::matmul(Cg, Bg.transpose(-1, -2)).unsqueeze(3);  // (B, C, G, 1, L, L)
+  auto y = at::matmul(as_heads(scores * per_head(segment_sums(a).exp())), X);
   // Each chunk's contribution to the state at its end, (B, C, H, N, P).
-  auto to_end = (a_cum.narrow(-1, L - 1, 1) - a_cum).exp().permute({0, 2, 1, 3}).unsqueeze(-1);
-  auto chunk_states = at::matmul((Bm * to_end).transpose(-1, -2), X);
+  auto to_end = (a_cum.narrow(-1, L - 1, 1) - a_cum).exp().unsqueeze(-1);  // (B, C, H, L, 1)
+  auto chunk_states = at::matmul(as_heads(Bg.unsqueeze(3) * per_head(to_end)).transpose(-1, -2), X);
   // Across chunks: the state entering each chunk, and the final one.
   auto first = state.defined() ? state.to(at::kFloat).transpose(-1, -2).unsqueeze(1)
                                : at::zeros({B, 1, H, N, P}, X.options());
   auto states = at::cat({first, chunk_states}, 1).permute({0, 2, 1, 3, 4}).reshape({B, H, chunks + 1, N * P});
-  auto across = segment_sums(at::constant_pad_nd(a_cum.select(-1, L - 1), {1, 0})).exp();  // (B, H, C+1, C+1)
+  auto chunk_sums = a_cum.select(-1, L - 1).transpose(1, 2);  // (B, H, C)
+  auto across = segment_sums(at::constant_pad_nd(chunk_sums, {1, 0})).exp();  // (B, H, C+1, C+1)
   auto entering = at::matmul(across, states).view({B, H, chunks + 1, N, P});
   auto final_state = entering.select(2, chunks).transpose(-1, -2);  // (B, H, P, N)
-  auto start = entering.narrow(2, 0, chunks).permute({0, 2, 1, 3, 4});  // (B, C, H, N, P)
-  auto from_start = a_cum.exp().permute({0, 2, 1, 3}).unsqueeze(-1);      // (B, C, H, L, 1)
-  y = y + at::matmul(Cm, start) * from_start;
+  auto start = entering.narrow(2, 0, chunks).permute({0, 2, 1, 3, 4}).contiguous();  // (B, C, H, N, P)
+  auto from_start = a_cum.exp().unsqueeze(-1);  // (B, C, H, L, 1)
+  y = y + as_heads(at::matmul(Cg.unsqueeze(3), per_head(start))) * from_start;
   y = y.permute({0, 1, 3, 2, 4}).reshape({B, chunks * L, H, P}).narrow(1, 0, T);
   return {y + x * d.to(at::kFloat).view({1, 1, H, 1}), final_state};
 }
