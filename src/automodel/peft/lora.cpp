@@ -13,6 +13,7 @@
 #include <cmath>
 
 #include "automodel/common/error.h"
+#include "automodel/common/logging.h"
 #include "automodel/common/string_util.h"
 #include "automodel/peft/lora_linear.h"
 
@@ -26,6 +27,16 @@ std::string leaf(const std::string& name) { return name.substr(name.rfind('.') +
 bool is_output_head(models::CausalLM& model, const std::string& name) {
   auto* linear = dynamic_cast<models::LinearLayer*>(model.find_module(name));
   return linear && linear->weight().is_same(model.output_embedding());
+}
+
+// PEFT refuses LoRA on these modules of Mamba-based model_types (its fused kernels read their weights
+// directly), so an adapter holding them would not load there.
+bool peft_refuses(const models::CausalLM& model, const std::string& name) {
+  static const std::vector<std::string> mamba_types{"falcon_h1", "mamba", "mamba2", "falcon_mamba", "nemotron_h"};
+  const auto& type = model.config().model_type;
+  const auto module = leaf(name);
+  return std::find(mamba_types.begin(), mamba_types.end(), type) != mamba_types.end() &&
+         (module == "out_proj" || module == "conv1d");
 }
 
 void init_adapter(LoraLinear& lora, const std::string& init) {
@@ -59,13 +70,24 @@ std::vector<std::string> apply_lora(models::CausalLM& model, const config::PeftS
   const LoraOptions options{peft.dim, peft.alpha, peft.dropout, peft.dropout_position == "pre"};
   std::vector<std::string> names;
   const auto all = adaptable_modules(model);
+  size_t left_alone = 0;
   for (const auto& name : all) {
     bool wanted = peft.match_all_linear ? !is_output_head(model, name) : module_matches(name, peft.target_modules);
     if (!wanted || module_matches(name, peft.exclude_modules)) continue;
+    if (peft_refuses(model, name)) {
+      AM_CHECK(peft.match_all_linear, "[peft] target_modules [{}] names {}, but PEFT refuses LoRA on out_proj and "
+               "conv1d of {} (Mamba) models, so the adapter would not load in PEFT: remove it from target_modules",
+               join(peft.target_modules, ", "), name, model.config().model_type);
+      ++left_alone;
+      continue;
+    }
     auto& lora = LoraLinear::wrap(model, name, options);
     init_adapter(lora, peft.lora_A_init);
     names.push_back(name);
   }
+  if (left_alone > 0)
+    log_info("[peft] match_all_linear leaves the {} Mamba out_proj module(s) alone: PEFT refuses LoRA there on {} "
+             "models", left_alone, model.config().model_type);
   std::vector<std::string> examples(all.begin(), all.begin() + std::min<size_t>(all.size(), 8));
   AM_CHECK(!names.empty(), "[peft] target_modules [{}] match no Linear module of this {} model; its Linear modules "
            "include: {}", join(peft.target_modules, ", "), model.config().model_type, join(examples, ", "));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "automodel/common/error.h"
 #include "automodel/models/common/weights.h"
 #include "automodel/models/registry.h"
 #include "automodel/peft/lora.h"
@@ -31,6 +32,35 @@ TEST(LoraTargets, MatchAllLinearAdaptsEveryLinearButTheOutputHead) {
   // 2 layers x (q, k, v, o, gate, up, down).
   EXPECT_EQ(targets.size(), 14u);
   for (const auto& t : targets) EXPECT_NE(t.find("model.layers."), std::string::npos) << t;
+}
+
+// PEFT refuses LoRA on a Mamba mixer's out_proj (and conv1d) for nemotron_h and the other Mamba
+// model_types: named, it is an error before anything trains; under match_all_linear it is left out,
+// so the adapter loads in PEFT.
+TEST(LoraTargets, MambaOutProjIsRefusedByNameAndLeftOutOfAllLinearAsPeftDoes) {
+  auto model = tiny("nemotron_h");
+  config::PeftSection peft;
+  peft.enabled = true;
+  peft.dim = 2;
+  peft.alpha = 4;
+  peft.target_modules = {"in_proj", "out_proj"};
+  std::string message;
+  try {
+    apply_lora(*model, peft, 1);
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("PEFT refuses LoRA on out_proj and conv1d of nemotron_h"), std::string::npos) << message;
+  EXPECT_NE(message.find("mixer.out_proj"), std::string::npos) << message;
+
+  auto fresh = tiny("nemotron_h");
+  peft.target_modules.clear();
+  peft.match_all_linear = true;
+  auto targets = apply_lora(*fresh, peft, 1);
+  EXPECT_EQ(std::count_if(targets.begin(), targets.end(), [](const std::string& t) { return t.ends_with(".out_proj"); }),
+            0);
+  EXPECT_EQ(std::count_if(targets.begin(), targets.end(), [](const std::string& t) { return t.ends_with(".in_proj"); }),
+            2);  // the two Mamba2 layers
 }
 
 }  // namespace
