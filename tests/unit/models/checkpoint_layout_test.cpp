@@ -244,5 +244,29 @@ TEST(CheckpointLayout, NemotronHLoadsTheHubsBackboneAndPerExpertLayoutAndWritesI
   EXPECT_EQ(written, shipped);
 }
 
+// The hub's Nemotron-H config.json (NVIDIA's code): the block pattern string, mamba_-prefixed key
+// names and Python's bare Infinity build the same model as transformers 5's keys.
+TEST(CheckpointLayout, NemotronHHubConfigKeysBuildTheSameModel) {
+  auto v5 = nlohmann::json::parse(find_architecture("nemotron_h").tiny_config_json);
+  auto hub = v5;
+  hub.erase("layers_block_type");
+  hub["hybrid_override_pattern"] = "ME*-M";
+  for (const auto& [key, legacy] : std::vector<std::pair<std::string, std::string>>{
+           {"n_groups", "mamba_n_groups"}, {"conv_kernel", "mamba_d_conv"}, {"chunk_size", "mamba_chunk_size"}}) {
+    hub[legacy] = hub[key];
+    hub.erase(key);
+  }
+  auto text = hub.dump();
+  text.insert(text.size() - 1, R"(, "time_step_limit": [0.0, Infinity])");
+  auto shapes = [](const hf::ModelConfig& config) {
+    std::map<std::string, std::vector<int64_t>> out;
+    auto model = build_model(config, at::kFloat, c10::Device(c10::kMeta));
+    for (const auto& p : model->named_parameters()) out[p.name] = p.tensor->sizes().vec();
+    return out;
+  };
+  EXPECT_EQ(shapes(hf::parse_model_config(text, "hub nemotron_h")),
+            shapes(hf::parse_model_config(v5.dump(), "v5 nemotron_h")));
+}
+
 }  // namespace
 }  // namespace automodel::models

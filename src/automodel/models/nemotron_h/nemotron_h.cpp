@@ -50,9 +50,11 @@ std::vector<std::string> read_block_types(const hf::JsonFields& c) {
 }
 
 Mamba2Shape read_mamba2(const hf::JsonFields& c) {
-  // v5 names, or the hub's older ones (mamba_n_groups, mamba_d_conv, ...).
-  auto get = [&c](const char* key, const char* legacy, int64_t fallback, int64_t max) {
-    const char* name = c.has(key) || !c.has(legacy) ? key : legacy;
+  // v5 names, or the hub's older ones (mamba_n_groups, mamba_d_conv, ...), which win when both are
+  // present, as in transformers' NemotronHConfig.
+  auto named = [&c](const char* key, const char* legacy) { return c.has(legacy) ? legacy : key; };
+  auto get = [&c, &named](const char* key, const char* legacy, int64_t fallback, int64_t max) {
+    const char* name = named(key, legacy);
     return c.check_int(name, c.get_int(name, fallback), 1, max);
   };
   Mamba2Shape s;
@@ -64,10 +66,10 @@ Mamba2Shape read_mamba2(const hf::JsonFields& c) {
   s.norm_groups = s.num_groups;
   s.conv_kernel = get("conv_kernel", "mamba_d_conv", 4, 1024);
   s.chunk_size = get("chunk_size", "mamba_chunk_size", 128, 1 << 16);
-  const char* dt_min = c.has("time_step_min") || !c.has("mamba_dt_min") ? "time_step_min" : "mamba_dt_min";
+  const char* dt_min = named("time_step_min", "mamba_dt_min");
   s.dt_min = c.check_finite(dt_min, c.get_double(dt_min, 0.001));  // HF's mixer clamps dt to [time_step_min, inf)
   AM_CHECK(s.dt_min >= 0, "[config] {}: expected >= 0, found {}", c.where(dt_min), s.dt_min);
-  s.conv_bias = c.get_bool(c.has("use_conv_bias") || !c.has("mamba_conv_bias") ? "use_conv_bias" : "mamba_conv_bias", true);
+  s.conv_bias = c.get_bool(named("use_conv_bias", "mamba_conv_bias"), true);
   s.in_bias = s.out_bias = c.get_bool("use_bias", false);
   s.norm_eps = c.check_positive("layer_norm_epsilon", c.get_double("layer_norm_epsilon", 1e-5));
   const auto act = c.get_string("mamba_hidden_act", "silu");
