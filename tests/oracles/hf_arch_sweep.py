@@ -464,6 +464,10 @@ def text_config_of(model_type, **changes):
     return dict(ARCHS[model_type]["config"], model_type=model_type, **changes)
 
 
+# Mistral 3's Pixtral tower, shared by the composites around mistral and ministral3.
+PIXTRAL_TINY = dict(model_type="pixtral", hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                    num_attention_heads=2, head_dim=16, image_size=32, patch_size=8)
+
 COMPOSITES = {
     "qwen3_5": dict(
         cls="Qwen3_5ForConditionalGeneration", text="qwen3_5_text",
@@ -518,17 +522,13 @@ COMPOSITES = {
         cls="Mistral3ForConditionalGeneration", text="mistral",
         features=["Mistral Small 3.x as it ships: Mistral3ForConditionalGeneration, Pixtral tower, projector"],
         config=dict(text_config=text_config_of("mistral"), tie_word_embeddings=False,
-                    vision_config=dict(model_type="pixtral", hidden_size=32, intermediate_size=64,
-                                       num_hidden_layers=1, num_attention_heads=2, head_dim=16, image_size=32,
-                                       patch_size=8)),
+                    vision_config=PIXTRAL_TINY),
         lora_targets=ATTN + MLP),
     "mistral3_ministral3": dict(
         cls="Mistral3ForConditionalGeneration", text="ministral3",
         features=["Ministral 3 as it ships: Mistral3ForConditionalGeneration around a ministral3 text model"],
         config=dict(text_config=text_config_of("ministral3"), tie_word_embeddings=False,
-                    vision_config=dict(model_type="pixtral", hidden_size=32, intermediate_size=64,
-                                       num_hidden_layers=1, num_attention_heads=2, head_dim=16, image_size=32,
-                                       patch_size=8)),
+                    vision_config=PIXTRAL_TINY),
         lora_targets=ATTN + MLP),
 }
 
