@@ -5,12 +5,15 @@
 #include <ATen/ops/embedding.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/gelu.h>
+#include <ATen/ops/gelu_backward.h>
 #include <ATen/ops/layer_norm.h>
 #include <ATen/ops/linear.h>
 #include <ATen/ops/relu.h>
 #include <ATen/ops/rsqrt.h>
 #include <ATen/ops/sigmoid.h>
 #include <ATen/ops/silu.h>
+#include <ATen/ops/silu_backward.h>
+#include <ATen/ops/threshold_backward.h>
 #include <ATen/ops/square.h>
 
 #include "automodel/common/error.h"
@@ -104,6 +107,21 @@ at::Tensor activate(Activation act, const at::Tensor& x) {
     case Activation::kRelu2: return at::relu(x).square();
   }
   return x;
+}
+
+at::Tensor activation_backward(Activation act, const at::Tensor& grad, const at::Tensor& x) {
+  switch (act) {
+    case Activation::kSilu: return at::silu_backward(grad, x);
+    case Activation::kGeluExact: return at::gelu_backward(grad, x);
+    case Activation::kGeluTanh: return at::gelu_backward(grad, x, "tanh");
+    case Activation::kRelu: return at::threshold_backward(grad, x, 0);
+    case Activation::kQuickGelu: {
+      auto s = at::sigmoid(1.702 * x);
+      return grad * (s + 1.702 * x * s * (1 - s));
+    }
+    case Activation::kRelu2: return grad * 2 * at::relu(x);
+  }
+  return grad;
 }
 
 }  // namespace automodel::models

@@ -127,5 +127,7 @@ enum class Activation { kSilu, kGeluExact, kGeluTanh, kRelu, kQuickGelu, kRelu2 
 // HF ACT2FN names: silu/swish, gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, quick_gelu, relu2.
 Activation parse_activation(const std::string& name, const std::string& where);
 at::Tensor activate(Activation act, const at::Tensor& x);
+// grad x activate'(x): the backward of activate, for code that differentiates by hand.
+at::Tensor activation_backward(Activation act, const at::Tensor& grad, const at::Tensor& x);
 
 }  // namespace automodel::models

@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "automodel/models/common/layers.h"
@@ -12,9 +13,18 @@
 
 namespace automodel::models {
 
+// An MLP's weights when it is bias-free and unscaled with every projection a dense Linear (nothing
+// installed in its place, e.g. no adapter): a bank of such experts runs as grouped products.
+// Gated: gate and up, or gate_up fused; plain: up.
+struct DenseMlpWeights {
+  at::Tensor gate, up, gate_up, down;
+  Activation act;
+};
+
 class Mlp : public Module {
  public:
   virtual at::Tensor forward(const at::Tensor& x) const = 0;  // (..., hidden) -> (..., hidden)
+  virtual std::optional<DenseMlpWeights> dense_weights() const { return std::nullopt; }
 };
 
 // Names of the projections: gate/up/down for gated MLPs (Mixtral's experts: w1/w3/w2), `fused`
@@ -37,6 +47,7 @@ class GatedMlp : public Mlp {
  public:
   GatedMlp(int64_t hidden, int64_t intermediate, const MlpSpec& spec, const at::TensorOptions& options);
   at::Tensor forward(const at::Tensor& x) const override;
+  std::optional<DenseMlpWeights> dense_weights() const override;
 
  private:
   Activation act_;
@@ -49,6 +60,7 @@ class PlainMlp : public Mlp {
  public:
   PlainMlp(int64_t hidden, int64_t intermediate, const MlpSpec& spec, const at::TensorOptions& options);
   at::Tensor forward(const at::Tensor& x) const override;
+  std::optional<DenseMlpWeights> dense_weights() const override;
 
  private:
   Activation act_;

@@ -16,7 +16,38 @@
 #include <limits>
 #include <vector>
 
+#include "automodel/models/common/grouped_experts.h"
+
 namespace automodel::models {
+
+at::Tensor ExpertBank::forward_groups(const at::Tensor& grouped, const at::Tensor& scale,
+                                      const std::vector<int64_t>& counts) const {
+  // One split, not a narrow per expert: each narrow's backward would write a gradient the size of
+  // all the rows (E x (N*k, H) zero-fills); the split's is one concatenation.
+  auto groups = grouped.split_with_sizes(counts);
+  std::vector<at::Tensor> outputs;
+  for (int64_t e = 0; e < num_experts(); ++e)
+    if (counts[static_cast<size_t>(e)] > 0) outputs.push_back(forward(e, groups[static_cast<size_t>(e)]));
+  auto out = at::cat(outputs);
+  return scale.defined() ? (out * scale).to(grouped.scalar_type()) : out;
+}
+
+at::Tensor ExpertList::forward_groups(const at::Tensor& grouped, const at::Tensor& scale,
+                                      const std::vector<int64_t>& counts) const {
+  DenseExperts dense;
+  for (size_t e = 0; e < num_children(); ++e) {
+    auto w = static_cast<const Mlp*>(child_at(e))->dense_weights();
+    if (!w || (e > 0 && dense.act != w->act)) return ExpertBank::forward_groups(grouped, scale, counts);  // adapters
+    dense.act = w->act;
+    dense.input = w->gate.defined()      ? DenseExperts::Input::kGateAndUp
+                  : w->gate_up.defined() ? DenseExperts::Input::kFusedGateUp
+                                         : DenseExperts::Input::kUp;
+    dense.first.push_back(w->gate.defined() ? w->gate : w->gate_up.defined() ? w->gate_up : w->up);
+    if (w->gate.defined()) dense.second.push_back(w->up);
+    dense.down.push_back(w->down);
+  }
+  return run_dense_experts(dense, grouped, scale, counts);
+}
 
 StackedExperts::StackedExperts(int64_t num_experts, int64_t hidden, int64_t width, bool gated, Activation act,
                                const at::TensorOptions& o, const std::pair<std::string, std::string>& names)
@@ -25,6 +56,16 @@ StackedExperts::StackedExperts(int64_t num_experts, int64_t hidden, int64_t widt
   in_ = add_parameter(in_name, at::empty({num_experts, (gated ? 2 : 1) * width, hidden}, o));
   down_ = add_parameter(names.second.empty() ? std::string("down_proj") : names.second,
                         at::empty({num_experts, hidden, width}, o));
+}
+
+at::Tensor StackedExperts::forward_groups(const at::Tensor& grouped, const at::Tensor& scale,
+                                          const std::vector<int64_t>& counts) const {
+  DenseExperts dense;
+  dense.input = gated_ ? DenseExperts::Input::kFusedGateUp : DenseExperts::Input::kUp;
+  dense.act = act_;
+  dense.first = {*in_};
+  dense.down = {*down_};
+  return run_dense_experts(dense, grouped, scale, counts);
 }
 
 at::Tensor StackedExperts::forward(int64_t e, const at::Tensor& x) const {
@@ -125,17 +166,12 @@ at::Tensor dispatch_to_experts(const ExpertBank& bank, const at::Tensor& flat, c
   auto counts = at::bincount(assigned, {}, num_experts).cpu();  // (E)
   auto tokens = order.div(k, "floor");
   auto inputs = flat.index_select(0, tokens);
-  std::vector<at::Tensor> outputs;
   const auto* count = counts.data_ptr<int64_t>();
   auto w = weights.reshape({-1}).index_select(0, order).unsqueeze(-1);
   if (weights_on_input) inputs = (inputs * w).to(flat.scalar_type());
-  // One split, not a narrow per expert: each narrow's backward would write a gradient the size of
-  // all the inputs (E x (N*k, H) zero-fills); the split's is one concatenation.
-  auto groups = inputs.split_with_sizes(c10::IntArrayRef(count, num_experts));
-  for (int64_t e = 0; e < num_experts; ++e)
-    if (count[e] > 0) outputs.push_back(bank.forward(e, groups[static_cast<size_t>(e)]));
-  auto routed = weights_on_input ? at::cat(outputs) : at::cat(outputs) * w;
-  return at::zeros_like(flat).index_add(0, tokens, routed.to(flat.scalar_type()));
+  auto routed = bank.forward_groups(inputs, weights_on_input ? at::Tensor() : w,
+                                    std::vector<int64_t>(count, count + num_experts));
+  return at::zeros_like(flat).index_add(0, tokens, routed);
 }
 
 std::pair<at::Tensor, at::Tensor> SparseMoe::forward(const at::Tensor& x) const {

@@ -20,6 +20,11 @@ namespace automodel::models {
 class ExpertBank : public Module {
  public:
   virtual at::Tensor forward(int64_t expert, const at::Tensor& x) const = 0;  // (n, H) -> (n, H)
+  // Expert e applied to its counts[e] consecutive rows of `grouped`, for every e, each output row
+  // times `scale`'s (when defined; the product in the promoted dtype, the result in grouped's): by
+  // default one expert after another; banks of dense experts run as one grouped operation.
+  virtual at::Tensor forward_groups(const at::Tensor& grouped, const at::Tensor& scale,
+                                    const std::vector<int64_t>& counts) const;
   virtual int64_t num_experts() const = 0;
 };
 
@@ -36,6 +41,8 @@ class ExpertList : public ExpertBank {
   at::Tensor forward(int64_t expert, const at::Tensor& x) const override {
     return static_cast<const Mlp*>(child_at(static_cast<size_t>(expert)))->forward(x);
   }
+  at::Tensor forward_groups(const at::Tensor& grouped, const at::Tensor& scale,
+                            const std::vector<int64_t>& counts) const override;
   int64_t num_experts() const override { return static_cast<int64_t>(num_children()); }
 };
 
@@ -49,6 +56,8 @@ class StackedExperts : public ExpertBank {
                  const at::TensorOptions& options, const std::pair<std::string, std::string>& names = {});
   int64_t num_experts() const override { return in_->size(0); }
   at::Tensor forward(int64_t expert, const at::Tensor& x) const override;
+  at::Tensor forward_groups(const at::Tensor& grouped, const at::Tensor& scale,
+                            const std::vector<int64_t>& counts) const override;
 
  private:
   bool gated_;
