@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "automodel/common/allocator.h"
 #include "automodel/common/torch_util.h"
 #include "automodel/models/common/attention.h"
 #include "automodel/models/common/decoder_layer.h"
@@ -52,6 +53,7 @@ void require_grads(models::Module& m) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  automodel::keep_freed_memory_for_reuse();  // as the automodel binary runs
   int64_t tokens = 1024, hidden = 1024, experts = 64, top_k = 8, expert_width = 256, steps = 5;
   std::string dtype = "fp32";
   for (int i = 1; i + 1 < argc; i += 2) {

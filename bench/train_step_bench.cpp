@@ -18,11 +18,13 @@
 #include "automodel/models/common/weights.h"
 #include "automodel/models/registry.h"
 #include "automodel/train/step.h"
+#include "automodel/common/allocator.h"
 #include "bench_util.h"
 
 using namespace automodel;
 
 int main(int argc, char** argv) {
+  automodel::keep_freed_memory_for_reuse();  // as the automodel binary runs
   if (argc < 2) {
     fmt::print(stderr, "usage: train_step_bench CONFIG.json [--seq N] [--batch N] [--steps N] [--dtype fp32|bf16]\n");
     return 2;
