@@ -2,7 +2,8 @@
 // (tests/oracles/tensorboard_events.py), MLflow's MlflowClient (tests/oracles/mlflow_runs.py,
 // against the file store and a real `mlflow server` on loopback) and wandb's transaction-log
 // reader and `wandb sync --view` (tests/oracles/wandb_runs.py) find every scalar of
-// training.jsonl / validation.jsonl at every step.
+// training.jsonl / validation.jsonl at every step; W&B online runs arrive at a loopback W&B server
+// (tests/oracles/fake_wandb.py) that reads what the official client sends.
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -298,13 +300,170 @@ TEST(WandbOracle, ResumedTrainingContinuesTheRunInANewFolder) {
   expect_wandb_history(b["history"], jsonl_scalars(dir / "ckpt"), 3);
 }
 
-TEST(WandbOracle, OnlineModeIsAnErrorAtStartSuggestingOfflineAndSync) {
+// --- W&B online, against tests/oracles/fake_wandb.py on loopback ---
+
+constexpr const char* kWandbKey = "0123456789abcdef0123456789abcdef01234567";
+
+// The fake W&B server on a free loopback port, stopped at the end.
+class FakeWandb {
+ public:
+  FakeWandb() {
+    auto started = run_command(fmt::format("'{}' '{}' 0 {} > '{}' 2>&1 & echo $!", testing::python(),
+                                           testing::oracle_script("fake_wandb.py").string(), kWandbKey,
+                                           (dir_ / "server.log").string()));
+    pid_ = static_cast<pid_t>(std::stol(started.output));
+    for (int i = 0; i < 200 && port_ == 0; ++i) {
+      std::ifstream in(dir_ / "server.log");
+      const std::string log(std::istreambuf_iterator<char>(in), {});
+      if (auto at = log.find("serving "); at != std::string::npos && log.find('\n', at) != std::string::npos)
+        port_ = std::stoi(log.substr(at + 8));
+      else
+        ::usleep(100000);
+    }
+  }
+  ~FakeWandb() { ::kill(pid_, SIGTERM); }
+  bool up() const { return port_ != 0; }
+  std::string url() const { return fmt::format("http://127.0.0.1:{}", port_); }
+  nlohmann::json runs() const { return nlohmann::json::parse(run_command("curl -sf -m 5 " + url() + "/_runs").output); }
+  void fail_file_streams(int n) const {
+    run_command(fmt::format("curl -sf -m 5 -X POST --data '{{\"file_stream\": {}}}' {}/_faults", n, url()));
+  }
+
+ private:
+  TempDir dir_;
+  int port_ = 0;
+  pid_t pid_ = 0;
+};
+
+// A run's history lines keyed by step (the server keys them by offset).
+nlohmann::json history_by_step(const nlohmann::json& run) {
+  nlohmann::json by_step = nlohmann::json::object();
+  for (const auto& [line, row] : run["history"].items()) by_step[std::to_string(row["_step"].get<int64_t>())] = row;
+  return by_step;
+}
+
+// The server understands the official client: a run logged by `wandb` itself (online) arrives
+// with its config, every history row, the summary and the exit code. (What makes the next test's
+// checks mean "speaks W&B's protocol".)
+TEST(WandbOnline, FakeServerReadsWhatTheOfficialClientSends) {
+  AUTOMODEL_REQUIRE_ORACLE("wandb");
+  FakeWandb server;
+  ASSERT_TRUE(server.up());
+  auto r = run_command("'" + testing::python() + "' '" + testing::oracle_script("fake_wandb.py").string() +
+                       "' --client " + server.url() + " " + kWandbKey + " 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto runs = server.runs();
+  ASSERT_EQ(runs.size(), 1u) << runs.dump();
+  const auto& run = runs.begin().value();
+  EXPECT_EQ(run["upsert"]["displayName"], "official");
+  EXPECT_EQ(run["upsert"]["tags"], nlohmann::json({"t"}));
+  EXPECT_EQ(run["config"]["optimizer"]["lr"], 0.1);
+  ASSERT_EQ(run["history"].size(), 3u) << run.dump();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(run["history"][std::to_string(i)]["_step"], i + 1);
+    EXPECT_DOUBLE_EQ(run["history"][std::to_string(i)]["loss"].get<double>(), 1.0 / (i + 1));
+  }
+  EXPECT_EQ(run["summary"]["_step"], 3);
+  EXPECT_TRUE(run["complete"].get<bool>());
+  EXPECT_EQ(run["exitcode"], 0);
+}
+
+TEST(WandbOnline, TrainingStreamsConfigEveryScalarSummaryAndExitCode) {
+  AUTOMODEL_REQUIRE_ORACLE("wandb");
+  FakeWandb server;
+  ASSERT_TRUE(server.up());
   TempDir dir;
-  auto r = train(write_recipe(dir, "wandb:\n  mode: online\n  dir: " + (dir / "wb").string() + "\n"));
+  auto r = run_command(fmt::format("WANDB_API_KEY={} WANDB_BASE_URL={} {} {} {} 2>&1", kWandbKey, server.url(),
+                                   testing::automodel_binary(),
+                                   write_recipe(dir, "wandb:\n  project: p1\n  name: r1\n  tags: [a, b]\n  group: g1\n"
+                                                     "  notes: first try\n  job_type: sft\n  dir: " +
+                                                         (dir / "wb").string() + "\n"),
+                                   "--step_scheduler.max_steps=4 --step_scheduler.val_every_steps=2"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto id = testing::read_fixture(dir / "ckpt" / "wandb_run_id");
+  auto runs = server.runs();
+  // No entity given: the server files the run under the key owner's default entity.
+  const auto key = "default-entity/p1/" + id;
+  ASSERT_TRUE(runs.contains(key)) << runs.dump();
+  const auto& run = runs[key];
+  EXPECT_EQ(run["upsert"]["displayName"], "r1");
+  EXPECT_EQ(run["upsert"]["tags"], nlohmann::json({"a", "b"}));
+  EXPECT_EQ(run["upsert"]["groupName"], "g1");
+  EXPECT_EQ(run["upsert"]["notes"], "first try");
+  EXPECT_EQ(run["upsert"]["jobType"], "sft");
+  EXPECT_EQ(run["config"]["step_scheduler"]["max_steps"], 4);
+  EXPECT_EQ(run["config"]["optimizer"]["lr"], 0.003);
+  auto by_step = history_by_step(run);
+  const auto expected = jsonl_scalars(dir / "ckpt");
+  ASSERT_EQ(expected.size(), 9u);
+  expect_wandb_history(by_step, expected);
+  EXPECT_EQ(run["history"].size(), 5u);  // validation before training (step 0), steps 1-4
+  for (const auto& [name, steps] : expected) EXPECT_EQ(run["summary"][name].get<double>(), steps.rbegin()->second) << name;
+  EXPECT_TRUE(run["complete"].get<bool>());
+  EXPECT_EQ(run["exitcode"], 0);
+  // The local copy, for `wandb sync` should an upload fail, is wandb's online folder.
+  bool local = false;
+  for (const auto& e : fs::directory_iterator(dir / "wb" / "wandb"))
+    local |= e.path().filename().string().starts_with("run-") && e.path().filename().string().ends_with("-" + id);
+  EXPECT_TRUE(local);
+  EXPECT_NE(r.output.find(server.url() + "/default-entity/p1/runs/" + id), std::string::npos) << r.output;
+}
+
+// A flaky server: the upload is retried and training goes on; a resumed training continues the
+// run's history after the lines the server holds (nothing overwritten).
+TEST(WandbOnline, FailedUploadsAreRetriedAndResumedRunsAppend) {
+  AUTOMODEL_REQUIRE_ORACLE("wandb");
+  FakeWandb server;
+  ASSERT_TRUE(server.up());
+  TempDir dir;
+  auto recipe = write_recipe(dir, "wandb:\n  project: p1\n  dir: " + (dir / "wb").string() + "\n");
+  const auto env = fmt::format("WANDB_API_KEY={} WANDB_BASE_URL={}", kWandbKey, server.url());
+  const std::string args = "--step_scheduler.max_steps=4 --step_scheduler.val_every_steps=2 "
+                           "--step_scheduler.ckpt_every_steps=2";
+  server.fail_file_streams(2);
+  auto first = run_command(fmt::format("{} {} {} {} 2>&1", env, testing::automodel_binary(), recipe, args));
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_NE(first.output.find("HTTP 503"), std::string::npos) << "the retries are logged:\n" << first.output;
+  const auto key = "default-entity/p1/" + testing::read_fixture(dir / "ckpt" / "wandb_run_id");
+  auto run = server.runs()[key];
+  ASSERT_EQ(run["history"].size(), 5u) << run.dump();
+  auto before = run["history"];
+  auto second = run_command(fmt::format("{} {} {} {} --checkpoint.restore_from={} 2>&1", env, testing::automodel_binary(),
+                                        recipe, args, (dir / "ckpt" / "epoch_0_step_2").string()));
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  run = server.runs()[key];
+  ASSERT_EQ(run["history"].size(), 7u) << run.dump();  // steps 3 and 4 again, after the first run's lines
+  for (const auto& [line, row] : before.items()) EXPECT_EQ(run["history"][line], row) << "line " << line;
+  EXPECT_EQ(run["history"]["5"]["_step"], 3);
+  EXPECT_EQ(run["history"]["6"]["_step"], 4);
+  EXPECT_EQ(run["exitcode"], 0);
+}
+
+TEST(WandbOnline, RejectedKeyStopsTheRunBeforeTraining) {
+  FakeWandb server;
+  ASSERT_TRUE(server.up());
+  TempDir dir;
+  auto r = run_command(fmt::format("WANDB_API_KEY=wrong-key WANDB_BASE_URL={} {} {} 2>&1", server.url(),
+                                   testing::automodel_binary(),
+                                   write_recipe(dir, "wandb:\n  mode: online\n  dir: " + (dir / "wb").string() + "\n")));
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.output.find("wandb.mode"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("wandb sync"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("rejected WANDB_API_KEY (HTTP 401)"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("step 1 |"), std::string::npos) << "trained before failing:\n" << r.output;
+}
+
+TEST(WandbOnline, UnreachableServerOrMissingKeyStopsTheRunBeforeTraining) {
+  TempDir dir;
+  auto recipe = write_recipe(dir, "wandb:\n  mode: online\n  dir: " + (dir / "wb").string() + "\n");
+  auto unreachable = run_command(fmt::format("WANDB_API_KEY={} WANDB_BASE_URL=http://127.0.0.1:9 {} {} 2>&1",
+                                             kWandbKey, testing::automodel_binary(), recipe));
+  EXPECT_NE(unreachable.exit_code, 0);
+  EXPECT_NE(unreachable.output.find("cannot reach W&B at http://127.0.0.1:9"), std::string::npos) << unreachable.output;
+  EXPECT_NE(unreachable.output.find("wandb sync"), std::string::npos) << unreachable.output;
+  auto keyless = run_command("env -u WANDB_API_KEY " + testing::automodel_binary() + " " + recipe + " 2>&1");
+  EXPECT_NE(keyless.exit_code, 0);
+  EXPECT_NE(keyless.output.find("wandb.mode: online needs WANDB_API_KEY"), std::string::npos) << keyless.output;
+  for (const auto* r : {&unreachable, &keyless})
+    EXPECT_EQ(r->output.find("step 1 |"), std::string::npos) << "trained before failing:\n" << r->output;
 }
 
 }  // namespace

@@ -107,8 +107,9 @@ Section<WandbSection> make_wandb() {
   constexpr const char* kConfigKeys = "the config is the whole resolved recipe, as AutoModel logs it";
   Section<WandbSection> section{
       "wandb",
-      "A Weights & Biases run written offline for `wandb sync` (AutoModel's WandbConfig keys and the wandb.init() "
-      "arguments it forwards); online mode is not supported.",
+      "A Weights & Biases run, streamed to W&B online (`WANDB_API_KEY`; server `$WANDB_BASE_URL`, default "
+      "api.wandb.ai) or written offline for `wandb sync` (AutoModel's WandbConfig keys and the wandb.init() "
+      "arguments it forwards).",
       {K::field("project", &W::project, "the W&B project"),
        K::field("entity", &W::entity, "the W&B team or user", [](const JsonFields& f, W& s) {
          s.entity = f.get_string("entity", env_or("WANDB_ENTITY", ""));
@@ -131,7 +132,7 @@ Section<WandbSection> make_wandb() {
                    if (!f.get_bool("enable", true)) s.mode = kOff;  // AutoModel drops the section
                  })
            .first(),
-       K::field("mode", &W::mode, "offline (also dryrun) or disabled; online is refused at start", read_wandb_mode)
+       K::field("mode", &W::mode, "online (also run, shared), offline (also dryrun) or disabled", read_wandb_mode)
            .def("`$WANDB_MODE`, else online with `WANDB_API_KEY` set, else offline")
            .only_when([](const W& s) { return s.mode != kOff; })
            .first(),

@@ -38,7 +38,7 @@ struct MlflowSection {
 };
 
 // AutoModel's WandbConfig keys plus the wandb.init() arguments it forwards (mode, dir, id,
-// job_type). Runs are written offline, for `wandb sync`; online mode is not supported.
+// job_type). Runs are written offline for `wandb sync`, or streamed online with WANDB_API_KEY.
 struct WandbSection {
   std::string project = "automodel";
   std::string entity;  // the key, else $WANDB_ENTITY, else none (the syncing user's default)

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "automodel/common/atomic_file.h"
+#include "automodel/common/base64.h"
 #include "automodel/common/error.h"
 #include "automodel/common/http.h"
 #include "automodel/train/trackers/mlflow_store.h"
@@ -112,7 +113,7 @@ class RestStore : public MlflowStore {
     req.method = method;
     req.url = url;
     req.headers = headers_;
-    if (!credentials_.empty()) req.headers.push_back("Authorization: Basic " + base64(credentials_));
+    if (!credentials_.empty()) req.headers.push_back("Authorization: Basic " + base64_encode(credentials_));
     req.verify_tls = verify_tls_;
     return req;
   }
@@ -129,21 +130,6 @@ class RestStore : public MlflowStore {
     auto j = nlohmann::json::parse(r.body, nullptr, false);
     AM_CHECK(!j.is_discarded(), "{} {}: the reply is not JSON: {}", method, req.url, r.body.substr(0, 200));
     return j;
-  }
-
-  static std::string base64(const std::string& in) {
-    static const char* kChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    for (size_t i = 0; i < in.size(); i += 3) {
-      uint32_t n = static_cast<unsigned char>(in[i]) << 16;
-      if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
-      if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
-      out += kChars[(n >> 18) & 63];
-      out += kChars[(n >> 12) & 63];
-      out += i + 1 < in.size() ? kChars[(n >> 6) & 63] : '=';
-      out += i + 2 < in.size() ? kChars[n & 63] : '=';
-    }
-    return out;
   }
 
   std::string base_, credentials_;

@@ -6,7 +6,9 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
+#include <map>
 #include <random>
 #include <system_error>
 
@@ -14,6 +16,7 @@
 #include "automodel/common/error.h"
 #include "automodel/common/logging.h"
 #include "automodel/train/trackers/wandb_log.h"
+#include "automodel/train/trackers/wandb_online.h"
 #include "automodel/train/trackers/wandb_records.h"
 
 namespace fs = std::filesystem;
@@ -60,6 +63,14 @@ void link_latest(const fs::path& root, const fs::path& run_dir) {
     log_warn("wandb: could not point {} at {}: {}", (root / "latest-run").string(), run_dir.string(), ec.message());
 }
 
+// Items as one JSON object: a history row or the summary as the file_stream carries them.
+std::string json_object(const wandb_record::Items& items) {
+  std::string out = "{";
+  for (const auto& [key, value] : items) out += (out.size() > 1 ? "," : "") + nlohmann::json(key).dump() + ":" + value;
+  return out + "}";
+}
+
+// Writes the run's transaction log (what `wandb sync` uploads) and, online, streams the same rows.
 class WandbSink : public MetricSink {
  public:
   WandbSink(const fs::path& file, std::string run_id, double start)
@@ -76,7 +87,9 @@ class WandbSink : public MetricSink {
   void finish(bool ok) override {
     flush_row();
     append(wandb_record::exit(num_, run_id_, ok ? 0 : 1, static_cast<int32_t>(now_s() - start_)));
+    if (online_ && online_->finish(ok ? 0 : 1)) log_info("wandb: run {} uploaded: {}", run_id_, online_->page());
   }
+  void go_online(std::unique_ptr<WandbOnlineRun> online) { online_ = std::move(online); }
 
   void start(const wandb_record::RunInfo& info) {
     append(wandb_record::header(num_, run_id_, "automodel.cpp"));
@@ -107,6 +120,11 @@ class WandbSink : public MetricSink {
     items.emplace_back("_timestamp", wandb_json_number(row_time_));
     append(wandb_record::summary(num_, run_id_, items));  // the summary is each key's last value
     append(wandb_record::history(num_, run_id_, items, row_step_));
+    if (online_) {
+      for (const auto& [key, value] : items) summary_[key] = value;
+      online_->set_summary(json_object({summary_.begin(), summary_.end()}));
+      online_->add_history(json_object(items));
+    }
     row_.clear();
     row_step_ = -1;
   }
@@ -118,6 +136,8 @@ class WandbSink : public MetricSink {
   int64_t row_step_ = -1;
   double row_time_ = 0;
   wandb_record::Items row_;
+  std::unique_ptr<WandbOnlineRun> online_;
+  std::map<std::string, std::string> summary_;
 };
 
 }  // namespace
@@ -131,9 +151,10 @@ std::string wandb_json_number(double v) {
 
 std::unique_ptr<MetricSink> make_wandb_sink(const config::WandbSection& s, const nlohmann::json& recipe,
                                             const fs::path& checkpoint_dir, int64_t resume_step) {
-  AM_CHECK(s.mode == "offline", "[config] wandb.mode: online logging to W&B's servers is not supported by this "
-           "build (and needs a reachable server); set wandb.mode: offline (or WANDB_MODE=offline) and upload the run "
-           "folder later with `wandb sync {}/wandb/offline-run-...` from a machine that reaches W&B", s.dir);
+  const bool online = s.mode == "online";
+  const char* api_key = std::getenv("WANDB_API_KEY");
+  AM_CHECK(!online || (api_key != nullptr && *api_key), "[config] wandb.mode: online needs WANDB_API_KEY (the key "
+           "`wandb login` asks for); without one, set wandb.mode: offline and upload the run later with `wandb sync`");
   const auto sidecar = checkpoint_dir / "wandb_run_id";
   std::string id = s.id;
   if (id.empty() && resume_step > 0 && fs::exists(sidecar)) {
@@ -143,26 +164,33 @@ std::unique_ptr<MetricSink> make_wandb_sink(const config::WandbSection& s, const
   if (id.empty()) id = new_run_id();
   const double start = now_s();
   const fs::path root = fs::path(s.dir) / "wandb";
-  const fs::path run_dir = root / fmt::format("offline-run-{}-{}", folder_time(start), id);
+  // wandb's names: run-... for a run it streams, offline-run-... for one left to `wandb sync`.
+  const fs::path run_dir = root / fmt::format("{}run-{}-{}", online ? "" : "offline-", folder_time(start), id);
   std::error_code ec;
   fs::create_directories(run_dir / "files", ec);
   AM_CHECK(!ec && fs::is_directory(run_dir), "[config] wandb.dir: cannot create '{}': {}", run_dir.string(),
            ec ? ec.message() : "exists and is not a folder");
   std::unique_ptr<WandbSink> sink;
+  wandb_record::RunInfo info;
   try {
     sink = std::make_unique<WandbSink>(run_dir / fmt::format("run-{}.wandb", id), id, start);
-    wandb_record::RunInfo info{.run_id = id, .entity = s.entity, .project = s.project, .display_name = s.name,
-                               .group = s.group, .job_type = s.job_type, .notes = s.notes, .host = hostname(),
-                               .tags = s.tags, .config = {}, .start_time = start};
+    info = wandb_record::RunInfo{.run_id = id, .entity = s.entity, .project = s.project, .display_name = s.name,
+                                 .group = s.group, .job_type = s.job_type, .notes = s.notes, .host = hostname(),
+                                 .tags = s.tags, .config = {}, .start_time = start};
     for (const auto& [key, value] : recipe.items()) info.config.emplace_back(key, value.dump());
     sink->start(info);
   } catch (const Error& e) {
     AM_FAIL("[config] wandb.dir: {}", e.what());
   }
+  if (online) {
+    const char* base = std::getenv("WANDB_BASE_URL");
+    sink->go_online(std::make_unique<WandbOnlineRun>(base && *base ? base : "https://api.wandb.ai", api_key, info));
+  }
   link_latest(root, run_dir);
   fs::create_directories(checkpoint_dir, ec);
   write_file_atomic(sidecar, id);
-  log_info("wandb: offline run {} in {} (upload: wandb sync {})", id, run_dir.string(), run_dir.string());
+  if (online) log_info("wandb: run {} streaming to W&B (local copy: {})", id, run_dir.string());
+  else log_info("wandb: offline run {} in {} (upload: wandb sync {})", id, run_dir.string(), run_dir.string());
   return sink;
 }
 
