@@ -6,7 +6,6 @@
 #include <ATen/ops/empty.h>
 #include <ATen/ops/floor.h>
 #include <ATen/ops/log1p.h>
-#include <ATen/ops/rsqrt.h>
 #include <ATen/ops/scalar_tensor.h>
 #include <ATen/ops/sigmoid.h>
 
@@ -93,12 +92,8 @@ at::Tensor DecoderAttention::forward(const at::Tensor& x, const LayerPositions& 
     k = k_norm_->forward(k);
   }
   if (spec_.qk_norm == QkNorm::kUnweightedAfterRope && positions.cos.defined()) {
-    auto normalize = [eps = spec_.norm.eps](const at::Tensor& t) {
-      auto f = t.to(at::kFloat);
-      return (f * at::rsqrt(f.pow(2).mean(-1, true) + eps)).to(t.scalar_type());
-    };
-    q = normalize(q);
-    k = normalize(k);
+    q = rms_normalized_fp32(q, spec_.norm.eps).to(q.scalar_type());
+    k = rms_normalized_fp32(k, spec_.norm.eps).to(k.scalar_type());
   }
   if (const auto& t = spec_.query_temperature; t && (!t->nope_layers_only || !positions.cos.defined())) {
     // HF counts from the first cached token; position ids do so too, and restart per packed

@@ -137,8 +137,7 @@ at::Tensor GatedDeltaNet::forward(const at::Tensor& x, const LayerPositions&, co
     std::tie(out, state) = chunk_gated_delta_rule(q, k, v, g, beta, state);
   if (cache) cache->state = state;
   // Gated RMSNorm per head: w * norm(o) (in the input dtype), times silu(z) in fp32.
-  auto of = out.to(at::kFloat);
-  auto normed = (of * at::rsqrt(of.pow(2).mean(-1, true) + s_.norm_eps)).to(out.scalar_type());
+  auto normed = rms_normalized_fp32(out, s_.norm_eps).to(out.scalar_type());
   auto y = (*norm_weight_ * normed) * at::silu(z.to(at::kFloat));
   return out_proj_->forward(y.to(x.scalar_type()).reshape({B, T, value_width}));
 }

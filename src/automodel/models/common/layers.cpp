@@ -54,11 +54,15 @@ RMSNorm::RMSNorm(int64_t dim, double eps, bool unit_offset, const at::TensorOpti
   weight_ = add_parameter("weight", at::empty({dim}, options));
 }
 
+at::Tensor rms_normalized_fp32(const at::Tensor& x, double eps) {
+  auto xf = x.to(at::kFloat);
+  return xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
+}
+
 at::Tensor RMSNorm::forward(const at::Tensor& x) const {
   // x: (..., dim) -> (..., dim). Same op order as HF: normalise in fp32, cast, then scale
   // (Llama); Gemma scales by (1 + w) in fp32 before the cast.
-  auto xf = x.to(at::kFloat);
-  auto normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps_);
+  auto normed = rms_normalized_fp32(x, eps_);
   if (unit_offset_) return (normed * (weight_->to(at::kFloat) + 1.0)).to(x.scalar_type());
   if (scale_in_fp32_) return (normed * weight_->to(at::kFloat)).to(x.scalar_type());
   return *weight_ * normed.to(x.scalar_type());

@@ -124,6 +124,10 @@ struct NormSpec {
 std::unique_ptr<Norm> make_norm(const NormSpec& spec, int64_t dim, const at::TensorOptions& options);
 
 enum class Activation { kSilu, kGeluExact, kGeluTanh, kRelu, kQuickGelu, kRelu2 };
+// x / sqrt(mean(x^2) + eps) over the last dim, in fp32: RMS normalisation before any weight (the
+// weightless norms of Gemma 4, Llama 4's q/k, gated norms of linear-attention and SSM layers).
+at::Tensor rms_normalized_fp32(const at::Tensor& x, double eps);
+
 // HF ACT2FN names: silu/swish, gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, quick_gelu, relu2.
 Activation parse_activation(const std::string& name, const std::string& where);
 at::Tensor activate(Activation act, const at::Tensor& x);

@@ -8,7 +8,6 @@
 #include <ATen/ops/full.h>
 #include <ATen/ops/matmul.h>
 #include <ATen/ops/ones.h>
-#include <ATen/ops/rsqrt.h>
 #include <ATen/ops/silu.h>
 #include <ATen/ops/softplus.h>
 #include <ATen/ops/zeros.h>
@@ -183,8 +182,7 @@ at::Tensor Mamba2Mixer::forward(const at::Tensor& x, const LayerPositions&, cons
   // RMSNorm per norm group, in fp32, times the weight; gated by silu(gate) before or after it.
   const int64_t groups = s_.norm_groups;
   auto rms = [&](const at::Tensor& t) {
-    auto g = t.view({B, T, groups, -1});
-    return (g * at::rsqrt(g.pow(2).mean(-1, true) + s_.norm_eps)).view({B, T, s_.inner()});
+    return rms_normalized_fp32(t.view({B, T, groups, -1}), s_.norm_eps).view({B, T, s_.inner()});
   };
   auto gate_f = at::silu(gate.to(at::kFloat));
   auto out = s_.norm_before_gate ? *norm_weight_ * rms(y) * gate_f : *norm_weight_ * rms(y * gate_f);

@@ -11,7 +11,6 @@
 #include <ATen/ops/cat.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/linear.h>
-#include <ATen/ops/pow.h>
 #include <ATen/ops/softmax.h>
 #include <ATen/ops/topk.h>
 
@@ -68,7 +67,7 @@ class Gemma4Attention : public AttentionLayer {
       auto k_raw = k_proj_->forward(x).view({B, T, shape_.kv_heads, D});
       auto v_raw = v_proj_ ? v_proj_->forward(x).view({B, T, shape_.kv_heads, D}) : k_raw;  // K as V: before k_norm
       k = apply_rotary(k_norm_->forward(k_raw).transpose(1, 2), positions.cos, positions.sin);
-      v = unweighted_rms(v_raw).transpose(1, 2);
+      v = rms_normalized_fp32(v_raw, eps_).to(v_raw.scalar_type()).transpose(1, 2);  // v_norm: no weight
       append_to_cache(cache, k, v);
     }
     auto out = scaled_attention(q, k, v, mask, /*scale=*/1.0);  // q and k are normalised instead
@@ -76,11 +75,6 @@ class Gemma4Attention : public AttentionLayer {
   }
 
  private:
-  // Gemma 4's v_norm: RMS over head_dim in fp32, no weight.
-  at::Tensor unweighted_rms(const at::Tensor& t) const {
-    auto f = t.to(at::kFloat);
-    return (f * at::pow(f.pow(2).mean(-1, true) + eps_, -0.5)).to(t.scalar_type());
-  }
   int64_t heads_;
   LayerShape shape_;
   double eps_;
@@ -100,8 +94,7 @@ class Gemma4Router : public Module {
   }
   // flat (N, H) -> weights (N, k) fp32, experts (N, k)
   std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& flat) const {
-    auto f = flat.to(at::kFloat);
-    auto normed = (f * at::pow(f.pow(2).mean(-1, true) + eps_, -0.5)).to(flat.scalar_type());
+    auto normed = rms_normalized_fp32(flat, eps_).to(flat.scalar_type());
     auto scaled = normed * *scale_ * std::pow(static_cast<double>(hidden_), -0.5);
     auto probs = at::softmax(proj_->forward(scaled), -1, at::kFloat);
     auto [weights, experts] = at::topk(probs, top_k_, -1);
