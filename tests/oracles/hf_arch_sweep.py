@@ -79,8 +79,7 @@ ARCHS = {
         cls="GPT2LMHeadModel", features=["learned positions", "LayerNorm", "Conv1D", "gelu_new", "tied head"],
         config=dict(vocab_size=VOCAB, n_embd=64, n_layer=2, n_head=4, n_positions=64, bos_token_id=1,
                     eos_token_id=2, tie_word_embeddings=True, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0),
-        lora_targets=None,
-        lora_why="our LoRA wraps Linear modules only; GPT-2's c_attn/c_proj/c_fc are Conv1D"),
+        lora_targets=["c_attn", "c_proj", "c_fc"]),  # Conv1D layers: PEFT adapts them with fan_in_fan_out
 }
 
 MOE_SMALL = dict(num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32, output_router_logits=True,

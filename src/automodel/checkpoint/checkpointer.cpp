@@ -123,7 +123,7 @@ void Checkpointer::write_model_by_unit(const fs::path& model_dir, bool consolida
   if (merged) merged->commit();
   if (peft)
     peft::save_adapter(adapter, recipe.peft, c_.lora_targets, recipe.model.name_or_path, model_dir,
-                       peft::adapter_scope(model_));
+                       peft::adapter_layout(model_));
 }
 
 }  // namespace automodel::checkpoint

@@ -50,13 +50,16 @@ std::vector<std::pair<std::string, at::Tensor>> adapter_tensors(const models::Ca
   return tensors;
 }
 
-std::string adapter_scope(const models::CausalLM& model) {
-  return model.config().composite ? model.config().composite->body : "";
+AdapterLayout adapter_layout(const models::CausalLM& model) {
+  AdapterLayout layout{model.config().composite ? model.config().composite->body : ""};
+  for (const auto& [name, module] : model.named_modules())
+    if (const auto* lora = dynamic_cast<const LoraLinear*>(module)) layout.fan_in_fan_out |= lora->fan_in_fan_out();
+  return layout;
 }
 
 void save_adapter(const models::CausalLM& model, const config::PeftSection& peft,
                   const std::vector<std::string>& target_modules, const std::string& base_model, const fs::path& dir) {
-  save_adapter(adapter_tensors(model), peft, target_modules, base_model, dir, adapter_scope(model));
+  save_adapter(adapter_tensors(model), peft, target_modules, base_model, dir, adapter_layout(model));
 }
 
 namespace {
@@ -77,7 +80,7 @@ nlohmann::json peft_target_modules(const std::vector<std::string>& modules, cons
 
 void save_adapter(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const config::PeftSection& peft,
                   const std::vector<std::string>& target_modules, const std::string& base_model, const fs::path& dir,
-                  const std::string& scope) {
+                  const AdapterLayout& layout) {
   fs::create_directories(dir);
   models::save_tensors(tensors, dir, ~0ull, fs::path(kAdapterWeightsFile).stem().string());
   nlohmann::json config = {
@@ -87,9 +90,9 @@ void save_adapter(const std::vector<std::pair<std::string, at::Tensor>>& tensors
       {"r", peft.dim},
       {"lora_alpha", peft.alpha},
       {"lora_dropout", peft.dropout},
-      {"target_modules", peft_target_modules(target_modules, scope)},
+      {"target_modules", peft_target_modules(target_modules, layout.scope)},
       {"bias", "none"},
-      {"fan_in_fan_out", false},
+      {"fan_in_fan_out", layout.fan_in_fan_out},
       {"inference_mode", true},
       {"init_lora_weights", true},
       {"use_rslora", false},

@@ -42,18 +42,24 @@ std::string module_of_adapter_key(const std::string& key);
 
 // The adapter's tensors under PEFT's names ("base_model.model.<module>.lora_A.weight").
 std::vector<std::pair<std::string, at::Tensor>> adapter_tensors(const models::CausalLM& model);
+// What adapter_config.json says of the model beyond the targets: `scope`, a composite (VLM)
+// model's language-model body ("model.language_model"; "" for a plain causal LM), and whether
+// the adapted layers store their weights (in, out) (GPT-2's Conv1D: PEFT's fan_in_fan_out).
+struct AdapterLayout {
+  std::string scope;
+  bool fan_in_fan_out = false;
+};
+AdapterLayout adapter_layout(const models::CausalLM& model);
 // adapter_model.safetensors + adapter_config.json (PEFT LoraConfig fields). target_modules is
-// written as the adapted modules' leaf names, or, for a composite (VLM) model's language model
-// (`scope`: its body, see adapter_scope), as a regex limited to the language model: PEFT would
-// otherwise also wrap the vision tower's modules of the same names when it loads the adapter.
+// written as the adapted modules' leaf names, or, within a scope, as a regex limited to the
+// language model: PEFT would otherwise also wrap the vision tower's modules of the same names
+// when it loads the adapter.
 void save_adapter(const models::CausalLM& model, const config::PeftSection& peft,
                   const std::vector<std::string>& target_modules, const std::string& base_model,
                   const std::filesystem::path& dir);
 void save_adapter(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const config::PeftSection& peft,
                   const std::vector<std::string>& target_modules, const std::string& base_model,
-                  const std::filesystem::path& dir, const std::string& scope = "");
-// A composite model's language-model body ("model.language_model"), "" for a plain causal LM.
-std::string adapter_scope(const models::CausalLM& model);
+                  const std::filesystem::path& dir, const AdapterLayout& layout = {});
 // Copies adapter_model.safetensors into the adapters already attached (resume), in place,
 // keeping requires_grad. Strict: a missing, unexpected or mis-shaped tensor is an error.
 void load_adapter_weights(models::CausalLM& model, const std::filesystem::path& adapter_file);

@@ -52,6 +52,7 @@ at::Tensor LoraLinear::forward(const at::Tensor& x) const {
 at::Tensor LoraLinear::merged_weight() const {
   const auto& w = base_->weight();
   auto delta = at::matmul(lora_B_->weight().to(at::kFloat), lora_A_->weight().to(at::kFloat)) * scale_;
+  if (base_->fan_in_fan_out()) delta = delta.t();  // the base stores (in, out)
   return (w.to(at::kFloat) + delta).to(w.scalar_type());
 }
 

@@ -31,12 +31,13 @@ class LoraLinear : public models::LinearLayer {
 
   at::Tensor forward(const at::Tensor& x) const override;  // (..., in) -> (..., out)
   const at::Tensor& weight() const override { return base_->weight(); }
+  bool fan_in_fan_out() const override { return base_->fan_in_fan_out(); }
   at::Tensor bias() const override { return base_->bias(); }
   // Writes the base's tensors with W replaced by merged_weight(), and no adapter tensors.
   void export_parameters(const std::string& prefix, const models::NameFilter& include,
                          models::NamedTensors& out) const override;
 
-  // W + scale * B A, summed in fp32 and rounded once to W's dtype: (out, in).
+  // W + scale * B A, summed in fp32 and rounded once to W's dtype, in the base's layout.
   at::Tensor merged_weight() const;
   models::LinearLayer& base() const { return *base_; }
   models::Linear& lora_A() const { return *lora_A_; }  // (rank, in)

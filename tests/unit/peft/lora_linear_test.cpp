@@ -107,6 +107,32 @@ TEST(LoraLinear, MergedWeightIsWPlusScaleBA) {
   EXPECT_TRUE(at::allclose(at::matmul(x, lora.merged_weight().t()) + bias, lora.forward(x), 1e-5, 1e-5));
 }
 
+// GPT-2's Conv1D stores its weight (in, out): the merged weight keeps that layout (PEFT's
+// fan_in_fan_out), and a Conv1D holding it computes what the wrapper computes.
+TEST(LoraLinear, AroundConv1DTheMergedWeightStaysInByOut) {
+  at::manual_seed(3);
+  class Gpt2Like : public Module {
+   public:
+    Gpt2Like() {
+      c_attn = add_module<LinearLayer>("c_attn", std::make_unique<models::Conv1D>(4, 6, kF32));
+      for (const auto& p : named_parameters()) p.tensor->copy_(at::randn(p.tensor->sizes()));
+    }
+    Slot<LinearLayer> c_attn;
+  } m;
+  auto& lora = LoraLinear::wrap(m, "c_attn", {2, 3.0});
+  EXPECT_TRUE(lora.fan_in_fan_out());
+  at::NoGradGuard no_grad;
+  lora.lora_A().weight().normal_();  // (2, 4)
+  lora.lora_B().weight().normal_();  // (6, 2)
+  const auto& w = lora.base().weight();
+  ASSERT_EQ(w.sizes(), at::IntArrayRef({4, 6}));
+  auto expected = w + at::matmul(lora.lora_B().weight(), lora.lora_A().weight()).t() * 1.5;
+  EXPECT_TRUE(at::allclose(lora.merged_weight(), expected, 1e-6, 1e-6));
+  auto x = at::randn({3, 4});
+  auto bias = *m.named_parameters()[1].tensor;
+  EXPECT_TRUE(at::allclose(at::matmul(x, lora.merged_weight()) + bias, lora.forward(x), 1e-5, 1e-5));
+}
+
 TEST(LoraLinear, TrainingModeFollowsTheBaseAndTheModel) {
   TwoLayers m;
   m.set_training(true);

@@ -30,7 +30,8 @@ at::Tensor Linear::forward(const at::Tensor& x) const {
   return bias_ ? at::linear(x, *weight_, *bias_) : at::linear(x, *weight_);
 }
 
-Conv1D::Conv1D(int64_t in_features, int64_t out_features, const at::TensorOptions& options) {
+Conv1D::Conv1D(int64_t in_features, int64_t out_features, const at::TensorOptions& options)
+    : LinearLayer(in_features, out_features) {
   weight_ = add_parameter("weight", at::empty({in_features, out_features}, options));
   bias_ = add_parameter("bias", at::empty({out_features}, options));
 }

@@ -19,9 +19,10 @@ class LinearLayer : public Module {
  public:
   LinearLayer(int64_t in_features, int64_t out_features) : in_features_(in_features), out_features_(out_features) {}
   virtual at::Tensor forward(const at::Tensor& x) const = 0;  // (..., in) -> (..., out)
-  // The (out, in) weight this layer applies, stored under "<module>.weight" (a wrapper's is its
-  // base's): the output embedding of an untied head.
+  // The weight this layer applies, stored under "<module>.weight" (a wrapper's is its base's):
+  // (out, in), or (in, out) when fan_in_fan_out() (GPT-2's Conv1D; PEFT's name for that layout).
   virtual const at::Tensor& weight() const = 0;
+  virtual bool fan_in_fan_out() const { return false; }
   // Its (out) bias, undefined when it has none.
   virtual at::Tensor bias() const = 0;
   int64_t in_features() const { return in_features_; }
@@ -46,10 +47,13 @@ class Linear : public LinearLayer {
 };
 
 // GPT-2's Conv1D: y = x W + b with weight stored (in, out).
-class Conv1D : public Module {
+class Conv1D : public LinearLayer {
  public:
   Conv1D(int64_t in_features, int64_t out_features, const at::TensorOptions& options);
-  at::Tensor forward(const at::Tensor& x) const;
+  at::Tensor forward(const at::Tensor& x) const override;
+  const at::Tensor& weight() const override { return *weight_; }  // (in, out)
+  at::Tensor bias() const override { return *bias_; }
+  bool fan_in_fan_out() const override { return true; }
 
  private:
   at::Tensor* weight_;

@@ -49,6 +49,11 @@ std::vector<std::pair<std::string, Module*>> Module::named_modules() {
   return out;
 }
 
+std::vector<std::pair<std::string, const Module*>> Module::named_modules() const {
+  auto all = const_cast<Module*>(this)->named_modules();  // the same walk, handed out read-only
+  return {all.begin(), all.end()};
+}
+
 std::pair<Module*, size_t> Module::find_child(const std::string& name) {
   for (size_t i = 0; i < children_.size(); ++i)
     if (!children_[i].name.empty() && children_[i].name == name) return {this, i};

@@ -53,6 +53,7 @@ class Module {
 
   std::vector<NamedParameter> named_parameters() const;
   std::vector<std::pair<std::string, Module*>> named_modules();
+  std::vector<std::pair<std::string, const Module*>> named_modules() const;
   Module* find_module(const std::string& dotted_name);
   int64_t num_parameters() const;
   void set_training(bool training);

@@ -24,8 +24,8 @@ struct Gpt2Spec {
 class Gpt2Attention : public Module {
  public:
   Gpt2Attention(const Gpt2Spec& s, int64_t layer_idx, const at::TensorOptions& o) : s_(s) {
-    c_attn_ = add_module("c_attn", std::make_unique<Conv1D>(s.n_embd, 3 * s.n_embd, o));
-    c_proj_ = add_module("c_proj", std::make_unique<Conv1D>(s.n_embd, s.n_embd, o));
+    c_attn_ = add_module<LinearLayer>("c_attn", std::make_unique<Conv1D>(s.n_embd, 3 * s.n_embd, o));
+    c_proj_ = add_module<LinearLayer>("c_proj", std::make_unique<Conv1D>(s.n_embd, s.n_embd, o));
     double head_dim = static_cast<double>(s.n_embd / s.n_head);
     scale_ = s.scale_attn_weights ? 1.0 / std::sqrt(head_dim) : 1.0;
     if (s.scale_by_inverse_layer_idx) scale_ /= static_cast<double>(layer_idx + 1);
@@ -44,20 +44,20 @@ class Gpt2Attention : public Module {
  private:
   const Gpt2Spec& s_;
   double scale_;
-  Slot<Conv1D> c_attn_, c_proj_;
+  Slot<LinearLayer> c_attn_, c_proj_;
 };
 
 class Gpt2Mlp : public Module {
  public:
   Gpt2Mlp(const Gpt2Spec& s, const at::TensorOptions& o) : act_(s.act) {
-    c_fc_ = add_module("c_fc", std::make_unique<Conv1D>(s.n_embd, s.n_inner, o));
-    c_proj_ = add_module("c_proj", std::make_unique<Conv1D>(s.n_inner, s.n_embd, o));
+    c_fc_ = add_module<LinearLayer>("c_fc", std::make_unique<Conv1D>(s.n_embd, s.n_inner, o));
+    c_proj_ = add_module<LinearLayer>("c_proj", std::make_unique<Conv1D>(s.n_inner, s.n_embd, o));
   }
   at::Tensor forward(const at::Tensor& x) const { return c_proj_->forward(activate(act_, c_fc_->forward(x))); }
 
  private:
   Activation act_;
-  Slot<Conv1D> c_fc_, c_proj_;
+  Slot<LinearLayer> c_fc_, c_proj_;
 };
 
 class Gpt2Block : public Module {
