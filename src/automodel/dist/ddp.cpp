@@ -45,7 +45,8 @@ GradientSynchronizer::GradientSynchronizer(ProcessGroup& group, std::vector<trai
   }
   for (size_t k = 0; k < params_.size(); ++k)
     params_[k].tensor->register_hook([this, k](const at::Tensor& grad) {
-      if (armed_) on_gradient(k, grad);
+      // An undefined gradient is none (an expert no token reached, in a grouped backward).
+      if (armed_ && grad.defined()) on_gradient(k, grad);
       return at::Tensor();  // keep the gradient as is; finish() overwrites it with the sum
     });
 }
