@@ -18,20 +18,15 @@ Precision resolve_precision(const config::ModelSection& m) {
 
 AutocastScope::AutocastScope(const Precision& p) : on_(p.compute != at::kFloat), cuda_(p.device.is_cuda()) {
   if (!on_) return;
-  if (cuda_) {
-    at::autocast::set_enabled(true);
-  } else {
-    at::autocast::set_cpu_enabled(true);
-    at::autocast::set_autocast_cpu_dtype(p.compute);
-  }
+  // The dtype is set for the device too: CUDA's autocast would otherwise compute in fp16.
+  const auto device = cuda_ ? at::kCUDA : at::kCPU;
+  at::autocast::set_autocast_enabled(device, true);
+  at::autocast::set_autocast_dtype(device, p.compute);
 }
 
 AutocastScope::~AutocastScope() {
   if (!on_) return;
-  if (cuda_)
-    at::autocast::set_enabled(false);
-  else
-    at::autocast::set_cpu_enabled(false);
+  at::autocast::set_autocast_enabled(cuda_ ? at::kCUDA : at::kCPU, false);
   at::autocast::clear_cache();
 }
 
