@@ -19,6 +19,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--lora", type=int, default=0, help="LoRA rank (0 = full fine-tune)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32",
+                    help="bf16: autocast over fp32 weights (what automodel's torch_dtype bf16 and HF Trainer's bf16 do)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
@@ -37,7 +39,8 @@ def main():
     for step in range(a.warmup + a.steps):
         ids = torch.randint(vocab, (a.batch, a.seq))
         t = time.perf_counter()
-        loss = model(input_ids=ids, labels=ids).loss
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.dtype == "bf16"):
+            loss = model(input_ids=ids, labels=ids).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
@@ -46,7 +49,7 @@ def main():
             secs += time.perf_counter() - t
             tokens += a.batch * a.seq
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kind = f"lora r={a.lora}" if a.lora else "full"
+    kind = (f"lora r={a.lora}" if a.lora else "full") + (" bf16" if a.dtype == "bf16" else "")
     print(f"hf+peft    {kind} seq={a.seq} batch={a.batch} threads={torch.get_num_threads()}: "
           f"{tokens / secs:.1f} tok/s, peak RSS {rss:.0f} MiB "
           f"(transformers {transformers.__version__}, torch {torch.__version__})")
