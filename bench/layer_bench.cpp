@@ -53,7 +53,7 @@ void require_grads(models::Module& m) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  automodel::keep_freed_memory_for_reuse();  // as the automodel binary runs
+  automodel::keep_freed_memory_for_reuse();  // as automodel runs its training steps
   int64_t tokens = 1024, hidden = 1024, experts = 64, top_k = 8, expert_width = 256, steps = 5;
   std::string dtype = "fp32";
   for (int i = 1; i + 1 < argc; i += 2) {

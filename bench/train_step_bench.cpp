@@ -24,7 +24,7 @@
 using namespace automodel;
 
 int main(int argc, char** argv) {
-  automodel::keep_freed_memory_for_reuse();  // as the automodel binary runs
+  automodel::keep_freed_memory_for_reuse();  // as automodel runs its training steps
   if (argc < 2) {
     fmt::print(stderr, "usage: train_step_bench CONFIG.json [--seq N] [--batch N] [--steps N] [--dtype fp32|bf16]\n");
     return 2;

@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <fmt/format.h>
 
-#include "automodel/common/allocator.h"
 #include "automodel/common/build_info.h"
 #include "automodel/common/error.h"
 #include "automodel/common/torch_util.h"
@@ -32,7 +31,6 @@ int guarded(F&& body) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  automodel::keep_freed_memory_for_reuse();
   if (argc > 1 && automodel::cli::looks_like_recipe(argv[1])) {
     std::vector<std::string> rest(argv + 2, argv + argc);
     return guarded([&] { return automodel::cli::run_recipe(argv[1], rest); });

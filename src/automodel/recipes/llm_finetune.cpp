@@ -8,6 +8,7 @@
 
 #include "automodel/checkpoint/checkpointer.h"
 #include "automodel/checkpoint/resume.h"
+#include "automodel/common/allocator.h"
 #include "automodel/common/error.h"
 #include "automodel/common/logging.h"
 #include "automodel/common/string_util.h"
@@ -195,6 +196,8 @@ FinetuneSummary LlmFinetune::run() {
   const double peak_tflops =
       procs_.leader() ? train::resolve_peak_tflops(c_.peak_tflops, precision_.device, precision_.compute) : 0;
   train::MetricsLog* log_ptr = log ? &*log : nullptr;
+  // Loading is done: from here on the same large tensors come and go every step.
+  keep_freed_memory_for_reuse();
   // A baseline before the first step, so the log shows what fine-tuning changed.
   if (val_loader_ && state_.step == 0) validate(log_ptr, summary);
   model_->set_training(true);
