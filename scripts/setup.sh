@@ -18,6 +18,7 @@ PACKAGES=(
   libcurl4-openssl-dev  # HTTP: MLflow's REST API
   libssl-dev  # sha256 of downloaded hub blobs (OpenSSL's libcrypto)
   libplplot-dev plplot-driver-cairo  # training-curve pictures: PLplot (svg driver built in, PNG through cairo)
+  libjpeg62-turbo-dev libpng-dev  # VLM images: the JPEG (libjpeg-turbo) and PNG decoders Pillow uses
   python3 python3-venv
 )
 

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Oracle for automodel's image decoding and image processors (tests/oracle/image_processor_oracle_test.cpp):
+
+    hf_image_processor.py IMAGES_DIR OUT_DIR
+
+Writes OUT_DIR/images/: the fixture images plus variants made with Pillow (grayscale, RGBA and
+palette PNGs, a small odd-sized JPEG, a tall crop); OUT_DIR/processors/<name>/preprocessor_config.json
+for each processor configuration below; and, for every image, what transformers gives:
+OUT_DIR/decoded/<image>.bin (PIL.Image.open(...).convert("RGB") as uint8 HxWx3) and
+OUT_DIR/pixels/<processor>/<image>.bin (pixel_values[0] of AutoImageProcessor, float32 CxHxW), listed
+with their shapes in OUT_DIR/index.json. Images are opened as datasets does (no EXIF rotation).
+"""
+import json
+import os
+import sys
+
+import numpy as np
+from PIL import Image
+
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+PROCESSORS = {
+    # openai/clip-vit-base-patch32's file (v4 style: bare ints), the default (torchvision) backend.
+    "clip": {"image_processor_type": "CLIPImageProcessor", "crop_size": 224, "do_center_crop": True,
+             "do_normalize": True, "do_resize": True, "feature_extractor_type": "CLIPFeatureExtractor",
+             "image_mean": CLIP_MEAN, "image_std": CLIP_STD, "resample": 3, "size": 224},
+    # llava-1.5's: shortest edge 336, crop 336, as dicts.
+    "llava": {"image_processor_type": "CLIPImageProcessor", "crop_size": {"height": 336, "width": 336},
+              "do_center_crop": True, "do_convert_rgb": True, "do_normalize": True, "do_rescale": True,
+              "do_resize": True, "image_mean": CLIP_MEAN, "image_std": CLIP_STD, "resample": 3,
+              "rescale_factor": 0.00392156862745098, "size": {"shortest_edge": 336}},
+    # google/siglip-base-patch16-224's.
+    "siglip": {"image_processor_type": "SiglipImageProcessor", "do_normalize": True, "do_rescale": True,
+               "do_resize": True, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5], "resample": 3,
+               "rescale_factor": 0.00392156862745098, "size": {"height": 224, "width": 224}},
+    # A bilinear fixed-size variant (an upscale for the small images).
+    "siglip_bilinear_384": {"image_processor_type": "SiglipImageProcessor", "resample": 2,
+                            "size": {"height": 384, "width": 384}},
+    # The PIL backend (Pillow's resampler, numpy's rescale/normalise and crop).
+    "clip_pil": {"image_processor_type": "CLIPImageProcessorPil", "crop_size": 224, "do_center_crop": True,
+                 "image_mean": CLIP_MEAN, "image_std": CLIP_STD, "resample": 3, "size": 224},
+}
+
+
+def make_images(src, out):
+    os.makedirs(out, exist_ok=True)
+    names = []
+    for name in sorted(os.listdir(src)):
+        if name.endswith((".jpg", ".png")):
+            with open(os.path.join(src, name), "rb") as f, open(os.path.join(out, name), "wb") as g:
+                g.write(f.read())
+            names.append(name)
+    base = Image.open(os.path.join(src, "coco_two_cats.png")).convert("RGB")
+    variants = {
+        "gray.png": base.convert("L"),
+        "rgba.png": Image.merge("RGBA", (*base.split(), base.convert("L"))),
+        "palette.png": base.convert("P", palette=Image.Palette.ADAPTIVE, colors=64),
+        "tall_crop.png": base.crop((100, 0, 260, 480)),
+    }
+    for name, image in variants.items():
+        image.save(os.path.join(out, name))
+        names.append(name)
+    small = Image.open(os.path.join(src, "llamafactory_1.jpg")).convert("RGB").resize((97, 61), Image.Resampling.BILINEAR)
+    small.save(os.path.join(out, "small_odd.jpg"), quality=90)
+    gray_jpeg = base.convert("L").resize((150, 113))
+    gray_jpeg.save(os.path.join(out, "gray.jpg"), quality=85)
+    names += ["small_odd.jpg", "gray.jpg"]
+    return names
+
+
+def main():
+    src, out = sys.argv[1], sys.argv[2]
+    import transformers
+    names = make_images(src, os.path.join(out, "images"))
+    index = {"decoded": {}, "pixels": {}}
+    os.makedirs(os.path.join(out, "decoded"), exist_ok=True)
+    for name in names:
+        rgb = np.asarray(Image.open(os.path.join(out, "images", name)).convert("RGB"), dtype=np.uint8)
+        rgb.tofile(os.path.join(out, "decoded", name + ".bin"))
+        index["decoded"][name] = list(rgb.shape)
+    for proc, config in PROCESSORS.items():
+        folder = os.path.join(out, "processors", proc)
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "preprocessor_config.json"), "w") as f:
+            json.dump(config, f, indent=2)
+        backend = "pil" if config["image_processor_type"].endswith("Pil") else None
+        if backend:
+            config = dict(config, image_processor_type=config["image_processor_type"][: -len("Pil")])
+            hf_dir = os.path.join(out, "processors", proc + "_hf")
+            os.makedirs(hf_dir, exist_ok=True)
+            with open(os.path.join(hf_dir, "preprocessor_config.json"), "w") as f:
+                json.dump(config, f, indent=2)
+            processor = transformers.AutoImageProcessor.from_pretrained(hf_dir, backend="pil")
+        else:
+            processor = transformers.AutoImageProcessor.from_pretrained(folder)
+        index["pixels"][proc] = {"class": type(processor).__name__, "images": {}}
+        os.makedirs(os.path.join(out, "pixels", proc), exist_ok=True)
+        for name in names:
+            image = Image.open(os.path.join(out, "images", name))
+            pixels = processor(images=image, return_tensors="pt")["pixel_values"][0].numpy().astype(np.float32)
+            pixels.tofile(os.path.join(out, "pixels", proc, name + ".bin"))
+            index["pixels"][proc]["images"][name] = list(pixels.shape)
+    with open(os.path.join(out, "index.json"), "w") as f:
+        json.dump(index, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

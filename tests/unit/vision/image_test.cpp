@@ -1,0 +1,85 @@
+// Image files that are not what they claim, and processor configs that cannot be run, are errors
+// naming the file and what was wrong; a good file decodes with its size and channels.
+#include <gtest/gtest.h>
+
+#include "automodel/common/atomic_file.h"
+#include "automodel/common/error.h"
+#include "automodel/vision/image.h"
+#include "automodel/vision/image_processor.h"
+#include "automodel/vision/resize.h"
+#include "test_util.h"
+
+namespace automodel::vision {
+namespace {
+
+const auto kImages = testing::fixtures_dir() / "images";
+std::string error_of(const std::function<void()>& f) { return testing::error_message_of<Error>(f); }
+void expect_error(const std::function<void()>& f, const std::string& part) {
+  auto message = error_of(f);
+  EXPECT_NE(message.find(part), std::string::npos) << message;
+}
+
+TEST(ImageDecode, JpegAndPngDecodeWithTheirSizeAndChannels) {
+  auto jpeg = read_image(kImages / "llamafactory_1.jpg");
+  EXPECT_EQ(jpeg.channels, 3);
+  EXPECT_EQ(jpeg.pixels.size(), static_cast<size_t>(jpeg.width * jpeg.height * 3));
+  auto png = read_image(kImages / "coco_two_cats.png");
+  EXPECT_EQ(png.width, 640);
+  EXPECT_EQ(png.height, 480);
+  EXPECT_EQ(png.channels, 3);
+}
+
+TEST(ImageDecode, TruncatedCorruptAndUnknownFilesAreErrorsNamingTheFile) {
+  const auto jpeg = read_file(kImages / "llamafactory_1.jpg");
+  expect_error([&] { decode_image(jpeg.substr(0, jpeg.size() / 2), "half.jpg"); }, "image half.jpg: the JPEG data ends early");
+  auto png = read_file(kImages / "coco_two_cats.png");
+  expect_error([&] { decode_image(png.substr(0, png.size() / 3), "third.png"); }, "image third.png: not a readable PNG");
+  png[png.size() / 2] ^= 0x5a;  // inside the image data: its CRC no longer matches
+  expect_error([&] { decode_image(png, "flipped.png"); }, "image flipped.png: not a readable PNG");
+  expect_error([&] { decode_image("GIF89a....", "anim.gif"); }, "image anim.gif: not a JPEG or PNG file");
+  expect_error([&] { decode_image("", "empty.jpg"); }, "not a JPEG or PNG file (0 bytes)");
+}
+
+TEST(ImageConvert, GrayIsReplicatedAndAlphaDropped) {
+  Image la{2, 1, 2, {10, 200, 30, 0}};
+  auto rgb = to_rgb(la);
+  EXPECT_EQ(rgb.pixels, (std::vector<uint8_t>{10, 10, 10, 30, 30, 30}));
+  Image rgba{1, 1, 4, {1, 2, 3, 4}};
+  EXPECT_EQ(to_rgb(rgba).pixels, (std::vector<uint8_t>{1, 2, 3}));
+}
+
+TEST(Resize, UnchangedSizeIsACopyAndUnsupportedFiltersAreNamed) {
+  auto image = read_image(kImages / "llamafactory_1.jpg");
+  EXPECT_EQ(resize_torchvision(image, image.width, image.height, Filter::kBicubic).pixels, image.pixels);
+  EXPECT_EQ(resize_pillow(image, image.width, image.height, Filter::kLanczos).pixels, image.pixels);
+  expect_error([&] { resize_torchvision(image, 10, 10, Filter::kLanczos); }, "bilinear and bicubic, not lanczos");
+  expect_error([&] { resize_pillow(image, 10, 10, Filter::kBox); }, "Pillow's box filter is not supported");
+  expect_error([&] { resize_pillow(image, 0, 10, Filter::kBicubic); }, "must be positive");
+}
+
+TEST(ImageProcessorConfig, FieldsAndClassDefaultsAreReadAndBadValuesNamed) {
+  auto c = parse_image_processor_config(R"({"image_processor_type": "CLIPImageProcessor", "size": 336})", "p.json");
+  EXPECT_EQ(c.shortest_edge, 336);
+  EXPECT_TRUE(c.do_center_crop);
+  EXPECT_EQ(c.crop_height, 224);
+  EXPECT_EQ(c.backend, Backend::kTorchvision);
+  auto s = parse_image_processor_config(R"({"image_processor_type": "SiglipImageProcessor", "size": 384})", "p.json");
+  EXPECT_FALSE(s.shortest_edge);
+  EXPECT_EQ(s.height, 384);
+  EXPECT_EQ(s.image_mean, std::vector<double>(3, 0.5));
+  EXPECT_EQ(parse_image_processor_config(R"({"image_processor_type": "CLIPImageProcessorPil"})", "p.json").backend,
+            Backend::kPil);
+  expect_error([] { parse_image_processor_config(R"({"image_processor_type": "Qwen2VLImageProcessor"})", "q.json"); },
+               "q.json: image_processor_type 'Qwen2VLImageProcessor' is not supported");
+  expect_error([] { parse_image_processor_config(R"({"image_processor_type": "CLIPImageProcessor", "resample": 9})", "p.json"); },
+               "p.json: resample: expected a PIL resampling filter 0-5");
+  expect_error([] { parse_image_processor_config(R"({"image_processor_type": "CLIPImageProcessor", "size": {"w": 3}})", "p.json"); },
+               "p.json: size: expected an integer");
+  expect_error([] { parse_image_processor_config(R"({"image_processor_type": "CLIPImageProcessor", "image_std": [1, 0, 1]})", "p.json"); },
+               "p.json: image_std: a standard deviation of 0");
+  expect_error([] { parse_image_processor_config(R"({"image_processor_type": "CLIPImageProcessor", "image_mean": [1, 2]})", "p.json"); },
+               "p.json: image_mean: expected 3 numbers");
+}
+
+}  // namespace
+}  // namespace automodel::vision
