@@ -7,8 +7,8 @@ Writes OUT_DIR/images/: the fixture images plus variants made with Pillow (grays
 palette PNGs, a small odd-sized JPEG, a tall crop); OUT_DIR/processors/<name>/preprocessor_config.json
 for each processor configuration below; and, for every image, what transformers gives:
 OUT_DIR/decoded/<image>.bin (PIL.Image.open(...).convert("RGB") as uint8 HxWx3) and
-OUT_DIR/pixels/<processor>/<image>.bin (pixel_values[0] of AutoImageProcessor, float32 CxHxW), listed
-with their shapes in OUT_DIR/index.json. Images are opened as datasets does (no EXIF rotation).
+OUT_DIR/pixels/<processor>/<image>.bin (pixel_values[0] of AutoImageProcessor, float32 CxHxW; for
+Qwen2-VL all patch rows, with image_grid_thw), listed with their shapes in OUT_DIR/index.json. Images are opened as datasets does (no EXIF rotation).
 """
 import json
 import os
@@ -36,6 +36,14 @@ PROCESSORS = {
     # A bilinear fixed-size variant (an upscale for the small images).
     "siglip_bilinear_384": {"image_processor_type": "SiglipImageProcessor", "resample": 2,
                             "size": {"height": 384, "width": 384}},
+    # Qwen/Qwen2-VL-7B-Instruct's (Qwen2.5-VL's is the same class and values).
+    "qwen2_vl": {"image_processor_type": "Qwen2VLImageProcessor", "min_pixels": 3136, "max_pixels": 12845056,
+                 "patch_size": 14, "temporal_patch_size": 2, "merge_size": 2, "image_mean": CLIP_MEAN,
+                 "image_std": CLIP_STD, "processor_class": "Qwen2VLProcessor"},
+    # A pixel budget that shrinks the photos (floor branch) and grows the small images (ceil branch).
+    "qwen2_vl_budget": {"image_processor_type": "Qwen2VLImageProcessor",
+                        "size": {"shortest_edge": 100352, "longest_edge": 200704}},
+    "qwen2_vl_pil": {"image_processor_type": "Qwen2VLImageProcessorPil", "min_pixels": 3136, "max_pixels": 50176},
     # The PIL backend (Pillow's resampler, numpy's rescale/normalise and crop).
     "clip_pil": {"image_processor_type": "CLIPImageProcessorPil", "crop_size": 224, "do_center_crop": True,
                  "image_mean": CLIP_MEAN, "image_std": CLIP_STD, "resample": 3, "size": 224},
@@ -93,11 +101,16 @@ def main():
             processor = transformers.AutoImageProcessor.from_pretrained(hf_dir, backend="pil")
         else:
             processor = transformers.AutoImageProcessor.from_pretrained(folder)
-        index["pixels"][proc] = {"class": type(processor).__name__, "images": {}}
+        index["pixels"][proc] = {"class": type(processor).__name__, "images": {}, "grids": {}}
         os.makedirs(os.path.join(out, "pixels", proc), exist_ok=True)
         for name in names:
             image = Image.open(os.path.join(out, "images", name))
-            pixels = processor(images=image, return_tensors="pt")["pixel_values"][0].numpy().astype(np.float32)
+            out_ = processor(images=image, return_tensors="pt")
+            if "image_grid_thw" in out_:  # patch rows of every image, one grid row per image
+                pixels = out_["pixel_values"].numpy().astype(np.float32)
+                index["pixels"][proc]["grids"][name] = out_["image_grid_thw"][0].tolist()
+            else:
+                pixels = out_["pixel_values"][0].numpy().astype(np.float32)
             pixels.tofile(os.path.join(out, "pixels", proc, name + ".bin"))
             index["pixels"][proc]["images"][name] = list(pixels.shape)
     with open(os.path.join(out, "index.json"), "w") as f:

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
+#include <tuple>
 
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/error.h"
@@ -18,13 +20,45 @@ struct Family {
   std::optional<int64_t> shortest_edge;
   int64_t size, crop;
   std::vector<double> mean, std;
+  bool patches = false;  // Qwen2-VL's smart resize and patch rows
 };
+const std::vector<double> kClipMean{0.48145466, 0.4578275, 0.40821073}, kClipStd{0.26862954, 0.26130258, 0.27577711};
 const std::vector<Family>& families() {
   static const std::vector<Family> kFamilies = {
-      {"CLIPImageProcessor", true, 224, 0, 224, {0.48145466, 0.4578275, 0.40821073}, {0.26862954, 0.26130258, 0.27577711}},
+      {"CLIPImageProcessor", true, 224, 0, 224, kClipMean, kClipStd},
       {"SiglipImageProcessor", false, std::nullopt, 224, 0, {0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}},
+      {"Qwen2VLImageProcessor", false, std::nullopt, 0, 0, kClipMean, kClipStd, true},
   };
   return kFamilies;
+}
+
+int64_t positive_int(const nlohmann::json& j, const char* key, int64_t fallback, const std::string& where) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  AM_CHECK(j[key].is_number_integer() && j[key].get<int64_t>() > 0, "{}: {}: expected a positive integer, found {}",
+           where, key, j[key].dump());
+  return j[key].get<int64_t>();
+}
+
+// Rows of patches in Qwen2-VL's order: merge blocks row by row, within a block its patches row by
+// row; each row holds channel, temporal copy, patch row, patch column (the copies identical).
+PixelValues patch_rows(const std::vector<float>& chw, int64_t height, int64_t width, const ImageProcessorConfig& c) {
+  const int64_t P = c.patch_size, M = c.merge_size, T = c.temporal_patch_size;
+  const int64_t gh = height / P, gw = width / P, row_size = 3 * T * P * P;
+  PixelValues out{{gh * gw, row_size}, std::vector<float>(static_cast<size_t>(gh * gw * row_size)), {1, gh, gw}};
+  int64_t row = 0;
+  for (int64_t bh = 0; bh < gh / M; ++bh)
+    for (int64_t bw = 0; bw < gw / M; ++bw)
+      for (int64_t mh = 0; mh < M; ++mh)
+        for (int64_t mw = 0; mw < M; ++mw, ++row) {
+          float* dst = &out.values[static_cast<size_t>(row * row_size)];
+          const int64_t y0 = (bh * M + mh) * P, x0 = (bw * M + mw) * P;
+          for (int64_t ch = 0; ch < 3; ++ch)
+            for (int64_t t = 0; t < T; ++t)
+              for (int64_t py = 0; py < P; ++py)
+                for (int64_t px = 0; px < P; ++px)
+                  *dst++ = chw[static_cast<size_t>((ch * height + y0 + py) * width + x0 + px)];
+        }
+  return out;
 }
 
 // A size field: a bare int (shortest edge when the class resizes by it, else a square), or
@@ -108,7 +142,7 @@ ImageProcessorConfig parse_image_processor_config(const std::string& json, const
   flag("do_center_crop", c.do_center_crop);
   flag("do_rescale", c.do_rescale);
   flag("do_normalize", c.do_normalize);
-  if (j.contains("size")) read_size(j["size"], field("size"), family->shortest_edge.has_value(), c.shortest_edge, c.height, c.width);
+  if (j.contains("size") && !family->patches) read_size(j["size"], field("size"), family->shortest_edge.has_value(), c.shortest_edge, c.height, c.width);
   if (j.contains("crop_size")) {
     std::optional<int64_t> unused;
     read_size(j["crop_size"], field("crop_size"), false, unused, c.crop_height, c.crop_width);
@@ -124,6 +158,20 @@ ImageProcessorConfig parse_image_processor_config(const std::string& json, const
              "found {}", field("rescale_factor"), j["rescale_factor"].dump());
     c.rescale_factor = j["rescale_factor"].get<double>();
   }
+  if (family->patches) {
+    c.patch_size = positive_int(j, "patch_size", 14, where);
+    c.temporal_patch_size = positive_int(j, "temporal_patch_size", 2, where);
+    c.merge_size = positive_int(j, "merge_size", 2, where);
+    // The pixel budget: size {shortest_edge: min, longest_edge: max}, overridden by min/max_pixels.
+    c.min_pixels = 56 * 56, c.max_pixels = 28 * 28 * 1280;
+    if (j.contains("size") && j["size"].is_object()) {
+      c.min_pixels = positive_int(j["size"], "shortest_edge", c.min_pixels, field("size"));
+      c.max_pixels = positive_int(j["size"], "longest_edge", c.max_pixels, field("size"));
+    }
+    c.min_pixels = positive_int(j, "min_pixels", c.min_pixels, where);
+    c.max_pixels = positive_int(j, "max_pixels", c.max_pixels, where);
+    AM_CHECK(c.min_pixels <= c.max_pixels, "{}: min_pixels {} is above max_pixels {}", where, c.min_pixels, c.max_pixels);
+  }
   if (j.contains("image_mean")) c.image_mean = read_triple(j["image_mean"], field("image_mean"));
   if (j.contains("image_std")) c.image_std = read_triple(j["image_std"], field("image_std"));
   for (double s : c.image_std) AM_CHECK(s != 0, "{}: a standard deviation of 0", field("image_std"));
@@ -136,13 +184,34 @@ ImageProcessorConfig read_image_processor_config(const std::filesystem::path& mo
   return parse_image_processor_config(read_file(path), path.string());
 }
 
+std::pair<int64_t, int64_t> smart_resize(int64_t height, int64_t width, int64_t factor, int64_t min_pixels,
+                                         int64_t max_pixels) {
+  const double h = static_cast<double>(height), w = static_cast<double>(width), f = static_cast<double>(factor);
+  AM_CHECK(std::max(h, w) / std::min(h, w) <= 200, "image of {} x {}: the aspect ratio must be at most 200", width,
+           height);
+  // Python's round(): half to even, as nearbyint in the default rounding mode.
+  auto h_bar = static_cast<int64_t>(std::nearbyint(h / f)) * factor, w_bar = static_cast<int64_t>(std::nearbyint(w / f)) * factor;
+  if (h_bar * w_bar > max_pixels) {
+    const double beta = std::sqrt(h * w / static_cast<double>(max_pixels));
+    h_bar = std::max(factor, static_cast<int64_t>(std::floor(h / beta / f)) * factor);
+    w_bar = std::max(factor, static_cast<int64_t>(std::floor(w / beta / f)) * factor);
+  } else if (h_bar * w_bar < min_pixels) {
+    const double beta = std::sqrt(static_cast<double>(min_pixels) / (h * w));
+    h_bar = static_cast<int64_t>(std::ceil(h * beta / f)) * factor;
+    w_bar = static_cast<int64_t>(std::ceil(w * beta / f)) * factor;
+  }
+  return {h_bar, w_bar};
+}
+
 PixelValues preprocess(const ImageProcessorConfig& c, const Image& input) {
   Image image = c.do_convert_rgb ? to_rgb(input) : input;
   AM_CHECK(image.channels == 3, "image processor {}: expected an RGB image, found {} channels (do_convert_rgb is off)",
            c.type, image.channels);
   if (c.do_resize) {
     int64_t h = c.height, w = c.width;
-    if (c.shortest_edge) {  // the short side to n, the long one scaled and truncated
+    if (c.patch_size > 0) {
+      std::tie(h, w) = smart_resize(image.height, image.width, c.patch_size * c.merge_size, c.min_pixels, c.max_pixels);
+    } else if (c.shortest_edge) {  // the short side to n, the long one scaled and truncated
       const int64_t shorter = std::min(image.width, image.height), longer = std::max(image.width, image.height);
       const int64_t new_long = static_cast<int64_t>(static_cast<double>(*c.shortest_edge) * static_cast<double>(longer) /
                                                     static_cast<double>(shorter));
@@ -155,7 +224,7 @@ PixelValues preprocess(const ImageProcessorConfig& c, const Image& input) {
   }
   if (c.do_center_crop) image = center_crop(image, c.crop_height, c.crop_width, c.backend);
 
-  PixelValues out{3, image.height, image.width, {}};
+  PixelValues out{{3, image.height, image.width}, {}, {}};
   out.values.resize(static_cast<size_t>(3 * image.height * image.width));
   // Per channel: value = f(pixel), in float32 as each backend rounds it.
   std::vector<std::array<float, 256>> lut(3);
@@ -183,6 +252,12 @@ PixelValues preprocess(const ImageProcessorConfig& c, const Image& input) {
   for (int64_t i = 0; i < plane; ++i)
     for (int64_t ch = 0; ch < 3; ++ch)
       out.values[static_cast<size_t>(ch * plane + i)] = lut[static_cast<size_t>(ch)][image.pixels[static_cast<size_t>(i * 3 + ch)]];
+  if (c.patch_size > 0) {
+    AM_CHECK(image.height % (c.patch_size * c.merge_size) == 0 && image.width % (c.patch_size * c.merge_size) == 0,
+             "image processor {}: a {} x {} image does not divide into {}-pixel merged patches (do_resize is off)",
+             c.type, image.width, image.height, c.patch_size * c.merge_size);
+    return patch_rows(out.values, image.height, image.width, c);
+  }
   return out;
 }
 

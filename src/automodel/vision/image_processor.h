@@ -1,8 +1,10 @@
 // Image processors read from a model folder's preprocessor_config.json and computed as
 // transformers 5 computes them: convert to RGB, resize (shortest edge or fixed size), centre
-// crop, rescale and normalise into float32 channels-first pixel values. The backend is the one
-// AutoImageProcessor picks by default (torchvision), or PIL's when asked. Families: CLIP (and
-// LLaVA, which uses it) and SigLIP; other image_processor_types are an error naming them.
+// crop, rescale and normalise into float32 channels-first pixel values, or, for Qwen2-VL, resize to
+// a multiple of the patch grid within a pixel budget and flatten into rows of patches. The backend
+// is the one AutoImageProcessor picks by default (torchvision), or PIL's when asked. Families:
+// CLIP (and LLaVA, which uses it), SigLIP and Qwen2-VL (Qwen2.5-VL uses it too); other
+// image_processor_types are an error naming them.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +30,9 @@ struct ImageProcessorConfig {
   Filter resample = Filter::kBicubic;
   double rescale_factor = 1.0 / 255;
   std::vector<double> image_mean, image_std;
+  // Qwen2-VL: patches of patch_size, merged merge_size x merge_size, repeated temporal_patch_size
+  // times; the resized image keeps min_pixels..max_pixels pixels (0: not a patch processor).
+  int64_t patch_size = 0, temporal_patch_size = 0, merge_size = 0, min_pixels = 0, max_pixels = 0;
 };
 
 // `json`: preprocessor_config.json's text; keys it lacks take the class's defaults. Errors name
@@ -36,9 +41,15 @@ ImageProcessorConfig parse_image_processor_config(const std::string& json, const
 ImageProcessorConfig read_image_processor_config(const std::filesystem::path& model_dir);
 
 struct PixelValues {
-  int64_t channels = 0, height = 0, width = 0;
-  std::vector<float> values;  // channels x height x width
+  std::vector<int64_t> shape;  // (3, height, width); Qwen2-VL: (patches, 3 x temporal x patch x patch)
+  std::vector<float> values;
+  std::vector<int64_t> grid_thw;  // Qwen2-VL's image_grid_thw row: (1, height / patch, width / patch)
 };
+
+// Qwen2-VL's smart_resize: (height, width) rounded to multiples of `factor`, then scaled into
+// [min_pixels, max_pixels] keeping the aspect ratio; an aspect ratio over 200 is an error.
+std::pair<int64_t, int64_t> smart_resize(int64_t height, int64_t width, int64_t factor, int64_t min_pixels,
+                                         int64_t max_pixels);
 
 PixelValues preprocess(const ImageProcessorConfig& config, const Image& image);
 

@@ -69,8 +69,8 @@ TEST(ImageProcessorConfig, FieldsAndClassDefaultsAreReadAndBadValuesNamed) {
   EXPECT_EQ(s.image_mean, std::vector<double>(3, 0.5));
   EXPECT_EQ(parse_image_processor_config(R"({"image_processor_type": "CLIPImageProcessorPil"})", "p.json").backend,
             Backend::kPil);
-  expect_error([] { parse_image_processor_config(R"({"image_processor_type": "Qwen2VLImageProcessor"})", "q.json"); },
-               "q.json: image_processor_type 'Qwen2VLImageProcessor' is not supported");
+  expect_error([] { parse_image_processor_config(R"({"image_processor_type": "Idefics3ImageProcessor"})", "q.json"); },
+               "q.json: image_processor_type 'Idefics3ImageProcessor' is not supported");
   expect_error([] { parse_image_processor_config(R"({"image_processor_type": "CLIPImageProcessor", "resample": 9})", "p.json"); },
                "p.json: resample: expected a PIL resampling filter 0-5");
   expect_error([] { parse_image_processor_config(R"({"image_processor_type": "CLIPImageProcessor", "size": {"w": 3}})", "p.json"); },
@@ -79,6 +79,24 @@ TEST(ImageProcessorConfig, FieldsAndClassDefaultsAreReadAndBadValuesNamed) {
                "p.json: image_std: a standard deviation of 0");
   expect_error([] { parse_image_processor_config(R"({"image_processor_type": "CLIPImageProcessor", "image_mean": [1, 2]})", "p.json"); },
                "p.json: image_mean: expected 3 numbers");
+}
+
+// Qwen2-VL: sizes rounded to multiples of patch x merge, then scaled into the pixel budget; the
+// budget comes from size, min_pixels/max_pixels win.
+TEST(SmartResize, RoundsToTheFactorAndKeepsThePixelBudget) {
+  EXPECT_EQ(smart_resize(480, 640, 28, 3136, 12845056), (std::pair<int64_t, int64_t>{476, 644}));
+  EXPECT_EQ(smart_resize(480, 640, 28, 100352, 200704), (std::pair<int64_t, int64_t>{364, 504}));
+  EXPECT_EQ(smart_resize(20, 30, 28, 3136, 12845056), (std::pair<int64_t, int64_t>{56, 84}));
+  expect_error([] { smart_resize(10, 2500, 28, 3136, 12845056); }, "aspect ratio must be at most 200");
+  auto c = parse_image_processor_config(
+      R"({"image_processor_type": "Qwen2VLImageProcessor", "size": {"shortest_edge": 10, "longest_edge": 20},
+          "max_pixels": 30, "patch_size": 16})", "q.json");
+  EXPECT_EQ(c.min_pixels, 10);
+  EXPECT_EQ(c.max_pixels, 30);
+  EXPECT_EQ(c.patch_size, 16);
+  EXPECT_EQ(c.merge_size, 2);
+  expect_error([] { parse_image_processor_config(R"({"image_processor_type": "Qwen2VLImageProcessor", "merge_size": 0})", "q.json"); },
+               "q.json: merge_size: expected a positive integer");
 }
 
 }  // namespace
