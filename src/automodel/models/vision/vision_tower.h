@@ -1,0 +1,59 @@
+// The ViT image encoders of VLMs, as transformers builds them: CLIP's (a class token, a LayerNorm
+// before the encoder, quick_gelu; pooled = the class token after post_layernorm) and SigLIP's (no
+// class token, post_layernorm on every token, an attention-pooling head). One pre-norm encoder
+// serves both. Parameters carry HF's names under "vision_model." (CLIPVisionModel,
+// SiglipVisionModel).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "automodel/hf/safetensors.h"
+#include "automodel/models/common/layers.h"
+#include "automodel/models/common/module.h"
+
+namespace automodel::models {
+
+struct VisionTowerConfig {
+  enum class Kind { kClip, kSiglip } kind = Kind::kSiglip;
+  int64_t hidden_size = 0, intermediate_size = 0, num_heads = 0, num_layers = 0;
+  int64_t patch_size = 0, image_size = 0, num_channels = 3;
+  double eps = 1e-6;
+  Activation act = Activation::kGeluTanh;
+  bool use_head = true;  // SigLIP's vision_use_head
+  int64_t num_patches() const { return (image_size / patch_size) * (image_size / patch_size); }
+};
+
+// A vision config (config.json of a *_vision_model, or a VLM's vision_config): model_type
+// clip_vision_model or siglip_vision_model (siglip2 and others are an error naming them).
+VisionTowerConfig parse_vision_config(const nlohmann::json& config, const std::string& where);
+
+struct VisionOutputs {
+  at::Tensor last_hidden_state;           // (B, tokens, D): CLIP before post_layernorm, SigLIP after
+  at::Tensor pooler_output;               // (B, D); undefined for SigLIP without its head
+  std::vector<at::Tensor> hidden_states;  // the encoder's input, then each layer's output
+};
+
+class VisionTower : public Module {
+ public:
+  VisionTower(const VisionTowerConfig& config, const at::TensorOptions& options);
+  // pixel_values (B, C, image_size, image_size), as the image processor gives them.
+  VisionOutputs forward(const at::Tensor& pixel_values) const;
+  const VisionTowerConfig& config() const { return config_; }
+
+ private:
+  VisionTowerConfig config_;
+  struct Parts;
+  std::shared_ptr<Parts> parts_;
+};
+
+// Copies a checkpoint's tensors into the tower, named as transformers 4 saved them
+// ("vision_model.embeddings...") or as 5 saves a *VisionModel ("embeddings..."), strictly: a
+// missing, extra or mis-shaped tensor is an error naming it.
+void load_vision_tower(VisionTower& tower, const hf::SafetensorsCheckpoint& checkpoint);
+
+}  // namespace automodel::models
