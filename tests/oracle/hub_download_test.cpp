@@ -23,6 +23,7 @@
 #include "automodel/data/rows.h"
 #include "automodel/hf/model_source.h"
 #include "integration/finetune_util.h"
+#include "oracle/loopback_server.h"
 #include "test_util.h"
 
 namespace automodel {
@@ -38,31 +39,13 @@ const std::set<std::string> kModelFiles = {"config.json",     "generation_config
 // The fake hub on two free loopback ports (the LFS "CDN" is the second), stopped at the end.
 class FakeHub {
  public:
-  FakeHub() {
-    auto started = run_command(fmt::format("'{}' '{}' 0 0 {} > '{}' 2>&1 & echo $!", testing::python(),
-                                           testing::oracle_script("fake_hub.py").string(), kToken,
-                                           (dir_ / "hub.log").string()));
-    pid_ = static_cast<pid_t>(std::stol(started.output));
-    for (int i = 0; i < 200 && !up_; ++i) {  // "serving PORT LFS_PORT" once both listen
-      auto log = log_text();
-      if (auto at = log.find("serving "); at != std::string::npos && log.find('\n', at) != std::string::npos) {
-        port_ = std::stoi(log.substr(at + 8));
-        up_ = true;
-      } else {
-        ::usleep(100000);
-      }
-    }
-  }
-  ~FakeHub() { ::kill(pid_, SIGTERM); }
-  bool up() const { return up_; }
-  std::string log_text() const {
-    std::ifstream in(dir_ / "hub.log");
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-  std::string endpoint() const { return fmt::format("http://127.0.0.1:{}", port_); }
+  FakeHub() : server_("fake_hub.py", fmt::format("0 0 {}", kToken)) {}
+  bool up() const { return server_.up(); }
+  std::string log_text() const { return server_.log(); }
+  std::string endpoint() const { return server_.url(); }
   void faults(const nlohmann::json& list) const {
-    std::ofstream(dir_ / "faults.json") << list.dump();
-    run_command("curl -sf -m 5 -X POST --data-binary @'" + (dir_ / "faults.json").string() + "' " + endpoint() +
+    std::ofstream(server_.dir() / "faults.json") << list.dump();
+    run_command("curl -sf -m 5 -X POST --data-binary @'" + (server_.dir() / "faults.json").string() + "' " + endpoint() +
                 "/_faults");
   }
   // Every request but the test's own /_log and /_faults calls.
@@ -75,10 +58,7 @@ class FakeHub {
   }
 
  private:
-  TempDir dir_;
-  int port_ = 0;
-  pid_t pid_ = 0;
-  bool up_ = false;
+  testing::LoopbackServer server_;
 };
 
 // HF_* variables for one test, restored after it.

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "integration/finetune_util.h"
+#include "oracle/loopback_server.h"
 #include "test_util.h"
 
 namespace automodel {
@@ -307,32 +308,16 @@ constexpr const char* kWandbKey = "0123456789abcdef0123456789abcdef01234567";
 // The fake W&B server on a free loopback port, stopped at the end.
 class FakeWandb {
  public:
-  FakeWandb() {
-    auto started = run_command(fmt::format("'{}' '{}' 0 {} > '{}' 2>&1 & echo $!", testing::python(),
-                                           testing::oracle_script("fake_wandb.py").string(), kWandbKey,
-                                           (dir_ / "server.log").string()));
-    pid_ = static_cast<pid_t>(std::stol(started.output));
-    for (int i = 0; i < 200 && port_ == 0; ++i) {
-      std::ifstream in(dir_ / "server.log");
-      const std::string log(std::istreambuf_iterator<char>(in), {});
-      if (auto at = log.find("serving "); at != std::string::npos && log.find('\n', at) != std::string::npos)
-        port_ = std::stoi(log.substr(at + 8));
-      else
-        ::usleep(100000);
-    }
-  }
-  ~FakeWandb() { ::kill(pid_, SIGTERM); }
-  bool up() const { return port_ != 0; }
-  std::string url() const { return fmt::format("http://127.0.0.1:{}", port_); }
+  FakeWandb() : server_("fake_wandb.py", fmt::format("0 {}", kWandbKey)) {}
+  bool up() const { return server_.up(); }
+  std::string url() const { return server_.url(); }
   nlohmann::json runs() const { return nlohmann::json::parse(run_command("curl -sf -m 5 " + url() + "/_runs").output); }
   void fail_file_streams(int n) const {
     run_command(fmt::format("curl -sf -m 5 -X POST --data '{{\"file_stream\": {}}}' {}/_faults", n, url()));
   }
 
  private:
-  TempDir dir_;
-  int port_ = 0;
-  pid_t pid_ = 0;
+  testing::LoopbackServer server_;
 };
 
 // A run's history lines keyed by step (the server keys them by offset).

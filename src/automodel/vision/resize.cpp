@@ -99,11 +99,13 @@ Image separable(const Image& image, int64_t width, int64_t height,
   return out;
 }
 
-// Pillow's filters (libImaging/Resample.c), in its evaluation order.
-double pillow_bilinear(double x) {
+// The triangle (bilinear) filter: the same expression in Pillow and PyTorch.
+double triangle(double x) {
   x = std::fabs(x);
   return x < 1.0 ? 1.0 - x : 0.0;
 }
+
+// Pillow's filters (libImaging/Resample.c), in its evaluation order.
 double pillow_bicubic(double x) {
   constexpr double a = -0.5;
   x = std::fabs(x);
@@ -118,11 +120,7 @@ double sinc(double x) {
 }
 double pillow_lanczos(double x) { return -3.0 <= x && x < 3.0 ? sinc(x) * sinc(x / 3) : 0.0; }
 
-// PyTorch's anti-aliasing filters (the uint8 kernel's), in its evaluation order.
-double torch_bilinear(double x) {
-  x = std::fabs(x);
-  return x < 1.0 ? 1.0 - x : 0.0;
-}
+// PyTorch's anti-aliasing bicubic (the uint8 kernel's), in its evaluation order.
 double torch_bicubic(double x) {
   constexpr double a = -0.5;
   x = std::fabs(x);
@@ -162,7 +160,7 @@ Image resize_pillow(const Image& image, int64_t width, int64_t height, Filter fi
   check_target(image, width, height);
   std::function<double(double)> f;
   double support = 0;
-  if (filter == Filter::kBilinear) f = pillow_bilinear, support = 1.0;
+  if (filter == Filter::kBilinear) f = triangle, support = 1.0;
   else if (filter == Filter::kBicubic) f = pillow_bicubic, support = 2.0;
   else if (filter == Filter::kLanczos) f = pillow_lanczos, support = 3.0;
   else AM_FAIL("resize: Pillow's {} filter is not supported (bilinear, bicubic, lanczos are)", filter_name(filter));
@@ -176,7 +174,7 @@ Image resize_torchvision(const Image& image, int64_t width, int64_t height, Filt
   check_target(image, width, height);
   std::function<double(double)> f;
   double support = 0;
-  if (filter == Filter::kBilinear) f = torch_bilinear, support = 1.0;
+  if (filter == Filter::kBilinear) f = triangle, support = 1.0;
   else if (filter == Filter::kBicubic) f = torch_bicubic, support = 2.0;
   else AM_FAIL("resize: torchvision's uint8 antialiased resize supports bilinear and bicubic, not {}", filter_name(filter));
   return separable(image, width, height, [&](int64_t in, int64_t out) {
