@@ -1,6 +1,6 @@
 // Image decoding and image processors against Pillow and transformers 5 (tests/oracles/
 // hf_image_processor.py): the RGB pixels PIL decodes (JPEG, PNG in L/RGB/RGBA/P) and the
-// pixel_values AutoImageProcessor gives (CLIP, LLaVA-1.5, SigLIP, Qwen2-VL configs; the default
+// pixel_values AutoImageProcessor gives (CLIP, LLaVA-1.5, SigLIP, Gemma 3, Qwen2-VL configs; the default
 // torchvision backend and the PIL one) on real photos and Pillow-made variants.
 #include <gtest/gtest.h>
 
@@ -70,12 +70,16 @@ TEST(ImageOracle, DecodedPixelsEqualPillowsConvertRgb) {
 TEST(ImageOracle, PixelValuesEqualAutoImageProcessors) {
   AUTOMODEL_REQUIRE_ORACLE("PIL transformers torchvision");
   const auto index = oracle_index();
-  ASSERT_EQ(index["pixels"].size(), 8u);
+  ASSERT_EQ(index["pixels"].size(), 9u);
   int pil_exact = 0, pil_cases = 0;
   for (const auto& [proc, entry] : index["pixels"].items()) {
     auto config = read_image_processor_config(oracle_dir() / "processors" / proc);
     const bool pil = config.backend == Backend::kPil;
     EXPECT_EQ(pil, entry["class"].get<std::string>().ends_with("Pil")) << proc;
+    for (const auto& [name, message] : entry["errors"].items()) {
+      SCOPED_TRACE(proc + " / " + name + " (transformers: " + message.get<std::string>() + ")");
+      EXPECT_THROW(preprocess(config, read_image(oracle_dir() / "images" / name)), Error);
+    }
     for (const auto& [name, shape] : entry["images"].items()) {
       SCOPED_TRACE(proc + " / " + name);
       auto pixels = preprocess(config, read_image(oracle_dir() / "images" / name));

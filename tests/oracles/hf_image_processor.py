@@ -44,6 +44,13 @@ PROCESSORS = {
     "qwen2_vl_budget": {"image_processor_type": "Qwen2VLImageProcessor",
                         "size": {"shortest_edge": 100352, "longest_edge": 200704}},
     "qwen2_vl_pil": {"image_processor_type": "Qwen2VLImageProcessorPil", "min_pixels": 3136, "max_pixels": 50176},
+    # google/gemma-3-4b-it's (null flags keep the class defaults; bilinear 896 x 896).
+    "gemma3": {"image_processor_type": "Gemma3ImageProcessor", "do_convert_rgb": None, "do_normalize": True,
+               "do_pan_and_scan": None, "do_rescale": True, "do_resize": True, "image_mean": [0.5, 0.5, 0.5],
+               "image_seq_length": 256, "image_std": [0.5, 0.5, 0.5], "pan_and_scan_max_num_crops": None,
+               "pan_and_scan_min_crop_size": None, "pan_and_scan_min_ratio_to_activate": None,
+               "processor_class": "Gemma3Processor", "resample": 2, "rescale_factor": 0.00392156862745098,
+               "size": {"height": 896, "width": 896}},
     # The PIL backend (Pillow's resampler, numpy's rescale/normalise and crop).
     "clip_pil": {"image_processor_type": "CLIPImageProcessorPil", "crop_size": 224, "do_center_crop": True,
                  "image_mean": CLIP_MEAN, "image_std": CLIP_STD, "resample": 3, "size": 224},
@@ -101,11 +108,15 @@ def main():
             processor = transformers.AutoImageProcessor.from_pretrained(hf_dir, backend="pil")
         else:
             processor = transformers.AutoImageProcessor.from_pretrained(folder)
-        index["pixels"][proc] = {"class": type(processor).__name__, "images": {}, "grids": {}}
+        index["pixels"][proc] = {"class": type(processor).__name__, "images": {}, "grids": {}, "errors": {}}
         os.makedirs(os.path.join(out, "pixels", proc), exist_ok=True)
         for name in names:
             image = Image.open(os.path.join(out, "images", name))
-            out_ = processor(images=image, return_tensors="pt")
+            try:
+                out_ = processor(images=image, return_tensors="pt")
+            except Exception as e:  # e.g. a grayscale image where do_convert_rgb is null (off)
+                index["pixels"][proc]["errors"][name] = f"{type(e).__name__}: {e}"
+                continue
             if "image_grid_thw" in out_:  # patch rows of every image, one grid row per image
                 pixels = out_["pixel_values"].numpy().astype(np.float32)
                 index["pixels"][proc]["grids"][name] = out_["image_grid_thw"][0].tolist()

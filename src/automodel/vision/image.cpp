@@ -122,6 +122,7 @@ Image decode_png(std::string_view bytes, const std::string& name) {
   image.width = width;
   image.height = height;
   image.channels = png_get_channels(png, info);
+  image.from_palette = color == PNG_COLOR_TYPE_PALETTE;
   image.pixels.resize(static_cast<size_t>(width * height * image.channels));
   rows.resize(static_cast<size_t>(height));
   for (int64_t y = 0; y < height; ++y) rows[static_cast<size_t>(y)] = image.pixels.data() + y * width * image.channels;
@@ -146,7 +147,7 @@ Image read_image(const std::filesystem::path& path) { return decode_image(read_f
 
 Image to_rgb(const Image& image) {
   if (image.channels == 3) return image;
-  Image out{image.width, image.height, 3, {}};
+  Image out{image.width, image.height, 3, {}, image.from_palette};
   out.pixels.resize(static_cast<size_t>(image.width * image.height * 3));
   const int64_t n = image.width * image.height, c = image.channels;
   for (int64_t i = 0; i < n; ++i)

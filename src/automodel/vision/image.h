@@ -15,6 +15,7 @@ namespace automodel::vision {
 struct Image {
   int64_t width = 0, height = 0, channels = 0;
   std::vector<uint8_t> pixels;  // height x width x channels
+  bool from_palette = false;     // a palette PNG, expanded
   uint8_t at(int64_t y, int64_t x, int64_t c) const {
     return pixels[static_cast<size_t>((y * width + x) * channels + c)];
   }

@@ -21,6 +21,7 @@ struct Family {
   int64_t size, crop;
   std::vector<double> mean, std;
   bool patches = false;  // Qwen2-VL's smart resize and patch rows
+  Filter resample = Filter::kBicubic;
 };
 const std::vector<double> kClipMean{0.48145466, 0.4578275, 0.40821073}, kClipStd{0.26862954, 0.26130258, 0.27577711};
 const std::vector<Family>& families() {
@@ -28,6 +29,7 @@ const std::vector<Family>& families() {
       {"CLIPImageProcessor", true, 224, 0, 224, kClipMean, kClipStd},
       {"SiglipImageProcessor", false, std::nullopt, 224, 0, {0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}},
       {"Qwen2VLImageProcessor", false, std::nullopt, 0, 0, kClipMean, kClipStd, true},
+      {"Gemma3ImageProcessor", false, std::nullopt, 224, 0, {0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}, false, Filter::kBilinear},
   };
   return kFamilies;
 }
@@ -124,24 +126,31 @@ ImageProcessorConfig parse_image_processor_config(const std::string& json, const
   if (c.type.ends_with("Pil")) c.backend = Backend::kPil;
   const auto family = std::find_if(families().begin(), families().end(), [&](const Family& f) { return base == f.prefix; });
   AM_CHECK(family != families().end(), "{}: image_processor_type '{}' is not supported (supported: CLIPImageProcessor, "
-           "SiglipImageProcessor)", where, c.type);
+           "SiglipImageProcessor, Qwen2VLImageProcessor, Gemma3ImageProcessor)", where, c.type);
   c.do_center_crop = family->do_center_crop;
   c.shortest_edge = family->shortest_edge;
   c.height = c.width = family->size;
   c.crop_height = c.crop_width = family->crop;
   c.image_mean = family->mean;
+  c.resample = family->resample;
   c.image_std = family->std;
   const auto field = [&](const char* key) { return where + ": " + key; };
+  // An explicit null turns a flag off, as in transformers (the None it reads is falsy).
   const auto flag = [&](const char* key, bool& out) {
-    if (!j.contains(key) || j[key].is_null()) return;
-    AM_CHECK(j[key].is_boolean(), "{}: expected true or false, found {}", field(key), j[key].dump());
-    out = j[key].get<bool>();
+    if (!j.contains(key)) return;
+    AM_CHECK(j[key].is_boolean() || j[key].is_null(), "{}: expected true, false or null, found {}", field(key),
+             j[key].dump());
+    out = j[key].is_boolean() && j[key].get<bool>();
   };
   flag("do_convert_rgb", c.do_convert_rgb);
   flag("do_resize", c.do_resize);
   flag("do_center_crop", c.do_center_crop);
   flag("do_rescale", c.do_rescale);
   flag("do_normalize", c.do_normalize);
+  bool pan_and_scan = false;
+  flag("do_pan_and_scan", pan_and_scan);
+  AM_CHECK(!pan_and_scan, "{}: do_pan_and_scan: Gemma 3's pan-and-scan crops are not supported (set it to false or "
+           "null)", where);
   if (j.contains("size") && !family->patches) read_size(j["size"], field("size"), family->shortest_edge.has_value(), c.shortest_edge, c.height, c.width);
   if (j.contains("crop_size")) {
     std::optional<int64_t> unused;
@@ -204,6 +213,8 @@ std::pair<int64_t, int64_t> smart_resize(int64_t height, int64_t width, int64_t 
 }
 
 PixelValues preprocess(const ImageProcessorConfig& c, const Image& input) {
+  // Without conversion transformers reads a palette image's indices as one gray channel.
+  AM_CHECK(c.do_convert_rgb || !input.from_palette, "image processor {}: a palette image needs do_convert_rgb", c.type);
   Image image = c.do_convert_rgb ? to_rgb(input) : input;
   AM_CHECK(image.channels == 3, "image processor {}: expected an RGB image, found {} channels (do_convert_rgb is off)",
            c.type, image.channels);

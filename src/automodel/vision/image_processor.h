@@ -3,8 +3,8 @@
 // crop, rescale and normalise into float32 channels-first pixel values, or, for Qwen2-VL, resize to
 // a multiple of the patch grid within a pixel budget and flatten into rows of patches. The backend
 // is the one AutoImageProcessor picks by default (torchvision), or PIL's when asked. Families:
-// CLIP (and LLaVA, which uses it), SigLIP and Qwen2-VL (Qwen2.5-VL uses it too); other
-// image_processor_types are an error naming them.
+// CLIP (and LLaVA, which uses it), SigLIP, Gemma 3 (without pan-and-scan) and Qwen2-VL (Qwen2.5-VL
+// uses it too); other image_processor_types are an error naming them.
 #pragma once
 
 #include <cstdint>

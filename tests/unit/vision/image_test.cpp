@@ -69,6 +69,10 @@ TEST(ImageProcessorConfig, FieldsAndClassDefaultsAreReadAndBadValuesNamed) {
   EXPECT_EQ(s.image_mean, std::vector<double>(3, 0.5));
   EXPECT_EQ(parse_image_processor_config(R"({"image_processor_type": "CLIPImageProcessorPil"})", "p.json").backend,
             Backend::kPil);
+  auto g = parse_image_processor_config(R"({"image_processor_type": "Gemma3ImageProcessor", "do_pan_and_scan": null})", "g.json");
+  EXPECT_EQ(g.resample, Filter::kBilinear);
+  expect_error([] { parse_image_processor_config(R"({"image_processor_type": "Gemma3ImageProcessor", "do_pan_and_scan": true})", "g.json"); },
+               "g.json: do_pan_and_scan: Gemma 3's pan-and-scan crops are not supported");
   expect_error([] { parse_image_processor_config(R"({"image_processor_type": "Idefics3ImageProcessor"})", "q.json"); },
                "q.json: image_processor_type 'Idefics3ImageProcessor' is not supported");
   expect_error([] { parse_image_processor_config(R"({"image_processor_type": "CLIPImageProcessor", "resample": 9})", "p.json"); },
