@@ -90,7 +90,8 @@ bool WandbOnlineRun::stream(bool complete, int exit_code) {
   if (complete) body.update({{"complete", true}, {"exitcode", exit_code}});
   HttpRequest req;
   req.method = "POST";
-  req.url = fmt::format("{}/files/{}/{}/{}/file_stream", base_url_, entity_, project_, run_id_);
+  req.url = fmt::format("{}/files/{}/{}/{}/file_stream", base_url_, url_encode(entity_), url_encode(project_),
+                        url_encode(run_id_));
   req.body = body.dump();
   req.headers = {"Authorization: Basic " + base64_encode("api:" + api_key_)};
   auto r = http_with_retries([&] { return http_request(req); }, complete ? 4 : 2, "W&B run " + run_id_);
