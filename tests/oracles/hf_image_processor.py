@@ -52,6 +52,11 @@ PROCESSORS = {
                "processor_class": "Gemma3Processor", "resample": 2, "rescale_factor": 0.00392156862745098,
                "size": {"height": 896, "width": 896}},
     # The PIL backend (Pillow's resampler, numpy's rescale/normalise and crop).
+    # Pillow's other filters on the PIL backend: lanczos (downscales and upscales), bilinear.
+    "siglip_pil_lanczos": {"image_processor_type": "SiglipImageProcessorPil", "resample": 1,
+                           "size": {"height": 224, "width": 224}},
+    "siglip_pil_bilinear": {"image_processor_type": "SiglipImageProcessorPil", "resample": 2,
+                            "size": {"height": 300, "width": 200}},
     "clip_pil": {"image_processor_type": "CLIPImageProcessorPil", "crop_size": 224, "do_center_crop": True,
                  "image_mean": CLIP_MEAN, "image_std": CLIP_STD, "resample": 3, "size": 224},
 }

@@ -231,7 +231,7 @@ PixelValues preprocess(const ImageProcessorConfig& c, const Image& input) {
     }
     if (h != image.height || w != image.width)
       image = c.backend == Backend::kTorchvision ? resize_torchvision(image, w, h, c.resample)
-                                                 : resize_pillow(image, w, h, c.resample);
+                                                 : resize_pillow(image, w, h, c.resample, c.pil_height_first);
   }
   if (c.do_center_crop) image = center_crop(image, c.crop_height, c.crop_width, c.backend);
 

@@ -33,6 +33,8 @@ struct ImageProcessorConfig {
   // Qwen2-VL: patches of patch_size, merged merge_size x merge_size, repeated temporal_patch_size
   // times; the resized image keeps min_pixels..max_pixels pixels (0: not a patch processor).
   int64_t patch_size = 0, temporal_patch_size = 0, merge_size = 0, min_pixels = 0, max_pixels = 0;
+  // PIL backend: resample height first (see resize_pillow; Pillow 13 picks the order itself).
+  bool pil_height_first = false;
 };
 
 // `json`: preprocessor_config.json's text; keys it lacks take the class's defaults. Errors name

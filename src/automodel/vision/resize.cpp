@@ -125,10 +125,16 @@ void check_target(const Image& image, int64_t width, int64_t height) {
 }
 
 Image separable(const Image& image, int64_t width, int64_t height,
-                const std::function<AxisPlan(int64_t in, int64_t out)>& plan_axis) {
+                const std::function<AxisPlan(int64_t in, int64_t out)>& plan_axis, bool height_first = false) {
   Image out = image;  // an axis whose size is unchanged is not resampled
-  if (width != image.width) out = resample_axis(out, true, width, plan_axis(image.width, width));
-  if (height != image.height) out = resample_axis(out, false, height, plan_axis(image.height, height));
+  const auto across = [&] {
+    if (width != image.width) out = resample_axis(out, true, width, plan_axis(image.width, width));
+  };
+  const auto down = [&] {
+    if (height != image.height) out = resample_axis(out, false, height, plan_axis(image.height, height));
+  };
+  if (height_first) down(), across();
+  else across(), down();
   return out;
 }
 
@@ -189,7 +195,7 @@ std::string filter_name(Filter filter) {
   return "?";
 }
 
-Image resize_pillow(const Image& image, int64_t width, int64_t height, Filter filter) {
+Image resize_pillow(const Image& image, int64_t width, int64_t height, Filter filter, bool height_first) {
   check_target(image, width, height);
   std::function<double(double)> f;
   double support = 0;
@@ -198,9 +204,10 @@ Image resize_pillow(const Image& image, int64_t width, int64_t height, Filter fi
   else if (filter == Filter::kLanczos) f = pillow_lanczos, support = 3.0;
   else AM_FAIL("resize: Pillow's {} filter is not supported (bilinear, bicubic, lanczos are)", filter_name(filter));
   constexpr int kPrecisionBits = 32 - 8 - 2;  // Pillow's 8-bit path
-  return separable(image, width, height, [&](int64_t in, int64_t out) {
-    return to_fixed_point(window_weights(in, out, support, f), kPrecisionBits);
-  });
+  return separable(
+      image, width, height,
+      [&](int64_t in, int64_t out) { return to_fixed_point(window_weights(in, out, support, f), kPrecisionBits); },
+      height_first);
 }
 
 Image resize_torchvision(const Image& image, int64_t width, int64_t height, Filter filter) {

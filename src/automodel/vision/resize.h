@@ -20,8 +20,10 @@ Filter filter_from_pil_code(int64_t code, const std::string& where);
 std::string filter_name(Filter filter);
 
 // Pillow's Image.resize(size, filter) of an L/RGB image: bilinear, bicubic (a = -0.5) and
-// lanczos (3 lobes), antialiased when shrinking, 22-bit weights.
-Image resize_pillow(const Image& image, int64_t width, int64_t height, Filter filter);
+// lanczos (3 lobes), antialiased when shrinking, 22-bit weights; width first, as libImaging's
+// Resample.c does. Pillow 13 runs some two-axis resizes height first, by a rule we have not
+// found; `height_first` computes that order (its result then equals Pillow's).
+Image resize_pillow(const Image& image, int64_t width, int64_t height, Filter filter, bool height_first = false);
 
 // torchvision.transforms.v2.functional.resize(uint8, antialias=True) on a CPU with AVX2, which
 // runs PyTorch's native uint8 kernel: bilinear and bicubic (a = -0.5), 16-bit weights with a
