@@ -41,15 +41,27 @@ at::Tensor read_input(const hf::SafetensorsCheckpoint& in, const std::string& na
   return tensor_from_view(view, at::kLong, c10::Device(c10::kCPU));
 }
 
+// A VLM input (pixel_values, image_grid_thw, pixel_attention_mask) of any shape, as `dtype`;
+// undefined when absent.
+at::Tensor read_image_input(const hf::SafetensorsCheckpoint& in, const std::string& name, at::ScalarType dtype,
+                            c10::Device device) {
+  return in.contains(name) ? tensor_from_view(in.get(name), dtype, device) : at::Tensor();
+}
+
 int run_debug_forward(const DebugForwardArgs& args) {
+  auto inputs_file = hf::SafetensorsCheckpoint::open(args.inputs);
   models::LoadOptions load;
   load.dtype = parse_compute_dtype(args.dtype);
   load.device = parse_device(args.device);
   models::set_attention_impl(models::parse_attention_impl(args.attn_implementation));
+  // Images make it a VLM forward: the checkpoint's vision tower and projector are built too.
+  load.vision = inputs_file.contains("pixel_values");
   auto model = models::load_pretrained(args.model, load);
 
-  auto inputs_file = hf::SafetensorsCheckpoint::open(args.inputs);
   models::ModelInputs inputs;
+  inputs.pixel_values = read_image_input(inputs_file, "pixel_values", load.dtype, load.device);
+  inputs.image_grid_thw = read_image_input(inputs_file, "image_grid_thw", at::kLong, load.device);
+  inputs.pixel_attention_mask = read_image_input(inputs_file, "pixel_attention_mask", at::kBool, load.device);
   inputs.input_ids = read_input(inputs_file, "input_ids", args.inputs, true).to(load.device);
   auto labels = read_input(inputs_file, "labels", args.inputs, false);
   auto position_ids = read_input(inputs_file, "position_ids", args.inputs, false);
@@ -94,6 +106,7 @@ int run_debug_forward(const DebugForwardArgs& args) {
   for (size_t i = 0; i < out.hidden_states.size(); ++i) keep(fmt::format("hidden_states.{}", i), out.hidden_states[i]);
   for (size_t i = 0; i < out.layer_outputs.size(); ++i) keep(fmt::format("layer_output.{}", i), out.layer_outputs[i]);
   for (const auto& [name, t] : out.router_logits) keep("router_logits." + name, t);
+  for (const auto& [name, t] : out.extra_outputs) keep(name, t);
   if (labels.defined()) {
     auto loss = models::causal_lm_loss(logits, labels.to(load.device));
     if (auto aux = model->auxiliary_loss(out); aux.defined()) loss = loss + aux.to(loss.scalar_type());
@@ -121,7 +134,7 @@ void add_debug_forward(CLI::App& debug, Runner& run) {
   auto args = std::make_shared<DebugForwardArgs>();
   auto* cmd = debug.add_subcommand("forward", "Forward (+ backward of HF's loss when labels are given) on saved inputs");
   cmd->add_option("--model", args->model, "HF model folder or hub id (org/name, hf://org/name@revision)")->required();
-  cmd->add_option("--inputs", args->inputs, "safetensors with input_ids [labels, position_ids]")->required();
+  cmd->add_option("--inputs", args->inputs, "safetensors with input_ids [labels, position_ids; a VLM's pixel_values, image_grid_thw, pixel_attention_mask]")->required();
   cmd->add_option("--out", args->out, "output safetensors")->required();
   cmd->add_option("--grads", args->grads, "all | none | NAME,NAME,...")->capture_default_str();
   cmd->add_option("--dtype", args->dtype, "fp32 | bf16 | fp16")->capture_default_str();

@@ -22,7 +22,8 @@ inline constexpr double kForwardTolerance = 1e-5;
 inline constexpr double kGradientTolerance = 1e-4;
 
 inline bool is_model_input(const std::string& name) {
-  return name == "input_ids" || name == "labels" || name == "attention_mask" || name == "position_ids";
+  return name == "input_ids" || name == "labels" || name == "attention_mask" || name == "position_ids" ||
+         name == "pixel_values" || name == "image_grid_thw" || name == "pixel_attention_mask";
 }
 
 // `automodel debug forward` on `model_dir` with the inputs stored in `expected` (input_ids,

@@ -10,6 +10,7 @@
 #include "automodel/common/string_util.h"
 #include "automodel/hf/model_config.h"
 #include "automodel/models/registry.h"
+#include "automodel/models/vision/vision_language.h"
 #include "parity/debug_forward_parity.h"
 #include "test_util.h"
 
@@ -19,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using automodel::testing::TempDir;
 
-// Fixture folders whose model_type we register (VLM fixtures wait for the VLM work).
+// Fixture folders whose model_type we register, as a language model or a VLM.
 std::vector<std::string> fixture_dirs() {
   std::vector<fs::path> roots = {automodel::testing::fixtures_dir() / "hf"};
   if (const char* extra = std::getenv("AUTOMODEL_EXTRA_FIXTURES"))
@@ -33,6 +34,7 @@ std::vector<std::string> fixture_dirs() {
       auto type = hf::load_model_config(entry.path()).model_type;
       bool known = false;
       for (const auto& a : models::architectures()) known |= a.model_type == type;
+      for (const auto& a : models::vision_language_architectures()) known |= a.model_type == type;
       if (known) out.push_back(entry.path().string());
     }
   }

@@ -39,6 +39,8 @@ struct ModelConfig {
   struct Composite {
     std::string model_type;
     std::string body = "model.language_model", lm_head = "lm_head";
+    std::shared_ptr<const nlohmann::json> json;  // the wrapper's config.json (vision_config, projector, ...)
+    std::string label;                           // its file, for messages
   };
   std::optional<Composite> composite;
   // When built for a checkpoint: its tensor names, for architectures whose checkpoints ship in

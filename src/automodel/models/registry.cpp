@@ -14,6 +14,7 @@
 #include "automodel/hf/model_source.h"
 #include "automodel/hf/safetensors.h"
 #include "automodel/models/common/weights.h"
+#include "automodel/models/vision/vision_language.h"
 
 namespace automodel::models {
 
@@ -121,6 +122,8 @@ hf::ModelConfig language_model_config(const hf::ModelConfig& config, const hf::S
   if (!out.dtype) out.dtype = config.dtype;
   hf::ModelConfig::Composite composite;
   composite.model_type = config.model_type;
+  composite.json = config.json;
+  composite.label = config.label;
   if (checkpoint) {
     auto names = checkpoint->names();
     const bool v4 = std::none_of(names.begin(), names.end(),
@@ -150,17 +153,20 @@ void report_dropout(const hf::ModelConfig& config) {
 
 }  // namespace
 
-std::unique_ptr<CausalLM> build_model(const hf::ModelConfig& config, at::ScalarType dtype, c10::Device device) {
+std::unique_ptr<CausalLM> build_model(const hf::ModelConfig& config, at::ScalarType dtype, c10::Device device,
+                                      bool vision) {
   checkpoint_quantization(config);  // what is dequantized on load passes; any other method is rejected here
   auto resolved = language_model_config(config);
   const auto& arch = find_architecture(resolved.model_type, resolved.label);
   if (device.is_cpu()) check_fits_in_memory(arch, resolved, dtype);
   if (!device.is_meta()) report_dropout(resolved);
-  auto model = arch.build(resolved, at::TensorOptions().dtype(dtype).device(device));
+  const auto options = at::TensorOptions().dtype(dtype).device(device);
+  auto model = arch.build(resolved, options);
   if (resolved.composite)
     AM_CHECK(model->base_model_prefix() == resolved.composite->body,
              "[model] {}: a {} checkpoint's language model ({}) cannot be read from its composite layout '{}'",
              config.label, config.model_type, resolved.model_type, resolved.composite->body);
+  if (vision) return build_vision_language_model(resolved, std::move(model), options);
   return model;
 }
 
@@ -185,7 +191,7 @@ std::unique_ptr<CausalLM> load_pretrained(const std::string& name_or_path, const
   auto folder = hf::resolve_model_folder(name_or_path);
   auto checkpoint = hf::SafetensorsCheckpoint::open(folder, /*populate=*/true);
   auto config = language_model_config(hf::load_model_config(folder), &checkpoint);
-  auto model = build_model(config, options.dtype, options.device);
+  auto model = build_model(config, options.dtype, options.device, options.vision);
   load_weights(*model, checkpoint, options.read_only_weights);
   return model;
 }

@@ -40,8 +40,10 @@ const Architecture& find_architecture(const std::string& model_type, const std::
 hf::ModelConfig language_model_config(const hf::ModelConfig& config,
                                       const hf::SafetensorsCheckpoint* checkpoint = nullptr);
 
-// Builds with uninitialised parameters of `dtype` on `device` (a composite config: its language model).
-std::unique_ptr<CausalLM> build_model(const hf::ModelConfig& config, at::ScalarType dtype, c10::Device device);
+// Builds with uninitialised parameters of `dtype` on `device`. A composite config gives its
+// language model, or with `vision` the whole VLM (models/vision/vision_language.h).
+std::unique_ptr<CausalLM> build_model(const hf::ModelConfig& config, at::ScalarType dtype, c10::Device device,
+                                      bool vision = false);
 
 // config.json's vocab_size (range-checked; 0 when absent): what the data is checked against
 // before a model is built.
@@ -53,6 +55,8 @@ struct LoadOptions {
   // Zero-copy: CPU parameters whose checkpoint dtype matches share the mapped file's pages.
   // Loading is then ~free, but those parameters are read-only: for inference and frozen bases.
   bool read_only_weights = false;
+  // A VLM checkpoint: build and load its vision tower and projector too (else its language model alone).
+  bool vision = false;
 };
 
 // The model a folder's config.json and checkpoint describe, on the meta device: names and shapes

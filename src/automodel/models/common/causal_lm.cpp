@@ -3,7 +3,11 @@
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/arange.h>
 #include <ATen/ops/linear.h>
+#include <ATen/ops/masked_scatter.h>
 #include <ATen/ops/tanh.h>
+
+#include "automodel/common/error.h"
+#include "automodel/common/string_util.h"
 
 namespace automodel::models {
 
@@ -35,6 +39,18 @@ std::string CausalLM::foreign_part(const std::string& name) const {
   const auto shared = c.body.substr(0, c.body.find('.') + 1);
   const auto depth = name.starts_with(shared) ? name.find('.', shared.size()) : name.find('.');
   return name.substr(0, depth);
+}
+
+at::Tensor place_features(const ModelInputs& inputs, const at::Tensor& embeds) {
+  if (!inputs.feature_positions.defined()) return embeds;
+  const auto positions = inputs.feature_positions.to(at::kBool);
+  AM_CHECK(positions.sizes() == inputs.input_ids.sizes(), "feature positions {} do not match input_ids {}",
+           format_shape(positions.sizes().vec()), format_shape(inputs.input_ids.sizes().vec()));
+  const int64_t slots = positions.sum().item<int64_t>();
+  AM_CHECK(inputs.features.dim() == 2 && inputs.features.size(0) == slots && inputs.features.size(1) == embeds.size(-1),
+           "image features and image tokens do not match: {} image tokens in input_ids take ({}, {}) features, found {}",
+           slots, slots, embeds.size(-1), format_shape(inputs.features.sizes().vec()));
+  return embeds.masked_scatter(positions.unsqueeze(-1).expand_as(embeds), inputs.features.to(embeds.scalar_type()));
 }
 
 at::Tensor default_position_ids(const at::Tensor& input_ids, const KVCache* cache) {

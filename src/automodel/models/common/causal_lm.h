@@ -19,7 +19,17 @@ struct ModelInputs {
   at::Tensor input_ids;     // (B, T) int64
   at::Tensor position_ids;  // (B, T) int64; undefined = 0..T-1 (after any cached tokens)
   at::Tensor document_ids;  // (B, T) int64; undefined = one document per row (packing otherwise)
+  // A VLM's images, as HF's processor gives them (pixel_values, and per family image_grid_thw or
+  // pixel_attention_mask); a language model alone takes none.
+  at::Tensor pixel_values, image_grid_thw, pixel_attention_mask;
+  // Rows that replace token embeddings, in order, where feature_positions (B, T) is true (a VLM's
+  // projected image features at its image tokens: HF's masked_scatter into inputs_embeds).
+  at::Tensor feature_positions, features;
 };
+
+// The token embeddings `embeds` (B, T, H) with inputs.features placed at inputs.feature_positions
+// (unchanged when there are none); an error when their counts differ.
+at::Tensor place_features(const ModelInputs& inputs, const at::Tensor& embeds);
 
 struct ForwardOptions {
   bool collect_hidden_states = false;  // fill hidden_states and layer_outputs
@@ -31,6 +41,9 @@ struct ForwardOutput {
   std::vector<at::Tensor> hidden_states;    // HF output_hidden_states: embeddings, layers..., final norm
   std::vector<at::Tensor> layer_outputs;    // raw output of each decoder layer
   std::vector<std::pair<std::string, at::Tensor>> router_logits;  // (module name, (B*T, E))
+  // With collect_hidden_states, what else HF's model outputs (a VLM's image_hidden_states,
+  // vision_hidden_states.i), under those names.
+  std::vector<std::pair<std::string, at::Tensor>> extra_outputs;
 };
 
 // Hidden states to logits: logits = scale * (hidden W^T + b), then softcap * tanh(logits / softcap)
@@ -65,7 +78,7 @@ class CausalLM : public Module {
   // The part of the checkpoint a tensor belongs to when this model does not build it (a prefix
   // above, or a composite model's vision tower and projector: "model.visual"), "" when it is the
   // model's own. Such tensors are skipped on load and carried unchanged into exported folders.
-  std::string foreign_part(const std::string& checkpoint_name) const;
+  virtual std::string foreign_part(const std::string& checkpoint_name) const;
   // Name prefix HF strips/adds between base and LM-head models ("model", "transformer").
   virtual std::string base_model_prefix() const = 0;
 
@@ -83,9 +96,9 @@ class CausalLM : public Module {
   // layer's parameters around it. Unset: plain call (or recomputation with activation checkpointing).
   using LayerRunner =
       std::function<std::vector<at::Tensor>(int64_t index, Block block, const std::vector<at::Tensor>& inputs)>;
-  void set_layer_runner(LayerRunner runner) { layer_runner_ = std::move(runner); }
+  virtual void set_layer_runner(LayerRunner runner) { layer_runner_ = std::move(runner); }
   // Recompute each decoder layer in backward instead of keeping its activations.
-  void set_activation_checkpointing(bool on) { activation_checkpointing_ = on; }
+  virtual void set_activation_checkpointing(bool on) { activation_checkpointing_ = on; }
   bool activation_checkpointing() const { return activation_checkpointing_; }
   // Parameter names of decoder layer i start with layer_prefix() + "." + i + "." (FSDP's units).
   virtual std::string layer_prefix() const { return base_model_prefix() + ".layers"; }

@@ -123,6 +123,7 @@ ForwardOutput DecoderLM::forward(const ModelInputs& inputs, const ForwardOptions
   if (spec_.embedding_scale > 0)
     h = spec_.embedding_scale_in_dtype ? h * at::scalar_tensor(spec_.embedding_scale, h.options())
                                        : h * spec_.embedding_scale;
+  h = place_features(inputs, h);
   LayerPositions global, local, none;
   global.ids = local.ids = none.ids = stack.positions();
   std::tie(global.cos, global.sin) = rope_.cos_sin(stack.positions(), h.scalar_type());

@@ -54,27 +54,22 @@ std::vector<std::pair<std::string, const Module*>> Module::named_modules() const
   return {all.begin(), all.end()};
 }
 
-std::pair<Module*, size_t> Module::find_child(const std::string& name) {
+void Module::children_named(const std::string& name, std::vector<std::pair<Module*, size_t>>& out) {
   for (size_t i = 0; i < children_.size(); ++i)
-    if (!children_[i].name.empty() && children_[i].name == name) return {this, i};
+    if (!children_[i].name.empty() && children_[i].name == name) out.emplace_back(this, i);
   for (auto& c : children_)
-    if (c.name.empty())
-      if (auto found = c.module->find_child(name); found.first) return found;
-  return {nullptr, 0};
+    if (c.name.empty()) c.module->children_named(name, out);
 }
 
 std::pair<Module*, size_t> Module::locate(const std::string& dotted_name) {
-  std::pair<Module*, size_t> entry{nullptr, 0};
-  Module* at = this;
-  size_t begin = 0;
-  while (at && begin <= dotted_name.size()) {
-    size_t end = dotted_name.find('.', begin);
-    if (end == std::string::npos) end = dotted_name.size();
-    entry = at->find_child(dotted_name.substr(begin, end - begin));
-    at = entry.first ? entry.first->child_at(entry.second) : nullptr;
-    begin = end + 1;
+  const auto dot = dotted_name.find('.');
+  std::vector<std::pair<Module*, size_t>> candidates;
+  children_named(dotted_name.substr(0, dot), candidates);
+  for (const auto& [owner, index] : candidates) {
+    if (dot == std::string::npos) return {owner, index};
+    if (auto found = owner->child_at(index)->locate(dotted_name.substr(dot + 1)); found.first) return found;
   }
-  return at ? entry : std::pair<Module*, size_t>{nullptr, 0};
+  return {nullptr, 0};
 }
 
 Module& Module::container(const std::string& name) {

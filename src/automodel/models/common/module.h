@@ -108,8 +108,10 @@ class Module {
   static bool is_a(const Module& m) {
     return dynamic_cast<const T*>(&m) != nullptr;
   }
-  // The child entry named `name` of this module or of its inline children.
-  std::pair<Module*, size_t> find_child(const std::string& name);
+  // The child entries named `name` of this module and of its inline children: a name can be in
+  // both (a VLM's "model" container holds its vision parts, its inline language model's "model"
+  // the decoder), so a dotted name is resolved by trying each.
+  void children_named(const std::string& name, std::vector<std::pair<Module*, size_t>>& out);
   std::pair<Module*, size_t> locate(const std::string& dotted_name);
   void collect(const std::string& prefix, std::vector<NamedParameter>& out) const;
   struct Param {

@@ -195,7 +195,7 @@ VisionTower::VisionTower(const VisionTowerConfig& c, const at::TensorOptions& o)
   if (c.use_head) parts_->head = add_module("vision_model.head", std::make_unique<AttentionPoolingHead>(c, o));
 }
 
-VisionOutputs VisionTower::forward(const at::Tensor& pixel_values) const {
+VisionOutputs VisionTower::forward(const at::Tensor& pixel_values, int64_t layers) const {
   AM_CHECK(pixel_values.dim() == 4 && pixel_values.size(1) == config_.num_channels &&
                pixel_values.size(2) == config_.image_size && pixel_values.size(3) == config_.image_size,
            "vision tower: pixel_values must be (batch, {}, {}, {}), found {}", config_.num_channels, config_.image_size,
@@ -204,10 +204,13 @@ VisionOutputs VisionTower::forward(const at::Tensor& pixel_values) const {
   auto h = parts_->embeddings->forward(pixel_values);
   if (parts_->pre_layrnorm) h = parts_->pre_layrnorm->forward(h);
   out.hidden_states.push_back(h);
-  for (size_t i = 0; i < parts_->layers->size(); ++i) {
-    h = (*parts_->layers)[i].forward(h);
+  const auto all = static_cast<int64_t>(parts_->layers->size());
+  AM_CHECK(layers <= all, "vision tower: {} layers requested, it has {}", layers, all);
+  for (int64_t i = 0; i < (layers < 0 ? all : layers); ++i) {
+    h = (*parts_->layers)[static_cast<size_t>(i)].forward(h);
     out.hidden_states.push_back(h);
   }
+  if (layers >= 0 && layers < all) return out;
   if (config_.kind == VisionTowerConfig::Kind::kClip) {
     out.last_hidden_state = h;
     out.pooler_output = parts_->post_layernorm->forward(h.select(1, 0));

@@ -41,8 +41,10 @@ struct VisionOutputs {
 class VisionTower : public Module {
  public:
   VisionTower(const VisionTowerConfig& config, const at::TensorOptions& options);
-  // pixel_values (B, C, image_size, image_size), as the image processor gives them.
-  VisionOutputs forward(const at::Tensor& pixel_values) const;
+  // pixel_values (B, C, image_size, image_size), as the image processor gives them. With
+  // `layers` >= 0, only the first `layers` encoder layers run (a VLM reading an inner layer's
+  // output): hidden_states ends there and last_hidden_state/pooler_output stay undefined.
+  VisionOutputs forward(const at::Tensor& pixel_values, int64_t layers = -1) const;
   const VisionTowerConfig& config() const { return config_; }
 
  private:

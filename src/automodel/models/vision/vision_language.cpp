@@ -1,0 +1,81 @@
+#include "automodel/models/vision/vision_language.h"
+
+#include <ATen/TensorOperators.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+#include "automodel/common/error.h"
+#include "automodel/common/string_util.h"
+
+namespace automodel::models {
+
+VisionLanguageModel::VisionLanguageModel(const hf::ModelConfig& lm_config, std::unique_ptr<CausalLM> language_model)
+    : CausalLM(lm_config) {
+  AM_CHECK(config_.composite && config_.composite->json, "[model] {}: a VLM is built from a composite's text_config",
+           config_.label);
+  // The vision parts sit beside the language model: "vision_tower" beside "language_model.model"
+  // (transformers 4) or "model.vision_tower" beside "model.language_model" (5).
+  const auto& body = config_.composite->body;
+  parts_prefix_ = body.starts_with("model.") ? "model." : "";
+  lm_ = add_inline_module<CausalLM>(std::move(language_model));
+}
+
+const nlohmann::json& VisionLanguageModel::wrapper_json() const { return *config_.composite->json; }
+const std::string& VisionLanguageModel::wrapper_label() const { return config_.composite->label; }
+
+std::vector<std::string> VisionLanguageModel::ignored_checkpoint_suffixes() const {
+  auto out = lm_->ignored_checkpoint_suffixes();
+  out.emplace_back("embeddings.position_ids");  // CLIP/SigLIP's index buffer in older checkpoints
+  return out;
+}
+
+std::string VisionLanguageModel::foreign_part(const std::string& name) const {
+  for (const auto& part : parts_)
+    if (name.starts_with(part + ".")) return {};
+  return CausalLM::foreign_part(name);
+}
+
+void VisionLanguageModel::set_layer_runner(LayerRunner runner) {
+  lm_->set_layer_runner(runner);
+  CausalLM::set_layer_runner(std::move(runner));
+}
+
+void VisionLanguageModel::set_activation_checkpointing(bool on) {
+  lm_->set_activation_checkpointing(on);
+  CausalLM::set_activation_checkpointing(on);
+}
+
+ForwardOutput VisionLanguageModel::forward(const ModelInputs& inputs, const ForwardOptions& options) {
+  if (!inputs.pixel_values.defined()) return lm_->forward(inputs, options);
+  NamedTensors debug;
+  ModelInputs with_images = inputs;
+  with_images.features = image_features(inputs, options.collect_hidden_states ? &debug : nullptr);
+  with_images.feature_positions = inputs.input_ids == image_token_id_;
+  auto out = lm_->forward(with_images, options);
+  for (auto& d : debug) out.extra_outputs.push_back(std::move(d));
+  return out;
+}
+
+const std::vector<VisionLanguageArchitecture>& vision_language_architectures() {
+  static const std::vector<VisionLanguageArchitecture> kArchitectures = {llava_architecture()};
+  return kArchitectures;
+}
+
+std::unique_ptr<CausalLM> build_vision_language_model(const hf::ModelConfig& lm_config,
+                                                      std::unique_ptr<CausalLM> language_model,
+                                                      const at::TensorOptions& options) {
+  const auto type = lm_config.composite ? lm_config.composite->model_type : lm_config.model_type;
+  std::vector<std::string> names;
+  for (const auto& arch : vision_language_architectures()) {
+    if (lm_config.composite && arch.model_type == type) return arch.build(lm_config, std::move(language_model), options);
+    names.push_back(arch.model_type);
+  }
+  throw NotSupportedError(fmt::format(
+      "[model] {}: model_type '{}' is not a supported vision-language model (supported: {}); its language model "
+      "alone can be fine-tuned on text",
+      lm_config.composite ? lm_config.composite->label : lm_config.label, type, join(names, ", ")));
+}
+
+}  // namespace automodel::models
