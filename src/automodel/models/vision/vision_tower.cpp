@@ -183,16 +183,16 @@ VisionTowerConfig parse_vision_config(const nlohmann::json& j, const std::string
   return c;
 }
 
-VisionTower::VisionTower(const VisionTowerConfig& c, const at::TensorOptions& o)
+VisionTower::VisionTower(const VisionTowerConfig& c, const at::TensorOptions& o, const std::string& root)
     : config_(c), parts_(std::make_shared<Parts>()) {
   const bool clip = c.kind == VisionTowerConfig::Kind::kClip;
-  parts_->embeddings = add_module("vision_model.embeddings", std::make_unique<Embeddings>(c, o));
-  if (clip) parts_->pre_layrnorm = add_module("vision_model.pre_layrnorm", std::make_unique<LayerNorm>(c.hidden_size, c.eps, o));
+  parts_->embeddings = add_module(root + "embeddings", std::make_unique<Embeddings>(c, o));
+  if (clip) parts_->pre_layrnorm = add_module(root + "pre_layrnorm", std::make_unique<LayerNorm>(c.hidden_size, c.eps, o));
   auto layers = std::make_unique<ModuleList<EncoderLayer>>();
   for (int64_t i = 0; i < c.num_layers; ++i) layers->append(std::make_unique<EncoderLayer>(c, o));
-  parts_->layers = add_module("vision_model.encoder.layers", std::move(layers));
-  parts_->post_layernorm = add_module("vision_model.post_layernorm", std::make_unique<LayerNorm>(c.hidden_size, c.eps, o));
-  if (c.use_head) parts_->head = add_module("vision_model.head", std::make_unique<AttentionPoolingHead>(c, o));
+  parts_->layers = add_module(root + "encoder.layers", std::move(layers));
+  parts_->post_layernorm = add_module(root + "post_layernorm", std::make_unique<LayerNorm>(c.hidden_size, c.eps, o));
+  if (c.use_head) parts_->head = add_module(root + "head", std::make_unique<AttentionPoolingHead>(c, o));
 }
 
 VisionOutputs VisionTower::forward(const at::Tensor& pixel_values, int64_t layers) const {

@@ -40,7 +40,9 @@ struct VisionOutputs {
 
 class VisionTower : public Module {
  public:
-  VisionTower(const VisionTowerConfig& config, const at::TensorOptions& options);
+  // Parameter names start with `root`: "vision_model." as transformers 4 saved *VisionModels (and
+  // 4's VLM towers), "" as transformers 5 saves VLM towers.
+  VisionTower(const VisionTowerConfig& config, const at::TensorOptions& options, const std::string& root = "vision_model.");
   // pixel_values (B, C, image_size, image_size), as the image processor gives them. With
   // `layers` >= 0, only the first `layers` encoder layers run (a VLM reading an inner layer's
   // output): hidden_states ends there and last_hidden_state/pooler_output stay undefined.

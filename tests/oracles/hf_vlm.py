@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Oracle for automodel's vision-language models (tests/oracle/vlm_oracle_test.cpp):
+
+    hf_vlm.py OUT_DIR
+
+For each tiny VLM below (transformers, eager attention, fp32): a random model whose every parameter is
+perturbed (so norms and biases are not at their init), saved with save_pretrained to OUT_DIR/<name>/, and
+OUT_DIR/<name>/expected.safetensors holding the inputs (input_ids with image tokens, pixel_values, labels),
+logits, loss, hidden_states.<i> and grad.<name> of every parameter under the saved checkpoint's names.
+"""
+import os
+import sys
+
+import torch
+import transformers
+from safetensors.torch import load_file, save_file
+
+VOCAB = 300
+IMAGE_TOKEN = 299
+
+
+def llama_text(**extra):
+    return dict(model_type="llama", vocab_size=VOCAB, hidden_size=48, intermediate_size=96, num_hidden_layers=2,
+                num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256, rms_norm_eps=1e-6,
+                tie_word_embeddings=False, **extra)
+
+
+def tiny_vision(kind, image_size=32, patch_size=8):
+    common = dict(hidden_size=32, intermediate_size=64, num_attention_heads=4, num_hidden_layers=3,
+                  image_size=image_size, patch_size=patch_size, num_channels=3)
+    if kind == "clip":
+        return dict(model_type="clip_vision_model", hidden_act="quick_gelu", layer_norm_eps=1e-5, **common)
+    return dict(model_type="siglip_vision_model", hidden_act="gelu_pytorch_tanh", layer_norm_eps=1e-6, **common)
+
+
+# name -> (config class, config kwargs, images per row, image tokens per image)
+CASES = {
+    "llava_clip": (transformers.LlavaConfig,
+                   dict(text_config=llama_text(), vision_config=tiny_vision("clip"), image_token_index=IMAGE_TOKEN,
+                        vision_feature_layer=-2, vision_feature_select_strategy="default",
+                        projector_hidden_act="gelu"), [1, 1], 16),
+    "llava_siglip_layers_full": (transformers.LlavaConfig,
+                                 dict(text_config=llama_text(), vision_config=tiny_vision("siglip"),
+                                      image_token_index=IMAGE_TOKEN, vision_feature_layer=[-1, 1],
+                                      vision_feature_select_strategy="full", projector_hidden_act="gelu_pytorch_tanh",
+                                      multimodal_projector_bias=False), [2, 0], 16),
+}
+
+
+def perturb(model):
+    g = torch.Generator().manual_seed(1234)
+    with torch.no_grad():
+        for _, p in model.named_parameters():
+            noise = torch.randn(p.shape, generator=g, dtype=torch.float64).to(torch.float32)
+            if p.dim() == 1:
+                p.add_(0.1 * noise)
+            elif p.dim() == 2 and p.shape[0] == VOCAB:
+                p.copy_(2 * noise / p.shape[1] ** 0.5)
+            else:
+                p.copy_(noise / (p[0].numel() ** 0.5))
+
+
+def inputs_for(images_per_row, tokens_per_image, seq=48):
+    g = torch.Generator().manual_seed(4321)
+    ids = torch.randint(0, IMAGE_TOKEN, (len(images_per_row), seq), generator=g)
+    for row, count in enumerate(images_per_row):
+        for k in range(count):  # each image's tokens in one run, after a short prompt
+            start = 3 + k * (tokens_per_image + 2)
+            ids[row, start:start + tokens_per_image] = IMAGE_TOKEN
+    labels = ids.clone()
+    labels[:, :4] = -100
+    labels[ids == IMAGE_TOKEN] = -100
+    pixels = torch.randn(sum(images_per_row), 3, 32, 32, generator=torch.Generator().manual_seed(777))
+    return ids, labels, pixels
+
+
+def main():
+    out = sys.argv[1]
+    for name, (config_class, kwargs, images_per_row, tokens) in CASES.items():
+        torch.manual_seed(1234)
+        config = config_class(**kwargs)
+        model = transformers.AutoModelForImageTextToText.from_config(config, attn_implementation="eager").float().eval()
+        perturb(model)
+        folder = os.path.join(out, name)
+        model.save_pretrained(folder)
+        saved = load_file(os.path.join(folder, "model.safetensors"))
+        ids, labels, pixels = inputs_for(images_per_row, tokens)
+        result = model(input_ids=ids, pixel_values=pixels, labels=labels, output_hidden_states=True)
+        result.loss.backward()
+        tensors = {"input_ids": ids, "labels": labels, "pixel_values": pixels, "logits": result.logits,
+                   "loss": result.loss}
+        for i, h in enumerate(result.hidden_states):
+            tensors[f"hidden_states.{i}"] = h
+        for param_name, p in model.named_parameters():
+            # save_pretrained may rename (transformers 5 writes v4's legacy names for LLaVA): the saved
+            # name is the one tensor with this parameter's (perturbed, so unique) values.
+            matches = [k for k, v in saved.items() if v.shape == p.shape and torch.equal(v, p.detach())]
+            assert len(matches) == 1, f"{name}: {param_name} matches saved tensors {matches}"
+            tensors["grad." + matches[0]] = p.grad if p.grad is not None else torch.zeros_like(p)
+        save_file({k: v.detach().clone().contiguous() for k, v in tensors.items()},
+                  os.path.join(folder, "expected.safetensors"))
+
+
+if __name__ == "__main__":
+    main()
