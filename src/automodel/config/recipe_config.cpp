@@ -34,7 +34,37 @@ void check_utf8(const nlohmann::json& v, const std::string& label, const std::st
   }
 }
 
+bool is_vlm_dataset(Component kind) {
+  return kind == Component::kVlmConversationDataset || kind == Component::kVlmRdrDataset ||
+         kind == Component::kVlmCordV2Dataset || kind == Component::kVlmMedpixDataset;
+}
+
+// The model loader, the datasets and packing agree with the recipe class.
+void check_recipe_kind(const RecipeConfig& c) {
+  std::vector<const DatasetSection*> datasets = {&c.dataset};
+  if (c.validation_dataset) datasets.push_back(&*c.validation_dataset);
+  if (!c.vlm()) {
+    AM_CHECK(!c.model.image_text_to_text, "[config] {}: model._target_ loads a vision-language model; set "
+             "recipe: FinetuneRecipeForVLM", c.label);
+    for (const auto* d : datasets)
+      AM_CHECK(!is_vlm_dataset(d->kind), "[config] {}: {}._target_ is a VLM dataset (images); set recipe: "
+               "FinetuneRecipeForVLM", c.label, d->label);
+    return;
+  }
+  for (const auto* d : datasets)
+    AM_CHECK(is_vlm_dataset(d->kind), "[config] {}: FinetuneRecipeForVLM needs a VLM dataset in {}._target_ "
+             "(make_rdr_dataset, make_cord_v2_dataset, make_medpix_dataset, make_meta_dataset or "
+             "automodel.data.VlmConversationDataset)", c.label, d->label);
+  AM_CHECK(c.packed_sequence_size == 0, "[config] {}: packed_sequence.packed_sequence_size: FinetuneRecipeForVLM "
+           "does not pack (each row holds one conversation and its images); remove it", c.label);
+}
+
 }  // namespace
+
+bool RecipeConfig::vlm() const {
+  const auto dot = recipe.rfind('.');
+  return (dot == std::string::npos ? recipe : recipe.substr(dot + 1)) == "FinetuneRecipeForVLM";
+}
 
 RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
   check_utf8(tree, label, "");
@@ -75,6 +105,11 @@ RecipeConfig parse_recipe(nlohmann::json tree, const std::string& label) {
     read_section(name, section(name));
   read_section("recipe", f);  // a value: the recipe class
   read_section("seed", f);  // a value (seed: 42), read after rng.seed so that it wins
+  check_recipe_kind(c);
+  if (c.vlm()) {  // read only here: in an LLM recipe their keys are reported as without effect
+    read_section("freeze_config", section("freeze_config"));
+    read_section("processor", section("processor"));
+  }
   if (root->contains("tensorboard")) c.tensorboard = parse_tensorboard(f, c.checkpoint.checkpoint_dir);
   if (root->contains("mlflow")) c.mlflow = parse_mlflow(f, (*root)["mlflow"]);
   if (root->contains("wandb")) c.wandb = parse_wandb(f, c.model.name_or_path);

@@ -24,6 +24,20 @@ struct ModelSection {
   std::string torch_dtype = "auto";  // compute dtype: auto (fp32 on CPU, bf16 on CUDA), fp32, bf16
   std::string device = "auto";       // auto (cuda when present), cpu, cuda, cuda:N
   std::string attn_implementation = "sdpa";  // HF's names: sdpa (fused) or eager (the reference)
+  bool image_text_to_text = false;           // _target_ is a VLM loader (AutoModelForImageTextToText)
+};
+
+// freeze_config (VLM fine-tuning): parts left untrained. As AutoModel, without the section the
+// embeddings are still frozen.
+struct FreezeSection {
+  bool embeddings = true;       // every embedding table (token, vision position)
+  bool vision_tower = true;     // the vision encoder (and anything named vision/visual)
+  bool language_model = false;  // the language model (then the projector trains alone)
+};
+
+// processor (VLM fine-tuning): where the image processor and chat template are read.
+struct ProcessorSection {
+  std::string name_or_path;  // default: the model's folder
 };
 
 struct DatasetSection {
@@ -115,6 +129,7 @@ struct CheckpointSection {
 struct RecipeConfig {
   std::string label;     // the recipe file
   std::string recipe;    // AutoModel's recipe class (recipes/registry.h); "" = LLM fine-tuning
+  bool vlm() const;      // FinetuneRecipeForVLM
   nlohmann::json tree;   // after overrides, for config.yaml in checkpoints
   // "accepted, no effect here: KEY (reason)" and unknown options, logged once at start.
   std::vector<std::string> ignored;
@@ -128,6 +143,8 @@ struct RecipeConfig {
   LossSection loss;
   PeftSection peft;
   CheckpointSection checkpoint;
+  FreezeSection freeze;
+  ProcessorSection processor;
   int64_t packed_sequence_size = 0;  // 0 = no packing
   double max_grad_norm = 1.0;
   bool activation_checkpointing = false;  // distributed(_config).activation_checkpointing

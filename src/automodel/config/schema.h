@@ -16,6 +16,7 @@ namespace automodel::config {
 // What a `_target_` resolves to.
 enum class Component {
   kCausalLM,
+  kImageTextToText,  // a VLM (FinetuneRecipeForVLM)
   kLora,
   kMaskedCrossEntropy,
   kChunkedCrossEntropy,
@@ -27,7 +28,13 @@ enum class Component {
   kHellaSwagDataset,
   kTextDataset,
   kMockDataset,
+  // VLM rows (data/vlm_dataset.h): conversations with images, and AutoModel's builders.
+  kVlmConversationDataset,
+  kVlmRdrDataset,
+  kVlmCordV2Dataset,
+  kVlmMedpixDataset,
   kCollater,
+  kVlmCollate,
   kDataLoader,
   kFsdp2,
   kDdp,

@@ -36,8 +36,13 @@ std::vector<std::string> string_or_list(const JsonFields& f, const std::string& 
 RecipeSection model_section() {
   return {"model", "The model to fine-tune: an HF folder or hub id, built by the architecture its config.json names.",
           {K::checked("_target_", "string", "NeMoAutoModelForCausalLM.from_pretrained",
-                      "AutoModel's or transformers' causal-LM loader (all build the same model here)",
-                      target_check<RecipeConfig>("model")),
+                      "AutoModel's or transformers' causal-LM loader (all build the same model here), or their "
+                      "ImageTextToText loader for FinetuneRecipeForVLM",
+                      [](const JsonFields& f, RecipeConfig& c) {
+                        if (!f.has("_target_")) return;
+                        c.model.image_text_to_text = resolve_target("model", f.get_string("_target_"),
+                                                                    f.where("_target_")) == Component::kImageTextToText;
+                      }),
            K::field("pretrained_model_name_or_path", kModel, &ModelSection::name_or_path,
                     "a local HF model folder or a hub id (`org/name`, `hf://org/name@revision`)",
                     [](const JsonFields& f, RecipeConfig& c) {
@@ -343,13 +348,39 @@ RecipeSection checkpoint_section() {
        K::no_effect("is_peft", "follows the peft section")}};
 }
 
+RecipeSection freeze_section() {
+  constexpr auto kFreeze = &RecipeConfig::freeze;
+  return {"freeze_config",
+          "FinetuneRecipeForVLM: which parts stay frozen (LoRA trains its adapters whatever this says).",
+          {K::field("freeze_embeddings", kFreeze, &FreezeSection::embeddings,
+                    "the token embeddings and the vision tower's position embeddings (a tied head with them)"),
+           K::field("freeze_vision_tower", kFreeze, &FreezeSection::vision_tower,
+                    "the vision encoder; the projector stays trainable"),
+           K::field("freeze_language_model", kFreeze, &FreezeSection::language_model,
+                    "the language model (its head too)"),
+           K::checked("freeze_audio_tower", "bool", "false", "models here have no audio tower",
+                      [](const JsonFields& f, RecipeConfig&) {
+                        AM_CHECK(!f.get_bool("freeze_audio_tower", false), "[config] {}: no model here has an audio "
+                                 "tower", f.where("freeze_audio_tower"));
+                      })}};
+}
+
+RecipeSection processor_section() {
+  return {"processor",
+          "FinetuneRecipeForVLM: the HF processor (image processor and chat template); default: the model's folder.",
+          {K::checked("_target_", "string", "AutoProcessor.from_pretrained", "transformers' AutoProcessor",
+                      nullptr),
+           K::field("pretrained_model_name_or_path", &RecipeConfig::processor, &ProcessorSection::name_or_path,
+                    "a folder (or hub id) with preprocessor_config.json and the chat template")}};
+}
+
 }  // namespace
 
 const std::vector<RecipeSection>& training_sections() {
   static const std::vector<RecipeSection> sections = {
       model_section(),     dataloader_section(false), dataloader_section(true), step_scheduler_section(),
       optimizer_section(), lr_scheduler_section(),    loss_section(),           peft_section(),
-      checkpoint_section()};
+      checkpoint_section(), freeze_section(),        processor_section()};
   return sections;
 }
 

@@ -9,9 +9,9 @@
 namespace automodel::data {
 
 DataLoader::DataLoader(std::vector<TrainingRow> rows, int64_t batch_size, bool shuffle, uint64_t seed, int32_t pad_id,
-                       bool drop_last, BatchShape shape)
+                       bool drop_last, BatchShape shape, std::shared_ptr<const std::vector<vision::PixelValues>> images)
     : rows_(std::move(rows)), batch_size_(batch_size), shuffle_(shuffle), seed_(seed), pad_id_(pad_id),
-      drop_last_(drop_last), shape_(shape) {
+      drop_last_(drop_last), shape_(shape), images_(std::move(images)) {
   AM_CHECK(batch_size_ > 0, "[data] batch size must be > 0, found {}", batch_size_);
   AM_CHECK(shape_.multiple > 0, "[data] pad_seq_len_divisible must be > 0, found {}", shape_.multiple);
 }
@@ -47,7 +47,14 @@ Batch DataLoader::batch(int64_t epoch, int64_t index) const {
   std::vector<const TrainingRow*> rows;
   for (int64_t i = index * batch_size_; i < std::min<int64_t>((index + 1) * batch_size_, idx.size()); ++i)
     rows.push_back(&rows_[idx[static_cast<size_t>(i)]]);
-  return collate(rows, pad_id_, shape_);
+  auto b = collate(rows, pad_id_, shape_);
+  for (const auto* row : rows)
+    for (auto image : row->images) {
+      AM_CHECK(images_ && image < images_->size(), "[data] a row refers to image {} of {}", image,
+               images_ ? images_->size() : 0);
+      b.images.push_back(&(*images_)[image]);
+    }
+  return b;
 }
 
 Batch collate(const std::vector<const TrainingRow*>& rows, int32_t pad_id, BatchShape shape) {

@@ -5,9 +5,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "automodel/data/sample.h"
+#include "automodel/vision/image_processor.h"
 
 namespace automodel::data {
 
@@ -20,6 +22,8 @@ struct Batch {
   int64_t target_tokens = 0;  // targets != kIgnore
   int64_t real_tokens = 0;    // not padding
   bool packed = false;        // some row holds more than one document
+  // A VLM batch's images, row after row in token order (owned by the loader).
+  std::vector<const vision::PixelValues*> images;
 };
 
 // How long a batch is beyond its longest row (AutoModel's padding: max_length and
@@ -32,8 +36,10 @@ struct BatchShape {
 
 class DataLoader {
  public:
+  // `images`: what the rows' image indices refer to (a VLM dataset's preprocessed images).
   DataLoader(std::vector<TrainingRow> rows, int64_t batch_size, bool shuffle, uint64_t seed, int32_t pad_id,
-             bool drop_last, BatchShape shape = {});
+             bool drop_last, BatchShape shape = {},
+             std::shared_ptr<const std::vector<vision::PixelValues>> images = nullptr);
   int64_t batches_per_epoch() const;
   Batch batch(int64_t epoch, int64_t index) const;
   size_t num_rows() const { return rows_.size(); }
@@ -48,6 +54,7 @@ class DataLoader {
   int32_t pad_id_;
   bool drop_last_;
   BatchShape shape_;
+  std::shared_ptr<const std::vector<vision::PixelValues>> images_;
   mutable int64_t order_epoch_ = -1;
   mutable std::vector<size_t> order_;
 };

@@ -23,6 +23,7 @@ struct TrainingRow {
   std::vector<int32_t> ids, targets;
   std::vector<int32_t> positions;  // restart at 0 for every document
   std::vector<int32_t> documents;  // document index within the row
+  std::vector<uint32_t> images;    // a VLM row's images (indices into its loader's), in token order
 };
 
 }  // namespace automodel::data

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <set>
 
 #include "automodel/checkpoint/checkpointer.h"
 #include "automodel/checkpoint/resume.h"
@@ -16,10 +17,12 @@
 #include "automodel/data/dataset_cache.h"
 #include "automodel/data/recipe_loader.h"
 #include "automodel/data/sampler.h"
+#include "automodel/data/vlm_dataset.h"
 #include "automodel/hf/model_config.h"
 #include "automodel/hf/model_source.h"
 #include "automodel/models/common/attention.h"
 #include "automodel/models/registry.h"
+#include "automodel/models/vision/vision_language.h"
 #include "automodel/peft/lora.h"
 #include "automodel/recipes/run_setup.h"
 #include "automodel/train/lr_schedule.h"
@@ -36,6 +39,24 @@ namespace fs = std::filesystem;
 namespace automodel::recipes {
 namespace {
 
+// A VLM's parameters freeze_config leaves untrained (LoRA's adapters are never among them).
+std::set<std::string> frozen_parameters(const models::VisionLanguageModel& model, const config::FreezeSection& freeze) {
+  std::set<std::string> out;
+  if (freeze.embeddings)
+    for (auto& name : model.embedding_parameters()) out.insert(std::move(name));
+  for (const auto& p : model.named_parameters()) {
+    if (peft::is_adapter_parameter(p.name)) continue;
+    const auto part = model.part_of(p.name);
+    if ((freeze.vision_tower && part == models::VlmPart::kVisionTower) ||
+        (freeze.language_model && part == models::VlmPart::kLanguageModel))
+      out.insert(p.name);
+  }
+  return out;
+}
+
+// LLM and VLM fine-tuning (TrainFinetuneRecipeForNextTokenPrediction, FinetuneRecipeForVLM): a
+// VLM differs in its data (images through the processor), its model (vision tower and projector)
+// and freeze_config.
 class LlmFinetune {
  public:
   explicit LlmFinetune(const config::RecipeConfig& c) : c_(c), precision_(train::resolve_precision(c.model)) {
@@ -94,7 +115,17 @@ void LlmFinetune::build_data() {
   o.seed = c_.seed;
   o.shuffle = c_.dataloader.shuffle;
   o.drop_last = true;
-  train_loader_.emplace(data::make_recipe_loader(c_.dataset, o));
+  // A VLM's rows go through its processor (image processor, chat template, image tokens).
+  std::optional<vision::VlmProcessorConfig> processor;
+  if (c_.vlm()) {
+    const fs::path folder =
+        c_.processor.name_or_path.empty() ? model_folder_ : hf::resolve_model_folder(c_.processor.name_or_path);
+    processor = vision::read_vlm_processor(folder, *model_config.json, model_config.label);
+  }
+  auto loader = [&](const config::DatasetSection& section) {
+    return processor ? data::make_vlm_loader(section, *tokenizer_, *processor, o) : data::make_recipe_loader(section, o);
+  };
+  train_loader_.emplace(loader(c_.dataset));
   const int64_t per_epoch = sampler_->steps_per_epoch(train_loader_->batches_per_epoch());
   AM_CHECK(per_epoch > 0,
            "[train] {}: the dataset gives {} rows, fewer than one global batch ({}); lower "
@@ -105,7 +136,7 @@ void LlmFinetune::build_data() {
   if (c_.validation_dataset) {
     o.shuffle = false;
     o.drop_last = false;
-    val_loader_.emplace(data::make_recipe_loader(*c_.validation_dataset, o));
+    val_loader_.emplace(loader(*c_.validation_dataset));
   }
 }
 
@@ -116,20 +147,32 @@ void LlmFinetune::build_model() {
   // the dtypes match); full fine-tuning keeps fp32 master weights and autocasts.
   load.dtype = c_.peft.enabled ? precision_.compute : at::kFloat;
   load.read_only_weights = c_.peft.enabled;
+  load.vision = c_.vlm();
   model_ = models::load_pretrained(model_folder_.string(), load);
-  if (c_.peft.enabled) lora_targets_ = peft::apply_lora(*model_, c_.peft, c_.seed);
+  const auto* vlm = dynamic_cast<const models::VisionLanguageModel*>(model_.get());
+  if (c_.peft.enabled) {
+    auto peft = c_.peft;
+    if (vlm) {  // LoRA on the language model; the vision parts train (or not) as freeze_config says
+      auto globs = vlm->vision_part_globs();
+      peft.exclude_modules.insert(peft.exclude_modules.end(), globs.begin(), globs.end());
+    }
+    lora_targets_ = peft::apply_lora(*model_, peft, c_.seed);
+  }
+  const auto frozen = vlm ? frozen_parameters(*vlm, c_.freeze) : std::set<std::string>();
   // Counted now: under fsdp2 the model's own tensors are emptied once sharded.
   flops_per_token_ = train::train_flops_per_token(model_->num_parameters(), model_->num_layers(), model_->hidden_size(),
                                                   c_.packed_sequence_size > 0 ? c_.packed_sequence_size : 512);
   int64_t n_train = 0;
   for (const auto& p : model_->named_parameters()) {
-    const bool train = p.trainable && (!c_.peft.enabled || peft::is_adapter_parameter(p.name));
+    const bool train =
+        p.trainable && (!c_.peft.enabled || peft::is_adapter_parameter(p.name)) && !frozen.count(p.name);
     p.tensor->set_requires_grad(train);
     if (!train) continue;
     trainable_names_.push_back(p.name);
     n_train += p.tensor->numel();
   }
-  log_info("model {}: {} parameters, {} trainable ({}), compute {} on {}", model_->config().model_type,
+  log_info("model {}: {} parameters, {} trainable ({}), compute {} on {}",
+           vlm ? model_->config().composite->model_type : model_->config().model_type,
            human_count(static_cast<double>(model_->num_parameters())), human_count(static_cast<double>(n_train)),
            c_.peft.enabled ? fmt::format("LoRA r={} on {} modules", c_.peft.dim, lora_targets_.size()) : "full",
            scalar_type_name(precision_.compute), precision_.device.str());

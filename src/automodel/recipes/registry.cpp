@@ -9,8 +9,8 @@ namespace automodel::recipes {
 const std::vector<RecipeEntry>& recipe_registry() {
   static const std::vector<RecipeEntry> entries = {
       {"TrainFinetuneRecipeForNextTokenPrediction", "nemo_automodel.recipes.llm.train_ft", &run_llm_finetune},
+      {"FinetuneRecipeForVLM", "nemo_automodel.recipes.vlm.finetune", &run_llm_finetune},
       // AutoModel's other recipes: recognised, so a recipe naming one gets a clear error.
-      {"FinetuneRecipeForVLM", "nemo_automodel.recipes.vlm.finetune", nullptr},
       {"KnowledgeDistillationRecipeForNextTokenPrediction", "nemo_automodel.recipes.llm.kd", nullptr},
       {"TrainFinetuneRecipeForSequenceClassification", "nemo_automodel.recipes.llm.train_seq_cls", nullptr},
       {"BenchmarkingRecipeForNextTokenPrediction", "nemo_automodel.recipes.llm.benchmark", nullptr},

@@ -189,8 +189,16 @@ ImageProcessorConfig parse_image_processor_config(const std::string& json, const
 
 ImageProcessorConfig read_image_processor_config(const std::filesystem::path& model_dir) {
   const auto path = model_dir / "preprocessor_config.json";
-  AM_CHECK(std::filesystem::is_regular_file(path), "{} not found: the model folder has no image processor", path.string());
-  return parse_image_processor_config(read_file(path), path.string());
+  if (std::filesystem::is_regular_file(path)) return parse_image_processor_config(read_file(path), path.string());
+  // transformers 5 saves a processor's parts in one processor_config.json.
+  const auto processor = model_dir / "processor_config.json";
+  AM_CHECK(std::filesystem::is_regular_file(processor),
+           "{}: no preprocessor_config.json nor processor_config.json: the folder has no image processor",
+           model_dir.string());
+  auto json = nlohmann::json::parse(read_file(processor), nullptr, false);
+  AM_CHECK(json.is_object() && json.contains("image_processor") && json["image_processor"].is_object(),
+           "{}: expected an 'image_processor' object (or a preprocessor_config.json beside it)", processor.string());
+  return parse_image_processor_config(json["image_processor"].dump(), processor.string() + ": image_processor");
 }
 
 std::pair<int64_t, int64_t> smart_resize(int64_t height, int64_t width, int64_t factor, int64_t min_pixels,

@@ -57,9 +57,9 @@ class Llava : public VisionLanguageModel {
     // what a model built without a checkpoint gets).
     const auto nested = parts_prefix() + "vision_tower.vision_model.";
     const bool v4 = config_.checkpoint_has([&](const std::string& n) { return n.starts_with(nested); });
-    tower_ = add_part("vision_tower", std::make_unique<VisionTower>(vision, o, v4 ? "vision_model." : ""));
+    tower_ = add_part("vision_tower", VlmPart::kVisionTower, std::make_unique<VisionTower>(vision, o, v4 ? "vision_model." : ""));
     const auto act = parse_activation(c.get_string("projector_hidden_act", "gelu"), wrapper_label() + ": projector_hidden_act");
-    projector_ = add_part("multi_modal_projector",
+    projector_ = add_part("multi_modal_projector", VlmPart::kProjector,
                           std::make_unique<Projector>(vision.hidden_size * static_cast<int64_t>(layers.size()),
                                                       hidden_size(), c.get_bool("multimodal_projector_bias", true), act, o));
   }

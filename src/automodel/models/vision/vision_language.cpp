@@ -8,6 +8,7 @@
 
 #include "automodel/common/error.h"
 #include "automodel/common/string_util.h"
+#include "automodel/models/common/layers.h"
 
 namespace automodel::models {
 
@@ -32,9 +33,30 @@ std::vector<std::string> VisionLanguageModel::ignored_checkpoint_suffixes() cons
 }
 
 std::string VisionLanguageModel::foreign_part(const std::string& name) const {
-  for (const auto& part : parts_)
+  for (const auto& [part, _] : parts_)
     if (name.starts_with(part + ".")) return {};
   return CausalLM::foreign_part(name);
+}
+
+VlmPart VisionLanguageModel::part_of(const std::string& name) const {
+  for (const auto& [part, kind] : parts_)
+    if (name.starts_with(part + ".")) return kind;
+  return VlmPart::kLanguageModel;
+}
+
+std::vector<std::string> VisionLanguageModel::vision_part_globs() const {
+  std::vector<std::string> out;
+  for (const auto& [part, _] : parts_) out.push_back(part + "*");
+  return out;
+}
+
+std::vector<std::string> VisionLanguageModel::embedding_parameters() const {
+  std::vector<std::string> out;
+  for (const auto& [name, module] : named_modules())
+    if (dynamic_cast<const Embedding*>(module)) out.push_back(name + ".weight");
+  for (const auto& p : named_parameters())
+    if (p.name.ends_with("embeddings.position_embedding.weight")) out.push_back(p.name);
+  return out;
 }
 
 void VisionLanguageModel::set_layer_runner(LayerRunner runner) {

@@ -15,6 +15,9 @@
 
 namespace automodel::models {
 
+// What a parameter of a VLM belongs to (freeze_config, LoRA's scope).
+enum class VlmPart { kVisionTower, kProjector, kLanguageModel };
+
 class VisionLanguageModel : public CausalLM {
  public:
   // `language_model` was built from `lm_config` (a composite's text_config, with its names).
@@ -40,6 +43,12 @@ class VisionLanguageModel : public CausalLM {
   int64_t image_token_id() const { return image_token_id_; }
   // Where the vision parts' names start: "" (transformers 4's layout) or "model." (5's).
   const std::string& parts_prefix() const { return parts_prefix_; }
+  VlmPart part_of(const std::string& parameter_name) const;
+  // Module name globs of the vision parts (LoRA stays on the language model).
+  std::vector<std::string> vision_part_globs() const;
+  // Every embedding table's parameter: the token embeddings and the tower's position embeddings
+  // (AutoModel's freeze_embeddings freezes every nn.Embedding).
+  std::vector<std::string> embedding_parameters() const;
 
  protected:
   // (image tokens, hidden) rows for inputs' images, in the order their tokens appear. With
@@ -47,8 +56,8 @@ class VisionLanguageModel : public CausalLM {
   virtual at::Tensor image_features(const ModelInputs& inputs, NamedTensors* debug) const = 0;
   // Registers a vision part (tower, projector) under parts_prefix() + name.
   template <typename T>
-  Slot<T> add_part(const std::string& name, std::unique_ptr<T> part) {
-    parts_.push_back(parts_prefix_ + name);
+  Slot<T> add_part(const std::string& name, VlmPart kind, std::unique_ptr<T> part) {
+    parts_.emplace_back(parts_prefix_ + name, kind);
     return add_module(parts_prefix_ + name, std::move(part));
   }
   // The wrapper's config.json (vision_config, projector, token ids), and its file for messages.
@@ -59,7 +68,7 @@ class VisionLanguageModel : public CausalLM {
  private:
   Slot<CausalLM> lm_;
   std::string parts_prefix_;
-  std::vector<std::string> parts_;
+  std::vector<std::pair<std::string, VlmPart>> parts_;
 };
 
 struct VisionLanguageArchitecture {

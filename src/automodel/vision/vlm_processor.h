@@ -1,0 +1,35 @@
+// What a VLM's HF processor adds around its image processor: the chat template, the placeholder
+// token the template writes for an image, and how many copies of it that placeholder becomes (one
+// per row of vision features the model places there). Read as AutoProcessor reads a folder:
+// processor_config.json (transformers 5 nests the image processor in it), preprocessor_config.json,
+// chat_template.jinja / chat_template.json; what the processor files lack comes from config.json.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "automodel/vision/image_processor.h"
+
+namespace automodel::vision {
+
+struct VlmProcessorConfig {
+  std::string model_type;     // the VLM's ("llava")
+  ImageProcessorConfig image;
+  std::string image_token;    // what the chat template writes per image, e.g. "<image>"
+  std::string chat_template;  // the processor's; "" = the tokenizer's
+  // LLaVA: an image of H x W pixels becomes (H / patch_size) x (W / patch_size) + extra_tokens
+  // tokens (num_additional_image_tokens, minus the class token "default" feature selection drops).
+  int64_t patch_size = 0, extra_tokens = 0;
+  // Tokens `pixels` (one preprocessed image) takes in the sequence.
+  int64_t tokens_for(const PixelValues& pixels) const;
+};
+
+// `model_config`: the VLM's config.json (its model_type picks the rule; an unsupported one is an
+// error naming the supported ones).
+VlmProcessorConfig read_vlm_processor(const std::filesystem::path& processor_dir, const nlohmann::json& model_config,
+                                      const std::string& model_label);
+
+}  // namespace automodel::vision
