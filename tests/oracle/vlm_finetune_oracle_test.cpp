@@ -1,0 +1,120 @@
+// FinetuneRecipeForVLM end to end on a tiny LLaVA (tests/oracles/tiny_llava.py) and the LLaVA demo
+// conversations: the loss falls; the consolidated folder of a full fine-tune loads in transformers
+// and gives our logits; a LoRA run's adapter loads in PEFT on the base and gives the logits of our
+// merged (consolidated) folder; freeze_config leaves the vision tower and embeddings as they were.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <fstream>
+
+#include "automodel/common/torch_util.h"
+#include "automodel/hf/safetensors.h"
+#include "integration/finetune_util.h"
+#include "oracle/tiny_llava.h"
+#include "parity/debug_forward_parity.h"
+
+namespace automodel {
+namespace {
+
+std::string vlm_recipe(const TempDir& dir, const std::string& extra) {
+  auto text = fmt::format(R"(
+recipe: FinetuneRecipeForVLM
+seed: 7
+model:
+  _target_: nemo_automodel.NeMoAutoModelForImageTextToText.from_pretrained
+  pretrained_model_name_or_path: {}
+dataset:
+  _target_: nemo_automodel.components.datasets.vlm.datasets.make_meta_dataset
+  path_or_dataset: {}
+dataloader:
+  collate_fn:
+    _target_: nemo_automodel.components.datasets.vlm.collate_fns.default_collate_fn
+step_scheduler:
+  global_batch_size: 2
+  local_batch_size: 2
+  max_steps: 9
+  num_epochs: 10
+optimizer:
+  _target_: torch.optim.AdamW
+  lr: 3.0e-3
+checkpoint:
+  checkpoint_dir: {}
+  save_consolidated: final
+{}
+)", testing::tiny_llava_dir().string(), testing::vlm_demo_rows().string(), (dir / "ckpt").string(), extra);
+  auto path = dir / "recipe.yaml";
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+std::vector<double> losses(const fs::path& ckpt) {
+  std::vector<double> out;
+  for (const auto& row : read_jsonl(ckpt / "training.jsonl"))
+    if (row.contains("loss") && !row.contains("val_loss")) out.push_back(row["loss"].get<double>());
+  return out;
+}
+
+// transformers' logits of `model` (+ PEFT `adapter`), written to `expected`, against our debug
+// forward of `ours`.
+void expect_transformers_logits(const fs::path& model, const std::string& adapter, const fs::path& ours,
+                                const fs::path& expected, const TempDir& tmp) {
+  auto r = run_command(fmt::format("'{}' '{}' '{}' '{}' {} 2>&1", testing::python(),
+                                   testing::oracle_script("hf_vlm_logits.py").string(), model.string(),
+                                   expected.string(), adapter.empty() ? "" : "'" + adapter + "'"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto got = tmp / "ours.safetensors";
+  auto d = testing::run_debug_forward(ours, expected, got, "--grads none");
+  ASSERT_EQ(d.exit_code, 0) << d.output;
+  EXPECT_EQ(testing::expect_every_tensor_matches(expected, got, ours.string()), 1);  // the logits
+}
+
+class VlmFinetune : public ::testing::Test {
+ protected:
+  void SetUp() override { AUTOMODEL_REQUIRE_ORACLE("torch transformers peft safetensors"); }
+};
+
+TEST_F(VlmFinetune, FullFineTuneLossFallsAndConsolidatedFolderGivesOurLogitsInTransformers) {
+  TempDir tmp;
+  auto run = train(vlm_recipe(tmp, "freeze_config: {freeze_embeddings: true, freeze_vision_tower: true}"));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto l = losses(tmp / "ckpt");
+  ASSERT_EQ(l.size(), 9u);
+  EXPECT_LT(l.back(), l.front() - 1.0) << "loss did not fall";
+  auto folder = tmp / "ckpt" / "epoch_2_step_9" / "model" / "consolidated";
+  ASSERT_TRUE(fs::exists(folder / "model.safetensors")) << run.output;
+  // freeze_config: the vision tower and the token embeddings are the base's, the projector is not.
+  auto base = hf::SafetensorsCheckpoint::open(testing::tiny_llava_dir());
+  auto trained = hf::SafetensorsCheckpoint::open(folder);
+  auto same = [&](const std::string& name) {
+    return at::equal(borrow_view(base.get(name)), borrow_view(trained.get(name)));
+  };
+  EXPECT_TRUE(same("vision_tower.encoder.layers.0.self_attn.q_proj.weight"));
+  EXPECT_TRUE(same("language_model.model.embed_tokens.weight"));
+  EXPECT_FALSE(same("multi_modal_projector.linear_1.weight"));
+  EXPECT_FALSE(same("language_model.model.layers.0.self_attn.q_proj.weight"));
+  ASSERT_NO_FATAL_FAILURE(expect_transformers_logits(folder, "", folder, tmp / "hf.safetensors", tmp));
+}
+
+TEST_F(VlmFinetune, LoraAdapterLoadsInPeftAndGivesOurConsolidatedLogits) {
+  TempDir tmp;
+  auto run = train(vlm_recipe(tmp, kLora));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto l = losses(tmp / "ckpt");
+  ASSERT_EQ(l.size(), 9u);
+  EXPECT_LT(l.back(), l.front()) << "loss did not fall";
+  auto adapter = tmp / "ckpt" / "epoch_2_step_9" / "model";
+  ASSERT_TRUE(fs::exists(adapter / "adapter_model.safetensors")) << run.output;
+  const auto expected = tmp / "hf.safetensors";
+  ASSERT_NO_FATAL_FAILURE(
+      expect_transformers_logits(testing::tiny_llava_dir(), adapter.string(), adapter / "consolidated", expected, tmp));
+  // The adapter matters: the base alone is far from PEFT's base + adapter.
+  ASSERT_EQ(testing::run_debug_forward(testing::tiny_llava_dir(), expected, tmp / "base.safetensors", "--grads none")
+                .exit_code, 0);
+  auto want = borrow_view(hf::SafetensorsCheckpoint::open(expected).get("logits"));
+  auto base = borrow_view(hf::SafetensorsCheckpoint::open(tmp / "base.safetensors").get("logits"));
+  EXPECT_GT((base - want).abs().max().item<double>() / want.abs().max().item<double>(), 1e-3);
+}
+
+}  // namespace
+}  // namespace automodel

@@ -1,0 +1,63 @@
+// The VLM data path against transformers' AutoProcessor: each conversation of the LLaVA demo rows
+// (<image> placeholders, two images in a row, images shared by rows) rendered, tokenized and
+// expanded by build_vlm_dataset must give exactly the input_ids and pixel_values that
+// processor.apply_chat_template(conversation, tokenize=True) gives (tests/oracles/hf_vlm_processor.py).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+
+#include "automodel/common/atomic_file.h"
+#include "automodel/data/vlm_dataset.h"
+#include "automodel/hf/safetensors.h"
+#include "oracle/tiny_llava.h"
+
+namespace automodel {
+namespace {
+
+template <typename T>
+std::vector<T> values_of(const hf::SafetensorsCheckpoint& file, const std::string& name) {
+  auto view = file.get(name);
+  std::vector<T> out((view.entry->end - view.entry->begin) / sizeof(T));
+  std::memcpy(out.data(), view.data, out.size() * sizeof(T));
+  return out;
+}
+
+TEST(VlmProcessorOracle, LlavaIdsAndPixelsEqualAutoProcessorApplyChatTemplate) {
+  AUTOMODEL_REQUIRE_ORACLE("torch transformers safetensors");
+  const auto& model = testing::tiny_llava_dir();
+  testing::TempDir tmp;
+  auto r = testing::run_command("'" + testing::python() + "' '" + testing::oracle_script("hf_vlm_processor.py").string() +
+                                "' '" + model.string() + "' '" + testing::vlm_demo_rows().string() + "' '" +
+                                (tmp / "hf.safetensors").string() + "' 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto expected = hf::SafetensorsCheckpoint::open(tmp / "hf.safetensors");
+
+  config::DatasetSection section;
+  section.kind = config::Component::kVlmConversationDataset;
+  section.label = "dataset";
+  section.path = testing::vlm_demo_rows().string();
+  auto tokenizer = tokenizer::load_tokenizer(model);
+  auto config = nlohmann::json::parse(read_file(model / "config.json"));
+  auto processor = vision::read_vlm_processor(model, config, "config.json");
+  auto dataset = data::build_vlm_dataset(section, tokenizer, processor);
+  ASSERT_EQ(dataset.samples.size(), 6u);
+  EXPECT_EQ(dataset.images->size(), 3u);  // three photos, each preprocessed once
+  for (size_t i = 0; i < dataset.samples.size(); ++i) {
+    auto want_ids = values_of<int64_t>(expected, "input_ids." + std::to_string(i));
+    std::vector<int64_t> ids(dataset.samples[i].ids.begin(), dataset.samples[i].ids.end());
+    EXPECT_EQ(ids, want_ids) << "row " << i;
+    auto want_pixels = values_of<float>(expected, "pixel_values." + std::to_string(i));
+    std::vector<float> pixels;
+    for (auto image : dataset.sample_images[i]) {
+      const auto& v = (*dataset.images)[image].values;
+      pixels.insert(pixels.end(), v.begin(), v.end());
+    }
+    ASSERT_EQ(pixels.size(), want_pixels.size()) << "row " << i;
+    EXPECT_EQ(std::memcmp(pixels.data(), want_pixels.data(), pixels.size() * sizeof(float)), 0) << "row " << i;
+  }
+}
+
+}  // namespace
+}  // namespace automodel

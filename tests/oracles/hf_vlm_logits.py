@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""Oracle for VLM checkpoints we write (tests/oracle/vlm_finetune_oracle_test.cpp):
+
+    hf_vlm_logits.py MODEL_DIR OUT.safetensors [ADAPTER_DIR]
+
+Loads MODEL_DIR with transformers' AutoModelForImageTextToText (and, with ADAPTER_DIR, PEFT's adapter on top,
+unmerged), runs one batch of two rows with image tokens (as many as the processor expands one image to) and random
+pixel_values, and writes input_ids, pixel_values and logits: `automodel debug forward` on the inputs must give the
+same logits.
+"""
+import sys
+
+import torch
+import transformers
+from safetensors.torch import save_file
+
+
+def main():
+    model_dir, out = sys.argv[1:3]
+    model = transformers.AutoModelForImageTextToText.from_pretrained(model_dir, dtype=torch.float32,
+                                                                     attn_implementation="eager").eval()
+    if len(sys.argv) > 3:
+        import peft
+        model = peft.PeftModel.from_pretrained(model, sys.argv[3]).eval()
+    config = transformers.AutoConfig.from_pretrained(model_dir)
+    vision = config.vision_config
+    tokens = (vision.image_size // vision.patch_size) ** 2  # CLIP, "default": the class token is dropped
+    g = torch.Generator().manual_seed(99)
+    ids = torch.randint(3, 500, (2, 40), generator=g)
+    ids[:, 2:2 + tokens] = config.image_token_id
+    pixels = torch.randn(2, 3, vision.image_size, vision.image_size, generator=g)
+    with torch.no_grad():
+        logits = model(input_ids=ids, pixel_values=pixels).logits
+    save_file({"input_ids": ids, "pixel_values": pixels, "logits": logits.float().contiguous()}, out)
+
+
+if __name__ == "__main__":
+    main()
