@@ -204,14 +204,15 @@ TEST(Cli, BadFlagsAreRejected) {
 // is loaded or launched, naming what it runs.
 TEST(Cli, RecipeClassSelectsTheRecipeAndAnUnimplementedOneIsAClearError) {
   TempDir dir;
-  const auto recipe = dir / "vlm.yaml";
-  write_file_atomic(recipe, "recipe: FinetuneRecipeForVLM\nmodel:\n  pretrained_model_name_or_path: " + stories() +
+  const auto recipe = dir / "kd.yaml";
+  write_file_atomic(recipe, "recipe: KnowledgeDistillationRecipeForNextTokenPrediction\nmodel:\n  pretrained_model_name_or_path: " + stories() +
                                 "\ndataset:\n  _target_: nemo_automodel.components.datasets.llm.mock_iterable_dataset."
                                 "MockIterableDataset\ncheckpoint:\n  checkpoint_dir: " + (dir / "ckpt").string() + "\n");
   auto r = run_command(bin() + " " + recipe.string() + " --nproc-per-node 2");
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("recipe FinetuneRecipeForVLM (AutoModel's nemo_automodel.recipes.vlm.finetune) is not "
-                          "implemented in this build yet; it runs: TrainFinetuneRecipeForNextTokenPrediction"),
+  EXPECT_NE(r.output.find("recipe KnowledgeDistillationRecipeForNextTokenPrediction (AutoModel's "
+                          "nemo_automodel.recipes.llm.kd) is not implemented in this build yet; it runs: "
+                          "TrainFinetuneRecipeForNextTokenPrediction, FinetuneRecipeForVLM"),
             std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir / "ckpt")) << "nothing may be written before the recipe is known";
 }

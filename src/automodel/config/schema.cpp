@@ -115,6 +115,7 @@ const std::vector<TargetEntry>& target_table() {
       {"nemo_automodel.components.datasets.utils.default_collater", "collate_fn", Component::kCollater},
       {"nemo_automodel.components.datasets.vlm.collate_fns.default_collate_fn", "collate_fn", Component::kVlmCollate},
       {"nemo_automodel.components.datasets.vlm.collate_fns.qwen2_5_collate_fn", "collate_fn", Component::kVlmCollate},
+      {"transformers.AutoProcessor.from_pretrained", "processor", Component::kProcessor},
       {"torchdata.stateful_dataloader.StatefulDataLoader", "dataloader", Component::kDataLoader},
       {"torch.utils.data.DataLoader", "dataloader", Component::kDataLoader},
       {"nemo_automodel.components.distributed.fsdp2.FSDP2Manager", "distributed", Component::kFsdp2},

@@ -35,6 +35,7 @@ enum class Component {
   kVlmMedpixDataset,
   kCollater,
   kVlmCollate,
+  kProcessor,
   kDataLoader,
   kFsdp2,
   kDdp,

@@ -369,7 +369,7 @@ RecipeSection processor_section() {
   return {"processor",
           "FinetuneRecipeForVLM: the HF processor (image processor and chat template); default: the model's folder.",
           {K::checked("_target_", "string", "AutoProcessor.from_pretrained", "transformers' AutoProcessor",
-                      nullptr),
+                      target_check<RecipeConfig>("processor")),
            K::field("pretrained_model_name_or_path", &RecipeConfig::processor, &ProcessorSection::name_or_path,
                     "a folder (or hub id) with preprocessor_config.json and the chat template")}};
 }

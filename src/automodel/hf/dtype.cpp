@@ -34,6 +34,8 @@ std::vector<std::string> dtype_names() {
 }
 
 std::optional<DType> parse_dtype_alias(std::string_view name) {
+  // Recipes write torch's own spelling (torch_dtype: torch.bfloat16).
+  if (name.starts_with("torch.")) name.remove_prefix(6);
   static const std::pair<std::string_view, DType> kAliases[] = {
       {"fp32", DType::F32},     {"float32", DType::F32}, {"float", DType::F32},
       {"bf16", DType::BF16},    {"bfloat16", DType::BF16}, {"fp16", DType::F16},

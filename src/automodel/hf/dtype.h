@@ -21,6 +21,7 @@ std::optional<DType> parse_dtype_alias(std::string_view name);
 // The dtypes models compute in (a recipe's model.torch_dtype, --dtype): fp32, bf16, fp16 under
 // any alias above; nullopt for anything else (fp64 included: autocast has no fp64 path).
 std::optional<DType> parse_compute_dtype_alias(std::string_view name);
-inline constexpr std::string_view kComputeDtypeNames = "fp32, bf16 or fp16 (or float32, bfloat16, float16)";
+inline constexpr std::string_view kComputeDtypeNames =
+    "fp32, bf16 or fp16 (or float32, bfloat16, float16, with or without torch.)";
 
 }  // namespace automodel::hf

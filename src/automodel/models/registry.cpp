@@ -49,6 +49,14 @@ std::string models_markdown() {
       "| model_type | HF class | features |\n|---|---|---|\n";
   for (const auto& arch : architectures())
     out += fmt::format("| `{}` | `{}` | {} |\n", arch.model_type, arch.hf_class, arch.features);
+  out +=
+      "\n## Vision-language models\n\n"
+      "Fine-tuned whole (vision tower, projector, language model) by `recipe: FinetuneRecipeForVLM`, with images\n"
+      "preprocessed as transformers' processor does; the language model is any decoder above (its `text_config`).\n"
+      "Each is checked against transformers by `tests/oracle/vlm_oracle_test.cpp`.\n\n"
+      "| model_type | HF class | features |\n|---|---|---|\n";
+  for (const auto& arch : vision_language_architectures())
+    out += fmt::format("| `{}` | `{}` | {} |\n", arch.model_type, arch.hf_class, arch.features);
   return out;
 }
 

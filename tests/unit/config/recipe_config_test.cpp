@@ -240,7 +240,16 @@ ci: {"*": x}
   for (const char* section : {"dataset", "validation_dataset"})
     b[section]["_target_"] = "nemo_automodel.components.datasets.llm.mock_iterable_dataset.MockIterableDataset";
   b["distributed_config"]["activation_checkpointing"] = true;
-  return {a, b};
+  auto c = a;  // a VLM recipe: its own model loader and datasets, freeze_config and processor
+  c["recipe"] = "FinetuneRecipeForVLM";
+  c["model"]["_target_"] = "nemo_automodel.NeMoAutoModelForImageTextToText.from_pretrained";
+  for (const char* section : {"dataset", "validation_dataset"})
+    c[section]["_target_"] = "nemo_automodel.components.datasets.vlm.datasets.make_cord_v2_dataset";
+  c.erase("packed_sequence");
+  c["freeze_config"] = {{"freeze_embeddings", true}, {"freeze_vision_tower", true}, {"freeze_language_model", false},
+                        {"freeze_audio_tower", false}};
+  c["processor"] = {{"_target_", "transformers.AutoProcessor.from_pretrained"}, {"pretrained_model_name_or_path", "p"}};
+  return {a, b, c};
 }
 
 // Issue 11 §2: every key the schema accepts takes effect (read by the parser in some recipe),
@@ -268,7 +277,8 @@ TEST(Schema, EveryAcceptedKeyTakesEffectIsValidatedOrIsReportedAsWithoutEffect) 
       {"distributed.dp_replicate_size", 2}, {"distributed.tp_size", 2}, {"distributed.pp_size", 2},
       {"distributed.cp_size", 2}, {"distributed.ep_size", 2}, {"distributed.sequence_parallel", true},
       {"distributed_config.sequence_parallel", true}, {"rng._target_", "x.Bad"},
-      {"step_scheduler.grad_acc_steps", nullptr}};
+      {"step_scheduler.grad_acc_steps", nullptr}, {"freeze_config.freeze_audio_tower", true},
+      {"processor._target_", "x.Bad"}};
   size_t keys = 0;
   for (const auto& [section, specs] : recipe_keys()) {
     std::set<std::string> names;
@@ -281,7 +291,7 @@ TEST(Schema, EveryAcceptedKeyTakesEffectIsValidatedOrIsReportedAsWithoutEffect) 
       ++keys;
       if (spec.name == "*") continue;  // free-form: covered by the benchmark/compile keys above
       auto setting = std::count_if(recipes.begin(), recipes.end(), [&](const nlohmann::json& t) {
-        return value_section ? t.contains(section) : t[section].contains(spec.name);
+        return value_section ? t.contains(section) : t.contains(section) && t[section].contains(spec.name);
       });
       ASSERT_GT(setting, 0) << "recipes_with_every_key() must set it";
       switch (spec.use) {
@@ -296,7 +306,10 @@ TEST(Schema, EveryAcceptedKeyTakesEffectIsValidatedOrIsReportedAsWithoutEffect) 
           auto it = bad.find(key);
           ASSERT_NE(it, bad.end()) << "a validated key needs a bad value here";
           if (it->second.is_null()) break;
-          auto tree = recipes[0];
+          auto tree = *std::find_if(recipes.begin(), recipes.end(),
+                                    [&](const nlohmann::json& t) {
+                                      return t.contains(section) && t[section].contains(spec.name);
+                                    });
           tree[section][spec.name] = it->second;
           EXPECT_THROW(parse_recipe(tree, "every_key.yaml"), Error) << "accepted " << it->second.dump();
           break;
@@ -393,10 +406,59 @@ INSTANTIATE_TEST_SUITE_P(Recipes, RealAutoModelRecipe,
                                            "mistral_7b_squad_peft.yaml"),
                          [](const auto& info) { return testing::param_name(info.param); });
 
-TEST(RealAutoModelRecipe, VlmRecipeIsRejectedNamingTheTarget) {
-  auto msg = error_message_of<Error>(
-      [] { load_recipe(testing::fixtures_dir() / "automodel_recipes" / "gemma3_vl_4b_cord_v2_peft.yaml", {}); });
-  EXPECT_NE(msg.find("NeMoAutoModelForImageTextToText"), std::string::npos) << msg;
+TEST(RealAutoModelRecipe, VlmRecipeParsesWithItsDatasetsFreezeConfigAndLoraExclusions) {
+  auto c = load_recipe(testing::fixtures_dir() / "automodel_recipes" / "gemma3_vl_4b_cord_v2_peft.yaml", {});
+  EXPECT_TRUE(c.vlm());
+  EXPECT_TRUE(c.model.image_text_to_text);
+  EXPECT_EQ(c.dataset.kind, Component::kVlmCordV2Dataset);
+  ASSERT_TRUE(c.validation_dataset);
+  EXPECT_EQ(c.validation_dataset->split, "validation");
+  EXPECT_TRUE(c.freeze.embeddings);
+  EXPECT_TRUE(c.freeze.vision_tower);
+  EXPECT_FALSE(c.freeze.language_model);
+  EXPECT_EQ(c.peft.dim, 8);
+  EXPECT_NE(std::find(c.peft.exclude_modules.begin(), c.peft.exclude_modules.end(), "*vision_tower*"),
+            c.peft.exclude_modules.end());
+}
+
+TEST(VlmRecipe, DatasetsModelLoaderAndPackingMustAgreeWithTheRecipeClass) {
+  const auto vlm_dataset = "nemo_automodel.components.datasets.vlm.datasets.make_rdr_dataset";
+  auto tree = minimal();  // an LLM recipe ...
+  tree["dataset"]["_target_"] = vlm_dataset;  // ... with image rows
+  auto msg = error_message_of<Error>([&] { parse_recipe(tree, "r.yaml"); });
+  EXPECT_NE(msg.find("dataset._target_ is a VLM dataset"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("recipe: FinetuneRecipeForVLM"), std::string::npos) << msg;
+  tree = minimal();
+  tree["model"]["_target_"] = "nemo_automodel.NeMoAutoModelForImageTextToText.from_pretrained";
+  msg = error_message_of<Error>([&] { parse_recipe(tree, "r.yaml"); });
+  EXPECT_NE(msg.find("loads a vision-language model"), std::string::npos) << msg;
+  tree = minimal();
+  tree["recipe"] = "FinetuneRecipeForVLM";  // a VLM recipe with text rows
+  msg = error_message_of<Error>([&] { parse_recipe(tree, "r.yaml"); });
+  EXPECT_NE(msg.find("needs a VLM dataset in dataset._target_"), std::string::npos) << msg;
+  tree["dataset"]["_target_"] = vlm_dataset;
+  tree["packed_sequence"] = {{"packed_sequence_size", 512}};
+  msg = error_message_of<Error>([&] { parse_recipe(tree, "r.yaml"); });
+  EXPECT_NE(msg.find("does not pack"), std::string::npos) << msg;
+  tree.erase("packed_sequence");
+  EXPECT_TRUE(parse_recipe(tree, "r.yaml").vlm());
+}
+
+TEST(VlmRecipe, FreezeConfigIsReadForVlmsAndReportedAsWithoutEffectForLlms) {
+  auto tree = minimal();
+  tree["freeze_config"] = {{"freeze_embeddings", false}};
+  auto llm = parse_recipe(tree, "r.yaml");
+  EXPECT_TRUE(llm.freeze.embeddings);
+  EXPECT_TRUE(std::any_of(llm.ignored.begin(), llm.ignored.end(), [](const std::string& s) {
+    return s.find("freeze_config.freeze_embeddings") != std::string::npos;
+  }));
+  tree["recipe"] = "FinetuneRecipeForVLM";
+  tree["dataset"]["_target_"] = "nemo_automodel.components.datasets.vlm.datasets.make_rdr_dataset";
+  tree["freeze_config"]["freeze_language_model"] = true;
+  auto vlm = parse_recipe(tree, "r.yaml");
+  EXPECT_FALSE(vlm.freeze.embeddings);
+  EXPECT_TRUE(vlm.freeze.vision_tower);
+  EXPECT_TRUE(vlm.freeze.language_model);
 }
 
 TEST(RecipeRoundTrip, ConfigYamlReadsBackToTheSameTree) {

@@ -26,9 +26,14 @@ TEST(RecipeRegistry, ShortAndDottedClassNamesAndNoNameRunTheLlmRecipe) {
   }
 }
 
+TEST(RecipeRegistry, FinetuneRecipeForVlmRunsTheFineTuningRecipe) {
+  EXPECT_EQ(resolve_recipe("nemo_automodel.recipes.vlm.finetune.FinetuneRecipeForVLM", "r.yaml").run,
+            &automodel::recipes::run_llm_finetune);
+}
+
 TEST(RecipeRegistry, AutoModelRecipesThisBuildLacksAreNamedAsNotImplemented) {
-  auto e = error_of("FinetuneRecipeForVLM");
-  EXPECT_NE(e.find("FinetuneRecipeForVLM"), std::string::npos) << e;
+  auto e = error_of("KnowledgeDistillationRecipeForNextTokenPrediction");
+  EXPECT_NE(e.find("KnowledgeDistillationRecipeForNextTokenPrediction"), std::string::npos) << e;
   EXPECT_NE(e.find("not implemented in this build"), std::string::npos) << e;
   EXPECT_NE(e.find("TrainFinetuneRecipeForNextTokenPrediction"), std::string::npos) << e;
 }
