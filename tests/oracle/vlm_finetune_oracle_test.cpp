@@ -8,6 +8,7 @@
 
 #include <fstream>
 
+#include "automodel/common/atomic_file.h"
 #include "automodel/common/torch_util.h"
 #include "automodel/hf/safetensors.h"
 #include "integration/finetune_util.h"
@@ -114,6 +115,25 @@ TEST_F(VlmFinetune, LoraAdapterLoadsInPeftAndGivesOurConsolidatedLogits) {
   auto want = borrow_view(hf::SafetensorsCheckpoint::open(expected).get("logits"));
   auto base = borrow_view(hf::SafetensorsCheckpoint::open(tmp / "base.safetensors").get("logits"));
   EXPECT_GT((base - want).abs().max().item<double>() / want.abs().max().item<double>(), 1e-3);
+}
+
+// `automodel generate --image` renders the user turn with the processor's template, expands the
+// image token and reads the image with the prompt: greedy text equals transformers' generate.
+TEST_F(VlmFinetune, GenerateWithAnImageGivesTransformersGreedyText) {
+  const auto model = testing::tiny_llava_dir().string();
+  const auto image = (testing::fixtures_dir() / "images" / "llamafactory_3.jpg").string();
+  TempDir tmp;
+  auto hf = run_command(fmt::format("'{}' '{}' '{}' '{}' 'What is he doing?' 12 '{}' 2>&1", testing::python(),
+                                    testing::oracle_script("hf_vlm_generate.py").string(), model, image,
+                                    (tmp / "hf.txt").string()));
+  ASSERT_EQ(hf.exit_code, 0) << hf.output;
+  const auto expected = read_file(tmp / "hf.txt");
+  ASSERT_FALSE(expected.empty());
+  auto ours = run_command(fmt::format("{} generate --model '{}' --image '{}' --prompt 'What is he doing?' "
+                                      "--max-new-tokens 12 2>/dev/null",
+                                      testing::automodel_binary(), model, image));
+  ASSERT_EQ(ours.exit_code, 0) << ours.output;
+  EXPECT_EQ(ours.output, expected + "\n");
 }
 
 }  // namespace

@@ -164,6 +164,31 @@ fs::path image_base(const std::string& path) {
 
 }  // namespace
 
+std::string vlm_chat_template(const vision::VlmProcessorConfig& processor, const tokenizer::LoadedTokenizer& tok) {
+  if (!processor.chat_template.empty()) return processor.chat_template;
+  return tok.config.chat_templates.count("default") ? tok.chat_template() : std::string();
+}
+
+void expand_image_tokens(std::vector<int32_t>& ids, std::vector<uint8_t>* supervised, int32_t image_token,
+                         const std::vector<const vision::PixelValues*>& images,
+                         const vision::VlmProcessorConfig& processor) {
+  const auto placeholders = static_cast<size_t>(std::count(ids.begin(), ids.end(), image_token));
+  if (placeholders != images.size())
+    throw InvalidSample(fmt::format("the chat template rendered {} image token(s) '{}' for {} image(s)", placeholders,
+                                    processor.image_token, images.size()));
+  std::vector<int32_t> out_ids;
+  std::vector<uint8_t> out_supervised;
+  size_t next = 0;
+  for (size_t t = 0; t < ids.size(); ++t) {
+    const bool image = ids[t] == image_token;
+    const auto copies = image ? static_cast<size_t>(processor.tokens_for(*images[next++])) : 1;
+    out_ids.insert(out_ids.end(), copies, ids[t]);
+    if (supervised) out_supervised.insert(out_supervised.end(), copies, image ? 0 : (*supervised)[t]);
+  }
+  ids = std::move(out_ids);
+  if (supervised) *supervised = std::move(out_supervised);
+}
+
 std::string ImageSource::key() const {
   if (bytes.empty()) return "path:" + path.lexically_normal().string();
   Fnv1a hash;
@@ -219,10 +244,8 @@ VlmDataset build_vlm_dataset(const config::DatasetSection& section, const tokeni
   const auto image_token = tok.tokenizer.token_to_id(processor.image_token);
   AM_CHECK(image_token, "[data] {}: the processor's image token '{}' is not in the tokenizer's vocabulary",
            section.label, processor.image_token);
-  const auto template_source = !section.chat_template.empty() ? section.chat_template
-                               : !processor.chat_template.empty() ? processor.chat_template
-                               : tok.config.chat_templates.count("default") ? tok.chat_template()
-                                                                             : std::string();
+  const auto template_source =
+      !section.chat_template.empty() ? section.chat_template : vlm_chat_template(processor, tok);
   AM_CHECK(!template_source.empty(), "[data] {}: VLM rows need a chat template: neither the processor nor the "
            "tokenizer has one; set {}.chat_template", section.label, section.label);
   tokenizer::ChatTemplate chat_template(template_source, section.label + ".chat_template");
@@ -296,25 +319,12 @@ VlmDataset build_vlm_dataset(const config::DatasetSection& section, const tokeni
         auto context = tokenizer::chat_template_context(tok.config, conversations[i].messages, json(), false);
         auto rendered = tokenizer::render_with_assistant_masks(chat_template, tok.tokenizer, context,
                                                                tokenizer::AssistantMaskRule::kContentAndEndOfTurn);
-        std::vector<int32_t> ids;
-        std::vector<uint8_t> supervised;
-        size_t placeholder = 0;
-        for (size_t t = 0; t < rendered.ids.size(); ++t) {
-          if (rendered.ids[t] != *image_token) {
-            ids.push_back(rendered.ids[t]);
-            supervised.push_back(section.answer_only_loss_mask ? rendered.supervised[t] : 1);
-            continue;
-          }
-          if (placeholder >= row_images[i].size()) break;  // counted below
-          const auto n = processor.tokens_for((*out.images)[row_images[i][placeholder++]]);
-          ids.insert(ids.end(), static_cast<size_t>(n), *image_token);
-          supervised.insert(supervised.end(), static_cast<size_t>(n), 0);
-        }
-        size_t rendered_placeholders = 0;
-        for (auto id : rendered.ids) rendered_placeholders += id == *image_token;
-        if (rendered_placeholders != row_images[i].size())
-          throw InvalidSample(fmt::format("the chat template rendered {} image token(s) '{}' for {} image(s)",
-                                          rendered_placeholders, processor.image_token, row_images[i].size()));
+        std::vector<const vision::PixelValues*> images;
+        for (auto image : row_images[i]) images.push_back(&(*out.images)[image]);
+        auto ids = std::move(rendered.ids);
+        auto supervised = std::move(rendered.supervised);
+        if (!section.answer_only_loss_mask) supervised.assign(ids.size(), 1);
+        expand_image_tokens(ids, &supervised, *image_token, images, processor);
         if (section.seq_length > 0 && static_cast<int64_t>(ids.size()) > section.seq_length) {
           dropped[i] = Drop::kTooLong;
           return;

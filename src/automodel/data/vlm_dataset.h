@@ -45,6 +45,16 @@ VlmConversation vlm_conversation(const config::DatasetSection& section, const nl
 // descending order, lists joined by "<sep/>", {"text_sequence": x} -> x.
 std::string json_to_tokens(const nlohmann::json& value);
 
+// The chat template a VLM's rows are rendered with: the processor's, else the tokenizer's ("" = none).
+std::string vlm_chat_template(const vision::VlmProcessorConfig& processor, const tokenizer::LoadedTokenizer& tokenizer);
+
+// Each `image_token` in `ids` becomes the tokens its image (`images`, in order) takes, as the
+// processor expands it; `supervised` (when given) follows, image tokens out of the loss. An
+// InvalidSample when the counts of image tokens and images differ.
+void expand_image_tokens(std::vector<int32_t>& ids, std::vector<uint8_t>* supervised, int32_t image_token,
+                         const std::vector<const vision::PixelValues*>& images,
+                         const vision::VlmProcessorConfig& processor);
+
 struct VlmDataset {
   std::vector<Sample> samples;
   std::vector<std::vector<uint32_t>> sample_images;  // per sample, in the order of its image tokens

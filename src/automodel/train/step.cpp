@@ -2,14 +2,13 @@
 
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/arange.h>
-#include <ATen/ops/cat.h>
-#include <ATen/ops/stack.h>
 #include <ATen/ops/from_blob.h>
 #include <ATen/ops/tensor.h>
 #include <torch/csrc/autograd/autograd.h>
 
 #include <algorithm>
 
+#include "automodel/models/vision/image_inputs.h"
 #include "automodel/train/linear_cross_entropy.h"
 
 namespace automodel::train {
@@ -18,22 +17,6 @@ namespace {
 at::Tensor to_tensor(const std::vector<int32_t>& v, int64_t rows, int64_t len, c10::Device device) {
   auto t = at::from_blob(const_cast<int32_t*>(v.data()), {rows, len}, at::TensorOptions().dtype(at::kInt));
   return t.to(device, at::kLong);
-}
-
-// A VLM batch's images as the model's pixel_values: (images, C, H, W) when every image has the
-// same size (fixed-resolution processors), else their patch rows one after another (Qwen2-VL),
-// with image_grid_thw.
-void put_images(const data::Batch& b, c10::Device device, models::ModelInputs& in) {
-  if (b.images.empty()) return;
-  std::vector<at::Tensor> images;
-  for (const auto* p : b.images)
-    images.push_back(at::from_blob(const_cast<float*>(p->values.data()), p->shape, at::TensorOptions().dtype(at::kFloat)));
-  const bool patch_rows = b.images.front()->shape.size() == 2;
-  in.pixel_values = (patch_rows ? at::cat(images, 0) : at::stack(images, 0)).to(device);
-  if (!patch_rows) return;
-  std::vector<int64_t> grid;
-  for (const auto* p : b.images) grid.insert(grid.end(), p->grid_thw.begin(), p->grid_thw.end());
-  in.image_grid_thw = at::tensor(grid, at::kLong).view({-1, 3}).to(device);
 }
 
 }  // namespace
@@ -48,7 +31,7 @@ MicroLoss TrainStep::forward_loss(const data::Batch& b) {
   in.input_ids = to_tensor(b.ids, b.rows, b.length, device);
   in.position_ids = to_tensor(b.positions, b.rows, b.length, device);
   if (b.packed) in.document_ids = to_tensor(b.documents, b.rows, b.length, device);
-  put_images(b, device, in);
+  models::put_images(b.images, device, in);
   auto targets = to_tensor(b.targets, b.rows, b.length, device);
   AutocastScope autocast(precision_);
   auto out = model_.forward(in);

@@ -51,7 +51,7 @@ void check_sampling_options(const SamplingOptions& o) {
 }
 
 std::vector<int64_t> generate(CausalLM& model, const std::vector<int64_t>& prompt, const SamplingOptions& options,
-                              const std::function<void(int64_t)>& on_token) {
+                              const std::function<void(int64_t)>& on_token, const ModelInputs& images) {
   AM_CHECK(!prompt.empty(), "[generate] the prompt must contain at least one token");
   check_sampling_options(options);
   at::NoGradGuard no_grad;
@@ -63,7 +63,9 @@ std::vector<int64_t> generate(CausalLM& model, const std::vector<int64_t>& promp
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
     ForwardOptions fwd;
     fwd.cache = &cache;
-    auto out = model.forward({step_input}, fwd);
+    ModelInputs in = step == 0 ? images : ModelInputs{};
+    in.input_ids = step_input;
+    auto out = model.forward(in, fwd);
     auto last = out.hidden.select(1, out.hidden.size(1) - 1);  // (1, H)
     auto logits = model.logits(last).select(0, 0).to(at::kFloat).cpu();
     int64_t next = sample_next(logits, options, gen);

@@ -23,8 +23,9 @@ struct SamplingOptions {
 // is out of range; generate() checks too, callers check before loading a model.
 void check_sampling_options(const SamplingOptions& options);
 
-// Returns prompt + generated ids; `on_token` sees each new id as it is produced.
+// Returns prompt + generated ids; `on_token` sees each new id as it is produced. `images`: a VLM
+// prompt's pixel_values (and image_grid_thw), read with the prompt (the first forward) only.
 std::vector<int64_t> generate(CausalLM& model, const std::vector<int64_t>& prompt, const SamplingOptions& options,
-                              const std::function<void(int64_t)>& on_token = {});
+                              const std::function<void(int64_t)>& on_token = {}, const ModelInputs& images = {});
 
 }  // namespace automodel::models
