@@ -86,12 +86,14 @@ variable_list input_grads(const variable_list& inputs) {
 
 // The autocast state of a forward, to recompute under the same one.
 struct AutocastState {
-  bool cpu = at::autocast::is_cpu_enabled(), cuda = at::autocast::is_enabled();
-  at::ScalarType cpu_dtype = at::autocast::get_autocast_cpu_dtype();
+  bool cpu = at::autocast::is_autocast_enabled(at::kCPU), cuda = at::autocast::is_autocast_enabled(at::kCUDA);
+  at::ScalarType cpu_dtype = at::autocast::get_autocast_dtype(at::kCPU);
+  at::ScalarType cuda_dtype = at::autocast::get_autocast_dtype(at::kCUDA);
   void apply() const {
-    at::autocast::set_cpu_enabled(cpu);
-    at::autocast::set_enabled(cuda);
-    at::autocast::set_autocast_cpu_dtype(cpu_dtype);
+    at::autocast::set_autocast_enabled(at::kCPU, cpu);
+    at::autocast::set_autocast_enabled(at::kCUDA, cuda);
+    at::autocast::set_autocast_dtype(at::kCPU, cpu_dtype);
+    at::autocast::set_autocast_dtype(at::kCUDA, cuda_dtype);
   }
 };
 
@@ -104,6 +106,7 @@ struct Checkpoint : public torch::autograd::Function<Checkpoint> {
     ctx->saved_data["autocast_cpu"] = autocast.cpu;
     ctx->saved_data["autocast_cuda"] = autocast.cuda;
     ctx->saved_data["autocast_cpu_dtype"] = static_cast<int64_t>(autocast.cpu_dtype);
+    ctx->saved_data["autocast_cuda_dtype"] = static_cast<int64_t>(autocast.cuda_dtype);
     return pending_of(id).block(inputs.vec());  // autograd is off inside forward: nothing is saved
   }
 
@@ -115,7 +118,8 @@ struct Checkpoint : public torch::autograd::Function<Checkpoint> {
     generator.set_state(ctx->saved_data["rng"].toTensor());  // same dropout masks as the forward
     AutocastState before;
     AutocastState{ctx->saved_data["autocast_cpu"].toBool(), ctx->saved_data["autocast_cuda"].toBool(),
-                  static_cast<at::ScalarType>(ctx->saved_data["autocast_cpu_dtype"].toInt())}
+                  static_cast<at::ScalarType>(ctx->saved_data["autocast_cpu_dtype"].toInt()),
+                  static_cast<at::ScalarType>(ctx->saved_data["autocast_cuda_dtype"].toInt())}
         .apply();
     std::vector<at::Tensor> outputs;
     {
