@@ -160,7 +160,12 @@ void LlmFinetune::build_model() {
   }
   const auto frozen = vlm ? frozen_parameters(*vlm, c_.freeze) : std::set<std::string>();
   // Counted now: under fsdp2 the model's own tensors are emptied once sharded.
-  flops_per_token_ = train::train_flops_per_token(model_->num_parameters(), model_->num_layers(), model_->hidden_size(),
+  // A VLM's vision parts run per image, not per token: MFU counts the language model's FLOPs.
+  int64_t token_params = model_->num_parameters();
+  if (vlm)
+    for (const auto& p : model_->named_parameters())
+      if (vlm->part_of(p.name) != models::VlmPart::kLanguageModel) token_params -= p.tensor->numel();
+  flops_per_token_ = train::train_flops_per_token(token_params, model_->num_layers(), model_->hidden_size(),
                                                   c_.packed_sequence_size > 0 ? c_.packed_sequence_size : 512);
   int64_t n_train = 0;
   for (const auto& p : model_->named_parameters()) {

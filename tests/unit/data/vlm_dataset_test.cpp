@@ -6,6 +6,7 @@
 
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/base64.h"
+#include "automodel/common/error.h"
 #include "automodel/data/formats.h"
 #include "automodel/data/vlm_dataset.h"
 #include "test_util.h"
@@ -100,15 +101,9 @@ TEST(JsonToTokens, KeysDescendListsJoinWithSepAndTextSequenceIsBare) {
   EXPECT_EQ(json_to_tokens(json::parse(R"({"n": 3, "t": true, "z": null})")), "<s_z>None</s_z><s_t>True</s_t><s_n>3</s_n>");
 }
 
-// A LLaVA-style processor on the Llama-2 tokenizer, with <unk> standing in for the image token.
-TEST(VlmDataset, ImagePlaceholdersBecomeTheirTokensAndOnlyAssistantTextAndEndOfTurnAreInTheLoss) {
-  testing::TempDir tmp;
-  const auto rows = tmp / "rows.json";
-  const auto image = (testing::fixtures_dir() / "images" / "llamafactory_2.jpg").string();
-  write_file_atomic(rows, json::array({{{"messages", {{{"role", "user"}, {"content", "<image>Who?"}},
-                                                       {{"role", "assistant"}, {"content", "Muller."}}}},
-                                        {"images", {image}}}}).dump());
-  auto tok = tokenizer::load_tokenizer(testing::fixtures_dir() / "tokenizers" / "llama2_sentencepiece");
+// A LLaVA-style processor for the Llama-2 tokenizer, with <unk> standing in for the image token:
+// 32 px images in patches of 8 (16 tokens).
+vision::VlmProcessorConfig toy_processor() {
   vision::VlmProcessorConfig processor;
   processor.model_type = "llava";
   processor.image = vision::parse_image_processor_config(
@@ -120,6 +115,25 @@ TEST(VlmDataset, ImagePlaceholdersBecomeTheirTokensAndOnlyAssistantTextAndEndOfT
       "{% for m in messages %}{{ m['role'] }}:\n{% for i in m['content'] %}{% if i['type'] == 'image' %}<unk>"
       "{% else %}{{ i['text'] }}{% endif %}{% endfor %}{% if m['role'] == 'assistant' %}</s>{% endif %}"
       "{% endfor %}{% if add_generation_prompt %}assistant:\n{% endif %}";
+  return processor;
+}
+
+tokenizer::LoadedTokenizer llama2() {
+  return tokenizer::load_tokenizer(testing::fixtures_dir() / "tokenizers" / "llama2_sentencepiece");
+}
+
+json image_row(const json& image, const std::string& question = "<image>Who?") {
+  return {{"messages", {{{"role", "user"}, {"content", question}}, {{"role", "assistant"}, {"content", "Muller."}}}},
+          {"images", {image}}};
+}
+
+TEST(VlmDataset, ImagePlaceholdersBecomeTheirTokensAndOnlyAssistantTextAndEndOfTurnAreInTheLoss) {
+  testing::TempDir tmp;
+  const auto rows = tmp / "rows.json";
+  const auto image = (testing::fixtures_dir() / "images" / "llamafactory_2.jpg").string();
+  write_file_atomic(rows, json::array({image_row(image)}).dump());
+  auto tok = llama2();
+  auto processor = toy_processor();
   auto section = section_of(config::Component::kVlmConversationDataset);
   section.path = rows.string();
   auto d = build_vlm_dataset(section, tok, processor);
@@ -136,6 +150,40 @@ TEST(VlmDataset, ImagePlaceholdersBecomeTheirTokensAndOnlyAssistantTextAndEndOfT
   ASSERT_GE(supervised.size(), 2u);
   EXPECT_EQ(tok.tokenizer.decode(std::vector<int32_t>(supervised.begin(), supervised.end() - 1), true), "Muller.");
   EXPECT_EQ(supervised.back(), *tok.tokenizer.token_to_id("</s>"));
+}
+
+TEST(VlmDataset, EmbeddedImageBytesGiveThePixelsOfTheFile) {
+  testing::TempDir tmp;
+  const auto image = testing::fixtures_dir() / "images" / "llamafactory_1.jpg";
+  write_file_atomic(tmp / "rows.jsonl", image_row(image.string()).dump() + "\n" +
+                                            image_row({{"bytes", base64_encode(read_file(image))}}).dump() + "\n");
+  auto section = section_of(config::Component::kVlmConversationDataset);
+  section.path = (tmp / "rows.jsonl").string();
+  auto d = build_vlm_dataset(section, llama2(), toy_processor());
+  ASSERT_EQ(d.samples.size(), 2u);
+  ASSERT_EQ(d.images->size(), 2u);  // a path and bytes are two sources ...
+  EXPECT_EQ((*d.images)[0].values, (*d.images)[1].values);  // ... of the same pixels
+  EXPECT_EQ(d.samples[0].ids, d.samples[1].ids);
+}
+
+TEST(VlmDataset, UnreadableImagesAndMismatchedRowsAreErrorsNamingTheRowOrSkippedAndCounted) {
+  testing::TempDir tmp;
+  write_file_atomic(tmp / "broken.jpg", std::string("\xff\xd8\xff\xe0 truncated", 16));
+  const auto good = (testing::fixtures_dir() / "images" / "llamafactory_3.jpg").string();
+  write_file_atomic(tmp / "rows.jsonl", image_row(good).dump() + "\n" + image_row("broken.jpg").dump() + "\n" +
+                                            image_row("missing.png").dump() + "\n" +
+                                            image_row(good, "<image><image>Two?").dump() + "\n");
+  auto section = section_of(config::Component::kVlmConversationDataset);
+  section.path = (tmp / "rows.jsonl").string();
+  auto msg = testing::error_message_of<Error>([&] { build_vlm_dataset(section, llama2(), toy_processor()); });
+  EXPECT_NE(msg.find("rows.jsonl line 2"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("broken.jpg"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("skip_invalid_samples"), std::string::npos) << msg;
+  section.skip_invalid_samples = true;
+  auto d = build_vlm_dataset(section, llama2(), toy_processor());
+  EXPECT_EQ(d.samples.size(), 1u);
+  EXPECT_EQ(d.stats.skipped, 3u);
+  EXPECT_NE(d.stats.first_skip_reason.find("line 2"), std::string::npos) << d.stats.first_skip_reason;
 }
 
 }  // namespace
