@@ -38,7 +38,7 @@ TEST_P(LiveVisionLanguageModel, LogitsLossAndEveryGradientMatchTransformers) {
             params + 5);
 }
 
-INSTANTIATE_TEST_SUITE_P(Vlms, LiveVisionLanguageModel, ::testing::Values("llava_clip", "llava_siglip_layers_full"));
+INSTANTIATE_TEST_SUITE_P(Vlms, LiveVisionLanguageModel, ::testing::Values("llava_clip", "llava_siglip_layers_full", "qwen2_vl", "qwen2_5_vl"));
 
 }  // namespace
 }  // namespace automodel

@@ -33,6 +33,17 @@ def tiny_vision(kind, image_size=32, patch_size=8):
     return dict(model_type="siglip_vision_model", hidden_act="gelu_pytorch_tanh", layer_norm_eps=1e-6, **common)
 
 
+def qwen_text(**extra):
+    return dict(vocab_size=VOCAB, hidden_size=48, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=2, max_position_embeddings=256, rms_norm_eps=1e-6, tie_word_embeddings=False,
+                rope_scaling={"type": "mrope", "mrope_section": [2, 2, 2]}, **extra)
+
+
+# Qwen: grids (t, h, w) in patches of 4 px (merge 2): 2x6 -> 3 tokens... per image below.
+QWEN_GRIDS = [(1, 4, 6), (1, 6, 4), (1, 8, 8)]
+QWEN_TOKENS = [g[0] * g[1] * g[2] // 4 for g in QWEN_GRIDS]
+QWEN_IDS = dict(image_token_id=IMAGE_TOKEN, video_token_id=298, vision_start_token_id=297, vision_end_token_id=296)
+
 # name -> (config class, config kwargs, images per row, image tokens per image)
 CASES = {
     "llava_clip": (transformers.LlavaConfig,
@@ -44,6 +55,18 @@ CASES = {
                                       image_token_index=IMAGE_TOKEN, vision_feature_layer=[-1, 1],
                                       vision_feature_select_strategy="full", projector_hidden_act="gelu_pytorch_tanh",
                                       multimodal_projector_bias=False), [2, 0], 16),
+    "qwen2_vl": (transformers.Qwen2VLConfig,
+                 dict(text_config=qwen_text(), vision_config=dict(depth=2, embed_dim=32, hidden_size=48, num_heads=4,
+                                                                  mlp_ratio=2, patch_size=4, temporal_patch_size=2,
+                                                                  spatial_merge_size=2, in_channels=3), **QWEN_IDS),
+                 [2, 1], QWEN_TOKENS),
+    "qwen2_5_vl": (transformers.Qwen2_5_VLConfig,
+                   dict(text_config=qwen_text(), vision_config=dict(depth=3, hidden_size=32, out_hidden_size=48,
+                                                                    intermediate_size=40, num_heads=4, patch_size=4,
+                                                                    temporal_patch_size=2, spatial_merge_size=2,
+                                                                    in_channels=3, window_size=16,
+                                                                    fullatt_block_indexes=[1]), **QWEN_IDS),
+                   [2, 1], QWEN_TOKENS),
 }
 
 
@@ -60,18 +83,29 @@ def perturb(model):
                 p.copy_(noise / (p[0].numel() ** 0.5))
 
 
-def inputs_for(images_per_row, tokens_per_image, seq=48):
+def inputs_for(images_per_row, tokens, seq=48):
+    """tokens: one count for every image (LLaVA), or one per image in order (Qwen's grids)."""
     g = torch.Generator().manual_seed(4321)
-    ids = torch.randint(0, IMAGE_TOKEN, (len(images_per_row), seq), generator=g)
+    ids = torch.randint(0, 296, (len(images_per_row), seq), generator=g)
+    image = 0
     for row, count in enumerate(images_per_row):
-        for k in range(count):  # each image's tokens in one run, after a short prompt
-            start = 3 + k * (tokens_per_image + 2)
-            ids[row, start:start + tokens_per_image] = IMAGE_TOKEN
+        start = 3
+        for _ in range(count):  # each image's tokens in one run, after a short prompt
+            n = tokens if isinstance(tokens, int) else tokens[image]
+            ids[row, start:start + n] = IMAGE_TOKEN
+            start += n + 2
+            image += 1
     labels = ids.clone()
     labels[:, :4] = -100
     labels[ids == IMAGE_TOKEN] = -100
-    pixels = torch.randn(sum(images_per_row), 3, 32, 32, generator=torch.Generator().manual_seed(777))
-    return ids, labels, pixels
+    pixel_gen = torch.Generator().manual_seed(777)
+    if isinstance(tokens, int):
+        return ids, labels, {"pixel_values": torch.randn(sum(images_per_row), 3, 32, 32, generator=pixel_gen)}
+    grids = torch.tensor(QWEN_GRIDS[:image], dtype=torch.int64)
+    patches = int(grids.prod(-1).sum())
+    # transformers 5 finds the image tokens of M-RoPE through the processor's mm_token_type_ids.
+    return ids, labels, {"pixel_values": torch.randn(patches, 3 * 2 * 4 * 4, generator=pixel_gen),
+                         "image_grid_thw": grids, "mm_token_type_ids": (ids == IMAGE_TOKEN).long()}
 
 
 def main():
@@ -84,11 +118,10 @@ def main():
         folder = os.path.join(out, name)
         model.save_pretrained(folder)
         saved = load_file(os.path.join(folder, "model.safetensors"))
-        ids, labels, pixels = inputs_for(images_per_row, tokens)
-        result = model(input_ids=ids, pixel_values=pixels, labels=labels, output_hidden_states=True)
+        ids, labels, images = inputs_for(images_per_row, tokens)
+        result = model(input_ids=ids, labels=labels, output_hidden_states=True, **images)
         result.loss.backward()
-        tensors = {"input_ids": ids, "labels": labels, "pixel_values": pixels, "logits": result.logits,
-                   "loss": result.loss}
+        tensors = {"input_ids": ids, "labels": labels, "logits": result.logits, "loss": result.loss, **images}
         for i, h in enumerate(result.hidden_states):
             tensors[f"hidden_states.{i}"] = h
         for param_name, p in model.named_parameters():

@@ -57,6 +57,18 @@ RopeConfig parse_rope_config(const JsonFields& config, int64_t head_dim, const s
   std::string key = params->has("rope_type") ? "rope_type" : "type";
   rope.type = params->get_string(key, "default");
   if (rope.type == "su") rope.type = "longrope";  // Phi-3's first checkpoints' name for it
+  if (rope.type == "mrope") rope.type = "default";  // Qwen2-VL's v4 name: default frequencies over 3 axes
+  if (params->has("mrope_section")) {
+    int64_t pairs = 0;
+    for (double v : params->get_double_list("mrope_section")) {
+      AM_CHECK(v >= 0 && v == std::floor(v), "[config] {}: expected non-negative integers", params->where("mrope_section"));
+      rope.mrope_section.push_back(static_cast<int64_t>(v));
+      pairs += rope.mrope_section.back();
+    }
+    AM_CHECK(rope.mrope_section.size() == 3 && 2 * pairs == rope.dim,
+             "[config] {}: expected 3 sections summing to half the rotary dim ({}), found {}",
+             params->where("mrope_section"), rope.dim / 2, params->raw("mrope_section").dump());
+  }
   auto types = supported_rope_types();
   if (std::find(types.begin(), types.end(), rope.type) == types.end()) {
     throw NotSupportedError(fmt::format("[config] {}: rope type '{}' is not supported; supported: {}",

@@ -31,6 +31,8 @@ struct RopeConfig {
   // proportional (Gemma 4): `dim` is the whole head; only this fraction of its frequency pairs
   // turns (the exponent still over the whole head), the rest stay unrotated
   double proportion = 1.0;
+  // M-RoPE (Qwen2-VL): rotary pairs per position axis (temporal, height, width); empty = none.
+  std::vector<int64_t> mrope_section;
 };
 
 std::vector<std::string> supported_rope_types();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -115,12 +116,18 @@ hf::ModelConfig language_model_config(const hf::ModelConfig& config, const hf::S
   if (config.composite || registered(config.model_type)) return with_names(config);
   const auto& json = *config.json;
   auto text = json.find("text_config");
-  const auto inner = text != json.end() && text->is_object() ? text->value("model_type", std::string()) : "";
+  auto inner = text != json.end() && text->is_object() ? text->value("model_type", std::string()) : "";
+  // Text models transformers names apart whose decoder is a registered one (M-RoPE is read from
+  // their rope parameters and used when a VLM gives 3-axis positions).
+  static const std::map<std::string, std::string> kSameDecoder = {{"qwen2_vl_text", "qwen2"},
+                                                                  {"qwen2_5_vl_text", "qwen2"}};
+  if (auto same = kSameDecoder.find(inner); same != kSameDecoder.end()) inner = same->second;
   if (!registered(inner)) {  // an error naming the supported types (and the text model's own type)
     if (!inner.empty()) find_architecture(inner, config.label + ": " + config.model_type + "'s text_config");
     find_architecture(config.model_type, config.label);
   }
   auto object = *text;
+  object["model_type"] = inner;
   // The wrapper's tie_word_embeddings is the one transformers applies to its lm_head.
   if (json.contains("tie_word_embeddings")) object["tie_word_embeddings"] = json["tie_word_embeddings"];
   // So is its quantization (e.g. FP8 blocks), which covers the language model's weights.
@@ -139,6 +146,12 @@ hf::ModelConfig language_model_config(const hf::ModelConfig& config, const hf::S
                     std::any_of(names.begin(), names.end(),
                                 [](const std::string& n) { return n.starts_with("language_model.model."); });
     if (v4) composite.body = "language_model.model", composite.lm_head = "language_model.lm_head";
+    // Qwen2-VL's layout (the hub's, and what transformers still saves): model.layers beside visual.
+    const bool flat = std::none_of(names.begin(), names.end(),
+                                   [](const std::string& n) { return n.starts_with("model.language_model."); }) &&
+                      std::any_of(names.begin(), names.end(),
+                                  [](const std::string& n) { return n.starts_with("model.layers."); });
+    if (flat) composite.body = "model", composite.lm_head = "lm_head";
   }
   out.composite = composite;
   return with_names(out);

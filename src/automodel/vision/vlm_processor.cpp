@@ -40,6 +40,10 @@ std::string processor_chat_template(const fs::path& dir, const nlohmann::json& p
 }  // namespace
 
 int64_t VlmProcessorConfig::tokens_for(const PixelValues& pixels) const {
+  if (merge_size > 0) {
+    AM_CHECK(pixels.grid_thw.size() == 3, "{} processor: expected an image grid (t, h, w)", model_type);
+    return pixels.grid_thw[0] * pixels.grid_thw[1] * pixels.grid_thw[2] / (merge_size * merge_size);
+  }
   AM_CHECK(pixels.shape.size() == 3, "{} processor: expected (channels, height, width) pixel values", model_type);
   return (pixels.shape[1] / patch_size) * (pixels.shape[2] / patch_size) + extra_tokens;
 }
@@ -47,13 +51,21 @@ int64_t VlmProcessorConfig::tokens_for(const PixelValues& pixels) const {
 VlmProcessorConfig read_vlm_processor(const fs::path& dir, const nlohmann::json& model, const std::string& model_label) {
   VlmProcessorConfig out;
   out.model_type = model.value("model_type", std::string());
-  AM_CHECK(out.model_type == "llava", "{}: no processor rule for model_type '{}' (supported: llava)", model_label,
+  const bool qwen = out.model_type == "qwen2_vl" || out.model_type == "qwen2_5_vl";
+  AM_CHECK(out.model_type == "llava" || qwen,
+           "{}: no processor rule for model_type '{}' (supported: llava, qwen2_vl, qwen2_5_vl)", model_label,
            out.model_type);
   const auto processor_path = dir / "processor_config.json";
   const auto processor = fs::is_regular_file(processor_path) ? read_json(processor_path) : nlohmann::json::object();
   const auto where = processor_path.string();
   out.image = read_image_processor_config(dir);
   out.chat_template = processor_chat_template(dir, processor);
+  if (qwen) {
+    out.image_token = processor.value("image_token", std::string("<|image_pad|>"));
+    out.merge_size = out.image.merge_size;
+    AM_CHECK(out.merge_size > 0, "{}: the image processor is not a patch processor (no merge_size)", where);
+    return out;
+  }
   out.image_token = processor.value("image_token", std::string("<image>"));
   const auto vision = model.contains("vision_config") ? model["vision_config"] : nlohmann::json::object();
   out.patch_size = positive(processor, "patch_size", positive(vision, "patch_size", 0, model_label), where);

@@ -23,6 +23,8 @@ struct VlmProcessorConfig {
   // LLaVA: an image of H x W pixels becomes (H / patch_size) x (W / patch_size) + extra_tokens
   // tokens (num_additional_image_tokens, minus the class token "default" feature selection drops).
   int64_t patch_size = 0, extra_tokens = 0;
+  // Qwen2-VL: an image of grid (t, h, w) patches becomes t x h x w / merge_size^2 tokens.
+  int64_t merge_size = 0;
   // Tokens `pixels` (one preprocessed image) takes in the sequence.
   int64_t tokens_for(const PixelValues& pixels) const;
 };

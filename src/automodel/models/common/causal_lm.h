@@ -19,6 +19,9 @@ struct ModelInputs {
   at::Tensor input_ids;     // (B, T) int64
   at::Tensor position_ids;  // (B, T) int64; undefined = 0..T-1 (after any cached tokens)
   at::Tensor document_ids;  // (B, T) int64; undefined = one document per row (packing otherwise)
+  // (3, B, T) int64: M-RoPE positions (Qwen2-VL: temporal, height, width); undefined = position_ids
+  // on every axis. Rotary only: masks still follow position_ids.
+  at::Tensor rope_position_ids;
   // A VLM's images, as HF's processor gives them (pixel_values, and per family image_grid_thw or
   // pixel_attention_mask); a language model alone takes none.
   at::Tensor pixel_values, image_grid_thw, pixel_attention_mask;

@@ -126,7 +126,9 @@ ForwardOutput DecoderLM::forward(const ModelInputs& inputs, const ForwardOptions
   h = place_features(inputs, h);
   LayerPositions global, local, none;
   global.ids = local.ids = none.ids = stack.positions();
-  std::tie(global.cos, global.sin) = rope_.cos_sin(stack.positions(), h.scalar_type());
+  std::tie(global.cos, global.sin) = inputs.rope_position_ids.defined()
+                                         ? rope_.cos_sin_sections(inputs.rope_position_ids, h.scalar_type())
+                                         : rope_.cos_sin(stack.positions(), h.scalar_type());
   if (local_rope_) std::tie(local.cos, local.sin) = local_rope_->cos_sin(stack.positions(), h.scalar_type());
   auto positions_of = [this, global, local, none](int64_t i) -> LayerPositions {
     const auto at = static_cast<size_t>(i);

@@ -17,6 +17,7 @@
 #include <cmath>
 
 #include "automodel/common/error.h"
+#include "automodel/common/string_util.h"
 
 namespace automodel::models {
 namespace {
@@ -157,6 +158,28 @@ std::pair<at::Tensor, at::Tensor> RotaryEmbedding::cos_sin(const at::Tensor& pos
     sin = sin * attention_factor_;
   }
   return {cos.to(dtype), sin.to(dtype)};
+}
+
+std::pair<at::Tensor, at::Tensor> RotaryEmbedding::cos_sin_sections(const at::Tensor& position_ids,
+                                                                    at::ScalarType dtype) const {
+  const auto& section = config_.mrope_section;
+  AM_CHECK(section.size() == 3 && position_ids.dim() == 3 && position_ids.size(0) == 3,
+           "M-RoPE needs mrope_section and (3, batch, seq) positions, found {}", format_shape(position_ids.sizes().vec()));
+  std::vector<at::Tensor> cos_axes, sin_axes;
+  for (int64_t axis = 0; axis < 3; ++axis) {
+    auto [c, s] = cos_sin(position_ids[axis], dtype);
+    cos_axes.push_back(c);
+    sin_axes.push_back(s);
+  }
+  std::vector<at::Tensor> cos, sin;
+  int64_t at = 0;
+  for (int64_t chunk = 0; chunk < 6; ++chunk) {  // both halves: T H W T H W
+    const auto width = section[static_cast<size_t>(chunk % 3)];
+    cos.push_back(cos_axes[static_cast<size_t>(chunk % 3)].narrow(-1, at, width));
+    sin.push_back(sin_axes[static_cast<size_t>(chunk % 3)].narrow(-1, at, width));
+    at += width;
+  }
+  return {at::cat(cos, -1), at::cat(sin, -1)};
 }
 
 double yarn_mscale(double factor, double mscale) { return factor <= 1 ? 1.0 : 0.1 * mscale * std::log(factor) + 1.0; }

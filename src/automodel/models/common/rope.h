@@ -16,6 +16,9 @@ class RotaryEmbedding {
 
   // position_ids: (B, T) int64 -> cos, sin: (B, T, dim) in `dtype`, scaled by the attention factor.
   std::pair<at::Tensor, at::Tensor> cos_sin(const at::Tensor& position_ids, at::ScalarType dtype) const;
+  // M-RoPE (Qwen2-VL): position_ids (3, B, T) on the temporal, height and width axes; the rotary
+  // dims split as config().mrope_section (in each half), chunk i rotating with axis i % 3.
+  std::pair<at::Tensor, at::Tensor> cos_sin_sections(const at::Tensor& position_ids, at::ScalarType dtype) const;
   int64_t dim() const { return config_.dim; }
   const hf::RopeConfig& config() const { return config_; }
   // The frequencies used for a batch whose largest position is max_position (dynamic types depend on it).

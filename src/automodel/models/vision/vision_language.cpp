@@ -75,13 +75,15 @@ ForwardOutput VisionLanguageModel::forward(const ModelInputs& inputs, const Forw
   ModelInputs with_images = inputs;
   with_images.features = image_features(inputs, options.collect_hidden_states ? &debug : nullptr);
   with_images.feature_positions = inputs.input_ids == image_token_id_;
+  add_image_inputs(with_images);
   auto out = lm_->forward(with_images, options);
   for (auto& d : debug) out.extra_outputs.push_back(std::move(d));
   return out;
 }
 
 const std::vector<VisionLanguageArchitecture>& vision_language_architectures() {
-  static const std::vector<VisionLanguageArchitecture> kArchitectures = {llava_architecture()};
+  static const std::vector<VisionLanguageArchitecture> kArchitectures = {
+      llava_architecture(), qwen2_vl_architecture(), qwen2_5_vl_architecture()};
   return kArchitectures;
 }
 

@@ -54,6 +54,8 @@ class VisionLanguageModel : public CausalLM {
   // (image tokens, hidden) rows for inputs' images, in the order their tokens appear. With
   // `debug`, also HF's intermediate outputs under HF's names.
   virtual at::Tensor image_features(const ModelInputs& inputs, NamedTensors* debug) const = 0;
+  // What else the family's language model reads with images (Qwen2-VL's M-RoPE positions).
+  virtual void add_image_inputs(ModelInputs& /*inputs*/) const {}
   // Registers a vision part (tower, projector) under parts_prefix() + name.
   template <typename T>
   Slot<T> add_part(const std::string& name, VlmPart kind, std::unique_ptr<T> part) {
@@ -89,5 +91,7 @@ std::unique_ptr<CausalLM> build_vision_language_model(const hf::ModelConfig& lm_
 
 // Defined in each VLM's file.
 VisionLanguageArchitecture llava_architecture();
+VisionLanguageArchitecture qwen2_vl_architecture();
+VisionLanguageArchitecture qwen2_5_vl_architecture();
 
 }  // namespace automodel::models
