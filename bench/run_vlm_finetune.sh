@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # VLM fine-tuning tokens/s and peak memory: `automodel` FinetuneRecipeForVLM on a small LLaVA
-# (tests/oracles/tiny_llava.py --size bench: CLIP 4 layers x 128 + Llama 4 layers x 256, Llama-2
+# (tests/oracles/tiny_vlm.py --size bench: CLIP 4 layers x 128 + Llama 4 layers x 256, Llama-2
 # vocabulary) and the LLaVA demo conversations (6 rows, 3 photos), full (vision tower and embeddings
 # frozen) and LoRA r=8 on the language model, next to HF transformers + PEFT on the same rows in the
 # same run (bench/reference/hf_peft_vlm_finetune.py). Ours preprocesses every image once before
@@ -17,7 +17,7 @@ trap 'rm -rf "$WORK"' EXIT
 export OMP_WAIT_POLICY=PASSIVE
 PY=${AUTOMODEL_PYTHON:-.venv/bin/python3}
 ROWS=$PWD/tests/fixtures/datasets/vlm_demo/mllm_demo.json
-"$PY" tests/oracles/tiny_llava.py "$WORK/model" --size bench > /dev/null 2>&1
+"$PY" tests/oracles/tiny_vlm.py "$WORK/model" --size bench > /dev/null 2>&1
 echo "tiny LLaVA (bench size), batch $BATCH, $STEPS timed steps after $WARMUP"
 for MODE in full lora; do
   PEFT="--peft=null"

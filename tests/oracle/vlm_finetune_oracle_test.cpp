@@ -1,4 +1,4 @@
-// FinetuneRecipeForVLM end to end on a tiny LLaVA (tests/oracles/tiny_llava.py) and the LLaVA demo
+// FinetuneRecipeForVLM end to end on a tiny LLaVA (tests/oracles/tiny_vlm.py) and the LLaVA demo
 // conversations: the loss falls; the consolidated folder of a full fine-tune loads in transformers
 // and gives our logits; a LoRA run's adapter loads in PEFT on the base and gives the logits of our
 // merged (consolidated) folder; freeze_config leaves the vision tower and embeddings as they were.
@@ -12,13 +12,13 @@
 #include "automodel/common/torch_util.h"
 #include "automodel/hf/safetensors.h"
 #include "integration/finetune_util.h"
-#include "oracle/tiny_llava.h"
+#include "oracle/tiny_vlm.h"
 #include "parity/debug_forward_parity.h"
 
 namespace automodel {
 namespace {
 
-std::string vlm_recipe(const TempDir& dir, const std::string& extra) {
+std::string vlm_recipe(const TempDir& dir, const std::string& extra, const std::string& family = "llava") {
   auto text = fmt::format(R"(
 recipe: FinetuneRecipeForVLM
 seed: 7
@@ -43,7 +43,7 @@ checkpoint:
   checkpoint_dir: {}
   save_consolidated: final
 {}
-)", testing::tiny_llava_dir().string(), testing::vlm_demo_rows().string(), (dir / "ckpt").string(), extra);
+)", testing::tiny_vlm_dir(family).string(), testing::vlm_demo_rows().string(), (dir / "ckpt").string(), extra);
   auto path = dir / "recipe.yaml";
   std::ofstream(path) << text;
   return path.string();
@@ -97,6 +97,28 @@ TEST_F(VlmFinetune, FullFineTuneLossFallsAndConsolidatedFolderGivesOurLogitsInTr
   ASSERT_NO_FATAL_FAILURE(expect_transformers_logits(folder, "", folder, tmp / "hf.safetensors", tmp));
 }
 
+// Qwen2-VL: M-RoPE positions, patch rows and the merger; freeze_vision_tower covers the merger
+// (it is under visual.*, as AutoModel freezes it).
+TEST_F(VlmFinetune, Qwen2VlFullFineTuneConsolidatedFolderGivesOurLogitsInTransformers) {
+  TempDir tmp;
+  auto run = train(vlm_recipe(tmp, "freeze_config: {freeze_embeddings: true, freeze_vision_tower: true}", "qwen2_vl"));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto l = losses(tmp / "ckpt");
+  ASSERT_EQ(l.size(), 9u);
+  EXPECT_LT(l.back(), l.front() - 1.0) << "loss did not fall";
+  auto folder = tmp / "ckpt" / "epoch_2_step_9" / "model" / "consolidated";
+  auto base = hf::SafetensorsCheckpoint::open(testing::tiny_vlm_dir("qwen2_vl"));
+  auto trained = hf::SafetensorsCheckpoint::open(folder);
+  auto same = [&](const std::string& name) {
+    return at::equal(borrow_view(base.get(name)), borrow_view(trained.get(name)));
+  };
+  EXPECT_TRUE(same("visual.blocks.0.attn.qkv.weight"));
+  EXPECT_TRUE(same("visual.merger.mlp.0.weight"));
+  EXPECT_TRUE(same("model.embed_tokens.weight"));
+  EXPECT_FALSE(same("model.layers.0.self_attn.q_proj.weight"));
+  ASSERT_NO_FATAL_FAILURE(expect_transformers_logits(folder, "", folder, tmp / "hf.safetensors", tmp));
+}
+
 TEST_F(VlmFinetune, LoraAdapterLoadsInPeftAndGivesOurConsolidatedLogits) {
   TempDir tmp;
   auto run = train(vlm_recipe(tmp, kLora));
@@ -119,8 +141,14 @@ TEST_F(VlmFinetune, LoraAdapterLoadsInPeftAndGivesOurConsolidatedLogits) {
 
 // `automodel generate --image` renders the user turn with the processor's template, expands the
 // image token and reads the image with the prompt: greedy text equals transformers' generate.
-TEST_F(VlmFinetune, GenerateWithAnImageGivesTransformersGreedyText) {
-  const auto model = testing::tiny_llava_dir().string();
+class VlmGenerate : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override { AUTOMODEL_REQUIRE_ORACLE("torch transformers safetensors"); }
+};
+
+// Qwen2-VL's tokens after the prompt continue M-RoPE from the images' largest position.
+TEST_P(VlmGenerate, GenerateWithAnImageGivesTransformersGreedyText) {
+  const auto model = testing::tiny_vlm_dir(GetParam()).string();
   const auto image = (testing::fixtures_dir() / "images" / "llamafactory_3.jpg").string();
   TempDir tmp;
   auto hf = run_command(fmt::format("'{}' '{}' '{}' '{}' 'What is he doing?' 12 '{}' 2>&1", testing::python(),
@@ -135,6 +163,8 @@ TEST_F(VlmFinetune, GenerateWithAnImageGivesTransformersGreedyText) {
   ASSERT_EQ(ours.exit_code, 0) << ours.output;
   EXPECT_EQ(ours.output, expected + "\n");
 }
+
+INSTANTIATE_TEST_SUITE_P(Families, VlmGenerate, ::testing::Values("llava", "qwen2_vl"));
 
 }  // namespace
 }  // namespace automodel

@@ -1,7 +1,9 @@
-// The VLM data path against transformers' AutoProcessor: each conversation of the LLaVA demo rows
-// (<image> placeholders, two images in a row, images shared by rows) rendered, tokenized and
-// expanded by build_vlm_dataset must give exactly the input_ids and pixel_values that
-// processor.apply_chat_template(conversation, tokenize=True) gives (tests/oracles/hf_vlm_processor.py).
+// The VLM data path against transformers' AutoProcessor, for a LLaVA (fixed-size images, <image>
+// expanded to a fixed count) and a Qwen2-VL (smart-resized patch rows, <|image_pad|> expanded per
+// grid): each conversation of the LLaVA demo rows (<image> placeholders, two images in a row,
+// images shared by rows) rendered, tokenized and expanded by build_vlm_dataset must give exactly the
+// input_ids, pixel_values and image_grid_thw that processor.apply_chat_template(conversation,
+// tokenize=True) gives (tests/oracles/hf_vlm_processor.py).
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -11,7 +13,7 @@
 #include "automodel/common/atomic_file.h"
 #include "automodel/data/vlm_dataset.h"
 #include "automodel/hf/safetensors.h"
-#include "oracle/tiny_llava.h"
+#include "oracle/tiny_vlm.h"
 
 namespace automodel {
 namespace {
@@ -24,9 +26,11 @@ std::vector<T> values_of(const hf::SafetensorsCheckpoint& file, const std::strin
   return out;
 }
 
-TEST(VlmProcessorOracle, LlavaIdsAndPixelsEqualAutoProcessorApplyChatTemplate) {
+class VlmProcessorOracle : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(VlmProcessorOracle, IdsPixelsAndGridsEqualAutoProcessorApplyChatTemplate) {
   AUTOMODEL_REQUIRE_ORACLE("torch transformers safetensors");
-  const auto& model = testing::tiny_llava_dir();
+  const auto model = testing::tiny_vlm_dir(GetParam());
   testing::TempDir tmp;
   auto r = testing::run_command("'" + testing::python() + "' '" + testing::oracle_script("hf_vlm_processor.py").string() +
                                 "' '" + model.string() + "' '" + testing::vlm_demo_rows().string() + "' '" +
@@ -56,8 +60,18 @@ TEST(VlmProcessorOracle, LlavaIdsAndPixelsEqualAutoProcessorApplyChatTemplate) {
     }
     ASSERT_EQ(pixels.size(), want_pixels.size()) << "row " << i;
     EXPECT_EQ(std::memcmp(pixels.data(), want_pixels.data(), pixels.size() * sizeof(float)), 0) << "row " << i;
+    const auto grid_name = "image_grid_thw." + std::to_string(i);
+    if (!expected.contains(grid_name)) continue;
+    std::vector<int64_t> grids;
+    for (auto image : dataset.sample_images[i]) {
+      const auto& g = (*dataset.images)[image].grid_thw;
+      grids.insert(grids.end(), g.begin(), g.end());
+    }
+    EXPECT_EQ(grids, values_of<int64_t>(expected, grid_name)) << "row " << i;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Families, VlmProcessorOracle, ::testing::Values("llava", "qwen2_vl"));
 
 }  // namespace
 }  // namespace automodel

@@ -24,14 +24,21 @@ def main():
         model = peft.PeftModel.from_pretrained(model, sys.argv[3]).eval()
     config = transformers.AutoConfig.from_pretrained(model_dir)
     vision = config.vision_config
-    tokens = (vision.image_size // vision.patch_size) ** 2  # CLIP, "default": the class token is dropped
     g = torch.Generator().manual_seed(99)
     ids = torch.randint(3, 500, (2, 40), generator=g)
+    if config.model_type.startswith("qwen"):  # one 4 x 6 patch image per row: 6 merged tokens each
+        tokens = 6
+        rows = vision.in_channels * vision.temporal_patch_size * vision.patch_size ** 2
+        images = {"pixel_values": torch.randn(2 * 24, rows, generator=g),
+                  "image_grid_thw": torch.tensor([[1, 4, 6], [1, 4, 6]])}
+    else:  # CLIP, "default": the class token is dropped
+        tokens = (vision.image_size // vision.patch_size) ** 2
+        images = {"pixel_values": torch.randn(2, 3, vision.image_size, vision.image_size, generator=g)}
     ids[:, 2:2 + tokens] = config.image_token_id
-    pixels = torch.randn(2, 3, vision.image_size, vision.image_size, generator=g)
+    extra = {"mm_token_type_ids": (ids == config.image_token_id).long()} if "image_grid_thw" in images else {}
     with torch.no_grad():
-        logits = model(input_ids=ids, pixel_values=pixels).logits
-    save_file({"input_ids": ids, "pixel_values": pixels, "logits": logits.float().contiguous()}, out)
+        logits = model(input_ids=ids, **images, **extra).logits
+    save_file({"input_ids": ids, **images, "logits": logits.float().contiguous()}, out)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 
 Every row of ROWS_JSON (LLaVA/ShareGPT style: "messages" whose string contents hold <image> placeholders, and an
 "images" list relative to the file) through transformers' AutoProcessor.apply_chat_template (tokenize=True), as a
-user of HF gets it: OUT holds input_ids.<row> and pixel_values.<row>.
+user of HF gets it: OUT holds input_ids.<row>, pixel_values.<row> and (patch processors) image_grid_thw.<row>.
 """
 import json
 import os
@@ -41,6 +41,8 @@ def main():
                                                return_tensors="pt")
         tensors[f"input_ids.{i}"] = result["input_ids"][0].to(torch.int64).contiguous()
         tensors[f"pixel_values.{i}"] = result["pixel_values"].to(torch.float32).contiguous()
+        if "image_grid_thw" in result:
+            tensors[f"image_grid_thw.{i}"] = result["image_grid_thw"].to(torch.int64).contiguous()
     save_file(tensors, out)
 
 

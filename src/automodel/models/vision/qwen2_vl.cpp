@@ -314,7 +314,7 @@ class QwenVl : public VisionLanguageModel {
   // M-RoPE positions: text tokens advance all three axes together; an image's tokens take
   // (frame, row, column) of its merged grid after the text before it, and the text after it
   // continues from their largest position + 1.
-  void add_image_inputs(ModelInputs& inputs) const override {
+  void add_image_inputs(ModelInputs& inputs, const ForwardOptions& options) override {
     const auto grids = grids_of(inputs.image_grid_thw);
     auto ids = inputs.input_ids.to(at::kCPU, at::kLong).contiguous();
     const int64_t B = ids.size(0), T = ids.size(1);
@@ -347,11 +347,26 @@ class QwenVl : public VisionLanguageModel {
       }
     }
     inputs.rope_position_ids = at::tensor(pos, at::kLong).view({3, B, T}).to(inputs.input_ids.device());
+    // A prompt that generation continues: its next token sits at the largest position + 1, not at T.
+    if (options.cache && options.cache->length() == 0)
+      rope_delta_ = *std::max_element(pos.begin(), pos.end()) + 1 - T;
+  }
+
+  // Text after a prompt with images (generation): its positions shifted by the images' saving.
+  void add_text_inputs(ModelInputs& inputs, const ForwardOptions& options) override {
+    if (!options.cache) return;
+    if (options.cache->length() == 0) rope_delta_ = 0;  // a new prompt without images
+    if (rope_delta_ == 0) return;
+    auto positions = (inputs.position_ids.defined() ? inputs.position_ids
+                                                    : default_position_ids(inputs.input_ids, options.cache)) +
+                     rope_delta_;
+    inputs.rope_position_ids = positions.unsqueeze(0).expand({3, -1, -1}).contiguous();
   }
 
  private:
   QwenVisionConfig vision_;
   Slot<QwenVisionTower> tower_;
+  int64_t rope_delta_ = 0;  // of the prompt being generated from (batch 1)
 };
 
 VisionLanguageArchitecture qwen_vl_architecture(bool v2_5) {

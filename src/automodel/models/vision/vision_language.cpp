@@ -70,12 +70,16 @@ void VisionLanguageModel::set_activation_checkpointing(bool on) {
 }
 
 ForwardOutput VisionLanguageModel::forward(const ModelInputs& inputs, const ForwardOptions& options) {
-  if (!inputs.pixel_values.defined()) return lm_->forward(inputs, options);
+  if (!inputs.pixel_values.defined()) {
+    ModelInputs text = inputs;
+    add_text_inputs(text, options);
+    return lm_->forward(text, options);
+  }
   NamedTensors debug;
   ModelInputs with_images = inputs;
   with_images.features = image_features(inputs, options.collect_hidden_states ? &debug : nullptr);
   with_images.feature_positions = inputs.input_ids == image_token_id_;
-  add_image_inputs(with_images);
+  add_image_inputs(with_images, options);
   auto out = lm_->forward(with_images, options);
   for (auto& d : debug) out.extra_outputs.push_back(std::move(d));
   return out;

@@ -54,8 +54,10 @@ class VisionLanguageModel : public CausalLM {
   // (image tokens, hidden) rows for inputs' images, in the order their tokens appear. With
   // `debug`, also HF's intermediate outputs under HF's names.
   virtual at::Tensor image_features(const ModelInputs& inputs, NamedTensors* debug) const = 0;
-  // What else the family's language model reads with images (Qwen2-VL's M-RoPE positions).
-  virtual void add_image_inputs(ModelInputs& /*inputs*/) const {}
+  // What else the family's language model reads with images (Qwen2-VL's M-RoPE positions), and
+  // with text alone (generation continuing such a prompt in `options.cache`).
+  virtual void add_image_inputs(ModelInputs& /*inputs*/, const ForwardOptions& /*options*/) {}
+  virtual void add_text_inputs(ModelInputs& /*inputs*/, const ForwardOptions& /*options*/) {}
   // Registers a vision part (tower, projector) under parts_prefix() + name.
   template <typename T>
   Slot<T> add_part(const std::string& name, VlmPart kind, std::unique_ptr<T> part) {
