@@ -49,11 +49,11 @@ at::Tensor read_image_input(const hf::SafetensorsCheckpoint& in, const std::stri
 }
 
 int run_debug_forward(const DebugForwardArgs& args) {
-  auto inputs_file = hf::SafetensorsCheckpoint::open(args.inputs);
-  models::LoadOptions load;
+  models::LoadOptions load;  // the flags are checked before any file is read
   load.dtype = parse_compute_dtype(args.dtype);
   load.device = parse_device(args.device);
   models::set_attention_impl(models::parse_attention_impl(args.attn_implementation));
+  auto inputs_file = hf::SafetensorsCheckpoint::open(args.inputs);
   // Images make it a VLM forward: the checkpoint's vision tower and projector are built too.
   load.vision = inputs_file.contains("pixel_values");
   auto model = models::load_pretrained(args.model, load);

@@ -6,24 +6,14 @@ padding=True), labels = input_ids with image and padding tokens masked, torch.op
 Frozen as the recipe's freeze_config: vision tower and embeddings; LoRA: PEFT LoraConfig (r, alpha 32) on
 the language model's *_proj Linears. Prints tok/s (non-padding tokens) over the steps after warm-up and
 the peak RSS (and tok/s without the processor's time, for the training step alone). Usage: hf_peft_vlm_finetune.py MODEL_DIR ROWS_JSON [--lora R] [--steps N] [--warmup W]"""
-import argparse, json, os, resource, time
+import argparse, json, os, resource, sys, time
 
 import torch
 import transformers
 
-
-def conversation(row, base):
-    images = iter(row["images"])
-    out = []
-    for m in row["messages"]:
-        items, parts = [], m["content"].split("<image>")
-        for k, text in enumerate(parts):
-            if k > 0:
-                items.append({"type": "image", "path": os.path.join(base, next(images))})
-            if text:
-                items.append({"type": "text", "text": text})
-        out.append({"role": m["role"], "content": items})
-    return out
+# The rows' conversations as HF content lists: the same conversion as the processor oracle's.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "oracles"))
+from hf_vlm_processor import conversation  # noqa: E402
 
 
 def main():

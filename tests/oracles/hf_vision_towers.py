@@ -20,6 +20,19 @@ TINY = dict(hidden_size=32, intermediate_size=64, num_attention_heads=4, num_hid
             patch_size=8, num_channels=3)
 
 
+def perturb(model):
+    """Every parameter moved off its init (so norms and biases matter): 1-D ones by 0.1 x noise, the others
+    replaced by noise / sqrt(fan_in), from one seeded float64 generator in named_parameters() order."""
+    g = torch.Generator().manual_seed(1234)
+    with torch.no_grad():
+        for _, p in model.named_parameters():
+            noise = torch.randn(p.shape, generator=g, dtype=torch.float64).to(torch.float32)
+            if p.dim() == 1:
+                p.add_(0.1 * noise)
+            else:
+                p.copy_(noise / (p[0].numel() ** 0.5))
+
+
 def build(kind):
     if kind == "clip":
         config = transformers.CLIPVisionConfig(**TINY, hidden_act="quick_gelu", layer_norm_eps=1e-5)
@@ -30,14 +43,7 @@ def build(kind):
         cls = transformers.SiglipVisionModel
     torch.manual_seed(1234)
     model = cls._from_config(config, attn_implementation="eager").float().eval()
-    g = torch.Generator().manual_seed(1234)
-    with torch.no_grad():
-        for _, p in model.named_parameters():
-            noise = torch.randn(p.shape, generator=g, dtype=torch.float64).to(torch.float32)
-            if p.dim() == 1:
-                p.add_(0.1 * noise)
-            else:
-                p.copy_(noise / (p[0].numel() ** 0.5))
+    perturb(model)
     return model
 
 

@@ -15,6 +15,8 @@ import torch
 import transformers
 from safetensors.torch import load_file, save_file
 
+from hf_vision_towers import perturb
+
 VOCAB = 300
 IMAGE_TOKEN = 299
 
@@ -68,19 +70,6 @@ CASES = {
                                                                     fullatt_block_indexes=[1]), **QWEN_IDS),
                    [2, 1], QWEN_TOKENS),
 }
-
-
-def perturb(model):
-    g = torch.Generator().manual_seed(1234)
-    with torch.no_grad():
-        for _, p in model.named_parameters():
-            noise = torch.randn(p.shape, generator=g, dtype=torch.float64).to(torch.float32)
-            if p.dim() == 1:
-                p.add_(0.1 * noise)
-            elif p.dim() == 2 and p.shape[0] == VOCAB:
-                p.copy_(2 * noise / p.shape[1] ** 0.5)
-            else:
-                p.copy_(noise / (p[0].numel() ** 0.5))
 
 
 def inputs_for(images_per_row, tokens, seq=48):

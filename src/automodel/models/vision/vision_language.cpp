@@ -8,6 +8,7 @@
 
 #include "automodel/common/error.h"
 #include "automodel/common/string_util.h"
+#include "automodel/models/common/decoder_lm.h"
 #include "automodel/models/common/layers.h"
 
 namespace automodel::models {
@@ -17,9 +18,14 @@ VisionLanguageModel::VisionLanguageModel(const hf::ModelConfig& lm_config, std::
   AM_CHECK(config_.composite && config_.composite->json, "[model] {}: a VLM is built from a composite's text_config",
            config_.label);
   // The vision parts sit beside the language model: "vision_tower" beside "language_model.model"
-  // (transformers 4) or "model.vision_tower" beside "model.language_model" (5).
+  // (transformers 4), "model.vision_tower" beside "model.language_model" (5), "visual" beside
+  // "model" (Qwen2-VL).
   const auto& body = config_.composite->body;
   parts_prefix_ = body.starts_with("model.") ? "model." : "";
+  // The decoder places the features among its token embeddings (place_features).
+  AM_CHECK(dynamic_cast<const DecoderLM*>(language_model.get()),
+           "[model] {}: a {} language model ({}) cannot take image features here yet", config_.composite->label,
+           config_.composite->model_type, config_.model_type);
   lm_ = add_inline_module<CausalLM>(std::move(language_model));
 }
 
