@@ -119,6 +119,27 @@ TEST_F(VlmFinetune, Qwen2VlFullFineTuneConsolidatedFolderGivesOurLogitsInTransfo
   ASSERT_NO_FATAL_FAILURE(expect_transformers_logits(folder, "", folder, tmp / "hf.safetensors", tmp));
 }
 
+// processor.min_pixels / max_pixels (AutoModel's Qwen recipes set them) shrink Qwen2-VL's images and
+// so their tokens; a fixed-size processor (LLaVA's CLIP) refuses them.
+TEST_F(VlmFinetune, ProcessorPixelBudgetTakesEffectForPatchProcessorsAndIsAnErrorForFixedSizeOnes) {
+  TempDir tmp;
+  auto tokens_of = [&](const std::string& family, const std::string& args) {
+    auto run = train(vlm_recipe(tmp, "", family), "--step_scheduler.max_steps=1 --checkpoint.enabled=false " + args);
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    auto at = run.output.find(" tokens (");  // "dataset: ... images (...), N tokens (M in the loss)"
+    auto start = run.output.rfind(' ', at - 1);
+    return at == std::string::npos ? std::string() : run.output.substr(start + 1, at - start - 1);
+  };
+  auto full = tokens_of("qwen2_vl", "");
+  auto small = tokens_of("qwen2_vl", "--processor.max_pixels=3136");
+  ASSERT_FALSE(full.empty());
+  EXPECT_LT(std::stod(small), std::stod(full)) << small << " vs " << full;
+  auto llava = train(vlm_recipe(tmp, "", "llava"), "--processor.max_pixels=3136");
+  EXPECT_NE(llava.exit_code, 0);
+  EXPECT_NE(llava.output.find("only patch processors (Qwen2-VL) take a pixel budget"), std::string::npos)
+      << llava.output;
+}
+
 TEST_F(VlmFinetune, LoraAdapterLoadsInPeftAndGivesOurConsolidatedLogits) {
   TempDir tmp;
   auto run = train(vlm_recipe(tmp, kLora));

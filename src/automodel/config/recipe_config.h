@@ -38,6 +38,8 @@ struct FreezeSection {
 // processor (VLM fine-tuning): where the image processor and chat template are read.
 struct ProcessorSection {
   std::string name_or_path;  // default: the model's folder
+  // The pixel budget of patch processors (Qwen2-VL: AutoProcessor's min_pixels / max_pixels).
+  std::optional<int64_t> min_pixels, max_pixels;
 };
 
 struct DatasetSection {

@@ -365,13 +365,28 @@ RecipeSection freeze_section() {
                       })}};
 }
 
+void check_pixel_budget(const JsonFields& f, RecipeConfig& c) {
+  const auto& p = c.processor;
+  for (const auto& [key, value] : {std::pair{"min_pixels", p.min_pixels}, std::pair{"max_pixels", p.max_pixels}})
+    AM_CHECK(!value || *value > 0, "[config] {} must be > 0, found {}", f.where(key), value.value_or(0));
+  AM_CHECK(!p.min_pixels || !p.max_pixels || *p.min_pixels <= *p.max_pixels,
+           "[config] {}: min_pixels {} is above max_pixels {}", f.where("min_pixels"), p.min_pixels.value_or(0),
+           p.max_pixels.value_or(0));
+}
+
 RecipeSection processor_section() {
   return {"processor",
           "FinetuneRecipeForVLM: the HF processor (image processor and chat template); default: the model's folder.",
           {K::checked("_target_", "string", "AutoProcessor.from_pretrained", "transformers' AutoProcessor",
                       target_check<RecipeConfig>("processor")),
            K::field("pretrained_model_name_or_path", &RecipeConfig::processor, &ProcessorSection::name_or_path,
-                    "a folder (or hub id) with preprocessor_config.json and the chat template")}};
+                    "a folder (or hub id) with preprocessor_config.json and the chat template"),
+           K::field("min_pixels", &RecipeConfig::processor, &ProcessorSection::min_pixels,
+                    "patch processors (Qwen2-VL): images are resized to at least this many pixels")
+               .then(check_pixel_budget),
+           K::field("max_pixels", &RecipeConfig::processor, &ProcessorSection::max_pixels,
+                    "patch processors (Qwen2-VL): images are resized to at most this many pixels")
+               .then(check_pixel_budget)}};
 }
 
 }  // namespace

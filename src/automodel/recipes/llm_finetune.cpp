@@ -54,6 +54,18 @@ std::set<std::string> frozen_parameters(const models::VisionLanguageModel& model
   return out;
 }
 
+// processor.min_pixels / max_pixels over the folder's (patch processors only).
+void apply_pixel_budget(const config::ProcessorSection& section, vision::VlmProcessorConfig& processor) {
+  if (!section.min_pixels && !section.max_pixels) return;
+  auto& image = processor.image;
+  AM_CHECK(image.max_pixels > 0, "[config] processor.min_pixels / max_pixels: {} resizes to a fixed size; only patch "
+           "processors (Qwen2-VL) take a pixel budget", image.type);
+  image.min_pixels = section.min_pixels.value_or(image.min_pixels);
+  image.max_pixels = section.max_pixels.value_or(image.max_pixels);
+  AM_CHECK(image.min_pixels <= image.max_pixels, "[config] processor: min_pixels {} is above max_pixels {}",
+           image.min_pixels, image.max_pixels);
+}
+
 // LLM and VLM fine-tuning (TrainFinetuneRecipeForNextTokenPrediction, FinetuneRecipeForVLM): a
 // VLM differs in its data (images through the processor), its model (vision tower and projector)
 // and freeze_config.
@@ -121,6 +133,7 @@ void LlmFinetune::build_data() {
     const fs::path folder =
         c_.processor.name_or_path.empty() ? model_folder_ : hf::resolve_model_folder(c_.processor.name_or_path);
     processor = vision::read_vlm_processor(folder, *model_config.json, model_config.label);
+    apply_pixel_budget(c_.processor, *processor);
   }
   auto loader = [&](const config::DatasetSection& section) {
     return processor ? data::make_vlm_loader(section, *tokenizer_, *processor, o) : data::make_recipe_loader(section, o);

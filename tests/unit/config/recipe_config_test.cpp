@@ -248,7 +248,8 @@ ci: {"*": x}
   c.erase("packed_sequence");
   c["freeze_config"] = {{"freeze_embeddings", true}, {"freeze_vision_tower", true}, {"freeze_language_model", false},
                         {"freeze_audio_tower", false}};
-  c["processor"] = {{"_target_", "transformers.AutoProcessor.from_pretrained"}, {"pretrained_model_name_or_path", "p"}};
+  c["processor"] = {{"_target_", "transformers.AutoProcessor.from_pretrained"}, {"pretrained_model_name_or_path", "p"},
+                    {"min_pixels", 3136}, {"max_pixels", 12845056}};
   return {a, b, c};
 }
 
