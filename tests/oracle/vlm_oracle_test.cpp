@@ -38,7 +38,8 @@ TEST_P(LiveVisionLanguageModel, LogitsLossAndEveryGradientMatchTransformers) {
             params + 5);
 }
 
-INSTANTIATE_TEST_SUITE_P(Vlms, LiveVisionLanguageModel, ::testing::Values("llava_clip", "llava_siglip_layers_full", "qwen2_vl", "qwen2_5_vl"));
+INSTANTIATE_TEST_SUITE_P(Vlms, LiveVisionLanguageModel, ::testing::Values("llava_clip", "llava_siglip_layers_full", "gemma3", "qwen2_vl",
+                                                                     "qwen2_5_vl"));
 
 }  // namespace
 }  // namespace automodel

@@ -57,6 +57,14 @@ CASES = {
                                       image_token_index=IMAGE_TOKEN, vision_feature_layer=[-1, 1],
                                       vision_feature_select_strategy="full", projector_hidden_act="gelu_pytorch_tanh",
                                       multimodal_projector_bias=False), [2, 0], 16),
+    "gemma3": (transformers.Gemma3Config,
+               dict(text_config=dict(vocab_size=VOCAB, hidden_size=48, intermediate_size=96, num_hidden_layers=2,
+                                     num_attention_heads=4, num_key_value_heads=2, head_dim=12,
+                                     max_position_embeddings=256, sliding_window=4,
+                                     layer_types=["sliding_attention", "full_attention"]),
+                    vision_config=dict(tiny_vision("siglip", patch_size=4), vision_use_head=False),
+                    mm_tokens_per_image=16, image_token_index=IMAGE_TOKEN, boi_token_index=297, eoi_token_index=298),
+               [2, 1], 16),
     "qwen2_vl": (transformers.Qwen2VLConfig,
                  dict(text_config=qwen_text(), vision_config=dict(depth=2, embed_dim=32, hidden_size=48, num_heads=4,
                                                                   mlp_ratio=2, patch_size=4, temporal_patch_size=2,
@@ -88,8 +96,9 @@ def inputs_for(images_per_row, tokens, seq=48):
     labels[:, :4] = -100
     labels[ids == IMAGE_TOKEN] = -100
     pixel_gen = torch.Generator().manual_seed(777)
-    if isinstance(tokens, int):
-        return ids, labels, {"pixel_values": torch.randn(sum(images_per_row), 3, 32, 32, generator=pixel_gen)}
+    if isinstance(tokens, int):  # token_type_ids: Gemma 3's image tokens (the others ignore them)
+        return ids, labels, {"pixel_values": torch.randn(sum(images_per_row), 3, 32, 32, generator=pixel_gen),
+                             "token_type_ids": (ids == IMAGE_TOKEN).long()}
     grids = torch.tensor(QWEN_GRIDS[:image], dtype=torch.int64)
     patches = int(grids.prod(-1).sum())
     # transformers 5 finds the image tokens of M-RoPE through the processor's mm_token_type_ids.

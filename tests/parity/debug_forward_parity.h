@@ -28,7 +28,7 @@ inline constexpr double kZeroGradientFraction = 1e-6;
 inline bool is_model_input(const std::string& name) {
   return name == "input_ids" || name == "labels" || name == "attention_mask" || name == "position_ids" ||
          name == "pixel_values" || name == "image_grid_thw" || name == "pixel_attention_mask" ||
-         name == "mm_token_type_ids";
+         name == "mm_token_type_ids" || name == "token_type_ids";
 }
 
 // `automodel debug forward` on `model_dir` with the inputs stored in `expected` (input_ids,

@@ -22,6 +22,10 @@ struct ModelInputs {
   // (3, B, T) int64: M-RoPE positions (Qwen2-VL: temporal, height, width); undefined = position_ids
   // on every axis. Rotary only: masks still follow position_ids.
   at::Tensor rope_position_ids;
+  // (B, T) int64: tokens of one group (> 0) also see each other both ways, beyond causality (a
+  // sliding window still bounds how far back; Gemma 3's image tokens); undefined = none. Read
+  // when nothing is cached yet.
+  at::Tensor attention_groups;
   // A VLM's images, as HF's processor gives them (pixel_values, and per family image_grid_thw or
   // pixel_attention_mask); a language model alone takes none.
   at::Tensor pixel_values, image_grid_thw, pixel_attention_mask;

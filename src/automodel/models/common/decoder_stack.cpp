@@ -1,5 +1,6 @@
 #include "automodel/models/common/decoder_stack.h"
 
+#include <ATen/TensorOperators.h>
 #include <ATen/ops/cat.h>
 
 #include <map>
@@ -13,6 +14,9 @@ DecoderStack::DecoderStack(const ModelInputs& inputs, const ForwardOptions& opti
   q_pos_ = inputs.position_ids.defined() ? inputs.position_ids : default_position_ids(inputs.input_ids, cache_);
   k_pos_ = q_pos_;
   q_doc_ = k_doc_ = inputs.document_ids;
+  AM_CHECK(!inputs.attention_groups.defined() || !cache_ || cache_->length() == 0,
+           "attention groups are only for a forward with nothing cached");
+  groups_ = inputs.attention_groups;
   if (!cache_) return;
   if (cache_->layers.empty()) cache_->layers.resize(static_cast<size_t>(num_layers));
   if (cache_->length() > 0) {
@@ -26,7 +30,15 @@ DecoderStack::DecoderStack(const ModelInputs& inputs, const ForwardOptions& opti
 const at::Tensor& DecoderStack::mask(std::optional<int64_t> window, std::optional<int64_t> chunk) {
   for (const auto& m : masks_)
     if (m.window == window && m.chunk == chunk) return m.mask;
-  masks_.push_back({window, chunk, attention_mask(q_pos_, k_pos_, q_doc_, k_doc_, window, chunk)});
+  auto m = attention_mask(q_pos_, k_pos_, q_doc_, k_doc_, window, chunk);
+  if (groups_.defined()) {  // (B, 1, T, T): also every pair within a group ...
+    auto in_group = (groups_.unsqueeze(2) == groups_.unsqueeze(1)) & (groups_ > 0).unsqueeze(2);
+    // ... whose key is not behind the sliding window (HF keeps the window's lower bound: a query
+    // sees later tokens of its group, earlier ones only within the window)
+    if (window) in_group = in_group & (k_pos_.unsqueeze(1) > q_pos_.unsqueeze(2) - *window);
+    m = m | in_group.unsqueeze(1);
+  }
+  masks_.push_back({window, chunk, m});
   return masks_.back().mask;
 }
 

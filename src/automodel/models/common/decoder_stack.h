@@ -65,6 +65,7 @@ class DecoderStack {
   KVCache* cache_;
   bool collect_;
   at::Tensor q_pos_, k_pos_, q_doc_, k_doc_;
+  at::Tensor groups_;  // ModelInputs::attention_groups
   struct Mask {
     std::optional<int64_t> window, chunk;
     at::Tensor mask;

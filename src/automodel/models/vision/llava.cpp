@@ -53,11 +53,8 @@ class Llava : public VisionLanguageModel {
       feature_layers_.push_back(l < 0 ? l + states : l);
       layers_to_run_ = std::max(layers_to_run_, feature_layers_.back());
     }
-    // Tower names as the checkpoint has them: under "vision_model." (transformers 4) or not (5, and
-    // what a model built without a checkpoint gets).
-    const auto nested = parts_prefix() + "vision_tower.vision_model.";
-    const bool v4 = config_.checkpoint_has([&](const std::string& n) { return n.starts_with(nested); });
-    tower_ = add_part("vision_tower", VlmPart::kVisionTower, std::make_unique<VisionTower>(vision, o, v4 ? "vision_model." : ""));
+    tower_ = add_part("vision_tower", VlmPart::kVisionTower,
+                      std::make_unique<VisionTower>(vision, o, tower_root("vision_tower")));
     const auto act = parse_activation(c.get_string("projector_hidden_act", "gelu"), wrapper_label() + ": projector_hidden_act");
     projector_ = add_part("multi_modal_projector", VlmPart::kProjector,
                           std::make_unique<Projector>(vision.hidden_size * static_cast<int64_t>(layers.size()),

@@ -29,6 +29,11 @@ VisionLanguageModel::VisionLanguageModel(const hf::ModelConfig& lm_config, std::
   lm_ = add_inline_module<CausalLM>(std::move(language_model));
 }
 
+std::string VisionLanguageModel::tower_root(const std::string& part) const {
+  const auto nested = parts_prefix_ + part + ".vision_model.";
+  return config_.checkpoint_has([&](const std::string& n) { return n.starts_with(nested); }) ? "vision_model." : "";
+}
+
 const nlohmann::json& VisionLanguageModel::wrapper_json() const { return *config_.composite->json; }
 const std::string& VisionLanguageModel::wrapper_label() const { return config_.composite->label; }
 
@@ -93,7 +98,7 @@ ForwardOutput VisionLanguageModel::forward(const ModelInputs& inputs, const Forw
 
 const std::vector<VisionLanguageArchitecture>& vision_language_architectures() {
   static const std::vector<VisionLanguageArchitecture> kArchitectures = {
-      llava_architecture(), qwen2_vl_architecture(), qwen2_5_vl_architecture()};
+      llava_architecture(), qwen2_vl_architecture(), qwen2_5_vl_architecture(), gemma3_architecture()};
   return kArchitectures;
 }
 

@@ -64,6 +64,10 @@ class VisionLanguageModel : public CausalLM {
     parts_.emplace_back(parts_prefix_ + name, kind);
     return add_module(parts_prefix_ + name, std::move(part));
   }
+  // Where a CLIP/SigLIP tower registered as part `part` names its parameters: under
+  // "vision_model." when the checkpoint does (transformers 4), else directly (5, and a model built
+  // without a checkpoint).
+  std::string tower_root(const std::string& part) const;
   // The wrapper's config.json (vision_config, projector, token ids), and its file for messages.
   const nlohmann::json& wrapper_json() const;
   const std::string& wrapper_label() const;
@@ -95,5 +99,6 @@ std::unique_ptr<CausalLM> build_vision_language_model(const hf::ModelConfig& lm_
 VisionLanguageArchitecture llava_architecture();
 VisionLanguageArchitecture qwen2_vl_architecture();
 VisionLanguageArchitecture qwen2_5_vl_architecture();
+VisionLanguageArchitecture gemma3_architecture();
 
 }  // namespace automodel::models
