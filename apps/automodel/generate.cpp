@@ -67,7 +67,7 @@ std::vector<int64_t> image_prompt(const GenerateArgs& args, const std::filesyste
   const auto source = data::vlm_chat_template(processor, tok);
   AM_CHECK(!source.empty(), "[generate] {}: neither the processor nor the tokenizer has a chat template", folder.string());
   auto context = tokenizer::chat_template_context(tok.config, messages, nlohmann::json(), true);
-  auto text = tokenizer::ChatTemplate(source, "chat_template").render(context).text;
+  auto text = processor.expand_text(tokenizer::ChatTemplate(source, "chat_template").render(context).text);
   auto ids = tok.tokenizer.encode(text, false);
   const auto image_token = tok.tokenizer.token_to_id(processor.image_token);
   AM_CHECK(image_token, "[generate] {}: the image token '{}' is not in the tokenizer", folder.string(), processor.image_token);

@@ -71,7 +71,7 @@ TEST_P(VlmProcessorOracle, IdsPixelsAndGridsEqualAutoProcessorApplyChatTemplate)
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, VlmProcessorOracle, ::testing::Values("llava", "qwen2_vl"));
+INSTANTIATE_TEST_SUITE_P(Families, VlmProcessorOracle, ::testing::Values("llava", "qwen2_vl", "gemma3"));
 
 }  // namespace
 }  // namespace automodel

@@ -11,6 +11,9 @@ one <image> line per image item and ends assistant turns with </s>.
 qwen2_vl: Qwen2VLForConditionalGeneration (patch 14, merge 2, images resized within 56x56..112x112 pixels) with
 the Qwen3 tokenizer of tests/fixtures (its <|vision_start|>, <|image_pad|>, <|vision_end|> tokens), a
 Qwen2VLProcessor and a ChatML template of our own that writes <|vision_start|><|image_pad|><|vision_end|> per image.
+gemma3: Gemma3ForConditionalGeneration (SigLIP 32 px, patch 4, pooled to 16 tokens; Gemma 3 text with a sliding
+window) with the Qwen3 tokenizer given Gemma's <start_of_image>, <image_soft_token>, <end_of_image> tokens, a
+Gemma3Processor and a Gemma-style template of our own.
 Weights are random (seeded).
 """
 import argparse
@@ -51,13 +54,7 @@ SIZES = {
 
 
 def qwen2_vl(out, s):
-    import gzip, shutil, tempfile
-    with tempfile.TemporaryDirectory() as tmp:
-        with gzip.open(os.path.join(FIXTURES, "qwen3", "tokenizer.json.gz")) as src, \
-                open(os.path.join(tmp, "tokenizer.json"), "wb") as dst:
-            shutil.copyfileobj(src, dst)
-        shutil.copy(os.path.join(FIXTURES, "qwen3", "tokenizer_config.json"), tmp)
-        tokenizer = transformers.AutoTokenizer.from_pretrained(tmp)
+    tokenizer = qwen3_tokenizer()
     ids = {k: tokenizer.convert_tokens_to_ids(t) for k, t in [("image_token_id", "<|image_pad|>"),
                                                                ("video_token_id", "<|video_pad|>"),
                                                                ("vision_start_token_id", "<|vision_start|>"),
@@ -80,15 +77,59 @@ def qwen2_vl(out, s):
     processor.save_pretrained(out)
 
 
+GEMMA_CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}"
+    "{{ '<start_of_turn>' + ('model' if message['role'] == 'assistant' else message['role']) + '\\n' }}"
+    "{% for item in message['content'] %}"
+    "{% if item['type'] == 'image' %}{{ '<start_of_image>' }}"
+    "{% elif item['type'] == 'text' %}{{ item['text'] }}{% endif %}"
+    "{% endfor %}{{ '<end_of_turn>\\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{% endif %}"
+)
+
+
+def qwen3_tokenizer(**kwargs):
+    import gzip, shutil, tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        with gzip.open(os.path.join(FIXTURES, "qwen3", "tokenizer.json.gz")) as src, \
+                open(os.path.join(tmp, "tokenizer.json"), "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        shutil.copy(os.path.join(FIXTURES, "qwen3", "tokenizer_config.json"), tmp)
+        return transformers.AutoTokenizer.from_pretrained(tmp, **kwargs)
+
+
+def gemma3(out, s):
+    names = {"boi_token": "<start_of_image>", "image_token": "<image_soft_token>", "eoi_token": "<end_of_image>"}
+    tokenizer = qwen3_tokenizer(extra_special_tokens=names)
+    ids = {k: tokenizer.convert_tokens_to_ids(v) for k, v in names.items()}
+    text = dict(vocab_size=len(tokenizer), hidden_size=s["hidden_size"], intermediate_size=s["intermediate_size"],
+                num_hidden_layers=s["num_hidden_layers"], num_attention_heads=s["num_attention_heads"],
+                num_key_value_heads=s["num_key_value_heads"], head_dim=s["hidden_size"] // s["num_attention_heads"],
+                max_position_embeddings=1024, sliding_window=8)
+    vision = dict(hidden_size=s["vision_hidden"], intermediate_size=2 * s["vision_hidden"], num_attention_heads=4,
+                  num_hidden_layers=s["vision_layers"], image_size=32, patch_size=4, vision_use_head=False)
+    config = transformers.Gemma3Config(text_config=text, vision_config=vision, mm_tokens_per_image=16,
+                                       image_token_index=ids["image_token"], boi_token_index=ids["boi_token"],
+                                       eoi_token_index=ids["eoi_token"])
+    torch.manual_seed(1234)
+    transformers.Gemma3ForConditionalGeneration(config).float().eval().save_pretrained(out)
+    image_processor = transformers.Gemma3ImageProcessor(size={"height": 32, "width": 32})
+    processor = transformers.Gemma3Processor(image_processor=image_processor, tokenizer=tokenizer,
+                                             chat_template=GEMMA_CHAT_TEMPLATE, image_seq_length=16)
+    processor.save_pretrained(out)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out")
-    parser.add_argument("--family", default="llava", choices=["llava", "qwen2_vl"])
+    parser.add_argument("--family", default="llava", choices=["llava", "qwen2_vl", "gemma3"])
     parser.add_argument("--size", default="small", choices=sorted(SIZES))
     args = parser.parse_args()
     s = SIZES[args.size]
     if args.family == "qwen2_vl":
         return qwen2_vl(args.out, s)
+    if args.family == "gemma3":
+        return gemma3(args.out, s)
     tokenizer = transformers.LlamaTokenizerFast.from_pretrained(os.path.join(FIXTURES, "llama2_sentencepiece"))
     tokenizer.add_tokens(["<image>"], special_tokens=True)
     tokenizer.pad_token = tokenizer.unk_token

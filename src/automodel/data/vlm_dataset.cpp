@@ -173,6 +173,15 @@ void expand_image_tokens(std::vector<int32_t>& ids, std::vector<uint8_t>* superv
                          const std::vector<const vision::PixelValues*>& images,
                          const vision::VlmProcessorConfig& processor) {
   const auto placeholders = static_cast<size_t>(std::count(ids.begin(), ids.end(), image_token));
+  if (!processor.text_expansion.empty()) {  // already expanded in the text: N tokens an image
+    if (placeholders != images.size() * static_cast<size_t>(processor.fixed_tokens))
+      throw InvalidSample(fmt::format("{} image tokens '{}' for {} image(s) of {}", placeholders,
+                                      processor.image_token, images.size(), processor.fixed_tokens));
+    if (supervised)
+      for (size_t t = 0; t < ids.size(); ++t)
+        if (ids[t] == image_token) (*supervised)[t] = 0;
+    return;
+  }
   if (placeholders != images.size())
     throw InvalidSample(fmt::format("the chat template rendered {} image token(s) '{}' for {} image(s)", placeholders,
                                     processor.image_token, images.size()));
@@ -230,6 +239,32 @@ VlmConversation vlm_conversation(const config::DatasetSection& section, const js
                              text_of(row, "answer"));
     default:
       AM_FAIL("[data] {}: not a VLM dataset", section.label);
+  }
+}
+
+// A textual expansion (Gemma 3): the rendered text with every placeholder expanded, tokenized
+// again, and the assistant spans moved with it (a token is supervised when it starts inside one,
+// as for the plain render).
+static void expand_image_text(tokenizer::MaskedConversation& rendered, const tokenizer::LoadedTokenizer& tok,
+                              const vision::VlmProcessorConfig& processor, size_t images) {
+  size_t placeholders = 0;
+  for (size_t at = 0; (at = rendered.text.find(processor.placeholder, at)) != std::string::npos;
+       at += processor.placeholder.size())
+    ++placeholders;
+  if (placeholders != images)
+    throw InvalidSample(fmt::format("the chat template rendered {} image placeholder(s) '{}' for {} image(s)",
+                                    placeholders, processor.placeholder, images));
+  std::vector<size_t> shift;
+  rendered.text = processor.expand_text(rendered.text, &shift);
+  rendered.ids = tok.tokenizer.encode(rendered.text, false);
+  const auto offsets = tok.tokenizer.offsets(rendered.text, rendered.ids);
+  rendered.supervised.assign(rendered.ids.size(), 0);
+  for (auto& span : rendered.spans) {
+    span.chars = {shift[span.chars.first], shift[span.chars.second]};
+    for (size_t t = 0; t < rendered.ids.size(); ++t) {
+      const auto [s, e] = offsets[t];
+      if (e > s && s >= span.chars.first && s < span.chars.second) rendered.supervised[t] = 1;
+    }
   }
 }
 
@@ -321,6 +356,7 @@ VlmDataset build_vlm_dataset(const config::DatasetSection& section, const tokeni
                                                                tokenizer::AssistantMaskRule::kContentAndEndOfTurn);
         std::vector<const vision::PixelValues*> images;
         for (auto image : row_images[i]) images.push_back(&(*out.images)[image]);
+        if (!processor.text_expansion.empty()) expand_image_text(rendered, tok, processor, images.size());
         auto ids = std::move(rendered.ids);
         auto supervised = std::move(rendered.supervised);
         if (!section.answer_only_loss_mask) supervised.assign(ids.size(), 1);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "automodel/vision/image_processor.h"
 
@@ -25,6 +26,14 @@ struct VlmProcessorConfig {
   int64_t patch_size = 0, extra_tokens = 0;
   // Qwen2-VL: an image of grid (t, h, w) patches becomes t x h x w / merge_size^2 tokens.
   int64_t merge_size = 0;
+  // Gemma 3: the expansion is textual: every `placeholder` the template writes (<start_of_image>)
+  // becomes `text_expansion` ("\n\n<start_of_image>" + image_token x fixed_tokens + "<end_of_image>\n\n")
+  // before tokenization, so newlines merge with their neighbours as transformers tokenizes them.
+  std::string placeholder, text_expansion;
+  int64_t fixed_tokens = 0;
+  // Text with each placeholder expanded (unchanged without a text expansion); `shift` (when given)
+  // maps each offset of `text` to its offset in the result.
+  std::string expand_text(const std::string& text, std::vector<size_t>* shift = nullptr) const;
   // Tokens `pixels` (one preprocessed image) takes in the sequence.
   int64_t tokens_for(const PixelValues& pixels) const;
 };
