@@ -15,6 +15,7 @@ BIN=build/apps/automodel/automodel
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 export OMP_WAIT_POLICY=PASSIVE
+export AUTOMODEL_DATASET_CACHE=0  # measure the preprocessing, not the cache
 PY=${AUTOMODEL_PYTHON:-.venv/bin/python3}
 ROWS=$PWD/tests/fixtures/datasets/vlm_demo/mllm_demo.json
 "$PY" tests/oracles/tiny_vlm.py "$WORK/model" --size bench > /dev/null 2>&1

@@ -4,17 +4,20 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <algorithm>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "automodel/common/atomic_file.h"
 #include "automodel/common/base64.h"
 #include "automodel/common/error.h"
 #include "automodel/common/fnv_hash.h"
 #include "automodel/common/logging.h"
 #include "automodel/common/string_util.h"
+#include "automodel/data/dataset_cache.h"
 #include "automodel/data/formats.h"
 #include "automodel/data/hub_dataset.h"
 #include "automodel/data/packing.h"
@@ -242,6 +245,56 @@ VlmConversation vlm_conversation(const config::DatasetSection& section, const js
   }
 }
 
+// Preprocessed images on disk: "AMIMG1", then per image its shape, grid and values (native
+// endianness: a cache is this machine's). A file that does not read back whole is a miss.
+constexpr std::string_view kImageCacheMagic = "AMIMG1";
+
+static void save_cached_images(const fs::path& file, const std::vector<vision::PixelValues>& images) {
+  std::string out(kImageCacheMagic);
+  auto put = [&out](const void* p, size_t n) { out.append(static_cast<const char*>(p), n); };
+  auto put_list = [&](const auto& v) {
+    const uint64_t n = v.size();
+    put(&n, sizeof n);
+    put(v.data(), n * sizeof(v[0]));
+  };
+  const uint64_t count = images.size();
+  put(&count, sizeof count);
+  for (const auto& image : images) {
+    put_list(image.shape);
+    put_list(image.grid_thw);
+    put_list(image.values);
+  }
+  fs::create_directories(file.parent_path());
+  write_file_atomic(file, out);
+}
+
+static bool load_cached_images(const fs::path& file, std::vector<vision::PixelValues>& images) {
+  if (!fs::is_regular_file(file)) return false;
+  const auto data = read_file(file);
+  size_t at = kImageCacheMagic.size();
+  if (data.compare(0, at, kImageCacheMagic) != 0) return false;
+  auto take = [&](void* p, size_t n) {
+    if (at + n > data.size()) return false;
+    std::memcpy(p, data.data() + at, n);
+    at += n;
+    return true;
+  };
+  auto take_list = [&](auto& v) {
+    uint64_t n = 0;
+    if (!take(&n, sizeof n) || n > (data.size() - at) / sizeof(v[0])) return false;
+    v.resize(n);
+    return take(v.data(), n * sizeof(v[0]));
+  };
+  uint64_t count = 0;
+  if (!take(&count, sizeof count) || count != images.size()) return false;
+  std::vector<vision::PixelValues> read(count);
+  for (auto& image : read)
+    if (!take_list(image.shape) || !take_list(image.grid_thw) || !take_list(image.values)) return false;
+  if (at != data.size()) return false;
+  images = std::move(read);
+  return true;
+}
+
 // A textual expansion (Gemma 3): the rendered text with every placeholder expanded, tokenized
 // again, and the assistant spans moved with it (a token is supervised when it starts inside one,
 // as for the plain render).
@@ -304,7 +357,7 @@ VlmDataset build_vlm_dataset(const config::DatasetSection& section, const tokeni
     }
   }
 
-  // Decode and preprocess every image once, on all cores.
+  // Decode and preprocess every image once, on all cores, or read them all from the cache.
   out.images->resize(sources.size());
   std::vector<std::string> image_errors(sources.size());
   const unsigned threads = std::max(1u, std::min(std::thread::hardware_concurrency(), 64u));
@@ -325,17 +378,46 @@ VlmDataset build_vlm_dataset(const config::DatasetSection& section, const tokeni
     progress.finish();
   };
   const auto start = std::chrono::steady_clock::now();
-  {
+  std::vector<std::string> bytes(sources.size());  // read once: hashed for the cache key, then decoded
+  for (size_t i = 0; i < sources.size(); ++i) {
+    try {
+      bytes[i] = sources[i].bytes.empty() ? read_file(sources[i].path) : sources[i].bytes;
+    } catch (const std::exception& e) {
+      image_errors[i] = e.what();
+    }
+  }
+  const auto cache_dir = dataset_cache_dir();
+  fs::path cache_file;
+  if (!cache_dir.empty()) {
+    Fnv1a key;
+    key.add(vision::fingerprint(processor.image));
+    for (size_t i = 0; i < sources.size(); ++i) key.add(image_errors[i].empty() ? bytes[i] : "unreadable");
+    cache_file = cache_dir / ("images-" + key.hex() + ".bin");
+  }
+  if (!cache_file.empty() && load_cached_images(cache_file, *out.images)) {
+    log_info("{}: {} preprocessed images from the cache ({})", section.label, sources.size(), cache_file.string());
+  } else {
     Progress progress("preprocessing images of " + section.label, static_cast<double>(sources.size()), "images");
     parallel(sources.size(), progress, [&](size_t i) {
+      if (!image_errors[i].empty()) return;
       const auto& s = sources[i];
       try {
-        auto image = s.bytes.empty() ? vision::read_image(s.path) : vision::decode_image(s.bytes, "an embedded image");
+        auto image = vision::decode_image(bytes[i], s.bytes.empty() ? s.path.string() : "an embedded image");
         (*out.images)[i] = vision::preprocess(processor.image, image);
       } catch (const std::exception& e) {
         image_errors[i] = e.what();
       }
+      bytes[i].clear();
+      bytes[i].shrink_to_fit();
     });
+    const bool all_good = std::all_of(image_errors.begin(), image_errors.end(), [](const auto& e) { return e.empty(); });
+    if (!cache_file.empty() && all_good) {
+      try {
+        save_cached_images(cache_file, *out.images);
+      } catch (const std::exception& e) {
+        log_warn("{}: could not write the image cache: {}", section.label, e.what());
+      }
+    }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   out.images_per_second = seconds > 0 ? static_cast<double>(sources.size()) / seconds : 0;

@@ -1,5 +1,6 @@
 #include "automodel/vision/image_processor.h"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -185,6 +186,19 @@ ImageProcessorConfig parse_image_processor_config(const std::string& json, const
   if (j.contains("image_std")) c.image_std = read_triple(j["image_std"], field("image_std"));
   for (double s : c.image_std) AM_CHECK(s != 0, "{}: a standard deviation of 0", field("image_std"));
   return c;
+}
+
+std::string fingerprint(const ImageProcessorConfig& c) {
+  auto list = [](const std::vector<double>& v) {
+    std::string out;
+    for (double x : v) out += fmt::format("{},", x);
+    return out;
+  };
+  return fmt::format("{}|{}|{}{}{}{}{}|{}|{}x{}|{}x{}|{}|{}|{}|{}|{},{},{},{},{}|{}", c.type, static_cast<int>(c.backend),
+                     c.do_convert_rgb, c.do_resize, c.do_center_crop, c.do_rescale, c.do_normalize,
+                     c.shortest_edge.value_or(-1), c.height, c.width, c.crop_height, c.crop_width,
+                     static_cast<int>(c.resample), c.rescale_factor, list(c.image_mean), list(c.image_std), c.patch_size,
+                     c.temporal_patch_size, c.merge_size, c.min_pixels, c.max_pixels, c.pil_height_first);
 }
 
 ImageProcessorConfig read_image_processor_config(const std::filesystem::path& model_dir) {

@@ -37,6 +37,10 @@ struct ImageProcessorConfig {
   bool pil_height_first = false;
 };
 
+// Every field of `config` as text: what a preprocessed image depends on besides its bytes (the
+// key of cached pixel values). Keep it in step with the struct.
+std::string fingerprint(const ImageProcessorConfig& config);
+
 // `json`: preprocessor_config.json's text; keys it lacks take the class's defaults. Errors name
 // `where` and the field.
 ImageProcessorConfig parse_image_processor_config(const std::string& json, const std::string& where);

@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
+#include <cstring>
+
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/base64.h"
 #include "automodel/common/error.h"
@@ -184,6 +187,34 @@ TEST(VlmDataset, UnreadableImagesAndMismatchedRowsAreErrorsNamingTheRowOrSkipped
   EXPECT_EQ(d.samples.size(), 1u);
   EXPECT_EQ(d.stats.skipped, 3u);
   EXPECT_NE(d.stats.first_skip_reason.find("line 2"), std::string::npos) << d.stats.first_skip_reason;
+}
+
+// Preprocessed images are cached like tokenized text: a second run with the same image bytes and
+// image processor reads them back (shown by a doctored cache file), another processor misses.
+TEST(VlmDataset, PreprocessedImagesAreReadBackFromTheCacheKeyedByBytesAndProcessor) {
+  testing::TempDir tmp;
+  ::setenv("AUTOMODEL_CACHE_DIR", (tmp / "cache").c_str(), 1);
+  const auto image = (testing::fixtures_dir() / "images" / "llamafactory_1.jpg").string();
+  write_file_atomic(tmp / "rows.jsonl", image_row(image).dump() + "\n");
+  auto section = section_of(config::Component::kVlmConversationDataset);
+  section.path = (tmp / "rows.jsonl").string();
+  auto first = build_vlm_dataset(section, llama2(), toy_processor());
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(tmp / "cache" / "datasets")) files.push_back(e.path());
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(build_vlm_dataset(section, llama2(), toy_processor()).images->at(0).values, first.images->at(0).values);
+  // Doctor the cached values (the last bytes of the file): a cache hit returns them.
+  auto bytes = read_file(files[0]);
+  const float doctored = 12345.0f;
+  std::memcpy(bytes.data() + bytes.size() - sizeof doctored, &doctored, sizeof doctored);
+  write_file_atomic(files[0], bytes);
+  EXPECT_EQ(build_vlm_dataset(section, llama2(), toy_processor()).images->at(0).values.back(), doctored);
+  // Another image processor is another key: preprocessed afresh.
+  auto other = toy_processor();
+  other.image.image_mean = {0.5, 0.5, 0.5};
+  auto fresh = build_vlm_dataset(section, llama2(), other);
+  EXPECT_NE(fresh.images->at(0).values.back(), doctored);
+  ::unsetenv("AUTOMODEL_CACHE_DIR");
 }
 
 }  // namespace
