@@ -2,14 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include <atomic>
-#include <mutex>
 #include <random>
-#include <thread>
 
 #include "automodel/common/error.h"
 #include "automodel/common/logging.h"
 #include "automodel/data/formats.h"
+#include "automodel/data/parallel.h"
 #include "automodel/data/rows.h"
 
 namespace automodel::data {
@@ -46,34 +44,19 @@ TokenizedDataset build_dataset(const config::DatasetSection& section, const toke
     std::vector<std::string> errors(rows.size());
     enum class Drop : uint8_t { kNone, kUnsupervised, kLongerThanPack };
     std::vector<Drop> dropped(rows.size(), Drop::kNone);
-    std::atomic<size_t> next{0};
-    Progress progress("tokenizing " + section.label, static_cast<double>(rows.size()), "rows");
-    std::mutex progress_mutex;
-    auto work = [&] {
-      constexpr size_t kChunk = 64;
-      for (size_t begin; (begin = next.fetch_add(kChunk)) < rows.size();) {
-        size_t end = std::min(rows.size(), begin + kChunk);
-        for (size_t i = begin; i < end; ++i) {
-          try {
-            samples[i] = formatter.format(rows[i].value);
-            if (max_tokens > 0 && static_cast<int64_t>(samples[i].ids.size()) > max_tokens)
-              dropped[i] = Drop::kLongerThanPack;
-          } catch (const NothingLeftToLearn&) {
-            dropped[i] = Drop::kUnsupervised;
-          } catch (const InvalidSample& e) {
-            errors[i] = e.what();
-          }
+    parallel_chunks(rows.size(), 64, "tokenizing " + section.label, "rows", [&](size_t begin, size_t end) {
+      for (size_t i = begin; i < end; ++i) {
+        try {
+          samples[i] = formatter.format(rows[i].value);
+          if (max_tokens > 0 && static_cast<int64_t>(samples[i].ids.size()) > max_tokens)
+            dropped[i] = Drop::kLongerThanPack;
+        } catch (const NothingLeftToLearn&) {
+          dropped[i] = Drop::kUnsupervised;
+        } catch (const InvalidSample& e) {
+          errors[i] = e.what();
         }
-        std::lock_guard lock(progress_mutex);
-        progress.advance(static_cast<double>(end - begin));
       }
-    };
-    unsigned n = std::max(1u, std::min(std::thread::hardware_concurrency(), 64u));
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < n; ++t) pool.emplace_back(work);
-    work();
-    for (auto& t : pool) t.join();
-    progress.finish();
+    });
     out.stats.rows = rows.size();
     for (size_t i = 0; i < rows.size(); ++i) {
       if (dropped[i] != Drop::kNone) {

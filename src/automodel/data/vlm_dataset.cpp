@@ -2,14 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <cstring>
-#include <functional>
 #include <algorithm>
 #include <map>
-#include <mutex>
-#include <thread>
 
 #include "automodel/common/atomic_file.h"
 #include "automodel/common/base64.h"
@@ -21,6 +17,7 @@
 #include "automodel/data/formats.h"
 #include "automodel/data/hub_dataset.h"
 #include "automodel/data/packing.h"
+#include "automodel/data/parallel.h"
 #include "automodel/data/recipe_loader.h"
 #include "automodel/data/rows.h"
 #include "automodel/data/token_ids.h"
@@ -327,7 +324,7 @@ VlmDataset build_vlm_dataset(const config::DatasetSection& section, const tokeni
   out.images = std::make_shared<std::vector<vision::PixelValues>>();
   auto rows = read_rows(section.path, section.split,
                         section.limit_samples >= 0 ? static_cast<size_t>(section.limit_samples) : SIZE_MAX);
-  out.stats.rows = rows.size();
+  out.tokens.stats.rows = rows.size();
   const auto base = image_base(section.path);
   const auto image_token = tok.tokenizer.token_to_id(processor.image_token);
   AM_CHECK(image_token, "[data] {}: the processor's image token '{}' is not in the tokenizer's vocabulary",
@@ -360,23 +357,6 @@ VlmDataset build_vlm_dataset(const config::DatasetSection& section, const tokeni
   // Decode and preprocess every image once, on all cores, or read them all from the cache.
   out.images->resize(sources.size());
   std::vector<std::string> image_errors(sources.size());
-  const unsigned threads = std::max(1u, std::min(std::thread::hardware_concurrency(), 64u));
-  auto parallel = [threads](size_t n, Progress& progress, const std::function<void(size_t)>& work) {
-    std::atomic<size_t> next{0};
-    std::mutex progress_mutex;
-    auto run = [&] {
-      for (size_t i; (i = next.fetch_add(1)) < n;) {
-        work(i);
-        std::lock_guard lock(progress_mutex);
-        progress.advance(1);
-      }
-    };
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(run);
-    run();
-    for (auto& t : pool) t.join();
-    progress.finish();
-  };
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::string> bytes(sources.size());  // read once: hashed for the cache key, then decoded
   for (size_t i = 0; i < sources.size(); ++i) {
@@ -397,8 +377,7 @@ VlmDataset build_vlm_dataset(const config::DatasetSection& section, const tokeni
   if (!cache_file.empty() && load_cached_images(cache_file, *out.images)) {
     log_info("{}: {} preprocessed images from the cache ({})", section.label, sources.size(), cache_file.string());
   } else {
-    Progress progress("preprocessing images of " + section.label, static_cast<double>(sources.size()), "images");
-    parallel(sources.size(), progress, [&](size_t i) {
+    parallel_chunks(sources.size(), 1, "preprocessing images of " + section.label, "images", [&](size_t i, size_t) {
       if (!image_errors[i].empty()) return;
       const auto& s = sources[i];
       try {
@@ -427,8 +406,7 @@ VlmDataset build_vlm_dataset(const config::DatasetSection& section, const tokeni
   enum class Drop : uint8_t { kNone, kTooLong };
   std::vector<Drop> dropped(rows.size(), Drop::kNone);
   {
-    Progress progress("tokenizing " + section.label, static_cast<double>(rows.size()), "rows");
-    parallel(rows.size(), progress, [&](size_t i) {
+    parallel_chunks(rows.size(), 1, "tokenizing " + section.label, "rows", [&](size_t i, size_t) {
       if (!errors[i].empty()) return;
       try {
         for (auto image : row_images[i])
@@ -448,9 +426,7 @@ VlmDataset build_vlm_dataset(const config::DatasetSection& section, const tokeni
           return;
         }
         samples[i] = make_sample(std::move(ids), supervised);
-      } catch (const InvalidSample& e) {
-        errors[i] = e.what();
-      } catch (const Error& e) {
+      } catch (const std::runtime_error& e) {  // InvalidSample, or an Error of the template or tokenizer
         errors[i] = e.what();
       }
     });
@@ -464,15 +440,15 @@ VlmDataset build_vlm_dataset(const config::DatasetSection& section, const tokeni
       auto where = fmt::format("{} {}", section.path, rows[i].position());
       AM_CHECK(section.skip_invalid_samples, "[data] {}: {}: {} (set {}.skip_invalid_samples: true to skip such rows)",
                section.label, where, errors[i], section.label);
-      if (out.stats.skipped++ == 0) out.stats.first_skip_reason = fmt::format("{}: {}", rows[i].position(), errors[i]);
+      if (out.tokens.stats.skipped++ == 0) out.tokens.stats.first_skip_reason = fmt::format("{}: {}", rows[i].position(), errors[i]);
       continue;
     }
-    out.stats.tokens += static_cast<int64_t>(samples[i].ids.size());
-    out.stats.target_tokens += count_targets(samples[i]);
-    out.samples.push_back(std::move(samples[i]));
+    out.tokens.stats.tokens += static_cast<int64_t>(samples[i].ids.size());
+    out.tokens.stats.target_tokens += count_targets(samples[i]);
+    out.tokens.samples.push_back(std::move(samples[i]));
     out.sample_images.push_back(std::move(row_images[i]));
   }
-  out.stats.samples = out.samples.size();
+  out.tokens.stats.samples = out.tokens.samples.size();
   return out;
 }
 
@@ -481,7 +457,7 @@ DataLoader make_vlm_loader(const config::DatasetSection& given, const tokenizer:
   config::DatasetSection section = given;
   section.path = resolve_dataset_path(section.path, section.split);
   auto dataset = build_vlm_dataset(section, tokenizer, processor);
-  const auto& st = dataset.stats;
+  const auto& st = dataset.tokens.stats;
   log_info("{}: {} samples from {} rows, {} images ({:.1f} images/s), {} tokens ({} in the loss){}", section.label,
            st.samples, st.rows, dataset.images->size(), dataset.images_per_second,
            human_count(static_cast<double>(st.tokens)), human_count(static_cast<double>(st.target_tokens)),
@@ -489,13 +465,11 @@ DataLoader make_vlm_loader(const config::DatasetSection& given, const tokenizer:
   if (dataset.longer_than_seq_length)
     log_info("{}: dropped {} sample(s) longer than seq_length {} with their image tokens", section.label,
              dataset.longer_than_seq_length, section.seq_length);
-  AM_CHECK(!dataset.samples.empty(), "[data] {}: no usable sample in {}", section.label, section.path);
-  TokenizedDataset tokens;
-  tokens.samples = dataset.samples;
-  check_token_ids(tokens, section, o.vocab_size, o.vocab_source, static_cast<int64_t>(tokenizer.tokenizer.vocab_size()));
+  AM_CHECK(!dataset.tokens.samples.empty(), "[data] {}: no usable sample in {}", section.label, section.path);
+  check_token_ids(dataset.tokens, section, o.vocab_size, o.vocab_source, static_cast<int64_t>(tokenizer.tokenizer.vocab_size()));
   std::vector<TrainingRow> rows;
-  for (size_t i = 0; i < dataset.samples.size(); ++i) {
-    rows.push_back(to_row(dataset.samples[i]));
+  for (size_t i = 0; i < dataset.tokens.samples.size(); ++i) {
+    rows.push_back(to_row(dataset.tokens.samples[i]));
     rows.back().images = dataset.sample_images[i];
   }
   const int32_t pad = tokenizer.pad_id.value_or(tokenizer.eos_id.value_or(0));

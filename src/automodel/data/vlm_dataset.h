@@ -56,10 +56,9 @@ void expand_image_tokens(std::vector<int32_t>& ids, std::vector<uint8_t>* superv
                          const vision::VlmProcessorConfig& processor);
 
 struct VlmDataset {
-  std::vector<Sample> samples;
+  TokenizedDataset tokens;                           // the samples and their statistics
   std::vector<std::vector<uint32_t>> sample_images;  // per sample, in the order of its image tokens
   std::shared_ptr<std::vector<vision::PixelValues>> images;
-  DatasetStats stats;
   size_t longer_than_seq_length = 0;  // dropped: seq_length cannot cut through image tokens
   double images_per_second = 0;
 };

@@ -140,10 +140,10 @@ TEST(VlmDataset, ImagePlaceholdersBecomeTheirTokensAndOnlyAssistantTextAndEndOfT
   auto section = section_of(config::Component::kVlmConversationDataset);
   section.path = rows.string();
   auto d = build_vlm_dataset(section, tok, processor);
-  ASSERT_EQ(d.samples.size(), 1u);
+  ASSERT_EQ(d.tokens.samples.size(), 1u);
   ASSERT_EQ(d.images->size(), 1u);
   EXPECT_EQ((*d.images)[0].shape, (std::vector<int64_t>{3, 32, 32}));
-  const auto& s = d.samples[0];
+  const auto& s = d.tokens.samples[0];
   EXPECT_EQ(std::count(s.ids.begin(), s.ids.end(), 0), 16);  // the placeholder became 16 image tokens
   // Targets (shifted): the answer's tokens and </s>, nothing else (the turn starts after the
   // generation prompt "assistant:\n").
@@ -163,10 +163,10 @@ TEST(VlmDataset, EmbeddedImageBytesGiveThePixelsOfTheFile) {
   auto section = section_of(config::Component::kVlmConversationDataset);
   section.path = (tmp / "rows.jsonl").string();
   auto d = build_vlm_dataset(section, llama2(), toy_processor());
-  ASSERT_EQ(d.samples.size(), 2u);
+  ASSERT_EQ(d.tokens.samples.size(), 2u);
   ASSERT_EQ(d.images->size(), 2u);  // a path and bytes are two sources ...
   EXPECT_EQ((*d.images)[0].values, (*d.images)[1].values);  // ... of the same pixels
-  EXPECT_EQ(d.samples[0].ids, d.samples[1].ids);
+  EXPECT_EQ(d.tokens.samples[0].ids, d.tokens.samples[1].ids);
 }
 
 TEST(VlmDataset, UnreadableImagesAndMismatchedRowsAreErrorsNamingTheRowOrSkippedAndCounted) {
@@ -184,9 +184,9 @@ TEST(VlmDataset, UnreadableImagesAndMismatchedRowsAreErrorsNamingTheRowOrSkipped
   EXPECT_NE(msg.find("skip_invalid_samples"), std::string::npos) << msg;
   section.skip_invalid_samples = true;
   auto d = build_vlm_dataset(section, llama2(), toy_processor());
-  EXPECT_EQ(d.samples.size(), 1u);
-  EXPECT_EQ(d.stats.skipped, 3u);
-  EXPECT_NE(d.stats.first_skip_reason.find("line 2"), std::string::npos) << d.stats.first_skip_reason;
+  EXPECT_EQ(d.tokens.samples.size(), 1u);
+  EXPECT_EQ(d.tokens.stats.skipped, 3u);
+  EXPECT_NE(d.tokens.stats.first_skip_reason.find("line 2"), std::string::npos) << d.tokens.stats.first_skip_reason;
 }
 
 // Preprocessed images are cached like tokenized text: a second run with the same image bytes and
