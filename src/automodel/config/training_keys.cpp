@@ -76,6 +76,19 @@ void check_batch_size(const JsonFields& f, RecipeConfig& c) {
              *batch, c.step_scheduler.local_batch_size);
 }
 
+// collate_fn: {_target_: ..., option: ...}: the target is checked with the schema; the collate's own
+// options (start_of_response_token, ...) are reported, not silently dropped.
+RecipeKey::Reader collate_options_reader(std::string section) {
+  return [section = std::move(section)](const JsonFields& f, RecipeConfig& c) {
+    if (!f.has("collate_fn") || !f.raw("collate_fn").is_object()) return;
+    for (const auto& [key, _] : f.raw("collate_fn").items())
+      if (key != "_target_")
+        c.ignored.push_back(fmt::format("accepted, no effect here: {}.collate_fn.{} (assistant turns are located "
+                                        "through the chat template; padding follows the dataset's keys)",
+                                        section, key));
+  };
+}
+
 RecipeSection dataloader_section(bool validation) {
   auto shuffle = validation ? K::no_effect("shuffle", "validation reads the whole set in order")
                             : K::field("shuffle", &RecipeConfig::dataloader, &DataLoaderSection::shuffle,
@@ -85,7 +98,9 @@ RecipeSection dataloader_section(bool validation) {
                      : "How training rows are batched (local_batch_size rows a batch).",
           {K::checked("_target_", "string", "StatefulDataLoader", "torchdata's StatefulDataLoader or torch's DataLoader",
                       nullptr),
-           K::checked("collate_fn", "string", "default_collater", "AutoModel's default_collater", nullptr),
+           K::checked("collate_fn", "string or mapping", "default_collater",
+                      "AutoModel's default_collater, or a VLM collate ({_target_: default_collate_fn, ...})",
+                      collate_options_reader(validation ? "validation_dataloader" : "dataloader")),
            std::move(shuffle),
            K::checked("batch_size", "integer", "local_batch_size", "must equal step_scheduler.local_batch_size",
                       check_batch_size),

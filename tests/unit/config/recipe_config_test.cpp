@@ -443,6 +443,13 @@ TEST(VlmRecipe, DatasetsModelLoaderAndPackingMustAgreeWithTheRecipeClass) {
   EXPECT_NE(msg.find("does not pack"), std::string::npos) << msg;
   tree.erase("packed_sequence");
   EXPECT_TRUE(parse_recipe(tree, "r.yaml").vlm());
+  // AutoModel 0.2's collate options are reported, not silently dropped.
+  tree["dataloader"] = {{"collate_fn", {{"_target_", "nemo_automodel.components.datasets.vlm.collate_fns.default_collate_fn"},
+                                        {"start_of_response_token", "<start_of_turn>model\n"}}}};
+  auto notes = parse_recipe(tree, "r.yaml").ignored;
+  EXPECT_TRUE(std::any_of(notes.begin(), notes.end(), [](const std::string& n) {
+    return n.starts_with("accepted, no effect here: dataloader.collate_fn.start_of_response_token (");
+  }));
 }
 
 TEST(VlmRecipe, FreezeConfigIsReadForVlmsAndReportedAsWithoutEffectForLlms) {
