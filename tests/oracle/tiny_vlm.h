@@ -14,13 +14,15 @@
 
 namespace automodel::testing {
 
-// `family`: llava or qwen2_vl.
-inline std::filesystem::path tiny_vlm_dir(const std::string& family) {
-  auto d = std::filesystem::temp_directory_path() / fmt::format("automodel_tiny_{}_{}", family, ::getpid());
+// `family`: llava, qwen2_vl or gemma3. `perturbed`: weights moved off HF's small init, so that
+// attention, and with it every position, shapes the outputs (generation tests).
+inline std::filesystem::path tiny_vlm_dir(const std::string& family, bool perturbed = false) {
+  const auto name = family + (perturbed ? "_perturbed" : "");
+  auto d = std::filesystem::temp_directory_path() / fmt::format("automodel_tiny_{}_{}", name, ::getpid());
   if (std::filesystem::exists(d / "model.safetensors")) return d;
   std::filesystem::remove_all(d);
   auto r = run_command("'" + python() + "' '" + oracle_script("tiny_vlm.py").string() + "' '" + d.string() +
-                       "' --family " + family + " 2>&1");
+                       "' --family " + family + (perturbed ? " --perturb" : "") + " 2>&1");
   if (r.exit_code != 0) throw std::runtime_error("tiny_vlm.py failed:\n" + r.output);
   return d;
 }

@@ -195,7 +195,7 @@ class VlmGenerate : public ::testing::TestWithParam<std::string> {
 
 // Qwen2-VL's tokens after the prompt continue M-RoPE from the images' largest position.
 TEST_P(VlmGenerate, GenerateWithAnImageGivesTransformersGreedyText) {
-  const auto model = testing::tiny_vlm_dir(GetParam()).string();
+  const auto model = testing::tiny_vlm_dir(GetParam(), /*perturbed=*/true).string();
   const auto image = (testing::fixtures_dir() / "images" / "llamafactory_3.jpg").string();
   TempDir tmp;
   auto hf = run_command(fmt::format("'{}' '{}' '{}' '{}' 'What is he doing?' 12 '{}' 2>&1", testing::python(),

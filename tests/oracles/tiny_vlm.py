@@ -2,7 +2,7 @@
 """Tiny VLM model folders for VLM fine-tuning tests (tests/oracle/vlm_finetune_oracle_test.cpp,
 tests/oracle/vlm_processor_oracle_test.cpp, bench/run_vlm_finetune.sh):
 
-    tiny_vlm.py OUT_DIR [--family llava|qwen2_vl] [--size small|bench]
+    tiny_vlm.py OUT_DIR [--family llava|qwen2_vl|gemma3] [--size small|bench] [--perturb]
 
 llava: transformers' LlavaForConditionalGeneration with a CLIP tower (32 px images, patch 8: 16 image tokens) and
 a Llama language model, the Llama-2 SentencePiece tokenizer of tests/fixtures with an added <image> token, a
@@ -69,7 +69,7 @@ def qwen2_vl(out, s):
                   mlp_ratio=2, patch_size=14, temporal_patch_size=2, spatial_merge_size=2, in_channels=3)
     config = transformers.Qwen2VLConfig(text_config=text, vision_config=vision, **ids)
     torch.manual_seed(1234)
-    transformers.Qwen2VLForConditionalGeneration(config).float().eval().save_pretrained(out)
+    finish(transformers.Qwen2VLForConditionalGeneration(config), out)
     image_processor = transformers.Qwen2VLImageProcessor(min_pixels=56 * 56, max_pixels=112 * 112)
     video_processor = transformers.Qwen2VLVideoProcessor()
     processor = transformers.Qwen2VLProcessor(image_processor=image_processor, tokenizer=tokenizer,
@@ -86,6 +86,17 @@ GEMMA_CHAT_TEMPLATE = (
     "{% endfor %}{{ '<end_of_turn>\\n' }}{% endfor %}"
     "{% if add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{% endif %}"
 )
+
+
+PERTURB = False  # --perturb: weights off HF's small init, so attention (and positions) shape every output
+
+
+def finish(model, out):
+    model = model.float().eval()
+    if PERTURB:
+        from hf_vision_towers import perturb
+        perturb(model)
+    model.save_pretrained(out)
 
 
 def qwen3_tokenizer(**kwargs):
@@ -112,7 +123,7 @@ def gemma3(out, s):
                                        image_token_index=ids["image_token"], boi_token_index=ids["boi_token"],
                                        eoi_token_index=ids["eoi_token"])
     torch.manual_seed(1234)
-    transformers.Gemma3ForConditionalGeneration(config).float().eval().save_pretrained(out)
+    finish(transformers.Gemma3ForConditionalGeneration(config), out)
     image_processor = transformers.Gemma3ImageProcessor(size={"height": 32, "width": 32})
     processor = transformers.Gemma3Processor(image_processor=image_processor, tokenizer=tokenizer,
                                              chat_template=GEMMA_CHAT_TEMPLATE, image_seq_length=16)
@@ -124,7 +135,10 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--family", default="llava", choices=["llava", "qwen2_vl", "gemma3"])
     parser.add_argument("--size", default="small", choices=sorted(SIZES))
+    parser.add_argument("--perturb", action="store_true")
     args = parser.parse_args()
+    global PERTURB
+    PERTURB = args.perturb
     s = SIZES[args.size]
     if args.family == "qwen2_vl":
         return qwen2_vl(args.out, s)
@@ -147,8 +161,7 @@ def main():
                                       vision_feature_layer=-2, vision_feature_select_strategy="default",
                                       projector_hidden_act="gelu", image_seq_length=16)
     torch.manual_seed(1234)
-    model = transformers.LlavaForConditionalGeneration(config).float().eval()
-    model.save_pretrained(args.out)
+    finish(transformers.LlavaForConditionalGeneration(config), args.out)
     image_processor = transformers.CLIPImageProcessor(size={"shortest_edge": 32},
                                                       crop_size={"height": 32, "width": 32})
     processor = transformers.LlavaProcessor(image_processor=image_processor, tokenizer=tokenizer, patch_size=8,
