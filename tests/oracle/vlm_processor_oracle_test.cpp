@@ -46,11 +46,29 @@ TEST_P(VlmProcessorOracle, IdsPixelsAndGridsEqualAutoProcessorApplyChatTemplate)
   auto config = nlohmann::json::parse(read_file(model / "config.json"));
   auto processor = vision::read_vlm_processor(model, config, "config.json");
   auto dataset = data::build_vlm_dataset(section, tokenizer, processor);
-  ASSERT_EQ(dataset.samples.size(), 6u);
+  ASSERT_EQ(dataset.tokens.samples.size(), 6u);
   EXPECT_EQ(dataset.images->size(), 3u);  // three photos, each preprocessed once
-  for (size_t i = 0; i < dataset.samples.size(); ++i) {
+  const auto rows = nlohmann::json::parse(read_file(testing::vlm_demo_rows()));
+  const auto image_token = *tokenizer.tokenizer.token_to_id(processor.image_token);
+  for (size_t i = 0; i < dataset.tokens.samples.size(); ++i) {
+    // The loss mask (transformers has none to compare): every reply in full, no user text and no
+    // image token.
+    std::vector<int32_t> supervised;
+    for (auto t : dataset.tokens.samples[i].targets)
+      if (t != data::kIgnore) supervised.push_back(t);
+    EXPECT_EQ(std::count(supervised.begin(), supervised.end(), image_token), 0) << "row " << i;
+    const auto learned = tokenizer.tokenizer.decode(supervised);
+    for (const auto& m : rows[i]["messages"]) {
+      auto text = m["content"].get<std::string>();
+      if (m["role"] == "assistant") {
+        EXPECT_NE(learned.find(text), std::string::npos) << "row " << i << ": " << learned;
+      } else {  // a user turn's text is never supervised
+        for (size_t p; (p = text.find("<image>")) != std::string::npos;) text.erase(p, 7);
+        EXPECT_EQ(learned.find(text), std::string::npos) << "row " << i << ": " << learned;
+      }
+    }
     auto want_ids = values_of<int64_t>(expected, "input_ids." + std::to_string(i));
-    std::vector<int64_t> ids(dataset.samples[i].ids.begin(), dataset.samples[i].ids.end());
+    std::vector<int64_t> ids(dataset.tokens.samples[i].ids.begin(), dataset.tokens.samples[i].ids.end());
     EXPECT_EQ(ids, want_ids) << "row " << i;
     auto want_pixels = values_of<float>(expected, "pixel_values." + std::to_string(i));
     std::vector<float> pixels;
