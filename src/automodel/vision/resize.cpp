@@ -216,7 +216,9 @@ Image resize_torchvision(const Image& image, int64_t width, int64_t height, Filt
   double support = 0;
   if (filter == Filter::kBilinear) f = triangle, support = 1.0;
   else if (filter == Filter::kBicubic) f = torch_bicubic, support = 2.0;
-  else AM_FAIL("resize: torchvision's uint8 antialiased resize supports bilinear and bicubic, not {}", filter_name(filter));
+  else if (filter == Filter::kLanczos) f = pillow_lanczos, support = 3.0;  // the same 3-lobe sinc window
+  else AM_FAIL("resize: torchvision's uint8 antialiased resize supports bilinear, bicubic and lanczos, not {}",
+               filter_name(filter));
   return separable(image, width, height, [&](int64_t in, int64_t out) {
     auto d = window_weights(in, out, support, f);
     // 16-bit weights with as many fraction bits as the largest weight leaves room for.

@@ -26,8 +26,9 @@ std::string filter_name(Filter filter);
 Image resize_pillow(const Image& image, int64_t width, int64_t height, Filter filter, bool height_first = false);
 
 // torchvision.transforms.v2.functional.resize(uint8, antialias=True) on a CPU with AVX2, which
-// runs PyTorch's native uint8 kernel: bilinear and bicubic (a = -0.5), 16-bit weights with a
-// per-axis precision. (transformers maps LANCZOS to it only on torchvision >= 0.27.)
+// runs PyTorch's native uint8 kernel: bilinear, bicubic (a = -0.5) and lanczos (3 lobes), 16-bit
+// weights with a per-axis precision. (transformers maps LANCZOS to it on torchvision >= 0.27, and
+// to bicubic before.)
 Image resize_torchvision(const Image& image, int64_t width, int64_t height, Filter filter);
 
 }  // namespace automodel::vision
