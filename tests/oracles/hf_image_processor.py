@@ -8,7 +8,7 @@ palette PNGs, a small odd-sized JPEG, a tall crop); OUT_DIR/processors/<name>/pr
 for each processor configuration below; and, for every image, what transformers gives:
 OUT_DIR/decoded/<image>.bin (PIL.Image.open(...).convert("RGB") as uint8 HxWx3) and
 OUT_DIR/pixels/<processor>/<image>.bin (pixel_values[0] of AutoImageProcessor, float32 CxHxW; for
-Qwen2-VL all patch rows, with image_grid_thw), listed with their shapes in OUT_DIR/index.json. Images are opened as datasets does (no EXIF rotation).
+Qwen2-VL all patch rows, with image_grid_thw; for Idefics3 the frames FxCxHxW, with the tiles' rows and columns), listed with their shapes in OUT_DIR/index.json. Images are opened as datasets does (no EXIF rotation).
 """
 import json
 import os
@@ -57,6 +57,15 @@ PROCESSORS = {
                            "size": {"height": 224, "width": 224}},
     "siglip_pil_bilinear": {"image_processor_type": "SiglipImageProcessorPil", "resample": 2,
                             "size": {"height": 300, "width": 200}},
+    # HuggingFaceM4/Idefics3-8B-Llama3's (LANCZOS, longest edge 1456, tiles of 364 plus the whole image).
+    "idefics3": {"image_processor_type": "Idefics3ImageProcessor", "do_image_splitting": True,
+                 "max_image_size": {"longest_edge": 364}, "resample": 1, "size": {"longest_edge": 1456},
+                 "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]},
+    # SmolVLM-256M's sizes without splitting (one 512 x 512 frame), and a small longest edge on the PIL backend.
+    "smolvlm_whole": {"image_processor_type": "SmolVLMImageProcessor", "do_image_splitting": False,
+                      "max_image_size": {"longest_edge": 512}, "size": {"longest_edge": 2048}},
+    "idefics3_pil": {"image_processor_type": "Idefics3ImageProcessorPil", "max_image_size": {"longest_edge": 96},
+                     "size": {"longest_edge": 200}},
     "clip_pil": {"image_processor_type": "CLIPImageProcessorPil", "crop_size": 224, "do_center_crop": True,
                  "image_mean": CLIP_MEAN, "image_std": CLIP_STD, "resample": 3, "size": 224},
 }
@@ -113,12 +122,14 @@ def main():
             processor = transformers.AutoImageProcessor.from_pretrained(hf_dir, backend="pil")
         else:
             processor = transformers.AutoImageProcessor.from_pretrained(folder)
-        index["pixels"][proc] = {"class": type(processor).__name__, "images": {}, "grids": {}, "errors": {}}
+        index["pixels"][proc] = {"class": type(processor).__name__, "images": {}, "grids": {}, "tiles": {},
+                                 "errors": {}}
+        tiles = "max_image_size" in config  # Idefics3/SmolVLM: the tiles' rows and columns too
         os.makedirs(os.path.join(out, "pixels", proc), exist_ok=True)
         for name in names:
             image = Image.open(os.path.join(out, "images", name))
             try:
-                out_ = processor(images=image, return_tensors="pt")
+                out_ = processor(images=image, return_tensors="pt", **({"return_row_col_info": True} if tiles else {}))
             except Exception as e:  # e.g. a grayscale image where do_convert_rgb is null (off)
                 index["pixels"][proc]["errors"][name] = f"{type(e).__name__}: {e}"
                 continue
@@ -127,6 +138,8 @@ def main():
                 index["pixels"][proc]["grids"][name] = out_["image_grid_thw"][0].tolist()
             else:
                 pixels = out_["pixel_values"][0].numpy().astype(np.float32)
+            if tiles:
+                index["pixels"][proc]["tiles"][name] = [out_["rows"][0][0], out_["cols"][0][0]]
             pixels.tofile(os.path.join(out, "pixels", proc, name + ".bin"))
             index["pixels"][proc]["images"][name] = list(pixels.shape)
     with open(os.path.join(out, "index.json"), "w") as f:

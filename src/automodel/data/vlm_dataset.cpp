@@ -173,10 +173,12 @@ void expand_image_tokens(std::vector<int32_t>& ids, std::vector<uint8_t>* superv
                          const std::vector<const vision::PixelValues*>& images,
                          const vision::VlmProcessorConfig& processor) {
   const auto placeholders = static_cast<size_t>(std::count(ids.begin(), ids.end(), image_token));
-  if (!processor.text_expansion.empty()) {  // already expanded in the text: N tokens an image
-    if (placeholders != images.size() * static_cast<size_t>(processor.fixed_tokens))
-      throw InvalidSample(fmt::format("{} image tokens '{}' for {} image(s) of {}", placeholders,
-                                      processor.image_token, images.size(), processor.fixed_tokens));
+  if (processor.textual()) {  // already expanded in the text
+    size_t expected = 0;
+    for (const auto* image : images) expected += static_cast<size_t>(processor.tokens_for(*image));
+    if (placeholders != expected)
+      throw InvalidSample(fmt::format("{} image tokens '{}' for {} image(s) that take {}", placeholders,
+                                      processor.image_token, images.size(), expected));
     if (supervised)
       for (size_t t = 0; t < ids.size(); ++t)
         if (ids[t] == image_token) (*supervised)[t] = 0;
@@ -242,9 +244,9 @@ VlmConversation vlm_conversation(const config::DatasetSection& section, const js
   }
 }
 
-// Preprocessed images on disk: "AMIMG1", then per image its shape, grid and values (native
+// Preprocessed images on disk: "AMIMG2", then per image its shape, grid, tiles and values (native
 // endianness: a cache is this machine's). A file that does not read back whole is a miss.
-constexpr std::string_view kImageCacheMagic = "AMIMG1";
+constexpr std::string_view kImageCacheMagic = "AMIMG2";
 
 static void save_cached_images(const fs::path& file, const std::vector<vision::PixelValues>& images) {
   std::string out(kImageCacheMagic);
@@ -259,6 +261,7 @@ static void save_cached_images(const fs::path& file, const std::vector<vision::P
   for (const auto& image : images) {
     put_list(image.shape);
     put_list(image.grid_thw);
+    put_list(image.tiles);
     put_list(image.values);
   }
   fs::create_directories(file.parent_path());
@@ -286,26 +289,28 @@ static bool load_cached_images(const fs::path& file, std::vector<vision::PixelVa
   if (!take(&count, sizeof count) || count != images.size()) return false;
   std::vector<vision::PixelValues> read(count);
   for (auto& image : read)
-    if (!take_list(image.shape) || !take_list(image.grid_thw) || !take_list(image.values)) return false;
+    if (!take_list(image.shape) || !take_list(image.grid_thw) || !take_list(image.tiles) ||
+        !take_list(image.values)) return false;
   if (at != data.size()) return false;
   images = std::move(read);
   return true;
 }
 
-// A textual expansion (Gemma 3): the rendered text with every placeholder expanded, tokenized
+// A textual expansion (Gemma 3, Idefics3): the rendered text with every placeholder expanded, tokenized
 // again, and the assistant spans moved with it (a token is supervised when it starts inside one,
 // as for the plain render).
 static void expand_image_text(tokenizer::MaskedConversation& rendered, const tokenizer::LoadedTokenizer& tok,
-                              const vision::VlmProcessorConfig& processor, size_t images) {
+                              const vision::VlmProcessorConfig& processor,
+                              const std::vector<const vision::PixelValues*>& images) {
   size_t placeholders = 0;
   for (size_t at = 0; (at = rendered.text.find(processor.placeholder, at)) != std::string::npos;
        at += processor.placeholder.size())
     ++placeholders;
-  if (placeholders != images)
+  if (placeholders != images.size())
     throw InvalidSample(fmt::format("the chat template rendered {} image placeholder(s) '{}' for {} image(s)",
-                                    placeholders, processor.placeholder, images));
+                                    placeholders, processor.placeholder, images.size()));
   std::vector<size_t> shift;
-  rendered.text = processor.expand_text(rendered.text, &shift);
+  rendered.text = processor.expand_text(rendered.text, images, &shift);
   rendered.ids = tok.tokenizer.encode(rendered.text, false);
   const auto offsets = tok.tokenizer.offsets(rendered.text, rendered.ids);
   rendered.supervised.assign(rendered.ids.size(), 0);
@@ -416,7 +421,7 @@ VlmDataset build_vlm_dataset(const config::DatasetSection& section, const tokeni
                                                                tokenizer::AssistantMaskRule::kContentAndEndOfTurn);
         std::vector<const vision::PixelValues*> images;
         for (auto image : row_images[i]) images.push_back(&(*out.images)[image]);
-        if (!processor.text_expansion.empty()) expand_image_text(rendered, tok, processor, images.size());
+        if (processor.textual()) expand_image_text(rendered, tok, processor, images);
         auto ids = std::move(rendered.ids);
         auto supervised = std::move(rendered.supervised);
         if (!section.answer_only_loss_mask) supervised.assign(ids.size(), 1);

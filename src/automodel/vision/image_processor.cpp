@@ -23,6 +23,7 @@ struct Family {
   std::vector<double> mean, std;
   bool patches = false;  // Qwen2-VL's smart resize and patch rows
   Filter resample = Filter::kBicubic;
+  bool tiles = false;  // Idefics3's longest-edge resize and tiles
 };
 const std::vector<double> kClipMean{0.48145466, 0.4578275, 0.40821073}, kClipStd{0.26862954, 0.26130258, 0.27577711};
 const std::vector<Family>& families() {
@@ -31,6 +32,8 @@ const std::vector<Family>& families() {
       {"SiglipImageProcessor", false, std::nullopt, 224, 0, {0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}},
       {"Qwen2VLImageProcessor", false, std::nullopt, 0, 0, kClipMean, kClipStd, true},
       {"Gemma3ImageProcessor", false, std::nullopt, 224, 0, {0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}, false, Filter::kBilinear},
+      {"Idefics3ImageProcessor", false, std::nullopt, 0, 0, {0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}, false, Filter::kLanczos, true},
+      {"SmolVLMImageProcessor", false, std::nullopt, 0, 0, {0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}, false, Filter::kLanczos, true},
   };
   return kFamilies;
 }
@@ -127,7 +130,8 @@ ImageProcessorConfig parse_image_processor_config(const std::string& json, const
   if (c.type.ends_with("Pil")) c.backend = Backend::kPil;
   const auto family = std::find_if(families().begin(), families().end(), [&](const Family& f) { return base == f.prefix; });
   AM_CHECK(family != families().end(), "{}: image_processor_type '{}' is not supported (supported: CLIPImageProcessor, "
-           "SiglipImageProcessor, Qwen2VLImageProcessor, Gemma3ImageProcessor)", where, c.type);
+           "SiglipImageProcessor, Qwen2VLImageProcessor, Gemma3ImageProcessor, Idefics3ImageProcessor, "
+           "SmolVLMImageProcessor)", where, c.type);
   c.do_center_crop = family->do_center_crop;
   c.shortest_edge = family->shortest_edge;
   c.height = c.width = family->size;
@@ -152,7 +156,7 @@ ImageProcessorConfig parse_image_processor_config(const std::string& json, const
   flag("do_pan_and_scan", pan_and_scan);
   AM_CHECK(!pan_and_scan, "{}: do_pan_and_scan: Gemma 3's pan-and-scan crops are not supported (set it to false or "
            "null)", where);
-  if (j.contains("size") && !family->patches) read_size(j["size"], field("size"), family->shortest_edge.has_value(), c.shortest_edge, c.height, c.width);
+  if (j.contains("size") && !family->patches && !family->tiles) read_size(j["size"], field("size"), family->shortest_edge.has_value(), c.shortest_edge, c.height, c.width);
   if (j.contains("crop_size")) {
     std::optional<int64_t> unused;
     read_size(j["crop_size"], field("crop_size"), false, unused, c.crop_height, c.crop_width);
@@ -182,6 +186,19 @@ ImageProcessorConfig parse_image_processor_config(const std::string& json, const
     c.max_pixels = positive_int(j, "max_pixels", c.max_pixels, where);
     AM_CHECK(c.min_pixels <= c.max_pixels, "{}: min_pixels {} is above max_pixels {}", where, c.min_pixels, c.max_pixels);
   }
+  if (family->tiles) {
+    // {"longest_edge": n} sizes, the class's defaults where absent (Idefics3-8B's 4 x 364 and 364).
+    const auto longest = [&](const char* key, int64_t fallback) {
+      if (!j.contains(key) || j[key].is_null()) return fallback;
+      AM_CHECK(j[key].is_object() && j[key].contains("longest_edge"), "{}: expected {{\"longest_edge\": n}}, found {}",
+               field(key), j[key].dump());
+      return positive_int(j[key], "longest_edge", fallback, field(key));
+    };
+    c.longest_edge = longest("size", 4 * 364);
+    c.tile_size = longest("max_image_size", 364);
+    c.do_image_splitting = true;
+    flag("do_image_splitting", c.do_image_splitting);
+  }
   if (j.contains("image_mean")) c.image_mean = read_triple(j["image_mean"], field("image_mean"));
   if (j.contains("image_std")) c.image_std = read_triple(j["image_std"], field("image_std"));
   for (double s : c.image_std) AM_CHECK(s != 0, "{}: a standard deviation of 0", field("image_std"));
@@ -194,11 +211,13 @@ std::string fingerprint(const ImageProcessorConfig& c) {
     for (double x : v) out += fmt::format("{},", x);
     return out;
   };
-  return fmt::format("{}|{}|{}{}{}{}{}|{}|{}x{}|{}x{}|{}|{}|{}|{}|{},{},{},{},{}|{}", c.type, static_cast<int>(c.backend),
+  return fmt::format("{}|{}|{}{}{}{}{}|{}|{}x{}|{}x{}|{}|{}|{}|{}|{},{},{},{},{}|{}|{},{},{}", c.type,
+                     static_cast<int>(c.backend),
                      c.do_convert_rgb, c.do_resize, c.do_center_crop, c.do_rescale, c.do_normalize,
                      c.shortest_edge.value_or(-1), c.height, c.width, c.crop_height, c.crop_width,
                      static_cast<int>(c.resample), c.rescale_factor, list(c.image_mean), list(c.image_std), c.patch_size,
-                     c.temporal_patch_size, c.merge_size, c.min_pixels, c.max_pixels, c.pil_height_first);
+                     c.temporal_patch_size, c.merge_size, c.min_pixels, c.max_pixels, c.pil_height_first,
+                     c.longest_edge, c.tile_size, c.do_image_splitting);
 }
 
 ImageProcessorConfig read_image_processor_config(const std::filesystem::path& model_dir) {
@@ -234,33 +253,19 @@ std::pair<int64_t, int64_t> smart_resize(int64_t height, int64_t width, int64_t 
   return {h_bar, w_bar};
 }
 
-PixelValues preprocess(const ImageProcessorConfig& c, const Image& input) {
-  // Without conversion transformers reads a palette image's indices as one gray channel.
-  AM_CHECK(c.do_convert_rgb || !input.from_palette, "image processor {}: a palette image needs do_convert_rgb", c.type);
-  Image image = c.do_convert_rgb ? to_rgb(input) : input;
-  AM_CHECK(image.channels == 3, "image processor {}: expected an RGB image, found {} channels (do_convert_rgb is off)",
-           c.type, image.channels);
-  if (c.do_resize) {
-    int64_t h = c.height, w = c.width;
-    if (c.patch_size > 0) {
-      std::tie(h, w) = smart_resize(image.height, image.width, c.patch_size * c.merge_size, c.min_pixels, c.max_pixels);
-    } else if (c.shortest_edge) {  // the short side to n, the long one scaled and truncated
-      const int64_t shorter = std::min(image.width, image.height), longer = std::max(image.width, image.height);
-      const int64_t new_long = static_cast<int64_t>(static_cast<double>(*c.shortest_edge) * static_cast<double>(longer) /
-                                                    static_cast<double>(shorter));
-      h = image.width <= image.height ? new_long : *c.shortest_edge;
-      w = image.width <= image.height ? *c.shortest_edge : new_long;
-    }
-    if (h != image.height || w != image.width)
-      image = c.backend == Backend::kTorchvision ? resize_torchvision(image, w, h, c.resample)
-                                                 : resize_pillow(image, w, h, c.resample, c.pil_height_first);
-  }
-  if (c.do_center_crop) image = center_crop(image, c.crop_height, c.crop_width, c.backend);
+namespace {
 
-  PixelValues out{{3, image.height, image.width}, {}, {}};
-  out.values.resize(static_cast<size_t>(3 * image.height * image.width));
-  // Per channel: value = f(pixel), in float32 as each backend rounds it.
-  std::vector<std::array<float, 256>> lut(3);
+// The `step`-th resize of the pipeline (its number picks its order on the PIL backend).
+Image resized(const Image& image, int64_t height, int64_t width, const ImageProcessorConfig& c, int step = 0) {
+  if (height == image.height && width == image.width) return image;
+  return c.backend == Backend::kTorchvision
+             ? resize_torchvision(image, width, height, c.resample)
+             : resize_pillow(image, width, height, c.resample, (c.pil_height_first >> step) & 1u);
+}
+
+// An RGB image rescaled and normalised into float32 channel planes, as each backend rounds it.
+std::vector<float> normalized(const Image& image, const ImageProcessorConfig& c) {
+  std::vector<std::array<float, 256>> lut(3);  // per channel: value = f(pixel)
   for (int64_t ch = 0; ch < 3; ++ch)
     for (int v = 0; v < 256; ++v) {
       float x;
@@ -282,9 +287,108 @@ PixelValues preprocess(const ImageProcessorConfig& c, const Image& input) {
       lut[static_cast<size_t>(ch)][static_cast<size_t>(v)] = x;
     }
   const int64_t plane = image.height * image.width;
+  std::vector<float> out(static_cast<size_t>(3 * plane));
   for (int64_t i = 0; i < plane; ++i)
     for (int64_t ch = 0; ch < 3; ++ch)
-      out.values[static_cast<size_t>(ch * plane + i)] = lut[static_cast<size_t>(ch)][image.pixels[static_cast<size_t>(i * 3 + ch)]];
+      out[static_cast<size_t>(ch * plane + i)] = lut[static_cast<size_t>(ch)][image.pixels[static_cast<size_t>(i * 3 + ch)]];
+  return out;
+}
+
+// Idefics3's sizes, in Python's arithmetic: the longest edge set to `longest` (the other edge
+// truncated, then made even), both kept within 4096 pixels.
+std::pair<int64_t, int64_t> longest_edge_size(int64_t height, int64_t width, int64_t longest) {
+  const auto scaled = [](int64_t& h, int64_t& w, int64_t to, bool even) {
+    const double aspect = static_cast<double>(w) / static_cast<double>(h);
+    if (w >= h) {
+      w = to, h = static_cast<int64_t>(static_cast<double>(w) / aspect);
+      if (even && h % 2 != 0) ++h;
+    } else {
+      h = to, w = static_cast<int64_t>(static_cast<double>(h) * aspect);
+      if (even && w % 2 != 0) ++w;
+    }
+  };
+  int64_t h = height, w = width;
+  scaled(h, w, longest, true);
+  h = std::max<int64_t>(h, 1), w = std::max<int64_t>(w, 1);
+  if (std::max(h, w) > 4096) scaled(h, w, 4096, false);
+  return {std::max<int64_t>(h, 1), std::max<int64_t>(w, 1)};
+}
+
+// Idefics3's resize for the encoder: the longer edge up to a multiple of `tile`, the other edge
+// scaled by the aspect ratio (truncated), then up to a multiple of `tile` too.
+std::pair<int64_t, int64_t> tile_multiple_size(int64_t height, int64_t width, int64_t tile) {
+  const double aspect = static_cast<double>(width) / static_cast<double>(height);
+  const auto up = [tile](int64_t n) { return (n + tile - 1) / tile * tile; };
+  if (width >= height) {
+    const int64_t w = up(width);
+    return {up(static_cast<int64_t>(static_cast<double>(w) / aspect)), w};
+  }
+  const int64_t h = up(height);
+  return {h, up(static_cast<int64_t>(static_cast<double>(h) * aspect))};
+}
+
+Image crop(const Image& image, int64_t top, int64_t left, int64_t height, int64_t width) {
+  Image out{width, height, image.channels, {}};
+  out.pixels.resize(static_cast<size_t>(width * height * image.channels));
+  for (int64_t y = 0; y < height; ++y)
+    std::copy_n(&image.pixels[static_cast<size_t>(((y + top) * image.width + left) * image.channels)],
+                width * image.channels, &out.pixels[static_cast<size_t>(y * width * image.channels)]);
+  return out;
+}
+
+// Idefics3/SmolVLM: frames of tile_size squares (the tiles row by row, then the whole image).
+PixelValues tiled(Image image, const ImageProcessorConfig& c) {
+  const int64_t M = c.tile_size;
+  if (c.do_resize) {
+    auto [h, w] = longest_edge_size(image.height, image.width, c.longest_edge);
+    image = resized(image, h, w, c, 0);
+  }
+  std::vector<Image> frames;
+  PixelValues out;
+  out.tiles = {0, 0};
+  if (c.do_image_splitting) {
+    auto [h, w] = tile_multiple_size(image.height, image.width, M);
+    image = resized(image, h, w, c, 1);
+    if (h > M || w > M) {
+      out.tiles = {h / M, w / M};
+      for (int64_t r = 0; r < h / M; ++r)
+        for (int64_t col = 0; col < w / M; ++col) frames.push_back(crop(image, r * M, col * M, M, M));
+    }
+  }
+  frames.push_back(resized(image, M, M, c, 2));
+  out.shape = {static_cast<int64_t>(frames.size()), 3, M, M};
+  for (const auto& frame : frames) {
+    auto values = normalized(frame, c);
+    out.values.insert(out.values.end(), values.begin(), values.end());
+  }
+  return out;
+}
+
+}  // namespace
+
+PixelValues preprocess(const ImageProcessorConfig& c, const Image& input) {
+  // Without conversion transformers reads a palette image's indices as one gray channel.
+  AM_CHECK(c.do_convert_rgb || !input.from_palette, "image processor {}: a palette image needs do_convert_rgb", c.type);
+  Image image = c.do_convert_rgb ? to_rgb(input) : input;
+  AM_CHECK(image.channels == 3, "image processor {}: expected an RGB image, found {} channels (do_convert_rgb is off)",
+           c.type, image.channels);
+  if (c.tile_size > 0) return tiled(std::move(image), c);
+  if (c.do_resize) {
+    int64_t h = c.height, w = c.width;
+    if (c.patch_size > 0) {
+      std::tie(h, w) = smart_resize(image.height, image.width, c.patch_size * c.merge_size, c.min_pixels, c.max_pixels);
+    } else if (c.shortest_edge) {  // the short side to n, the long one scaled and truncated
+      const int64_t shorter = std::min(image.width, image.height), longer = std::max(image.width, image.height);
+      const int64_t new_long = static_cast<int64_t>(static_cast<double>(*c.shortest_edge) * static_cast<double>(longer) /
+                                                    static_cast<double>(shorter));
+      h = image.width <= image.height ? new_long : *c.shortest_edge;
+      w = image.width <= image.height ? *c.shortest_edge : new_long;
+    }
+    image = resized(image, h, w, c);
+  }
+  if (c.do_center_crop) image = center_crop(image, c.crop_height, c.crop_width, c.backend);
+
+  PixelValues out{{3, image.height, image.width}, normalized(image, c), {}, {}};
   if (c.patch_size > 0) {
     AM_CHECK(image.height % (c.patch_size * c.merge_size) == 0 && image.width % (c.patch_size * c.merge_size) == 0,
              "image processor {}: a {} x {} image does not divide into {}-pixel merged patches (do_resize is off)",

@@ -3,8 +3,9 @@
 // crop, rescale and normalise into float32 channels-first pixel values, or, for Qwen2-VL, resize to
 // a multiple of the patch grid within a pixel budget and flatten into rows of patches. The backend
 // is the one AutoImageProcessor picks by default (torchvision), or PIL's when asked. Families:
-// CLIP (and LLaVA, which uses it), SigLIP, Gemma 3 (without pan-and-scan) and Qwen2-VL (Qwen2.5-VL
-// uses it too); other image_processor_types are an error naming them.
+// CLIP (and LLaVA, which uses it), SigLIP, Gemma 3 (without pan-and-scan), Qwen2-VL (Qwen2.5-VL
+// uses it too) and Idefics3/SmolVLM (the longest edge resized, then tiles of the encoder's size
+// plus the whole image); other image_processor_types are an error naming them.
 #pragma once
 
 #include <cstdint>
@@ -33,8 +34,14 @@ struct ImageProcessorConfig {
   // Qwen2-VL: patches of patch_size, merged merge_size x merge_size, repeated temporal_patch_size
   // times; the resized image keeps min_pixels..max_pixels pixels (0: not a patch processor).
   int64_t patch_size = 0, temporal_patch_size = 0, merge_size = 0, min_pixels = 0, max_pixels = 0;
-  // PIL backend: resample height first (see resize_pillow; Pillow 13 picks the order itself).
-  bool pil_height_first = false;
+  // Idefics3/SmolVLM: the longest edge resized to `longest_edge` (size), then, with
+  // do_image_splitting, to multiples of `tile_size` (max_image_size) cut into tile_size squares
+  // followed by the whole image at tile_size; without it, straight to one tile_size square.
+  int64_t longest_edge = 0, tile_size = 0;
+  bool do_image_splitting = false;
+  // PIL backend: bit i set resamples the pipeline's i-th resize height first (see resize_pillow;
+  // Pillow 13 picks the order itself, per resize).
+  uint32_t pil_height_first = 0;
 };
 
 // Every field of `config` as text: what a preprocessed image depends on besides its bytes (the
@@ -47,9 +54,12 @@ ImageProcessorConfig parse_image_processor_config(const std::string& json, const
 ImageProcessorConfig read_image_processor_config(const std::filesystem::path& model_dir);
 
 struct PixelValues {
-  std::vector<int64_t> shape;  // (3, height, width); Qwen2-VL: (patches, 3 x temporal x patch x patch)
+  // (3, height, width); Qwen2-VL: (patches, 3 x temporal x patch x patch); Idefics3: (frames, 3,
+  // tile, tile).
+  std::vector<int64_t> shape;
   std::vector<float> values;
   std::vector<int64_t> grid_thw;  // Qwen2-VL's image_grid_thw row: (1, height / patch, width / patch)
+  std::vector<int64_t> tiles;     // Idefics3's (rows, cols) of tiles before the whole image; (0, 0): one frame
 };
 
 // Qwen2-VL's smart_resize: (height, width) rounded to multiples of `factor`, then scaled into

@@ -52,7 +52,7 @@ TEST(Resize, UnchangedSizeIsACopyAndUnsupportedFiltersAreNamed) {
   auto image = read_image(kImages / "llamafactory_1.jpg");
   EXPECT_EQ(resize_torchvision(image, image.width, image.height, Filter::kBicubic).pixels, image.pixels);
   EXPECT_EQ(resize_pillow(image, image.width, image.height, Filter::kLanczos).pixels, image.pixels);
-  expect_error([&] { resize_torchvision(image, 10, 10, Filter::kLanczos); }, "bilinear and bicubic, not lanczos");
+  expect_error([&] { resize_torchvision(image, 10, 10, Filter::kBox); }, "bilinear, bicubic and lanczos, not box");
   expect_error([&] { resize_pillow(image, 10, 10, Filter::kBox); }, "Pillow's box filter is not supported");
   expect_error([&] { resize_pillow(image, 0, 10, Filter::kBicubic); }, "must be positive");
 }
@@ -73,8 +73,8 @@ TEST(ImageProcessorConfig, FieldsAndClassDefaultsAreReadAndBadValuesNamed) {
   EXPECT_EQ(g.resample, Filter::kBilinear);
   expect_error([] { parse_image_processor_config(R"({"image_processor_type": "Gemma3ImageProcessor", "do_pan_and_scan": true})", "g.json"); },
                "g.json: do_pan_and_scan: Gemma 3's pan-and-scan crops are not supported");
-  expect_error([] { parse_image_processor_config(R"({"image_processor_type": "Idefics3ImageProcessor"})", "q.json"); },
-               "q.json: image_processor_type 'Idefics3ImageProcessor' is not supported");
+  expect_error([] { parse_image_processor_config(R"({"image_processor_type": "Idefics2ImageProcessor"})", "q.json"); },
+               "q.json: image_processor_type 'Idefics2ImageProcessor' is not supported");
   expect_error([] { parse_image_processor_config(R"({"image_processor_type": "CLIPImageProcessor", "resample": 9})", "p.json"); },
                "p.json: resample: expected a PIL resampling filter 0-5");
   expect_error([] { parse_image_processor_config(R"({"image_processor_type": "CLIPImageProcessor", "size": {"w": 3}})", "p.json"); },
@@ -83,6 +83,49 @@ TEST(ImageProcessorConfig, FieldsAndClassDefaultsAreReadAndBadValuesNamed) {
                "p.json: image_std: a standard deviation of 0");
   expect_error([] { parse_image_processor_config(R"({"image_processor_type": "CLIPImageProcessor", "image_mean": [1, 2]})", "p.json"); },
                "p.json: image_mean: expected 3 numbers");
+}
+
+// Idefics3/SmolVLM: longest edges from {"longest_edge": n}, the class's defaults (Idefics3-8B's)
+// where absent, LANCZOS, splitting on unless turned off.
+TEST(ImageProcessorConfig, Idefics3SizesSplittingAndDefaultsAreRead) {
+  auto d = parse_image_processor_config(R"({"image_processor_type": "Idefics3ImageProcessor"})", "i.json");
+  EXPECT_EQ(d.longest_edge, 4 * 364);
+  EXPECT_EQ(d.tile_size, 364);
+  EXPECT_TRUE(d.do_image_splitting);
+  EXPECT_EQ(d.resample, Filter::kLanczos);
+  EXPECT_EQ(d.image_mean, std::vector<double>(3, 0.5));
+  auto s = parse_image_processor_config(
+      R"({"image_processor_type": "SmolVLMImageProcessor", "size": {"longest_edge": 2048},
+          "max_image_size": {"longest_edge": 512}, "do_image_splitting": false})", "s.json");
+  EXPECT_EQ(s.longest_edge, 2048);
+  EXPECT_EQ(s.tile_size, 512);
+  EXPECT_FALSE(s.do_image_splitting);
+  EXPECT_NE(fingerprint(s), fingerprint(d));
+  expect_error([] { parse_image_processor_config(R"({"image_processor_type": "Idefics3ImageProcessor", "size": 364})", "i.json"); },
+               "i.json: size: expected {\"longest_edge\": n}, found 364");
+  expect_error([] {
+    parse_image_processor_config(R"({"image_processor_type": "Idefics3ImageProcessor", "max_image_size": {"longest_edge": 0}})", "i.json");
+  }, "i.json: max_image_size: longest_edge: expected a positive integer, found 0");
+}
+
+// Tiles of a wide image: the longest edge to 64 (the short one even), then up to multiples of 32:
+// 2 x 1 tiles row by row, then the whole image, each 32 x 32; a small one is one whole frame.
+TEST(ImageProcessor, Idefics3SplitsIntoTilesThenTheWholeImage) {
+  auto c = parse_image_processor_config(
+      R"({"image_processor_type": "Idefics3ImageProcessor", "size": {"longest_edge": 64},
+          "max_image_size": {"longest_edge": 32}, "resample": 2})", "i.json");
+  Image wide{90, 30, 3, {}};
+  for (int64_t i = 0; i < 90 * 30 * 3; ++i) wide.pixels.push_back(static_cast<uint8_t>(i % 3 == 0 ? (i / 3) % 90 * 2 : 7));
+  auto p = preprocess(c, wide);
+  EXPECT_EQ(p.tiles, (std::vector<int64_t>{1, 2}));  // 64 x 22 -> 64 x 32: one row of two tiles
+  EXPECT_EQ(p.shape, (std::vector<int64_t>{3, 3, 32, 32}));
+  ASSERT_EQ(p.values.size(), 3u * 3 * 32 * 32);
+  // Red rises from left to right: the first tile's left column is darker than the second's.
+  EXPECT_LT(p.values[0], p.values[3 * 32 * 32]);
+  c.do_image_splitting = false;
+  auto whole = preprocess(c, wide);
+  EXPECT_EQ(whole.tiles, (std::vector<int64_t>{0, 0}));
+  EXPECT_EQ(whole.shape, (std::vector<int64_t>{1, 3, 32, 32}));
 }
 
 // Qwen2-VL: sizes rounded to multiples of patch x merge, then scaled into the pixel budget; the
