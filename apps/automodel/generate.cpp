@@ -67,12 +67,12 @@ std::vector<int64_t> image_prompt(const GenerateArgs& args, const std::filesyste
   const auto source = data::vlm_chat_template(processor, tok);
   AM_CHECK(!source.empty(), "[generate] {}: neither the processor nor the tokenizer has a chat template", folder.string());
   auto context = tokenizer::chat_template_context(tok.config, messages, nlohmann::json(), true);
-  auto text = processor.expand_text(tokenizer::ChatTemplate(source, "chat_template").render(context).text);
+  std::vector<const vision::PixelValues*> images;
+  for (const auto& p : pixels) images.push_back(&p);
+  auto text = processor.expand_text(tokenizer::ChatTemplate(source, "chat_template").render(context).text, images);
   auto ids = tok.tokenizer.encode(text, false);
   const auto image_token = tok.tokenizer.token_to_id(processor.image_token);
   AM_CHECK(image_token, "[generate] {}: the image token '{}' is not in the tokenizer", folder.string(), processor.image_token);
-  std::vector<const vision::PixelValues*> images;
-  for (const auto& p : pixels) images.push_back(&p);
   try {
     data::expand_image_tokens(ids, nullptr, *image_token, images, processor);
   } catch (const data::InvalidSample& e) {

@@ -89,7 +89,7 @@ TEST_P(VlmProcessorOracle, IdsPixelsAndGridsEqualAutoProcessorApplyChatTemplate)
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, VlmProcessorOracle, ::testing::Values("llava", "qwen2_vl", "gemma3"));
+INSTANTIATE_TEST_SUITE_P(Families, VlmProcessorOracle, ::testing::Values("llava", "qwen2_vl", "gemma3", "idefics3"));
 
 }  // namespace
 }  // namespace automodel

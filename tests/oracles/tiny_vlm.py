@@ -14,6 +14,9 @@ Qwen2VLProcessor and a ChatML template of our own that writes <|vision_start|><|
 gemma3: Gemma3ForConditionalGeneration (SigLIP 32 px, patch 4, pooled to 16 tokens; Gemma 3 text with a sliding
 window) with the Qwen3 tokenizer given Gemma's <start_of_image>, <image_soft_token>, <end_of_image> tokens, a
 Gemma3Processor and a Gemma-style template of our own.
+idefics3: Idefics3ForConditionalGeneration (its SigLIP-like tower at 32 px, patch 8, pixel shuffle by 2: 4 tokens a
+frame; images resized to a longest edge of 64 and split into 32 px tiles plus the whole image) with the SmolLM2
+tokenizer of tests/fixtures given SmolVLM's image tokens, an Idefics3Processor and a SmolVLM-style template of our own.
 Weights are random (seeded).
 """
 import argparse
@@ -88,6 +91,48 @@ GEMMA_CHAT_TEMPLATE = (
 )
 
 
+SMOLVLM_CHAT_TEMPLATE = (
+    "<|im_start|>{% for message in messages %}{{ message['role'] | capitalize }}"
+    "{{ ':' if message['content'][0]['type'] == 'image' else ': ' }}"
+    "{% for item in message['content'] %}"
+    "{% if item['type'] == 'image' %}{{ '<image>' }}"
+    "{% elif item['type'] == 'text' %}{{ item['text'] }}{% endif %}"
+    "{% endfor %}{{ '<end_of_utterance>\\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}"
+)
+
+
+def idefics3(out, s):
+    import gzip, shutil, tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        with gzip.open(os.path.join(FIXTURES, "smollm2_135m_instruct", "tokenizer.json.gz")) as src, \
+                open(os.path.join(tmp, "tokenizer.json"), "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        tokenizer = transformers.PreTrainedTokenizerFast(tokenizer_file=os.path.join(tmp, "tokenizer.json"),
+                                                         bos_token="<|im_start|>", eos_token="<end_of_utterance>",
+                                                         pad_token="<|im_end|>")
+    markers = ["<fake_token_around_image>", "<image>", "<end_of_utterance>", "<global-img>"]
+    markers += [f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)]
+    tokenizer.add_special_tokens({"additional_special_tokens": markers})
+    text = dict(model_type="llama", vocab_size=len(tokenizer), hidden_size=s["hidden_size"],
+                intermediate_size=s["intermediate_size"], num_hidden_layers=s["num_hidden_layers"],
+                num_attention_heads=s["num_attention_heads"], num_key_value_heads=s["num_key_value_heads"],
+                max_position_embeddings=1024, rms_norm_eps=1e-5, tie_word_embeddings=False,
+                pad_token_id=tokenizer.pad_token_id)
+    vision = dict(hidden_size=s["vision_hidden"], intermediate_size=2 * s["vision_hidden"], num_attention_heads=4,
+                  num_hidden_layers=s["vision_layers"], image_size=32, patch_size=8)
+    config = transformers.Idefics3Config(text_config=text, vision_config=vision, scale_factor=2,
+                                         image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
+                                         pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(1234)
+    finish(transformers.Idefics3ForConditionalGeneration(config), out)
+    image_processor = transformers.Idefics3ImageProcessor(size={"longest_edge": 64},
+                                                          max_image_size={"longest_edge": 32})
+    processor = transformers.Idefics3Processor(image_processor=image_processor, tokenizer=tokenizer, image_seq_len=4,
+                                               chat_template=SMOLVLM_CHAT_TEMPLATE)
+    processor.save_pretrained(out)
+
+
 PERTURB = False  # --perturb: weights off HF's small init, so attention (and positions) shape every output
 
 
@@ -133,7 +178,7 @@ def gemma3(out, s):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out")
-    parser.add_argument("--family", default="llava", choices=["llava", "qwen2_vl", "gemma3"])
+    parser.add_argument("--family", default="llava", choices=["llava", "qwen2_vl", "gemma3", "idefics3"])
     parser.add_argument("--size", default="small", choices=sorted(SIZES))
     parser.add_argument("--perturb", action="store_true")
     args = parser.parse_args()
@@ -144,6 +189,8 @@ def main():
         return qwen2_vl(args.out, s)
     if args.family == "gemma3":
         return gemma3(args.out, s)
+    if args.family == "idefics3":
+        return idefics3(args.out, s)
     tokenizer = transformers.LlamaTokenizerFast.from_pretrained(os.path.join(FIXTURES, "llama2_sentencepiece"))
     tokenizer.add_tokens(["<image>"], special_tokens=True)
     tokenizer.pad_token = tokenizer.unk_token

@@ -26,14 +26,25 @@ struct VlmProcessorConfig {
   int64_t patch_size = 0, extra_tokens = 0;
   // Qwen2-VL: an image of grid (t, h, w) patches becomes t x h x w / merge_size^2 tokens.
   int64_t merge_size = 0;
-  // Gemma 3: the expansion is textual: every `placeholder` the template writes (<start_of_image>)
-  // becomes `text_expansion` ("\n\n<start_of_image>" + image_token x fixed_tokens + "<end_of_image>\n\n")
-  // before tokenization, so newlines merge with their neighbours as transformers tokenizes them.
+  // Textual expansions, applied to the rendered text before tokenization so that newlines merge
+  // with their neighbours as transformers tokenizes them: every `placeholder` the template writes
+  // becomes image_text(image) for its image in turn.
+  // Gemma 3: placeholder <start_of_image>, a fixed `text_expansion` ("\n\n<start_of_image>" +
+  // image_token x fixed_tokens + "<end_of_image>\n\n").
   std::string placeholder, text_expansion;
   int64_t fixed_tokens = 0;
-  // Text with each placeholder expanded (unchanged without a text expansion); `shift` (when given)
-  // maps each offset of `text` to its offset in the result.
-  std::string expand_text(const std::string& text, std::vector<size_t>* shift = nullptr) const;
+  // Idefics3/SmolVLM: placeholder <image>; per tile "<fake_token_around_image><row_r_col_c>" +
+  // image_token x tile_tokens (a newline after each row of tiles), then the whole image as
+  // "\n<fake_token_around_image><global-img>" + image_token x tile_tokens + "<fake_token_around_image>".
+  int64_t tile_tokens = 0;
+  std::string fake_image_token, global_image_token;
+  bool textual() const { return !placeholder.empty(); }
+  std::string image_text(const PixelValues& pixels) const;
+  // Text with its i-th placeholder expanded for images[i] (unchanged without a textual expansion;
+  // a count that differs from the images' is an error); `shift` (when given) maps each offset of
+  // `text` to its offset in the result.
+  std::string expand_text(const std::string& text, const std::vector<const PixelValues*>& images,
+                          std::vector<size_t>* shift = nullptr) const;
   // Tokens `pixels` (one preprocessed image) takes in the sequence.
   int64_t tokens_for(const PixelValues& pixels) const;
 };
