@@ -142,7 +142,13 @@ INSTANTIATE_TEST_SUITE_P(
                                         "language_model.model.embed_tokens.weight"},
                                        {"multi_modal_projector.mm_input_projection_weight",
                                         "language_model.model.layers.0.self_attn.q_proj.weight"},
-                                       0.3}),
+                                       0.3},
+                      FullFineTuneCase{"idefics3",
+                                       {"model.vision_model.encoder.layers.0.self_attn.q_proj.weight",
+                                        "model.text_model.embed_tokens.weight"},
+                                       {"model.connector.modality_projection.proj.weight",
+                                        "model.text_model.layers.0.self_attn.q_proj.weight"},
+                                       0.5}),
     [](const auto& info) { return info.param.family; });
 
 // processor.min_pixels / max_pixels (AutoModel's Qwen recipes set them) shrink Qwen2-VL's images and
@@ -166,9 +172,17 @@ TEST_F(VlmFinetune, ProcessorPixelBudgetTakesEffectForPatchProcessorsAndIsAnErro
       << llava.output;
 }
 
-TEST_F(VlmFinetune, LoraAdapterLoadsInPeftAndGivesOurConsolidatedLogits) {
+// The adapter's target_modules regex names the language model as transformers holds it
+// (language_model, Idefics3's text_model), so PEFT finds every adapted module.
+class VlmLora : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override { AUTOMODEL_REQUIRE_ORACLE("torch transformers peft safetensors"); }
+};
+
+TEST_P(VlmLora, AdapterLoadsInPeftAndGivesOurConsolidatedLogits) {
   TempDir tmp;
-  auto run = train(vlm_recipe(tmp, kLora));
+  const auto base_dir = testing::tiny_vlm_dir(GetParam());
+  auto run = train(vlm_recipe(tmp, kLora, GetParam()));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   auto l = losses(tmp / "ckpt");
   ASSERT_EQ(l.size(), 9u);
@@ -177,14 +191,15 @@ TEST_F(VlmFinetune, LoraAdapterLoadsInPeftAndGivesOurConsolidatedLogits) {
   ASSERT_TRUE(fs::exists(adapter / "adapter_model.safetensors")) << run.output;
   const auto expected = tmp / "hf.safetensors";
   ASSERT_NO_FATAL_FAILURE(
-      expect_transformers_logits(testing::tiny_llava_dir(), adapter.string(), adapter / "consolidated", expected, tmp));
+      expect_transformers_logits(base_dir, adapter.string(), adapter / "consolidated", expected, tmp));
   // The adapter matters: the base alone is far from PEFT's base + adapter.
-  ASSERT_EQ(testing::run_debug_forward(testing::tiny_llava_dir(), expected, tmp / "base.safetensors", "--grads none")
-                .exit_code, 0);
+  ASSERT_EQ(testing::run_debug_forward(base_dir, expected, tmp / "base.safetensors", "--grads none").exit_code, 0);
   auto want = borrow_view(hf::SafetensorsCheckpoint::open(expected).get("logits"));
   auto base = borrow_view(hf::SafetensorsCheckpoint::open(tmp / "base.safetensors").get("logits"));
   EXPECT_GT((base - want).abs().max().item<double>() / want.abs().max().item<double>(), 1e-3);
 }
+
+INSTANTIATE_TEST_SUITE_P(Families, VlmLora, ::testing::Values("llava", "idefics3"));
 
 // `automodel generate --image` renders the user turn with the processor's template, expands the
 // image token and reads the image with the prompt: greedy text equals transformers' generate.
@@ -211,7 +226,7 @@ TEST_P(VlmGenerate, GenerateWithAnImageGivesTransformersGreedyText) {
   EXPECT_EQ(ours.output, expected + "\n");
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, VlmGenerate, ::testing::Values("llava", "qwen2_vl", "gemma3"));
+INSTANTIATE_TEST_SUITE_P(Families, VlmGenerate, ::testing::Values("llava", "qwen2_vl", "gemma3", "idefics3"));
 
 }  // namespace
 }  // namespace automodel

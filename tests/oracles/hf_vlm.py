@@ -77,7 +77,27 @@ CASES = {
                                                                     in_channels=3, window_size=16,
                                                                     fullatt_block_indexes=[1]), **QWEN_IDS),
                    [2, 1], QWEN_TOKENS),
+    # Frames of 32 px (4 x 4 patches, pixel-shuffled by 2: 4 tokens each); the second row's padding frames are zero.
+    "idefics3": (transformers.Idefics3Config,
+                 dict(text_config=llama_text(), vision_config=dict(tiny_vision("siglip"), model_type="idefics3_vision"),
+                      scale_factor=2, image_token_id=IMAGE_TOKEN, pad_token_id=0), [3, 1], 4),
+    "smolvlm": (transformers.SmolVLMConfig,
+                dict(text_config=llama_text(), vision_config=dict(tiny_vision("siglip"), model_type="smolvlm_vision"),
+                     scale_factor=4, image_token_id=IMAGE_TOKEN, pad_token_id=0), [1, 2], 1),
 }
+
+
+def as_frames(images, images_per_row):
+    """Idefics3's layout: (rows, most frames, C, H, W) padded with zero frames, and pixel_attention_mask."""
+    flat, most = images["pixel_values"], max(images_per_row)
+    pixels = torch.zeros(len(images_per_row), most, *flat.shape[1:])
+    mask = torch.zeros(len(images_per_row), most, *flat.shape[2:], dtype=torch.int64)
+    at = 0
+    for row, count in enumerate(images_per_row):
+        pixels[row, :count] = flat[at:at + count]
+        mask[row, :count] = 1
+        at += count
+    return {"pixel_values": pixels, "pixel_attention_mask": mask}
 
 
 def inputs_for(images_per_row, tokens, seq=48):
@@ -117,6 +137,8 @@ def main():
         model.save_pretrained(folder)
         saved = load_file(os.path.join(folder, "model.safetensors"))
         ids, labels, images = inputs_for(images_per_row, tokens)
+        if name in ("idefics3", "smolvlm"):
+            images = as_frames(images, images_per_row)
         result = model(input_ids=ids, labels=labels, output_hidden_states=True, **images)
         result.loss.backward()
         tensors = {"input_ids": ids, "labels": labels, "logits": result.logits, "loss": result.loss, **images}

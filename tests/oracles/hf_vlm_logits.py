@@ -31,12 +31,17 @@ def main():
         rows = vision.in_channels * vision.temporal_patch_size * vision.patch_size ** 2
         images = {"pixel_values": torch.randn(2 * 24, rows, generator=g),
                   "image_grid_thw": torch.tensor([[1, 4, 6], [1, 4, 6]])}
+    elif config.model_type in ("idefics3", "smolvlm"):  # one frame a row: its patches pixel-shuffled
+        tokens = (vision.image_size // vision.patch_size) ** 2 // config.scale_factor ** 2
+        images = {"pixel_values": torch.randn(2, 1, 3, vision.image_size, vision.image_size, generator=g)}
     else:  # Gemma 3: pooled to mm_tokens_per_image; LLaVA's CLIP, "default": the class token is dropped
         tokens = getattr(config, "mm_tokens_per_image", None) or (vision.image_size // vision.patch_size) ** 2
         images = {"pixel_values": torch.randn(2, 3, vision.image_size, vision.image_size, generator=g)}
     ids[:, 2:2 + tokens] = config.image_token_id
     image_tokens = (ids == config.image_token_id).long()
     extra = {"mm_token_type_ids" if "image_grid_thw" in images else "token_type_ids": image_tokens}
+    if config.model_type in ("idefics3", "smolvlm"):
+        extra = {}
     with torch.no_grad():
         logits = model(input_ids=ids, **images, **extra).logits
     save_file({"input_ids": ids, **images, "logits": logits.float().contiguous()}, out)

@@ -40,9 +40,9 @@ std::string models_markdown() {
       "A composite (VLM) checkpoint whose `text_config` has one of these `model_type`s (Qwen3.5 `qwen3_5`,\n"
       "Qwen3.5-MoE `qwen3_5_moe`, Llama 4 `llama4`, Gemma 4 `gemma4` incl. E2B/E4B, Gemma 3 `gemma3`, Mistral Small\n"
       "3.x `mistral3`, ...) loads its language model for text fine-tuning, under the checkpoint's own names\n"
-      "(`model.language_model.*` or v4's `language_model.model.*`); the vision (and audio) towers and projectors\n"
-      "are skipped on load and carried unchanged into exported folders, which load as the wrapper class (each of\n"
-      "these checked against transformers).\n\n"
+      "(`model.language_model.*`, v4's `language_model.model.*`, Idefics3's `model.text_model.*`); the vision (and\n"
+      "audio) towers and projectors are skipped on load and carried unchanged into exported folders, which load\n"
+      "as the wrapper class (each of these checked against transformers).\n\n"
       "FP8 block-quantized checkpoints (`quantization_config` with `quant_method: fp8` and `weight_block_size`,\n"
       "as DeepSeek-V3 and the `-FP8` releases ship) and gpt-oss's MXFP4 experts (`quant_method: mxfp4`) are\n"
       "dequantized on load; exports hold the dequantized weights in the base's dtype, without the\n"
@@ -139,6 +139,8 @@ hf::ModelConfig language_model_config(const hf::ModelConfig& config, const hf::S
   composite.model_type = config.model_type;
   composite.json = config.json;
   composite.label = config.label;
+  for (const auto& arch : vision_language_architectures())
+    if (arch.model_type == config.model_type && !arch.text_body.empty()) composite.body = arch.text_body;
   if (checkpoint) {
     auto names = checkpoint->names();
     const bool v4 = std::none_of(names.begin(), names.end(),

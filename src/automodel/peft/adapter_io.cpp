@@ -66,14 +66,17 @@ namespace {
 
 // PEFT's target_modules: the leaf names, or, for a composite's language model, a regex PEFT
 // full-matches against module paths. Those are transformers' in-memory paths, which may differ from
-// the checkpoint's layout (a v4-layout file loads as model.language_model.*), but contain
-// "language_model." in every layout, and the vision tower's never do.
+// the checkpoint's layout (a v4-layout file loads as model.language_model.*), but contain the
+// language model's attribute in every layout ("text_model." for Idefics3, else "language_model."),
+// and the vision tower's never do.
 nlohmann::json peft_target_modules(const std::vector<std::string>& modules, const std::string& scope) {
   std::set<std::string> leaves;
   for (const auto& name : modules) leaves.insert(leaf(name));
   std::vector<std::string> names(leaves.begin(), leaves.end());
   if (scope.empty()) return names;
-  return ".*language_model\\..*\\.(" + join(names, "|") + ")";
+  const auto attribute = scope.substr(scope.rfind('.') + 1);  // "model" in the v4 and Qwen2-VL layouts
+  return ".*" + (attribute == "model" ? std::string("language_model") : attribute) + "\\..*\\.(" + join(names, "|") +
+         ")";
 }
 
 }  // namespace

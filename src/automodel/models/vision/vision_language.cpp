@@ -98,7 +98,8 @@ ForwardOutput VisionLanguageModel::forward(const ModelInputs& inputs, const Forw
 
 const std::vector<VisionLanguageArchitecture>& vision_language_architectures() {
   static const std::vector<VisionLanguageArchitecture> kArchitectures = {
-      llava_architecture(), qwen2_vl_architecture(), qwen2_5_vl_architecture(), gemma3_architecture()};
+      llava_architecture(),  qwen2_vl_architecture(), qwen2_5_vl_architecture(),
+      gemma3_architecture(), idefics3_architecture(), smolvlm_architecture()};
   return kArchitectures;
 }
 

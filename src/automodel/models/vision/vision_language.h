@@ -83,6 +83,7 @@ struct VisionLanguageArchitecture {
   std::string model_type;  // the wrapper's ("llava")
   std::string hf_class;    // "LlavaForConditionalGeneration"
   std::string features;
+  std::string text_body;  // where its language model's decoder lives when not "model.language_model"
   std::function<std::unique_ptr<CausalLM>(const hf::ModelConfig& lm_config, std::unique_ptr<CausalLM> language_model,
                                           const at::TensorOptions&)>
       build;
@@ -100,5 +101,7 @@ VisionLanguageArchitecture llava_architecture();
 VisionLanguageArchitecture qwen2_vl_architecture();
 VisionLanguageArchitecture qwen2_5_vl_architecture();
 VisionLanguageArchitecture gemma3_architecture();
+VisionLanguageArchitecture idefics3_architecture();
+VisionLanguageArchitecture smolvlm_architecture();
 
 }  // namespace automodel::models

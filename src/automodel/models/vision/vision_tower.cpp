@@ -1,6 +1,8 @@
 #include "automodel/models/vision/vision_tower.h"
 
 #include <ATen/TensorOperators.h>
+#include <ATen/ops/arange.h>
+#include <ATen/ops/bucketize.h>
 #include <ATen/ops/cat.h>
 #include <ATen/ops/conv2d.h>
 #include <ATen/ops/empty.h>
@@ -103,6 +105,11 @@ class Embeddings : public Module {
                        .transpose(1, 2);  // (B, N, D)
     if (class_embedding_)
       patches = at::cat({class_embedding_->view({1, 1, -1}).expand({patches.size(0), 1, -1}), patches}, 1);
+    if (c_.bucketed_positions)
+      return patches + position_->index_select(0, bucketed_position_ids(c_.image_size / c_.patch_size,
+                                                                         pixels.size(2) / c_.patch_size,
+                                                                         pixels.size(3) / c_.patch_size,
+                                                                         position_->scalar_type(), position_->device()));
     return patches + *position_;
   }
 
@@ -144,6 +151,17 @@ class AttentionPoolingHead : public Module {
 
 }  // namespace
 
+at::Tensor bucketed_position_ids(int64_t grid, int64_t h, int64_t w, at::ScalarType dtype, c10::Device device) {
+  const auto f32 = at::TensorOptions().dtype(at::kFloat).device(device);
+  const auto boundaries = at::arange(1.0 / static_cast<double>(grid), 1.0, 1.0 / static_cast<double>(grid), f32);
+  const auto buckets = [&](int64_t n) {
+    const float step = 1.0f / static_cast<float>(n);
+    const auto fractions = (at::arange(n, f32) * step).clamp_max(1.0 - 1e-6).to(dtype);
+    return at::bucketize(fractions, boundaries, /*out_int32=*/false, /*right=*/true);
+  };
+  return (buckets(h).unsqueeze(1) * grid + buckets(w).unsqueeze(0)).flatten();
+}
+
 struct VisionTower::Parts {
   Slot<Embeddings> embeddings;
   Slot<LayerNorm> pre_layrnorm, post_layernorm;  // HF's spelling ("pre_layrnorm") for CLIP
@@ -155,9 +173,12 @@ VisionTowerConfig parse_vision_config(const nlohmann::json& j, const std::string
   AM_CHECK(j.is_object(), "{}: expected a JSON object", where);
   VisionTowerConfig c;
   const auto type = j.value("model_type", std::string());
-  AM_CHECK(type == "clip_vision_model" || type == "siglip_vision_model",
-           "{}: model_type '{}' is not a supported vision tower (clip_vision_model, siglip_vision_model)", where, type);
+  const bool idefics = type == "idefics3_vision" || type == "smolvlm_vision";
+  AM_CHECK(type == "clip_vision_model" || type == "siglip_vision_model" || idefics,
+           "{}: model_type '{}' is not a supported vision tower (clip_vision_model, siglip_vision_model, "
+           "idefics3_vision, smolvlm_vision)", where, type);
   c.kind = type == "clip_vision_model" ? VisionTowerConfig::Kind::kClip : VisionTowerConfig::Kind::kSiglip;
+  c.bucketed_positions = idefics;
   const auto positive = [&](const char* key, int64_t fallback) {
     if (!j.contains(key)) return fallback;
     AM_CHECK(j[key].is_number_integer() && j[key].get<int64_t>() > 0, "{}: {}: expected a positive integer, found {}",
@@ -165,17 +186,18 @@ VisionTowerConfig parse_vision_config(const nlohmann::json& j, const std::string
     return j[key].get<int64_t>();
   };
   const bool clip = c.kind == VisionTowerConfig::Kind::kClip;
-  c.hidden_size = positive("hidden_size", 768);
+  // Class defaults: CLIP's and SigLIP's are ViT-B's; Idefics3VisionConfig's are SigLIP-so400m's.
+  c.hidden_size = positive("hidden_size", idefics ? 1152 : 768);
   c.intermediate_size = positive("intermediate_size", 3072);
-  c.num_heads = positive("num_attention_heads", 12);
+  c.num_heads = positive("num_attention_heads", idefics ? 16 : 12);
   c.num_layers = positive("num_hidden_layers", 12);
-  c.patch_size = positive("patch_size", clip ? 32 : 16);
+  c.patch_size = positive("patch_size", clip || idefics ? 32 : 16);
   c.image_size = positive("image_size", 224);
   c.num_channels = positive("num_channels", 3);
   c.eps = j.value("layer_norm_eps", clip ? 1e-5 : 1e-6);
   AM_CHECK(c.eps > 0, "{}: layer_norm_eps must be positive, found {}", where, c.eps);
   c.act = parse_activation(j.value("hidden_act", std::string(clip ? "quick_gelu" : "gelu_pytorch_tanh")), where + ": hidden_act");
-  c.use_head = !clip && j.value("vision_use_head", true);
+  c.use_head = !clip && !idefics && j.value("vision_use_head", true);
   AM_CHECK(c.hidden_size % c.num_heads == 0, "{}: hidden_size {} is not a multiple of num_attention_heads {}", where,
            c.hidden_size, c.num_heads);
   AM_CHECK(c.image_size % c.patch_size == 0, "{}: image_size {} is not a multiple of patch_size {}", where, c.image_size,
@@ -196,10 +218,15 @@ VisionTower::VisionTower(const VisionTowerConfig& c, const at::TensorOptions& o,
 }
 
 VisionOutputs VisionTower::forward(const at::Tensor& pixel_values, int64_t layers) const {
-  AM_CHECK(pixel_values.dim() == 4 && pixel_values.size(1) == config_.num_channels &&
-               pixel_values.size(2) == config_.image_size && pixel_values.size(3) == config_.image_size,
-           "vision tower: pixel_values must be (batch, {}, {}, {}), found {}", config_.num_channels, config_.image_size,
-           config_.image_size, format_shape(pixel_values.sizes().vec()));
+  const auto fits = [&](int64_t side) {
+    return config_.bucketed_positions ? side > 0 && side % config_.patch_size == 0 : side == config_.image_size;
+  };
+  AM_CHECK(pixel_values.dim() == 4 && pixel_values.size(1) == config_.num_channels && fits(pixel_values.size(2)) &&
+               fits(pixel_values.size(3)),
+           "vision tower: pixel_values must be (batch, {}, {}, {}), found {}", config_.num_channels,
+           config_.bucketed_positions ? "a multiple of " + std::to_string(config_.patch_size) : std::to_string(config_.image_size),
+           config_.bucketed_positions ? "a multiple of " + std::to_string(config_.patch_size) : std::to_string(config_.image_size),
+           format_shape(pixel_values.sizes().vec()));
   VisionOutputs out;
   auto h = parts_->embeddings->forward(pixel_values);
   if (parts_->pre_layrnorm) h = parts_->pre_layrnorm->forward(h);
