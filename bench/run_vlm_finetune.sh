@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # VLM fine-tuning tokens/s and peak memory: `automodel` FinetuneRecipeForVLM on a small LLaVA
 # (tests/oracles/tiny_vlm.py --size bench: CLIP 4 layers x 128 + Llama 4 layers x 256, Llama-2
-# vocabulary) and the LLaVA demo conversations (6 rows, 3 photos), full (vision tower and embeddings
+# vocabulary; FAMILY idefics3: its tower at 32 px tiles + the same Llama, SmolLM2 vocabulary) and the
+# LLaVA demo conversations (6 rows, 3 photos), full (vision tower and embeddings
 # frozen) and LoRA r=8 on the language model, next to HF transformers + PEFT on the same rows in the
 # same run (bench/reference/hf_peft_vlm_finetune.py). Ours preprocesses every image once before
 # training (and says how fast); the reference runs its processor inside each step, as its collate does.
-# Usage: bench/run_vlm_finetune.sh [STEPS]
+# Usage: bench/run_vlm_finetune.sh [STEPS] [FAMILY (llava | idefics3)]
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 STEPS=${1:-10}
+FAMILY=${2:-llava}
 WARMUP=2
 BATCH=2
 BIN=build/apps/automodel/automodel
@@ -18,8 +20,8 @@ export OMP_WAIT_POLICY=PASSIVE
 export AUTOMODEL_DATASET_CACHE=0  # measure the preprocessing, not the cache
 PY=${AUTOMODEL_PYTHON:-.venv/bin/python3}
 ROWS=$PWD/tests/fixtures/datasets/vlm_demo/mllm_demo.json
-"$PY" tests/oracles/tiny_vlm.py "$WORK/model" --size bench > /dev/null 2>&1
-echo "tiny LLaVA (bench size), batch $BATCH, $STEPS timed steps after $WARMUP"
+"$PY" tests/oracles/tiny_vlm.py "$WORK/model" --size bench --family "$FAMILY" > /dev/null 2>&1
+echo "tiny $FAMILY (bench size), batch $BATCH, $STEPS timed steps after $WARMUP"
 for MODE in full lora; do
   PEFT="--peft=null"
   [ "$MODE" = lora ] && PEFT="--peft._target_=nemo_automodel.components._peft.lora.PeftConfig --peft.dim=8"

@@ -3,8 +3,8 @@ otherwise run. Loads the VLM folder with AutoModelForImageTextToText (fp32, eage
 AutoProcessor, and trains on the same conversations (LLaVA-style JSON rows with <image> placeholders)
 in the same order: batches of --batch rows through processor.apply_chat_template(tokenize=True,
 padding=True), labels = input_ids with image and padding tokens masked, torch.optim.AdamW, clip 1.0.
-Frozen as the recipe's freeze_config: vision tower and embeddings; LoRA: PEFT LoraConfig (r, alpha 32) on
-the language model's *_proj Linears. Prints tok/s (non-padding tokens) over the steps after warm-up and
+Frozen as the recipe's freeze_config: vision tower (Idefics3's vision_model) and embeddings; LoRA: PEFT LoraConfig
+(r, alpha 32) on the language model's (language_model, Idefics3's text_model) *_proj Linears. Prints tok/s (non-padding tokens) over the steps after warm-up and
 the peak RSS (and tok/s without the processor's time, for the training step alone). Usage: hf_peft_vlm_finetune.py MODEL_DIR ROWS_JSON [--lora R] [--steps N] [--warmup W]"""
 import argparse, json, os, resource, sys, time
 
@@ -33,13 +33,13 @@ def main():
                                                                      attn_implementation="eager")
     model.train()
     for name, module in model.named_modules():
-        if isinstance(module, torch.nn.Embedding) or "vision_tower" in name:
+        if isinstance(module, torch.nn.Embedding) or "vision_tower" in name or "vision_model" in name:
             for p in module.parameters(recurse=False):
                 p.requires_grad_(False)
     if a.lora:
         import peft
         config = peft.LoraConfig(r=a.lora, lora_alpha=32, lora_dropout=0.0,
-                                 target_modules=r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)")
+                                 target_modules=r".*(language_model|text_model).*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)")
         model = peft.get_peft_model(model, config)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-5, weight_decay=0.0)
