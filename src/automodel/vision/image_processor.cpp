@@ -92,6 +92,15 @@ std::vector<double> read_triple(const nlohmann::json& v, const std::string& wher
   return v.get<std::vector<double>>();
 }
 
+Image crop(const Image& image, int64_t top, int64_t left, int64_t height, int64_t width) {
+  Image out{width, height, image.channels, {}};
+  out.pixels.resize(static_cast<size_t>(width * height * image.channels));
+  for (int64_t y = 0; y < height; ++y)
+    std::copy_n(&image.pixels[static_cast<size_t>(((y + top) * image.width + left) * image.channels)],
+                width * image.channels, &out.pixels[static_cast<size_t>(y * width * image.channels)]);
+  return out;
+}
+
 Image center_crop(const Image& in, int64_t crop_h, int64_t crop_w, Backend backend) {
   Image image = in;
   if (crop_h > image.height || crop_w > image.width) {  // zero padding around it first
@@ -108,13 +117,7 @@ Image center_crop(const Image& in, int64_t crop_h, int64_t crop_w, Backend backe
   const auto offset = [&](int64_t size, int64_t crop) {
     return backend == Backend::kTorchvision ? static_cast<int64_t>((size - crop) / 2.0) : (size - crop) / 2;
   };
-  const int64_t top = offset(image.height, crop_h), left = offset(image.width, crop_w);
-  Image out{crop_w, crop_h, image.channels, {}};
-  out.pixels.resize(static_cast<size_t>(crop_w * crop_h * image.channels));
-  for (int64_t y = 0; y < crop_h; ++y)
-    std::copy_n(&image.pixels[static_cast<size_t>(((y + top) * image.width + left) * image.channels)],
-                crop_w * image.channels, &out.pixels[static_cast<size_t>(y * crop_w * image.channels)]);
-  return out;
+  return crop(image, offset(image.height, crop_h), offset(image.width, crop_w), crop_h, crop_w);
 }
 
 }  // namespace
@@ -325,15 +328,6 @@ std::pair<int64_t, int64_t> tile_multiple_size(int64_t height, int64_t width, in
   }
   const int64_t h = up(height);
   return {h, up(static_cast<int64_t>(static_cast<double>(h) * aspect))};
-}
-
-Image crop(const Image& image, int64_t top, int64_t left, int64_t height, int64_t width) {
-  Image out{width, height, image.channels, {}};
-  out.pixels.resize(static_cast<size_t>(width * height * image.channels));
-  for (int64_t y = 0; y < height; ++y)
-    std::copy_n(&image.pixels[static_cast<size_t>(((y + top) * image.width + left) * image.channels)],
-                width * image.channels, &out.pixels[static_cast<size_t>(y * width * image.channels)]);
-  return out;
 }
 
 // Idefics3/SmolVLM: frames of tile_size squares (the tiles row by row, then the whole image).

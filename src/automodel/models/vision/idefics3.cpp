@@ -4,7 +4,6 @@
 // token) and projected by one matrix without bias to the text width; the language model (Llama)
 // takes the tokens at the image tokens, causally.
 #include <ATen/TensorOperators.h>
-#include <ATen/ops/cat.h>
 
 #include <nlohmann/json.hpp>
 
