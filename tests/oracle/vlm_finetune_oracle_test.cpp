@@ -226,7 +226,7 @@ TEST_P(VlmGenerate, GenerateWithAnImageGivesTransformersGreedyText) {
   EXPECT_EQ(ours.output, expected + "\n");
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, VlmGenerate, ::testing::Values("llava", "qwen2_vl", "gemma3", "idefics3"));
+INSTANTIATE_TEST_SUITE_P(Families, VlmGenerate, ::testing::Values("llava", "qwen2_vl", "gemma3", "idefics3", "smolvlm"));
 
 }  // namespace
 }  // namespace automodel

@@ -1,6 +1,7 @@
 // The VLM data path against transformers' AutoProcessor, for a LLaVA (fixed-size images, <image>
-// expanded to a fixed count) and a Qwen2-VL (smart-resized patch rows, <|image_pad|> expanded per
-// grid): each conversation of the LLaVA demo rows (<image> placeholders, two images in a row,
+// expanded to a fixed count), a Qwen2-VL (smart-resized patch rows, <|image_pad|> expanded per
+// grid), a Gemma 3 (a textual expansion) and an Idefics3 and a SmolVLM (tiles with row/col markers
+// and the whole image, expanded in the text): each conversation of the LLaVA demo rows (<image> placeholders, two images in a row,
 // images shared by rows) rendered, tokenized and expanded by build_vlm_dataset must give exactly the
 // input_ids, pixel_values and image_grid_thw that processor.apply_chat_template(conversation,
 // tokenize=True) gives (tests/oracles/hf_vlm_processor.py).
@@ -89,7 +90,7 @@ TEST_P(VlmProcessorOracle, IdsPixelsAndGridsEqualAutoProcessorApplyChatTemplate)
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, VlmProcessorOracle, ::testing::Values("llava", "qwen2_vl", "gemma3", "idefics3"));
+INSTANTIATE_TEST_SUITE_P(Families, VlmProcessorOracle, ::testing::Values("llava", "qwen2_vl", "gemma3", "idefics3", "smolvlm"));
 
 }  // namespace
 }  // namespace automodel

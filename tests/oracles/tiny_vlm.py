@@ -17,6 +17,8 @@ Gemma3Processor and a Gemma-style template of our own.
 idefics3: Idefics3ForConditionalGeneration (its SigLIP-like tower at 32 px, patch 8, pixel shuffle by 2: 4 tokens a
 frame; images resized to a longest edge of 64 and split into 32 px tiles plus the whole image) with the SmolLM2
 tokenizer of tests/fixtures given SmolVLM's image tokens, an Idefics3Processor and a SmolVLM-style template of our own.
+smolvlm: the same with SmolVLM's classes (SmolVLMProcessor, which reads the image tokens from the tokenizer's
+attributes).
 Weights are random (seeded).
 """
 import argparse
@@ -102,18 +104,23 @@ SMOLVLM_CHAT_TEMPLATE = (
 )
 
 
-def idefics3(out, s):
+def idefics3(out, s, family="idefics3"):
+    """Idefics3, or SmolVLM (its own classes; its processor reads the image tokens from the tokenizer)."""
     import gzip, shutil, tempfile
+    smolvlm = family == "smolvlm"
+    names = {"fake_image_token": "<fake_token_around_image>", "image_token": "<image>",
+             "end_of_utterance_token": "<end_of_utterance>", "global_image_token": "<global-img>"}
     with tempfile.TemporaryDirectory() as tmp:
         with gzip.open(os.path.join(FIXTURES, "smollm2_135m_instruct", "tokenizer.json.gz")) as src, \
                 open(os.path.join(tmp, "tokenizer.json"), "wb") as dst:
             shutil.copyfileobj(src, dst)
         tokenizer = transformers.PreTrainedTokenizerFast(tokenizer_file=os.path.join(tmp, "tokenizer.json"),
                                                          bos_token="<|im_start|>", eos_token="<end_of_utterance>",
-                                                         pad_token="<|im_end|>")
-    markers = ["<fake_token_around_image>", "<image>", "<end_of_utterance>", "<global-img>"]
+                                                         pad_token="<|im_end|>",
+                                                         **({"extra_special_tokens": names} if smolvlm else {}))
+    markers = [] if smolvlm else list(names.values())
     markers += [f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)]
-    tokenizer.add_special_tokens({"additional_special_tokens": markers})
+    tokenizer.add_tokens(markers, special_tokens=True)
     text = dict(model_type="llama", vocab_size=len(tokenizer), hidden_size=s["hidden_size"],
                 intermediate_size=s["intermediate_size"], num_hidden_layers=s["num_hidden_layers"],
                 num_attention_heads=s["num_attention_heads"], num_key_value_heads=s["num_key_value_heads"],
@@ -121,15 +128,24 @@ def idefics3(out, s):
                 pad_token_id=tokenizer.pad_token_id)
     vision = dict(hidden_size=s["vision_hidden"], intermediate_size=2 * s["vision_hidden"], num_attention_heads=4,
                   num_hidden_layers=s["vision_layers"], image_size=32, patch_size=8)
-    config = transformers.Idefics3Config(text_config=text, vision_config=vision, scale_factor=2,
-                                         image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
-                                         pad_token_id=tokenizer.pad_token_id)
+    config_class = transformers.SmolVLMConfig if smolvlm else transformers.Idefics3Config
+    config = config_class(text_config=text, vision_config=vision, scale_factor=2,
+                          image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
+                          pad_token_id=tokenizer.pad_token_id)
     torch.manual_seed(1234)
-    finish(transformers.Idefics3ForConditionalGeneration(config), out)
-    image_processor = transformers.Idefics3ImageProcessor(size={"longest_edge": 64},
-                                                          max_image_size={"longest_edge": 32})
-    processor = transformers.Idefics3Processor(image_processor=image_processor, tokenizer=tokenizer, image_seq_len=4,
-                                               chat_template=SMOLVLM_CHAT_TEMPLATE)
+    model_class = (transformers.SmolVLMForConditionalGeneration if smolvlm
+                   else transformers.Idefics3ForConditionalGeneration)
+    finish(model_class(config), out)
+    sizes = dict(size={"longest_edge": 64}, max_image_size={"longest_edge": 32})
+    if smolvlm:
+        processor = transformers.SmolVLMProcessor(image_processor=transformers.SmolVLMImageProcessor(**sizes),
+                                                  tokenizer=tokenizer,
+                                                  video_processor=transformers.SmolVLMVideoProcessor(),
+                                                  image_seq_len=4, chat_template=SMOLVLM_CHAT_TEMPLATE)
+    else:
+        processor = transformers.Idefics3Processor(image_processor=transformers.Idefics3ImageProcessor(**sizes),
+                                                   tokenizer=tokenizer, image_seq_len=4,
+                                                   chat_template=SMOLVLM_CHAT_TEMPLATE)
     processor.save_pretrained(out)
 
 
@@ -178,7 +194,7 @@ def gemma3(out, s):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out")
-    parser.add_argument("--family", default="llava", choices=["llava", "qwen2_vl", "gemma3", "idefics3"])
+    parser.add_argument("--family", default="llava", choices=["llava", "qwen2_vl", "gemma3", "idefics3", "smolvlm"])
     parser.add_argument("--size", default="small", choices=sorted(SIZES))
     parser.add_argument("--perturb", action="store_true")
     args = parser.parse_args()
@@ -189,8 +205,8 @@ def main():
         return qwen2_vl(args.out, s)
     if args.family == "gemma3":
         return gemma3(args.out, s)
-    if args.family == "idefics3":
-        return idefics3(args.out, s)
+    if args.family in ("idefics3", "smolvlm"):
+        return idefics3(args.out, s, args.family)
     tokenizer = transformers.LlamaTokenizerFast.from_pretrained(os.path.join(FIXTURES, "llama2_sentencepiece"))
     tokenizer.add_tokens(["<image>"], special_tokens=True)
     tokenizer.pad_token = tokenizer.unk_token
