@@ -278,13 +278,16 @@ RecipeSection peft_section() {
                 "globs on full module names; a plain name matches the last component",
                 [](const JsonFields& f, RecipeConfig& c) { c.peft.target_modules = string_or_list(f, "target_modules"); })
            .type("string or list of strings")
-           .def("`[\"*_proj\"]` unless match_all_linear"),
+           .def("`[\"*_proj\"]` unless match_all_linear or exclude_modules (then, as AutoModel, every linear layer "
+                "not excluded)"),
        K::field("exclude_modules", kPeft, &PeftSection::exclude_modules, "globs of modules left without LoRA",
                 [](const JsonFields& f, RecipeConfig& c) { c.peft.exclude_modules = string_or_list(f, "exclude_modules"); })
            .type("string or list of strings"),
        K::field("match_all_linear", kPeft, &PeftSection::match_all_linear, "LoRA on every linear layer but the head")
            .then([](const JsonFields&, RecipeConfig& c) {
-             if (c.peft.target_modules.empty() && !c.peft.match_all_linear) c.peft.target_modules = {"*_proj"};
+             // AutoModel: nothing named means *_proj; exclude_modules alone means every linear layer but those.
+             if (c.peft.target_modules.empty() && c.peft.exclude_modules.empty() && !c.peft.match_all_linear)
+               c.peft.target_modules = {"*_proj"};
            }),
        K::field("dim", kPeft, &PeftSection::dim, "the LoRA rank (adapter_config.json's r)")
            .then([](const JsonFields& f, RecipeConfig& c) {

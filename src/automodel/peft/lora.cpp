@@ -65,6 +65,11 @@ bool module_matches(const std::string& module_name, const std::vector<std::strin
   return false;
 }
 
+bool lora_rule_selects(const std::string& name, const config::PeftSection& peft) {
+  const bool every_linear = peft.match_all_linear || peft.target_modules.empty();
+  return (every_linear || module_matches(name, peft.target_modules)) && !module_matches(name, peft.exclude_modules);
+}
+
 std::vector<std::string> apply_lora(models::CausalLM& model, const config::PeftSection& peft, uint64_t seed) {
   at::manual_seed(seed);
   const LoraOptions options{peft.dim, peft.alpha, peft.dropout, peft.dropout_position == "pre"};
@@ -72,8 +77,14 @@ std::vector<std::string> apply_lora(models::CausalLM& model, const config::PeftS
   const auto all = adaptable_modules(model);
   size_t left_alone = 0;
   for (const auto& name : all) {
-    bool wanted = peft.match_all_linear ? !is_output_head(model, name) : module_matches(name, peft.target_modules);
-    if (!wanted || module_matches(name, peft.exclude_modules)) continue;
+    if (!lora_rule_selects(name, peft)) continue;
+    if (is_output_head(model, name)) {
+      // The head's weight feeds the fused cross-entropy directly: an adapter there would not act.
+      if (!peft.match_all_linear)
+        log_info("[peft] the output head {} stays without LoRA (AutoModel's rule would adapt it; exclude it with "
+                 "exclude_modules: [\"*{}*\"] to say so)", name, leaf(name));
+      continue;
+    }
     if (peft_refuses(model, name)) {
       AM_CHECK(peft.match_all_linear, "[peft] target_modules [{}] names {}, but PEFT refuses LoRA on out_proj and "
                "conv1d of {} (Mamba) models, so the adapter would not load in PEFT: remove it from target_modules",

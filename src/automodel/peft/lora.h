@@ -21,8 +21,13 @@ namespace automodel::peft {
 // name matches the full name or its last component ("q_proj").
 bool module_matches(const std::string& module_name, const std::vector<std::string>& patterns);
 
-// Wraps the matching linear modules in fp32 LoraLinear adapters (B = 0, A per lora_A_init from
-// `seed`) and returns their names. No match is an error listing the linear modules there are.
+// AutoModel's rule for a linear module: every one under match_all_linear, else those target_modules
+// match, else (exclude_modules alone) every one; then minus exclude_modules.
+bool lora_rule_selects(const std::string& module_name, const config::PeftSection& peft);
+
+// Wraps the linear modules the rule selects in fp32 LoraLinear adapters (B = 0, A per lora_A_init
+// from `seed`) and returns their names; the model's output head stays without one (said when the
+// rule selected it). No match is an error listing the linear modules there are.
 std::vector<std::string> apply_lora(models::CausalLM& model, const config::PeftSection& peft, uint64_t seed);
 
 // --- names and adapter files (adapter_io.cpp) ---

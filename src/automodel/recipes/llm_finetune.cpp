@@ -24,6 +24,7 @@
 #include "automodel/models/registry.h"
 #include "automodel/models/vision/vision_language.h"
 #include "automodel/peft/lora.h"
+#include "automodel/peft/lora_linear.h"
 #include "automodel/recipes/run_setup.h"
 #include "automodel/train/lr_schedule.h"
 #include "automodel/train/metrics.h"
@@ -165,7 +166,16 @@ void LlmFinetune::build_model() {
   const auto* vlm = dynamic_cast<const models::VisionLanguageModel*>(model_.get());
   if (c_.peft.enabled) {
     auto peft = c_.peft;
-    if (vlm) {  // LoRA on the language model; the vision parts train (or not) as freeze_config says
+    if (vlm) {  // LoRA on the language model only
+      std::vector<std::string> left_out;  // vision-part modules AutoModel's rule would have adapted
+      for (const auto& name : peft::adaptable_modules(*model_))
+        if (vlm->part_of(name + ".weight") != models::VlmPart::kLanguageModel && peft::lora_rule_selects(name, peft))
+          left_out.push_back(name);
+      if (!left_out.empty())
+        log_warn("[peft] LoRA adapts the language model only: {} module(s) of the vision parts that the peft rule "
+                 "selects (AutoModel would adapt them) stay frozen without an adapter (e.g. {})", left_out.size(),
+                 join(std::vector<std::string>(left_out.begin(), left_out.begin() + std::min<size_t>(left_out.size(), 4)),
+                      ", "));
       auto globs = vlm->vision_part_globs();
       peft.exclude_modules.insert(peft.exclude_modules.end(), globs.begin(), globs.end());
     }

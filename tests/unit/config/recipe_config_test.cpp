@@ -420,6 +420,8 @@ TEST(RealAutoModelRecipe, VlmRecipeParsesWithItsDatasetsFreezeConfigAndLoraExclu
   EXPECT_EQ(c.peft.dim, 8);
   EXPECT_NE(std::find(c.peft.exclude_modules.begin(), c.peft.exclude_modules.end(), "*vision_tower*"),
             c.peft.exclude_modules.end());
+  // exclude_modules alone: AutoModel adapts every linear layer not excluded, so no *_proj default.
+  EXPECT_TRUE(c.peft.target_modules.empty());
 }
 
 TEST(VlmRecipe, DatasetsModelLoaderAndPackingMustAgreeWithTheRecipeClass) {

@@ -1,5 +1,6 @@
-// Which modules LoRA adapts: match_all_linear takes every linear layer but the model's output
-// head, recognised by its weight (not by the name "lm_head"), so any architecture's head is safe.
+// Which modules LoRA adapts: match_all_linear (or exclude_modules alone, as AutoModel) takes every
+// linear layer but the model's output head, recognised by its weight (not by the name "lm_head"),
+// so any architecture's head is safe.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -32,6 +33,23 @@ TEST(LoraTargets, MatchAllLinearAdaptsEveryLinearButTheOutputHead) {
   // 2 layers x (q, k, v, o, gate, up, down).
   EXPECT_EQ(targets.size(), 14u);
   for (const auto& t : targets) EXPECT_NE(t.find("model.layers."), std::string::npos) << t;
+}
+
+// AutoModel's exclude_modules alone: every linear layer but the excluded ones (not just *_proj);
+// the output head, which that rule also selects, stays without an adapter.
+TEST(LoraTargets, ExcludeModulesAloneAdaptsEveryOtherLinearButTheHead) {
+  auto model = tiny("llama");
+  config::PeftSection peft;
+  peft.enabled = true;
+  peft.exclude_modules = {"*mlp*"};
+  peft.dim = 2;
+  peft.alpha = 4;
+  EXPECT_TRUE(lora_rule_selects("lm_head", peft));
+  EXPECT_FALSE(lora_rule_selects("model.layers.0.mlp.up_proj", peft));
+  auto targets = apply_lora(*model, peft, 1);
+  EXPECT_EQ(std::count(targets.begin(), targets.end(), "lm_head"), 0);
+  EXPECT_EQ(targets.size(), 8u);  // 2 layers x (q, k, v, o)
+  for (const auto& t : targets) EXPECT_NE(t.find(".self_attn."), std::string::npos) << t;
 }
 
 // PEFT refuses LoRA on a Mamba mixer's out_proj (and conv1d) for nemotron_h and the other Mamba
