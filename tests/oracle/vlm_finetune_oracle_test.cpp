@@ -173,22 +173,37 @@ TEST_F(VlmFinetune, ProcessorPixelBudgetTakesEffectForPatchProcessorsAndIsAnErro
 }
 
 // The adapter's target_modules regex names the language model as transformers holds it
-// (language_model, Idefics3's text_model), so PEFT finds every adapted module.
-class VlmLora : public ::testing::TestWithParam<std::string> {
+// (language_model, Idefics3's text_model), so PEFT finds every adapted module. With AutoModel's
+// exclude-only rule (its VLM recipes' list) the projector's linear layers are adapted too (Idefics3's
+// connector), and the regex names them; a transformers 4 layout's projector (LLaVA's, which
+// transformers 5 still writes) stays without LoRA, as PEFT would not load its keys.
+struct LoraCase {
+  std::string family, peft;
+  std::string projector_key;  // an adapter tensor the run must write ("": none of the projector)
+};
+
+class VlmLora : public ::testing::TestWithParam<LoraCase> {
  protected:
   void SetUp() override { AUTOMODEL_REQUIRE_ORACLE("torch transformers peft safetensors"); }
 };
 
 TEST_P(VlmLora, AdapterLoadsInPeftAndGivesOurConsolidatedLogits) {
+  const auto& c = GetParam();
   TempDir tmp;
-  const auto base_dir = testing::tiny_vlm_dir(GetParam());
-  auto run = train(vlm_recipe(tmp, kLora, GetParam()));
+  const auto base_dir = testing::tiny_vlm_dir(c.family);
+  auto run = train(vlm_recipe(tmp, c.peft, c.family));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   auto l = losses(tmp / "ckpt");
   ASSERT_EQ(l.size(), 9u);
   EXPECT_LT(l.back(), l.front()) << "loss did not fall";
   auto adapter = tmp / "ckpt" / "epoch_2_step_9" / "model";
   ASSERT_TRUE(fs::exists(adapter / "adapter_model.safetensors")) << run.output;
+  const auto tensors = hf::SafetensorsCheckpoint::open(adapter / "adapter_model.safetensors").names();
+  const auto projector = std::count_if(tensors.begin(), tensors.end(), [](const std::string& n) {
+    return n.find("projector") != std::string::npos || n.find("connector") != std::string::npos;
+  });
+  if (c.projector_key.empty()) EXPECT_EQ(projector, 0);
+  else EXPECT_NE(std::find(tensors.begin(), tensors.end(), c.projector_key), tensors.end()) << c.projector_key;
   const auto expected = tmp / "hf.safetensors";
   ASSERT_NO_FATAL_FAILURE(
       expect_transformers_logits(base_dir, adapter.string(), adapter / "consolidated", expected, tmp));
@@ -199,7 +214,23 @@ TEST_P(VlmLora, AdapterLoadsInPeftAndGivesOurConsolidatedLogits) {
   EXPECT_GT((base - want).abs().max().item<double>() / want.abs().max().item<double>(), 1e-3);
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, VlmLora, ::testing::Values("llava", "idefics3"));
+const char* kLoraExcludingTowers = R"(
+peft:
+  _target_: nemo_automodel.components._peft.lora.PeftConfig
+  exclude_modules: ["*vision*", "*visual*", "*lm_head*"]
+  dim: 8
+  alpha: 32
+)";
+
+INSTANTIATE_TEST_SUITE_P(
+    Families, VlmLora,
+    ::testing::Values(LoraCase{"llava", kLora, ""}, LoraCase{"idefics3", kLora, ""},
+                      LoraCase{"llava", kLoraExcludingTowers, ""},
+                      LoraCase{"idefics3", kLoraExcludingTowers,
+                               "base_model.model.model.connector.modality_projection.proj.lora_B.weight"}),
+    [](const auto& info) {
+      return info.param.family + (info.param.peft == kLora ? "_proj_modules" : "_excluding_towers");
+    });
 
 // `automodel generate --image` renders the user turn with the processor's template, expands the
 // image token and reads the image with the prompt: greedy text equals transformers' generate.

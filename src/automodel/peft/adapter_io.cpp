@@ -64,19 +64,31 @@ void save_adapter(const models::CausalLM& model, const config::PeftSection& peft
 
 namespace {
 
-// PEFT's target_modules: the leaf names, or, for a composite's language model, a regex PEFT
-// full-matches against module paths. Those are transformers' in-memory paths, which may differ from
-// the checkpoint's layout (a v4-layout file loads as model.language_model.*), but contain the
-// language model's attribute in every layout ("text_model." for Idefics3, else "language_model."),
-// and the vision tower's never do.
+// PEFT's target_modules: the leaf names, or, for a composite, a regex PEFT full-matches against
+// module paths. Those are transformers' in-memory paths, which may differ from the checkpoint's
+// layout (a v4-layout file loads as model.language_model.*): the language model's modules are
+// matched under its attribute, which every layout contains ("text_model." for Idefics3, else
+// "language_model."; the vision tower's never do), and a projector's by their names below the
+// wrapper's "model." (which v4 layouts lack).
 nlohmann::json peft_target_modules(const std::vector<std::string>& modules, const std::string& scope) {
   std::set<std::string> leaves;
-  for (const auto& name : modules) leaves.insert(leaf(name));
+  std::vector<std::string> others;  // a composite's modules outside its language model
+  for (const auto& name : modules) {
+    if (scope.empty() || name.starts_with(scope + ".")) leaves.insert(leaf(name));
+    else others.push_back(name.starts_with("model.") ? name.substr(6) : name);
+  }
   std::vector<std::string> names(leaves.begin(), leaves.end());
   if (scope.empty()) return names;
   const auto attribute = scope.substr(scope.rfind('.') + 1);  // "model" in the v4 and Qwen2-VL layouts
-  return ".*" + (attribute == "model" ? std::string("language_model") : attribute) + "\\..*\\.(" + join(names, "|") +
-         ")";
+  std::vector<std::string> alternatives;
+  if (!names.empty())
+    alternatives.push_back((attribute == "model" ? std::string("language_model") : attribute) + "\\..*\\.(" +
+                           join(names, "|") + ")");
+  for (auto name : others) {
+    for (size_t at = 0; (at = name.find('.', at)) != std::string::npos; at += 2) name.replace(at, 1, "\\.");
+    alternatives.push_back(name);
+  }
+  return alternatives.size() == 1 ? ".*" + alternatives[0] : ".*(?:" + join(alternatives, "|") + ")";
 }
 
 }  // namespace

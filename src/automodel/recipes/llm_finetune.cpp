@@ -166,17 +166,27 @@ void LlmFinetune::build_model() {
   const auto* vlm = dynamic_cast<const models::VisionLanguageModel*>(model_.get());
   if (c_.peft.enabled) {
     auto peft = c_.peft;
-    if (vlm) {  // LoRA on the language model only
-      std::vector<std::string> left_out;  // vision-part modules AutoModel's rule would have adapted
+    if (vlm) {
+      // LoRA adapts the language model and the projector, never a tower. A v4-layout checkpoint's
+      // projector ("multi_modal_projector.*") sits under "model." in transformers' memory, where
+      // PEFT would not find its adapter keys: it stays without LoRA there too.
+      auto left_alone = [&](const std::string& name) {
+        const auto part = vlm->part_of(name + ".weight");
+        return part == models::VlmPart::kVisionTower ||
+               (part == models::VlmPart::kProjector && vlm->parts_prefix().empty());
+      };
+      std::vector<std::string> left_out;  // modules AutoModel's rule would have adapted
       for (const auto& name : peft::adaptable_modules(*model_))
-        if (vlm->part_of(name + ".weight") != models::VlmPart::kLanguageModel && peft::lora_rule_selects(name, peft))
-          left_out.push_back(name);
+        if (left_alone(name) && peft::lora_rule_selects(name, peft)) left_out.push_back(name);
       if (!left_out.empty())
-        log_warn("[peft] LoRA adapts the language model only: {} module(s) of the vision parts that the peft rule "
-                 "selects (AutoModel would adapt them) stay frozen without an adapter (e.g. {})", left_out.size(),
+        log_warn("[peft] LoRA stays off the vision tower (and off the projector of a transformers 4 layout, whose "
+                 "adapter PEFT would not load): {} module(s) that the peft rule selects (AutoModel would adapt them) "
+                 "stay frozen without an adapter (e.g. {})", left_out.size(),
                  join(std::vector<std::string>(left_out.begin(), left_out.begin() + std::min<size_t>(left_out.size(), 4)),
                       ", "));
-      auto globs = vlm->vision_part_globs();
+      auto globs = vlm->part_globs(models::VlmPart::kVisionTower);
+      if (vlm->parts_prefix().empty())
+        for (const auto& glob : vlm->part_globs(models::VlmPart::kProjector)) globs.push_back(glob);
       peft.exclude_modules.insert(peft.exclude_modules.end(), globs.begin(), globs.end());
     }
     lora_targets_ = peft::apply_lora(*model_, peft, c_.seed);

@@ -55,9 +55,10 @@ VlmPart VisionLanguageModel::part_of(const std::string& name) const {
   return VlmPart::kLanguageModel;
 }
 
-std::vector<std::string> VisionLanguageModel::vision_part_globs() const {
+std::vector<std::string> VisionLanguageModel::part_globs(VlmPart kind) const {
   std::vector<std::string> out;
-  for (const auto& [part, _] : parts_) out.push_back(part + "*");
+  for (const auto& [part, k] : parts_)
+    if (k == kind) out.push_back(part + "*");
   return out;
 }
 

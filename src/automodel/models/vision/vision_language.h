@@ -44,8 +44,8 @@ class VisionLanguageModel : public CausalLM {
   // Where the vision parts' names start: "" (transformers 4's layout) or "model." (5's).
   const std::string& parts_prefix() const { return parts_prefix_; }
   VlmPart part_of(const std::string& parameter_name) const;
-  // Module name globs of the vision parts (LoRA stays on the language model).
-  std::vector<std::string> vision_part_globs() const;
+  // Module name globs of the vision parts of `kind` (LoRA stays off the towers).
+  std::vector<std::string> part_globs(VlmPart kind) const;
   // Every embedding table's parameter: the token embeddings and the tower's position embeddings
   // (AutoModel's freeze_embeddings freezes every nn.Embedding).
   std::vector<std::string> embedding_parameters() const;
